@@ -1,0 +1,37 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "SwiftVMX",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "X86", targets: ["X86"]),
+        .library(name: "X86Assembler", targets: ["X86Assembler"]),
+        .executable(name: "swiftvmx", targets: ["swiftvmx"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The x86-64 processor model: registers, decoder, interpreter, MMU/TLB, exceptions.
+        .target(name: "X86"),
+        // A small assembler for writing guest code in Swift.
+        .target(name: "X86Assembler"),
+        // Runs user-mode instruction sequences on the host processor (x86-64 hosts only):
+        // the oracle of the differential tests.
+        .target(name: "CHostCPU"),
+        // Random instruction generators, the differential comparator and the fuzzer.
+        .target(name: "X86Testing", dependencies: ["X86", "X86Assembler", "CHostCPU"]),
+        // The command-line tool.
+        .executableTarget(
+            name: "swiftvmx",
+            dependencies: ["X86", "X86Assembler", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Developer tool: differential testing, fuzzing, benchmarks.
+        .executableTarget(
+            name: "swiftvmx-dev",
+            dependencies: ["X86", "X86Assembler", "X86Testing", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "X86Tests", dependencies: ["X86", "X86Assembler", "X86Testing"]),
+        .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
