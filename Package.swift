@@ -20,17 +20,19 @@ let package = Package(
         // Runs user-mode instruction sequences on the host processor (x86-64 hosts only):
         // the oracle of the differential tests.
         .target(name: "CHostCPU"),
+        // Guest programs written with the assembler: the boot demo, test kernels, benchmark workloads.
+        .target(name: "Guests", dependencies: ["X86Assembler"]),
         // Random instruction generators, the differential comparator and the fuzzer.
         .target(name: "X86Testing", dependencies: ["X86", "X86Assembler", "CHostCPU"]),
         // The command-line tool.
         .executableTarget(
             name: "swiftvmx",
-            dependencies: ["X86", "X86Assembler", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["X86", "X86Assembler", "Guests", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Developer tool: differential testing, fuzzing, benchmarks.
         .executableTarget(
             name: "swiftvmx-dev",
-            dependencies: ["X86", "X86Assembler", "X86Testing", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "X86Tests", dependencies: ["X86", "X86Assembler", "X86Testing"]),
+            dependencies: ["X86", "X86Assembler", "X86Testing", "Guests", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "X86Tests", dependencies: ["X86", "X86Assembler", "X86Testing", "Guests"]),
         .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,1 +1,411 @@
-// The X86 processor model.
+// The processor: architectural state and the execution loop.
+
+/// Why `CPU.run` returned.
+public enum StopReason: Equatable, Sendable {
+    /// The instruction limit was reached.
+    case instructionLimit
+    /// The processor executed HLT (or is halted) and no interrupt is pending.
+    case halted
+    /// A triple fault (or a fault during shutdown) put the processor in the shutdown state.
+    case shutdown
+    /// An exception whose bit is set in `CPU.exceptionIntercept` was raised; it was not delivered.
+    /// RIP is that of the faulting instruction for faults, the next instruction for traps.
+    case exception(vector: UInt8, errorCode: UInt32?)
+    /// `CPU.requestStop()` was called.
+    case stopRequested
+}
+
+/// Why an instruction did not complete: an exception to deliver, or an abort of the run.
+enum Abort: Error {
+    /// An exception (SDM Vol. 3A §6.3), with error code where the vector defines one.
+    case exception(UInt8, UInt32?)
+    /// The processor entered the shutdown state (triple fault).
+    case shutdown
+    /// Leave the run loop at once (a VM exit, or HLT with nothing to wake up).
+    case stop
+}
+
+/// An x86-64 processor.
+///
+/// One `CPU` belongs to one thread. All architectural state is reachable through its
+/// properties; `run(instructionLimit:)` executes instructions until a stop condition.
+public final class CPU {
+    // MARK: Hot state, reached through pointers allocated once (no exclusivity checks, no ARC).
+
+    /// The 16 general-purpose registers, in encoding order.
+    let gpr: UnsafeMutablePointer<UInt64>
+    /// Segment registers ES, CS, SS, DS, FS, GS, LDTR, TR with their descriptor caches.
+    let seg: UnsafeMutablePointer<SegmentRegister>
+    /// Instruction pointer of the next instruction (the current one's during its execution, after decode: the next).
+    var ripValue: UInt64 = 0
+    /// RIP of the instruction being executed (restored on a fault).
+    var startRIP: UInt64 = 0
+    /// RFLAGS except the status flags when `lazy.op != .none`.
+    var flagsBase: UInt64 = 2
+    /// Lazily evaluated status flags.
+    var lazy = LazyFlags()
+
+    // MARK: System state
+
+    /// Physical memory.
+    public let memory: PhysicalMemory
+    /// Ports and MMIO.
+    public var bus: PlatformBus
+    /// CR0.
+    var cr0Value: UInt64 = 0x60000010
+    /// CR2: the last page-fault linear address.
+    public var cr2: UInt64 = 0
+    /// Linear address of a page fault being raised (copied to CR2 when it is delivered).
+    var pendingCR2: UInt64 = 0
+    /// CR3.
+    var cr3Value: UInt64 = 0
+    /// CR4.
+    var cr4Value: UInt64 = 0
+    /// CR8 / task-priority register (bits 3:0).
+    public var cr8: UInt64 = 0
+    /// IA32_EFER.
+    var eferValue: UInt64 = 0
+    /// DR0–DR3, DR6, DR7 (DR4/DR5 alias DR6/DR7).
+    public var dr: [UInt64] = [0, 0, 0, 0, 0, 0, 0xFFFF0FF0, 0x400]
+    /// GDTR.
+    public var gdtr = DescriptorTableRegister(base: 0, limit: 0xFFFF)
+    /// IDTR.
+    public var idtr = DescriptorTableRegister(base: 0, limit: 0xFFFF)
+    /// Model-specific registers other than those with dedicated storage.
+    var msrs = MSRFile()
+    /// Current privilege level.
+    public internal(set) var cpl: Int = 0
+    /// Current operating mode (derived from CR0, EFER, RFLAGS.VM and CS).
+    public internal(set) var mode: ProcessorMode = .real
+    /// Default code size of the current code segment in bytes: 2, 4 or 8.
+    var codeSize: UInt8 = 2
+    /// Key of the decoding mode for the decoded-instruction cache.
+    var decodeMode: UInt8 = 0
+
+    // MARK: Execution control
+
+    /// Interrupt shadow: interrupts are inhibited for one instruction after STI or MOV SS/POP SS.
+    /// 1 = blocking by STI, 2 = blocking by MOV SS (the VMCS interruptibility-state bits).
+    public var interruptibility: UInt32 = 0
+    /// Shadow set by the instruction just executed (moved to `interruptibility` after it completes).
+    var newShadow: UInt32 = 0
+    /// The processor is halted (activity state HLT).
+    public var halted = false
+    /// The processor is in the shutdown state.
+    public internal(set) var inShutdown = false
+    /// A maskable external interrupt is requested (the INTR line), with its vector source.
+    public var interruptController: InterruptController?
+    /// A non-maskable interrupt is pending.
+    public var nmiPending = false
+    /// NMIs are blocked (from NMI delivery until the next IRET).
+    public var nmiBlocked = false
+    /// Exceptions whose bit is set stop `run` instead of being delivered (bare-mode tests, fuzzing).
+    public var exceptionIntercept: UInt32 = 0
+    /// Set by HLT when no interrupt can wake the processor in this run.
+    var stopReason: StopReason = .instructionLimit
+    /// Instructions retired since creation.
+    public internal(set) var instructionCount: UInt64 = 0
+    /// Time-stamp counter offset: TSC = instructionCount + tscOffset.
+    public var tscOffset: UInt64 = 0
+    /// Set from another thread to make `run` return soon.
+    let stopFlag: UnsafeMutablePointer<UInt8>
+    /// An exception being delivered (for double-fault detection), or nil.
+    var deliveringVector: UInt8? = nil
+    /// Hook for a VMX layer to intercept instructions and events; nil in bare execution.
+    public var nonRootHooks: NonRootHooks? = nil
+
+    // MARK: Caches
+
+    /// The software TLB.
+    let tlb: TLB
+    /// The decoded-instruction cache.
+    let icache: DecodeCache
+    /// Memory map generation the TLB was filled under.
+    var tlbMapGeneration: UInt64 = 0
+
+    /// Creates a processor in the reset state (SDM Vol. 3A §9.1.1), attached to memory and a bus.
+    public init(memory: PhysicalMemory, bus: PlatformBus = EmptyBus()) {
+        self.memory = memory
+        self.bus = bus
+        gpr = .allocate(capacity: 16)
+        gpr.initialize(repeating: 0, count: 16)
+        seg = .allocate(capacity: 8)
+        seg.initialize(repeating: .null, count: 8)
+        stopFlag = .allocate(capacity: 1)
+        stopFlag.initialize(to: 0)
+        tlb = TLB()
+        icache = DecodeCache()
+        reset()
+    }
+
+    deinit {
+        gpr.deallocate()
+        seg.deallocate()
+        stopFlag.deallocate()
+    }
+
+    /// Puts the processor in its power-up state: real mode, CS base FFFF0000, IP FFF0 (SDM Vol. 3A §9.1.1, Table 9-1).
+    public func reset() {
+        for i in 0..<16 { gpr[i] = 0 }
+        gpr[GPR.rdx.rawValue] = 0x000806C1 // processor signature: family 6
+        ripValue = 0xFFF0
+        flagsBase = 2
+        lazy = LazyFlags()
+        cr0Value = 0x60000010
+        cr2 = 0; cr3Value = 0; cr4Value = 0; cr8 = 0; eferValue = 0
+        dr = [0, 0, 0, 0, 0, 0, 0xFFFF0FF0, 0x400]
+        for s in [SegmentRegisterName.es, .ss, .ds, .fs, .gs] {
+            seg[s.rawValue] = SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x93)
+        }
+        seg[SegmentRegisterName.cs.rawValue] = SegmentRegister(selector: 0xF000, base: 0xFFFF_0000, limit: 0xFFFF, accessRights: 0x9B)
+        seg[SegmentRegisterName.ldtr.rawValue] = SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x82)
+        seg[SegmentRegisterName.tr.rawValue] = SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x8B)
+        gdtr = DescriptorTableRegister(base: 0, limit: 0xFFFF)
+        idtr = DescriptorTableRegister(base: 0, limit: 0xFFFF)
+        msrs = MSRFile()
+        interruptibility = 0; newShadow = 0
+        halted = false; inShutdown = false; nmiPending = false; nmiBlocked = false
+        deliveringVector = nil
+        resetFPU()
+        updateMode()
+        tlb.flushAll()
+    }
+
+    // MARK: Public register access
+
+    /// Reads a general-purpose register.
+    public func gpr(_ r: GPR) -> UInt64 { gpr[r.rawValue] }
+    /// Writes a general-purpose register.
+    public func setGPR(_ r: GPR, _ value: UInt64) { gpr[r.rawValue] = value }
+    /// Reads a general-purpose register by encoding index (0–15).
+    public func gpr(index: Int) -> UInt64 { gpr[index & 15] }
+    /// Writes a general-purpose register by encoding index (0–15).
+    public func setGPR(index: Int, _ value: UInt64) { gpr[index & 15] = value }
+
+    /// The instruction pointer.
+    public var rip: UInt64 {
+        get { ripValue }
+        set { ripValue = newValue }
+    }
+
+    /// RFLAGS, with the lazily evaluated status flags materialized. Writing loads all defined bits.
+    public var rflags: UInt64 {
+        get { materializedFlags() }
+        set {
+            flagsBase = (newValue & RFLAGS.defined.rawValue) | 2
+            lazy.op = .none
+            updateMode()
+        }
+    }
+
+    /// Reads a segment register with its descriptor cache.
+    public func segment(_ s: SegmentRegisterName) -> SegmentRegister { seg[s.rawValue] }
+    /// Writes a segment register with its descriptor cache (no checks: the VMCS-load path and tests).
+    public func setSegment(_ s: SegmentRegisterName, _ value: SegmentRegister) {
+        seg[s.rawValue] = value
+        if s == .cs || s == .ss { updateMode() }
+    }
+
+    /// CR0. Writing it through this property does no checks (the VMCS-load path); the MOV instruction checks.
+    public var cr0: UInt64 {
+        get { cr0Value }
+        set { cr0Value = newValue | CR0.et.rawValue; updateMode(); tlb.flushAll() }
+    }
+    /// CR3.
+    public var cr3: UInt64 {
+        get { cr3Value }
+        set { cr3Value = newValue; tlb.flushAll() }
+    }
+    /// CR4.
+    public var cr4: UInt64 {
+        get { cr4Value }
+        set { cr4Value = newValue; tlb.flushAll() }
+    }
+    /// IA32_EFER.
+    public var efer: UInt64 {
+        get { eferValue }
+        set { eferValue = newValue; updateMode(); tlb.flushAll() }
+    }
+
+    /// Asks a running `run` to return with `.stopRequested` soon. Safe to call from another thread.
+    public func requestStop() {
+        // A single byte store; the run loop polls it. Racy by design, like an interrupt line.
+        stopFlag.pointee = 1
+    }
+
+    // MARK: Mode
+
+    /// Recomputes the operating mode, CPL-independent decode parameters and the decode-cache key.
+    func updateMode() {
+        let cs = seg[SegmentRegisterName.cs.rawValue]
+        if cr0Value & CR0.pe.rawValue == 0 {
+            mode = .real
+            codeSize = cs.db ? 4 : 2
+        } else if eferValue & EFER.lma.rawValue != 0 {
+            if cs.l { mode = .long64; codeSize = 8 } else { mode = .compatibility; codeSize = cs.db ? 4 : 2 }
+        } else if flagsBase & RFLAGS.vm.rawValue != 0 {
+            mode = .virtual8086
+            codeSize = 2
+        } else {
+            mode = .protected
+            codeSize = cs.db ? 4 : 2
+        }
+        switch mode {
+        case .real: cpl = 0
+        case .virtual8086: cpl = 3
+        default: cpl = cs.dpl
+        }
+        if mode == .real && !cs.db { decodeMode = 0 } else { decodeMode = codeSize }
+        if mode == .virtual8086 { decodeMode = 1 }
+    }
+
+    /// Whether the processor is in 64-bit mode.
+    @inline(__always) var is64: Bool { codeSize == 8 }
+    /// Whether paging is enabled.
+    @inline(__always) var pagingEnabled: Bool { cr0Value & CR0.pg.rawValue != 0 }
+    /// Whether protected mode is enabled.
+    @inline(__always) var protectedMode: Bool { cr0Value & CR0.pe.rawValue != 0 }
+    /// Whether IA-32e mode is active.
+    @inline(__always) var longModeActive: Bool { eferValue & EFER.lma.rawValue != 0 }
+
+    // MARK: Running
+
+    /// Executes instructions until `instructionLimit` retire or a stop condition.
+    public func run(instructionLimit: Int) -> StopReason {
+        var remaining = instructionLimit
+        stopReason = .instructionLimit
+        if inShutdown { return .shutdown }
+        while remaining > 0 {
+            if stopFlag.pointee != 0 {
+                stopFlag.pointee = 0
+                return .stopRequested
+            }
+            if interruptibility == 0 && (nmiPending || flagsBase & RFLAGS.if.rawValue != 0) {
+                if let r = serviceEvents() { return r }
+            }
+            if halted {
+                if nmiPending || (flagsBase & RFLAGS.if.rawValue != 0 && interruptController?.hasInterrupt() == true) { continue }
+                return .halted
+            }
+            // Batch: run straight-line instructions without re-checking events until something changes.
+            let batch = min(remaining, 4096)
+            let done = runBatch(batch)
+            remaining -= done
+            if stopReason != .instructionLimit {
+                let r = stopReason
+                stopReason = .instructionLimit
+                return r
+            }
+            if inShutdown { return .shutdown }
+            if halted && done == 0 { return .halted }
+        }
+        return .instructionLimit
+    }
+
+    /// Runs up to `count` instructions; returns how many retired (or were attempted). Stops early
+    /// when an interrupt might need delivery, on HLT, or on a stop condition.
+    func runBatch(_ count: Int) -> Int {
+        var n = 0
+        while n < count {
+            n += 1
+            startRIP = ripValue
+            let savedFlags = flagsBase
+            let savedLazy = lazy
+            let savedSP = gpr[4]
+            do throws(Abort) {
+                let d = try fetchDecoded()
+                try execute(d)
+                instructionCount &+= 1
+                if interruptibility != 0 || newShadow != 0 {
+                    interruptibility = newShadow
+                    newShadow = 0
+                    if interruptibility == 0 { return n }
+                }
+                if halted { return n }
+                if lazyEventCheck { lazyEventCheck = false; return n }
+            } catch {
+                newShadow = 0
+                switch error {
+                case .exception(let v, let code):
+                    ripValue = startRIP
+                    flagsBase = savedFlags
+                    lazy = savedLazy
+                    gpr[4] = savedSP
+                    if exceptionIntercept & (1 << UInt32(v & 31)) != 0 {
+                        stopReason = .exception(vector: v, errorCode: code)
+                        return n
+                    }
+                    deliverException(v, code)
+                    if inShutdown { stopReason = .shutdown; return n }
+                    if stopReason != .instructionLimit { return n }
+                case .shutdown:
+                    ripValue = startRIP
+                    enterShutdown()
+                    stopReason = .shutdown
+                    return n
+                case .stop:
+                    // A VM exit or an intercepted trap: RIP is what the stopping code left.
+                    instructionCount &+= 1
+                    return n
+                }
+                return n
+            }
+        }
+        return n
+    }
+
+    /// Set by instructions that change the interrupt flag or other event state, so the loop re-checks events.
+    var lazyEventCheck = false
+
+    /// Enters the shutdown state.
+    func enterShutdown() {
+        inShutdown = true
+        halted = false
+    }
+
+    /// Delivers a pending NMI or external interrupt if one can be taken. Returns a stop reason if the run must end.
+    func serviceEvents() -> StopReason? {
+        if nmiPending && !nmiBlocked {
+            nmiPending = false
+            halted = false
+            if let h = nonRootHooks, h.interceptNMI(self) { return stopReason(afterHook: ()) }
+            nmiBlocked = true
+            deliverEvent(vector: 2, kind: .nmi, errorCode: nil)
+            return inShutdown ? .shutdown : nil
+        }
+        guard flagsBase & RFLAGS.if.rawValue != 0, let ic = interruptController, ic.hasInterrupt() else { return nil }
+        halted = false
+        if let h = nonRootHooks, h.interceptExternalInterrupt(self) { return stopReason(afterHook: ()) }
+        guard let vector = ic.acknowledge() else { return nil }
+        deliverEvent(vector: vector, kind: .external, errorCode: nil)
+        return inShutdown ? .shutdown : nil
+    }
+
+    /// The stop reason a hook left, if any.
+    func stopReason(afterHook: ()) -> StopReason? {
+        let r = stopReason
+        stopReason = .instructionLimit
+        return r == .instructionLimit ? nil : r
+    }
+
+    /// Raises an exception from inside an instruction.
+    @inline(__always) func fault(_ v: ExceptionVector, _ code: UInt32? = nil) -> Abort {
+        .exception(v.rawValue, code)
+    }
+}
+
+/// The source of maskable external interrupts (the INTR line of an interrupt controller).
+public protocol InterruptController: AnyObject {
+    /// Whether an interrupt is requested.
+    func hasInterrupt() -> Bool
+    /// Acknowledges the highest-priority request and returns its vector (the INTA cycle).
+    func acknowledge() -> UInt8?
+}
+
+/// Hooks through which a VMX layer intercepts events in non-root operation.
+public protocol NonRootHooks: AnyObject {
+    /// Called before an external interrupt is acknowledged; return true if it caused a VM exit.
+    func interceptExternalInterrupt(_ cpu: CPU) -> Bool
+    /// Called before an NMI is delivered; return true if it caused a VM exit.
+    func interceptNMI(_ cpu: CPU) -> Bool
+}

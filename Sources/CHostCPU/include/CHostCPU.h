@@ -1,3 +1,64 @@
-// Placeholder; replaced by the host-CPU runner.
+// CHostCPU: runs a user-mode x86-64 byte sequence natively on the host processor
+// and returns the final register state: the oracle of the differential tests.
+//
+// Memory layout (fixed, so the processor model can map the same bytes at the
+// same linear addresses):
+//   code area  HOSTCPU_CODE_ADDRESS .. +HOSTCPU_CODE_SIZE  (read/write/execute)
+//   data area  HOSTCPU_DATA_ADDRESS .. +HOSTCPU_DATA_SIZE  (read/write; also the stack)
+// The sequence is copied to the start of the code area and followed by a
+// 14-byte `jmp qword [rip+0]` back into the runner, which touches no register,
+// flag or data byte.
+//
+// Register arrays are 18 x uint64_t: [0..15] = RAX RCX RDX RBX RSP RBP RSI RDI
+// R8..R15 (encoding order), [16] = RIP, [17] = RFLAGS.
+//
+// Only x86-64 Linux runs code; elsewhere hostcpu_available() returns 0 and
+// hostcpu_run() returns -1.
 #pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#define HOSTCPU_CODE_ADDRESS 0x10000000ULL
+#define HOSTCPU_CODE_SIZE    0x10000ULL
+#define HOSTCPU_DATA_ADDRESS 0x10010000ULL
+#define HOSTCPU_DATA_SIZE    0x10000ULL
+/// Bytes reserved at the end of the code area for the jump back into the runner.
+#define HOSTCPU_TRAILER_SIZE 14
+
+/// RFLAGS bits a user-mode caller may set on entry (CF PF AF ZF SF DF OF).
+#define HOSTCPU_SETTABLE_FLAGS 0xCD5ULL
+
+/// Details of how a run ended.
+typedef struct hostcpu_fault {
+    /// 0 = reached the end of the sequence, 1 = exception, -1 = runner unavailable / bad input.
+    int32_t status;
+    /// Exception vector (0 #DE, 1 #DB, 3 #BP, 6 #UD, 12 #SS, 13 #GP, 14 #PF, 17 #AC, ...).
+    int32_t vector;
+    /// The host signal that reported it, and its si_code.
+    int32_t signal;
+    int32_t si_code;
+    /// The exception error code (the kernel's view; #PF has the U/S bit set) and, for #PF, CR2.
+    uint64_t error_code;
+    uint64_t fault_address;
+} hostcpu_fault;
+
+/// 1 when native runs are possible (x86-64 Linux and the fixed areas could be mapped).
 int hostcpu_available(void);
+
+/// Runs `code_len` bytes of code (at most HOSTCPU_CODE_SIZE - HOSTCPU_TRAILER_SIZE)
+/// with registers `in_regs` (RIP is ignored: execution starts at the code
+/// address; only HOSTCPU_SETTABLE_FLAGS of RFLAGS are used) and the data area
+/// initialised from `data_in` (HOSTCPU_DATA_SIZE bytes, or zeros if NULL).
+/// On return `out_regs` holds the final registers (on an exception: the
+/// registers at the fault, RIP = the faulting instruction for faults), and
+/// `data_out` (if not NULL) the data area. Returns fault->status.
+/// Serialised by an internal lock; callable from any thread.
+int hostcpu_run(const uint8_t *code, size_t code_len, const uint64_t *in_regs,
+                const uint8_t *data_in, uint8_t *data_out, uint64_t *out_regs,
+                hostcpu_fault *fault);
+
+/// CPUID on the host; returns 0 (and zeros) where unavailable.
+int hostcpu_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *out4);
+
+/// Fills `len` bytes with SplitMix64 output derived from `seed` (fast in any build mode).
+void hostcpu_fill_random(uint8_t *buf, size_t len, uint64_t seed);

@@ -1,0 +1,2 @@
+// Guest programs written with the in-project assembler.
+import X86Assembler

@@ -1,0 +1,362 @@
+// Linear-address translation: the software TLB and the page walks of SDM Vol. 3A chapter 4.
+
+/// Kinds of memory access, as paging distinguishes them.
+enum AccessKind: Int {
+    case read = 0, write = 1, fetch = 2
+}
+
+/// A direct-mapped software TLB. Each slot caches one linear page for one access kind at one
+/// privilege (supervisor or user), so a hit means the access is already known to be permitted.
+final class TLB {
+    static let bits = 10
+    static let size = 1 << bits
+    /// Linear page address per slot, or `invalid`.
+    let tags: UnsafeMutablePointer<UInt64>
+    /// Host address of the page per slot.
+    let hosts: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    /// Physical page address per slot.
+    let phys: UnsafeMutablePointer<UInt64>
+    /// Whether the slot holds a global translation.
+    let global: UnsafeMutablePointer<Bool>
+    static let invalid: UInt64 = ~0
+    static let slots = 6 * size
+
+    init() {
+        tags = .allocate(capacity: TLB.slots)
+        tags.initialize(repeating: TLB.invalid, count: TLB.slots)
+        hosts = .allocate(capacity: TLB.slots)
+        hosts.initialize(repeating: nil, count: TLB.slots)
+        phys = .allocate(capacity: TLB.slots)
+        phys.initialize(repeating: 0, count: TLB.slots)
+        global = .allocate(capacity: TLB.slots)
+        global.initialize(repeating: false, count: TLB.slots)
+    }
+
+    deinit {
+        tags.deallocate(); hosts.deallocate(); phys.deallocate(); global.deallocate()
+    }
+
+    /// Slot of a linear address for an access kind and privilege.
+    @inline(__always) static func slot(_ la: UInt64, _ kind: AccessKind, _ user: Bool) -> Int {
+        (kind.rawValue &* 2 &+ (user ? 1 : 0)) &* size &+ Int(truncatingIfNeeded: (la >> 12) & UInt64(size &- 1))
+    }
+
+    /// Drops every translation.
+    func flushAll() {
+        tags.update(repeating: TLB.invalid, count: TLB.slots)
+    }
+
+    /// Drops every non-global translation (a CR3 load with CR4.PGE set).
+    func flushNonGlobal() {
+        for i in 0..<TLB.slots where !global[i] { tags[i] = TLB.invalid }
+    }
+
+    /// Drops the translations of one linear page (INVLPG).
+    func flush(page la: UInt64) {
+        let page = la & ~0xFFF
+        for k in 0..<6 {
+            let i = k &* TLB.size &+ Int(truncatingIfNeeded: (la >> 12) & UInt64(TLB.size &- 1))
+            if tags[i] == page { tags[i] = TLB.invalid }
+        }
+    }
+
+    /// Drops every translation to a physical page (it now holds decoded code: writes must be seen).
+    func flushWrites(toPhysicalPage pp: UInt64) {
+        for i in (2 * TLB.size)..<(4 * TLB.size) where tags[i] != TLB.invalid && phys[i] == pp { tags[i] = TLB.invalid }
+    }
+}
+
+/// The result of a page walk.
+struct Translation {
+    var physical: UInt64
+    var writable: Bool
+    var global: Bool
+}
+
+extension CPU {
+    /// Highest physical address bit + 1 (CPUID.80000008H:EAX[7:0]).
+    static let maxPhysicalAddressBits: UInt64 = 40
+    static let physicalAddressMask: UInt64 = (1 << 40) - 1
+
+    // MARK: Fast paths
+
+    /// Reads `size` bytes (1, 2, 4, 8) at a linear address.
+    @inline(__always)
+    func readLinear(_ la: UInt64, _ size: Int, user: Bool) throws(Abort) -> UInt64 {
+        let s = TLB.slot(la, .read, user)
+        if tlb.tags[s] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlb.hosts[s] {
+            let p = h + Int(truncatingIfNeeded: la & 0xFFF)
+            switch size {
+            case 1: return UInt64(p.load(as: UInt8.self))
+            case 2: return UInt64(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
+            case 4: return UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+            default: return UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
+            }
+        }
+        return try readLinearSlow(la, size, user: user, kind: .read)
+    }
+
+    /// Writes `size` bytes (1, 2, 4, 8) at a linear address.
+    @inline(__always)
+    func writeLinear(_ la: UInt64, _ size: Int, _ value: UInt64, user: Bool) throws(Abort) {
+        let s = TLB.slot(la, .write, user)
+        if tlb.tags[s] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlb.hosts[s] {
+            let p = h + Int(truncatingIfNeeded: la & 0xFFF)
+            switch size {
+            case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, as: UInt16.self)
+            case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian, as: UInt32.self)
+            default: p.storeBytes(of: value.littleEndian, as: UInt64.self)
+            }
+            return
+        }
+        try writeLinearSlow(la, size, value, user: user)
+    }
+
+    // MARK: Slow paths
+
+    /// Reads through a full translation, byte by byte across page boundaries, from RAM or the bus.
+    @inline(never)
+    func readLinearSlow(_ la: UInt64, _ size: Int, user: Bool, kind: AccessKind) throws(Abort) -> UInt64 {
+        try checkMapGeneration()
+        if (la & 0xFFF) &+ UInt64(size) > 4096 {
+            // Page-crossing: translate both pages first so a fault leaves nothing half done.
+            let second = maskLinear((la | 0xFFF) &+ 1)
+            let pa1 = try translate(la, kind, user: user).physical
+            let pa2 = try translate(second, kind, user: user).physical
+            let firstCount = Int(4096 &- (la & 0xFFF))
+            var v: UInt64 = 0
+            for i in 0..<size {
+                let pa = i < firstCount ? pa1 &+ UInt64(i) : pa2 &+ UInt64(i &- firstCount)
+                v |= try readPhysical(pa, 1) << (8 * UInt64(i))
+            }
+            return v
+        }
+        let t = try translate(la, kind, user: user)
+        if let r = memory.region(containing: t.physical), r.permissions.contains(.read) {
+            let s = TLB.slot(la, kind, user)
+            let pageHost = r.host + Int(truncatingIfNeeded: (t.physical & ~0xFFF) &- r.base)
+            tlb.tags[s] = la & ~0xFFF
+            tlb.hosts[s] = pageHost
+            tlb.phys[s] = t.physical & ~0xFFF
+            tlb.global[s] = t.global
+            let p = pageHost + Int(truncatingIfNeeded: la & 0xFFF)
+            switch size {
+            case 1: return UInt64(p.load(as: UInt8.self))
+            case 2: return UInt64(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
+            case 4: return UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+            default: return UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
+            }
+        }
+        return try readPhysical(t.physical, size)
+    }
+
+    /// Writes through a full translation.
+    @inline(never)
+    func writeLinearSlow(_ la: UInt64, _ size: Int, _ value: UInt64, user: Bool) throws(Abort) {
+        try checkMapGeneration()
+        if (la & 0xFFF) &+ UInt64(size) > 4096 {
+            let second = maskLinear((la | 0xFFF) &+ 1)
+            let pa1 = try translate(la, .write, user: user).physical
+            let pa2 = try translate(second, .write, user: user).physical
+            let firstCount = Int(4096 &- (la & 0xFFF))
+            for i in 0..<size {
+                let pa = i < firstCount ? pa1 &+ UInt64(i) : pa2 &+ UInt64(i &- firstCount)
+                try writePhysical(pa, 1, value >> (8 * UInt64(i)))
+            }
+            return
+        }
+        let t = try translate(la, .write, user: user)
+        let page = t.physical >> 12
+        if let r = memory.region(containing: t.physical), r.permissions.contains(.write) {
+            let pageHost = r.host + Int(truncatingIfNeeded: (t.physical & ~0xFFF) &- r.base)
+            if memory.isCode(page: page) {
+                memory.invalidateCode(page: page)
+            }
+            let s = TLB.slot(la, .write, user)
+            tlb.tags[s] = la & ~0xFFF
+            tlb.hosts[s] = pageHost
+            tlb.phys[s] = t.physical & ~0xFFF
+            tlb.global[s] = t.global
+            let p = pageHost + Int(truncatingIfNeeded: la & 0xFFF)
+            switch size {
+            case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, as: UInt16.self)
+            case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian, as: UInt32.self)
+            default: p.storeBytes(of: value.littleEndian, as: UInt64.self)
+            }
+            return
+        }
+        try writePhysical(t.physical, size, value)
+    }
+
+    /// Flushes the TLB if the physical memory map changed.
+    @inline(__always) func checkMapGeneration() throws(Abort) {
+        if memory.mapGeneration != tlbMapGeneration {
+            tlbMapGeneration = memory.mapGeneration
+            tlb.flushAll()
+        }
+    }
+
+    /// Truncates a linear address outside 64-bit mode.
+    @inline(__always) func maskLinear(_ la: UInt64) -> UInt64 {
+        longModeActive ? la : la & 0xFFFF_FFFF
+    }
+
+    /// Reads physical memory (RAM or the bus).
+    func readPhysical(_ pa: UInt64, _ size: Int) throws(Abort) -> UInt64 {
+        if let p = memory.hostPointer(pa, count: size) {
+            var v: UInt64 = 0
+            for i in 0..<size { v |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << (8 * UInt64(i)) }
+            return v
+        }
+        return bus.mmioRead(address: pa, size: size)
+    }
+
+    /// Writes physical memory (RAM or the bus).
+    func writePhysical(_ pa: UInt64, _ size: Int, _ value: UInt64) throws(Abort) {
+        if let r = memory.region(containing: pa), r.permissions.contains(.write), pa &- r.base &+ UInt64(size) <= r.size {
+            let p = r.host + Int(pa &- r.base)
+            for i in 0..<size { p.storeBytes(of: UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))), toByteOffset: i, as: UInt8.self) }
+            memory.invalidateCode(from: pa, size: UInt64(size))
+            return
+        }
+        bus.mmioWrite(address: pa, size: size, value: value)
+    }
+
+    /// Reads a paging-structure entry.
+    @inline(__always) func readPTE(_ pa: UInt64, _ size: Int) throws(Abort) -> UInt64 {
+        if let p = memory.hostPointer(pa, count: size) {
+            return size == 8 ? UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) : UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+        }
+        return try readPhysical(pa, size)
+    }
+
+    /// Writes a paging-structure entry (accessed and dirty bits).
+    @inline(__always) func writePTE(_ pa: UInt64, _ size: Int, _ v: UInt64) throws(Abort) {
+        try writePhysical(pa, size, v)
+    }
+
+    // MARK: Page walk
+
+    /// Translates a linear address for an access, setting accessed/dirty bits, or raises #PF.
+    func translate(_ la: UInt64, _ kind: AccessKind, user: Bool) throws(Abort) -> Translation {
+        if !pagingEnabled {
+            return Translation(physical: la & 0xFFFF_FFFF, writable: true, global: false)
+        }
+        let write = kind == .write
+        let fetch = kind == .fetch
+        let nxe = eferValue & EFER.nxe.rawValue != 0
+        let wp = cr0Value & CR0.wp.rawValue != 0
+        func pageFault(present: Bool, reserved: Bool = false) -> Abort {
+            var code: UInt32 = 0
+            if present { code |= 1 }
+            if write { code |= 2 }
+            if user { code |= 4 }
+            if reserved { code |= 8 | 1 }
+            if fetch && (nxe || cr4Value & CR4.smep.rawValue != 0) { code |= 16 }
+            pendingCR2 = la
+            return .exception(ExceptionVector.pf.rawValue, code)
+        }
+        var userOK = true, writeOK = true, execOK = true
+        var physical: UInt64 = 0
+        var global = false
+        let addrMask = CPU.physicalAddressMask & ~0xFFF
+
+        if cr4Value & CR4.pae.rawValue == 0 {
+            // 32-bit paging (SDM Vol. 3A §4.3).
+            let pdeAddr = (cr3Value & 0xFFFF_F000) | ((la >> 20) & 0xFFC)
+            var pde = try readPTE(pdeAddr, 4)
+            if pde & 1 == 0 { throw pageFault(present: false) }
+            userOK = pde & 4 != 0; writeOK = pde & 2 != 0
+            if pde & 0x80 != 0 && cr4Value & CR4.pse.rawValue != 0 {
+                if pde & (1 << 21) != 0 { throw pageFault(present: true, reserved: true) }
+                if !permitted(user: user, write: write, fetch: fetch, userOK: userOK, writeOK: writeOK, execOK: true, wp: wp) {
+                    throw pageFault(present: true)
+                }
+                let newPDE = pde | 0x20 | (write ? 0x40 : 0)
+                if newPDE != pde { try writePTE(pdeAddr, 4, newPDE); pde = newPDE }
+                physical = (pde & 0xFFC0_0000) | ((pde & 0x1FE000) << 19) | (la & 0x3F_FFFF)
+                global = pde & 0x100 != 0 && cr4Value & CR4.pge.rawValue != 0
+                return Translation(physical: physical, writable: writeOK && pde & 0x40 != 0, global: global)
+            }
+            let pteAddr = (pde & 0xFFFF_F000) | ((la >> 10) & 0xFFC)
+            var pte = try readPTE(pteAddr, 4)
+            if pte & 1 == 0 { throw pageFault(present: false) }
+            userOK = userOK && pte & 4 != 0; writeOK = writeOK && pte & 2 != 0
+            if !permitted(user: user, write: write, fetch: fetch, userOK: userOK, writeOK: writeOK, execOK: true, wp: wp) {
+                throw pageFault(present: true)
+            }
+            if pde & 0x20 == 0 { try writePTE(pdeAddr, 4, pde | 0x20) }
+            let newPTE = pte | 0x20 | (write ? 0x40 : 0)
+            if newPTE != pte { try writePTE(pteAddr, 4, newPTE); pte = newPTE }
+            global = pte & 0x100 != 0 && cr4Value & CR4.pge.rawValue != 0
+            return Translation(physical: (pte & 0xFFFF_F000) | (la & 0xFFF), writable: writeOK && pte & 0x40 != 0, global: global)
+        }
+
+        // PAE and 4-level paging (SDM Vol. 3A §4.4, §4.5).
+        // Reserved: bits 51:MAXPHYADDR (4-level; 62:52 are ignored) or 62:MAXPHYADDR (PAE);
+        // bit 63 (XD) when EFER.NXE is clear.
+        let rsvdHigh: UInt64 = ~CPU.physicalAddressMask & (longModeActive ? 0x000F_FFFF_FFFF_FFFF : 0x7FFF_FFFF_FFFF_FFFF)
+        let xdReserved: UInt64 = nxe ? 0 : (1 << 63)
+        func checkReserved(_ e: UInt64, _ extra: UInt64) -> Bool {
+            e & (rsvdHigh | xdReserved | extra) != 0
+        }
+        var table: UInt64
+        var level: Int
+        if longModeActive {
+            table = cr3Value & addrMask
+            level = 4
+        } else {
+            // PAE: the PDPTE selected by bits 31:30.
+            let pdpteAddr = (cr3Value & 0xFFFF_FFE0) | ((la >> 27) & 0x18)
+            let pdpte = try readPTE(pdpteAddr, 8)
+            if pdpte & 1 == 0 { throw pageFault(present: false) }
+            if checkReserved(pdpte, 0x1E6 | (1 << 63)) { throw pageFault(present: true, reserved: true) }
+            table = pdpte & addrMask
+            level = 2
+        }
+        while true {
+            let shift = UInt64(12 + 9 * (level - 1))
+            let eAddr = table | (((la >> shift) & 0x1FF) << 3)
+            let e = try readPTE(eAddr, 8)
+            if e & 1 == 0 { throw pageFault(present: false) }
+            let isLarge = (level == 2 || level == 3) && e & 0x80 != 0
+            var extra: UInt64 = 0
+            if level == 4 { extra = 0x80 }
+            if level == 3 && isLarge { extra = 0x3FFF_E000 }
+            if level == 2 && isLarge { extra = 0x1F_E000 }
+            if checkReserved(e, extra) { throw pageFault(present: true, reserved: true) }
+            userOK = userOK && e & 4 != 0
+            writeOK = writeOK && e & 2 != 0
+            execOK = execOK && !(nxe && e & (1 << 63) != 0)
+            if level == 1 || isLarge {
+                if !permitted(user: user, write: write, fetch: fetch, userOK: userOK, writeOK: writeOK, execOK: execOK, wp: wp) {
+                    throw pageFault(present: true)
+                }
+                // Accessed bit on the leaf, dirty bit on a write.
+                let nv = e | 0x20 | (write ? 0x40 : 0)
+                if nv != e { try writePTE(eAddr, 8, nv) }
+                let pageMask: UInt64 = (1 << shift) - 1
+                physical = (e & addrMask & ~pageMask) | (la & pageMask)
+                global = e & 0x100 != 0 && cr4Value & CR4.pge.rawValue != 0
+                let dirty = e & 0x40 != 0 || write
+                return Translation(physical: physical, writable: writeOK && dirty, global: global)
+            }
+            // Accessed bit on a paging-structure entry used for the walk.
+            if e & 0x20 == 0 { try writePTE(eAddr, 8, e | 0x20) }
+            table = e & addrMask
+            level -= 1
+        }
+    }
+
+    /// Whether an access is permitted by the combined U/S, R/W and XD bits (SDM Vol. 3A §4.6).
+    @inline(__always)
+    func permitted(user: Bool, write: Bool, fetch: Bool, userOK: Bool, writeOK: Bool, execOK: Bool, wp: Bool) -> Bool {
+        if user && !userOK { return false }
+        if write && !writeOK && (user || wp) { return false }
+        if fetch && !execOK { return false }
+        return true
+    }
+}
+

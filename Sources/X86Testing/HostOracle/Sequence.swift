@@ -1,0 +1,80 @@
+// Generated user-mode instruction sequences: the unit the host oracle runs and compares.
+
+/// One generated instruction (setup MOVs that pin address registers are instructions of their own).
+public struct GeneratedInstruction: Equatable, Sendable {
+    /// The raw encoding.
+    public var bytes: [UInt8]
+    /// Intel-syntax text for failure reports (branch targets shown as absolute addresses).
+    public var text: String
+    /// Linear address of the first byte.
+    public var address: UInt64
+    /// RFLAGS bits whose value is undefined before / after this instruction (a join over every path
+    /// that reaches it; for loop bodies over every iteration).
+    public var undefinedFlagsBefore: UInt64
+    public var undefinedFlagsAfter: UInt64
+    /// GPRs (0 = RAX ... 15 = R15) whose value is undefined before / after this instruction.
+    public var undefinedRegistersBefore: Set<Int>
+    public var undefinedRegistersAfter: Set<Int>
+    /// False for instructions no path reaches (code skipped by an unconditional jump).
+    public var reachable: Bool
+
+    /// The bytes as hex, for reports.
+    public var hex: String { bytes.map { String($0, radix: 16).leftPadded(2) }.joined(separator: " ") }
+}
+
+/// A generated sequence with its initial machine state and the comparison masks.
+public struct GeneratedSequence: Equatable, Sendable {
+    /// The seed and index that regenerate it: `SequenceGenerator.sequence(seed:index:)`.
+    public var seed: UInt64
+    public var index: UInt64
+    /// The instructions in address order.
+    public var instructions: [GeneratedInstruction]
+    /// The concatenated bytes, placed at `HostCPU.codeAddress`.
+    public var code: [UInt8]
+    /// Registers at entry (RIP = `HostCPU.codeAddress`; RSP inside the data area).
+    public var initialState: HostState
+    /// The data area at entry (`HostCPU.dataSize` bytes at `HostCPU.dataAddress`).
+    public var initialData: [UInt8]
+    /// RFLAGS bits to compare when the run completes: CF PF AF ZF SF OF DF minus any flag some path
+    /// leaves undefined.
+    public var definedFlagsMask: UInt64
+    /// GPRs whose final value is undefined (e.g. BSF/BSR destination with a zero source).
+    public var undefinedRegisters: Set<Int>
+
+    /// The RFLAGS mask and undefined GPRs to use for a given outcome: for `.completed` the sequence's;
+    /// for an exception, those before the instruction at `faultRIP` (faults), or after the instruction
+    /// ending at `faultRIP` (traps); if neither matches, the union over the whole sequence.
+    public func comparisonMasks(for outcome: HostOutcome) -> (definedFlags: UInt64, undefinedRegisters: Set<Int>) {
+        guard case .exception(_, let rip) = outcome else { return (definedFlagsMask, undefinedRegisters) }
+        if let i = instructions.first(where: { $0.address == rip }) {
+            return (HostFlags.compared & ~i.undefinedFlagsBefore, i.undefinedRegistersBefore)
+        }
+        if let i = instructions.first(where: { $0.address + UInt64($0.bytes.count) == rip }) {
+            return (HostFlags.compared & ~i.undefinedFlagsAfter, i.undefinedRegistersAfter)
+        }
+        var flags: UInt64 = 0
+        var regs = undefinedRegisters
+        for i in instructions {
+            flags |= i.undefinedFlagsBefore | i.undefinedFlagsAfter
+            regs.formUnion(i.undefinedRegistersAfter)
+        }
+        return (HostFlags.compared & ~flags, regs)
+    }
+
+    /// A multi-line listing: address, bytes, text, undefined flags after.
+    public var listing: String {
+        var s = "seed \(seed) index \(index)\n"
+        for i in instructions {
+            s += "  0x\(String(i.address, radix: 16))  \(i.hex.rightPadded(36)) \(i.text)"
+            if i.undefinedFlagsAfter != 0 { s += "   ; undef flags 0x\(String(i.undefinedFlagsAfter, radix: 16))" }
+            if !i.reachable { s += "   ; unreachable" }
+            s += "\n"
+        }
+        return s
+    }
+}
+
+extension String {
+    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+    func rightPadded(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+}
