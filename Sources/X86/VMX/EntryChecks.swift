@@ -1,0 +1,535 @@
+// VM-entry checks as named rules (SDM Vol. 3C §26.2 "Checks on VMX Controls and Host-State Area",
+// §26.3 "Checking and Loading Guest State", §26.4 "Loading MSRs").
+
+/// One VM-entry check. Each case names the rule; `section` gives where the SDM states it.
+public enum EntryCheck: String, CaseIterable, Sendable, Codable {
+    // §26.2.1.1 VM-execution control fields
+    case pinBasedControlsReserved, primaryControlsReserved, secondaryControlsReserved
+    case cr3TargetCount, ioBitmapAddresses, msrBitmapAddress
+    case virtualAPICAddress, tprThresholdReservedBits, tprThresholdAboveVirtualTPR
+    case apicVirtualizationRequiresTPRShadow
+    case virtualNMIsRequireNMIExiting, nmiWindowRequiresVirtualNMIs
+    case vpidNonZero, eptPointerValid, unrestrictedGuestRequiresEPT
+    // §26.2.1.2 VM-exit control fields
+    case exitControlsReserved, preemptionTimerSaveRequiresActivate, exitMSRStoreAddress, exitMSRLoadAddress
+    // §26.2.1.3 VM-entry control fields
+    case entryControlsReserved, entryInterruptionTypeValid, entryInterruptionVectorValid
+    case entryDeliverErrorCodeConsistent, entryInterruptionReservedBits, entryErrorCodeReservedBits
+    case entryInstructionLength, entryMSRLoadAddress, entryToSMMOutsideSMM
+    // §26.2.2 host control registers and MSRs
+    case hostCR0FixedBits, hostCR4FixedBits, hostCR3Width, hostSysenterCanonical
+    case hostPATValid, hostEFERValid
+    // §26.2.3 host segment and descriptor-table registers
+    case hostSelectorRPLTI, hostCSNonNull, hostTRNonNull, hostSSNonNull, hostBasesCanonical
+    // §26.2.4 address-space size
+    case hostAddressSpaceSize, guestIA32eModeRequiresHost64, hostCR4PAEIn64, hostRIPCanonical
+    // §26.3.1.1 guest control registers, debug registers and MSRs
+    case guestCR0FixedBits, guestCR0PagingRequiresPE, guestCR4FixedBits, guestDebugCtlReserved
+    case guestIA32eModeRequiresPaging, guestCR4PCIDEOutsideIA32e, guestCR3Width, guestDR7High
+    case guestSysenterCanonical, guestPATValid, guestEFERReserved, guestEFERLMA, guestEFERLME
+    // §26.3.1.2 guest segment registers
+    case guestTRTableIndicator, guestLDTRTableIndicator, guestSSRPLEqualsCSRPL
+    case guestV86Segment, guestBaseCanonical, guestCSBaseHigh, guestDataBaseHigh
+    case guestCSType, guestCSDescriptorType, guestCSDPL, guestCSPresent, guestCSReservedBits, guestCSLongAndDefault, guestCSGranularity
+    case guestSSType, guestSSDPL, guestSSPresent, guestSSReservedBits, guestSSGranularity
+    case guestDataType, guestDataDPL, guestDataPresent, guestDataReservedBits, guestDataGranularity
+    case guestTRType, guestTRDescriptorType, guestTRPresent, guestTRReservedBits, guestTRGranularity, guestTRUsable
+    case guestLDTRType, guestLDTRPresent, guestLDTRReservedBits, guestLDTRGranularity
+    // §26.3.1.3 descriptor-table registers
+    case guestGDTRIDTRBaseCanonical, guestGDTRIDTRLimit
+    // §26.3.1.4 RIP and RFLAGS
+    case guestRIPHigh, guestRIPCanonical, guestRFLAGSReserved, guestRFLAGSVM, guestRFLAGSIFForInterrupt
+    // §26.3.1.5 non-register state
+    case guestActivityStateValid, guestActivityHLTRequiresDPL0, guestActivityStateInjection
+    case guestInterruptibilityReserved, guestInterruptibilitySTIAndMovSS, guestInterruptibilitySTIRequiresIF
+    case guestInterruptibilityExternalInjection, guestInterruptibilityNMIInjection
+    case guestPendingDebugReserved, guestPendingDebugBS
+    case guestVMCSLinkPointer
+    // §26.3.1.6 PDPTEs
+    case guestPDPTEReserved
+    // §26.4 MSR loading
+    case entryMSRLoadEntry
+
+    /// The SDM section that states the rule.
+    public var section: String {
+        switch self {
+        case .pinBasedControlsReserved, .primaryControlsReserved, .secondaryControlsReserved, .cr3TargetCount,
+             .ioBitmapAddresses, .msrBitmapAddress, .virtualAPICAddress, .tprThresholdReservedBits,
+             .tprThresholdAboveVirtualTPR, .apicVirtualizationRequiresTPRShadow, .virtualNMIsRequireNMIExiting,
+             .nmiWindowRequiresVirtualNMIs, .vpidNonZero, .eptPointerValid, .unrestrictedGuestRequiresEPT:
+            return "§26.2.1.1"
+        case .exitControlsReserved, .preemptionTimerSaveRequiresActivate, .exitMSRStoreAddress, .exitMSRLoadAddress:
+            return "§26.2.1.2"
+        case .entryControlsReserved, .entryInterruptionTypeValid, .entryInterruptionVectorValid,
+             .entryDeliverErrorCodeConsistent, .entryInterruptionReservedBits, .entryErrorCodeReservedBits,
+             .entryInstructionLength, .entryMSRLoadAddress, .entryToSMMOutsideSMM:
+            return "§26.2.1.3"
+        case .hostCR0FixedBits, .hostCR4FixedBits, .hostCR3Width, .hostSysenterCanonical, .hostPATValid, .hostEFERValid:
+            return "§26.2.2"
+        case .hostSelectorRPLTI, .hostCSNonNull, .hostTRNonNull, .hostSSNonNull, .hostBasesCanonical:
+            return "§26.2.3"
+        case .hostAddressSpaceSize, .guestIA32eModeRequiresHost64, .hostCR4PAEIn64, .hostRIPCanonical:
+            return "§26.2.4"
+        case .guestCR0FixedBits, .guestCR0PagingRequiresPE, .guestCR4FixedBits, .guestDebugCtlReserved,
+             .guestIA32eModeRequiresPaging, .guestCR4PCIDEOutsideIA32e, .guestCR3Width, .guestDR7High,
+             .guestSysenterCanonical, .guestPATValid, .guestEFERReserved, .guestEFERLMA, .guestEFERLME:
+            return "§26.3.1.1"
+        case .guestGDTRIDTRBaseCanonical, .guestGDTRIDTRLimit:
+            return "§26.3.1.3"
+        case .guestRIPHigh, .guestRIPCanonical, .guestRFLAGSReserved, .guestRFLAGSVM, .guestRFLAGSIFForInterrupt:
+            return "§26.3.1.4"
+        case .guestActivityStateValid, .guestActivityHLTRequiresDPL0, .guestActivityStateInjection,
+             .guestInterruptibilityReserved, .guestInterruptibilitySTIAndMovSS, .guestInterruptibilitySTIRequiresIF,
+             .guestInterruptibilityExternalInjection, .guestInterruptibilityNMIInjection, .guestPendingDebugReserved,
+             .guestPendingDebugBS, .guestVMCSLinkPointer:
+            return "§26.3.1.5"
+        case .guestPDPTEReserved: return "§26.3.1.6"
+        case .entryMSRLoadEntry: return "§26.4"
+        default: return "§26.3.1.2"
+        }
+    }
+
+    /// How a failure of this check is reported.
+    public var kind: EntryFailureKind {
+        switch section {
+        case "§26.2.1.1", "§26.2.1.2", "§26.2.1.3": return .vmFailValid(7)
+        case "§26.2.2", "§26.2.3", "§26.2.4": return .vmFailValid(8)
+        case "§26.4": return .vmExit(.entryFailureMSRLoading)
+        default: return .vmExit(.entryFailureGuestState)
+        }
+    }
+
+    /// The rule in one sentence.
+    public var rule: String {
+        switch self {
+        case .pinBasedControlsReserved: return "pin-based controls must respect IA32_VMX_TRUE_PINBASED_CTLS"
+        case .primaryControlsReserved: return "primary processor-based controls must respect IA32_VMX_TRUE_PROCBASED_CTLS"
+        case .secondaryControlsReserved: return "secondary controls must respect IA32_VMX_PROCBASED_CTLS2"
+        case .cr3TargetCount: return "CR3-target count must not exceed 4"
+        case .ioBitmapAddresses: return "I/O bitmap addresses must be 4-KByte aligned and within the physical-address width"
+        case .msrBitmapAddress: return "the MSR-bitmap address must be 4-KByte aligned and within the physical-address width"
+        case .virtualAPICAddress: return "with \"use TPR shadow\", the virtual-APIC address must be 4-KByte aligned and within the physical-address width"
+        case .tprThresholdReservedBits: return "with \"use TPR shadow\", bits 31:4 of the TPR threshold must be 0"
+        case .tprThresholdAboveVirtualTPR: return "with \"use TPR shadow\", TPR threshold bits 3:0 must not exceed VTPR bits 7:4"
+        case .apicVirtualizationRequiresTPRShadow: return "x2APIC virtualization, APIC-register virtualization and virtual-interrupt delivery need \"use TPR shadow\""
+        case .virtualNMIsRequireNMIExiting: return "\"virtual NMIs\" requires \"NMI exiting\""
+        case .nmiWindowRequiresVirtualNMIs: return "\"NMI-window exiting\" requires \"virtual NMIs\""
+        case .vpidNonZero: return "with \"enable VPID\", the VPID must not be 0"
+        case .eptPointerValid: return "with \"enable EPT\", the EPTP must name a supported memory type and a 4-level walk, with reserved bits 0"
+        case .unrestrictedGuestRequiresEPT: return "\"unrestricted guest\" requires \"enable EPT\""
+        case .exitControlsReserved: return "VM-exit controls must respect IA32_VMX_TRUE_EXIT_CTLS"
+        case .preemptionTimerSaveRequiresActivate: return "\"save VMX-preemption timer value\" requires \"activate VMX-preemption timer\""
+        case .exitMSRStoreAddress: return "the VM-exit MSR-store address must be 16-byte aligned and within the physical-address width"
+        case .exitMSRLoadAddress: return "the VM-exit MSR-load address must be 16-byte aligned and within the physical-address width"
+        case .entryControlsReserved: return "VM-entry controls must respect IA32_VMX_TRUE_ENTRY_CTLS"
+        case .entryInterruptionTypeValid: return "the injected event's type must not be reserved (1) or unsupported"
+        case .entryInterruptionVectorValid: return "an injected NMI must have vector 2, a hardware exception a vector up to 31, \"other event\" vector 0"
+        case .entryDeliverErrorCodeConsistent: return "\"deliver error code\" must be set exactly for hardware exceptions 8, 10–14 and 17 in protected mode"
+        case .entryInterruptionReservedBits: return "bits 30:12 of the VM-entry interruption-information field must be 0"
+        case .entryErrorCodeReservedBits: return "bits 31:16 of the VM-entry exception error code must be 0"
+        case .entryInstructionLength: return "software interrupts and exceptions need a VM-entry instruction length of 1–15"
+        case .entryMSRLoadAddress: return "the VM-entry MSR-load address must be 16-byte aligned and within the physical-address width"
+        case .entryToSMMOutsideSMM: return "\"entry to SMM\" and \"deactivate dual-monitor treatment\" must be 0 outside SMM"
+        case .hostCR0FixedBits: return "host CR0 must respect IA32_VMX_CR0_FIXED0/1"
+        case .hostCR4FixedBits: return "host CR4 must respect IA32_VMX_CR4_FIXED0/1"
+        case .hostCR3Width: return "host CR3 must be within the physical-address width"
+        case .hostSysenterCanonical: return "host IA32_SYSENTER_ESP/EIP must be canonical"
+        case .hostPATValid: return "with \"load IA32_PAT\", each host PAT entry must be a valid memory type"
+        case .hostEFERValid: return "with \"load IA32_EFER\", host EFER reserved bits must be 0 and LMA = LME = host address-space size"
+        case .hostSelectorRPLTI: return "host selector fields must have RPL 0 and TI 0"
+        case .hostCSNonNull: return "the host CS selector must not be 0"
+        case .hostTRNonNull: return "the host TR selector must not be 0"
+        case .hostSSNonNull: return "the host SS selector must not be 0 when \"host address-space size\" is 0"
+        case .hostBasesCanonical: return "host FS, GS, GDTR, IDTR and TR bases must be canonical"
+        case .hostAddressSpaceSize: return "a processor in IA-32e mode must set \"host address-space size\""
+        case .guestIA32eModeRequiresHost64: return "\"IA-32e mode guest\" requires \"host address-space size\""
+        case .hostCR4PAEIn64: return "with \"host address-space size\", host CR4.PAE must be 1"
+        case .hostRIPCanonical: return "with \"host address-space size\", host RIP must be canonical"
+        case .guestCR0FixedBits: return "guest CR0 must respect IA32_VMX_CR0_FIXED0/1 (PE and PG may be 0 for an unrestricted guest)"
+        case .guestCR0PagingRequiresPE: return "guest CR0.PG requires CR0.PE"
+        case .guestCR4FixedBits: return "guest CR4 must respect IA32_VMX_CR4_FIXED0/1"
+        case .guestDebugCtlReserved: return "with \"load debug controls\", reserved bits of guest IA32_DEBUGCTL must be 0"
+        case .guestIA32eModeRequiresPaging: return "an IA-32e mode guest needs CR0.PG and CR4.PAE"
+        case .guestCR4PCIDEOutsideIA32e: return "outside IA-32e mode, guest CR4.PCIDE must be 0"
+        case .guestCR3Width: return "guest CR3 must be within the physical-address width"
+        case .guestDR7High: return "with \"load debug controls\", bits 63:32 of guest DR7 must be 0"
+        case .guestSysenterCanonical: return "guest IA32_SYSENTER_ESP/EIP must be canonical"
+        case .guestPATValid: return "with \"load IA32_PAT\", each guest PAT entry must be a valid memory type"
+        case .guestEFERReserved: return "with \"load IA32_EFER\", guest EFER reserved bits must be 0"
+        case .guestEFERLMA: return "with \"load IA32_EFER\", guest EFER.LMA must equal \"IA-32e mode guest\""
+        case .guestEFERLME: return "with \"load IA32_EFER\" and CR0.PG, guest EFER.LME must equal EFER.LMA"
+        case .guestTRTableIndicator: return "the guest TR selector must have TI 0"
+        case .guestLDTRTableIndicator: return "a usable guest LDTR must have TI 0"
+        case .guestSSRPLEqualsCSRPL: return "guest SS.RPL must equal CS.RPL (not virtual-8086, not unrestricted)"
+        case .guestV86Segment: return "in virtual-8086 mode each segment needs base = selector × 16, limit FFFFH, access rights F3H"
+        case .guestBaseCanonical: return "guest TR, FS, GS and usable LDTR bases must be canonical"
+        case .guestCSBaseHigh: return "bits 63:32 of the guest CS base must be 0"
+        case .guestDataBaseHigh: return "bits 63:32 of usable guest SS, DS, ES bases must be 0"
+        case .guestCSType: return "guest CS type must be 9, 11, 13 or 15 (3 for an unrestricted guest)"
+        case .guestCSDescriptorType: return "guest CS must be a code/data descriptor (S = 1)"
+        case .guestCSDPL: return "guest CS DPL must fit its type and SS.DPL"
+        case .guestCSPresent: return "guest CS must be present"
+        case .guestCSReservedBits: return "reserved bits 11:8 and 31:17 of guest CS access rights must be 0"
+        case .guestCSLongAndDefault: return "an IA-32e mode guest's CS with L = 1 must have D/B = 0"
+        case .guestCSGranularity: return "guest CS limit and G bit must agree"
+        case .guestSSType: return "a usable guest SS must be type 3 or 7"
+        case .guestSSDPL: return "guest SS.DPL must equal its RPL (0 with CS type 3 or CR0.PE = 0)"
+        case .guestSSPresent: return "a usable guest SS must be present"
+        case .guestSSReservedBits: return "reserved bits of usable guest SS access rights must be 0"
+        case .guestSSGranularity: return "guest SS limit and G bit must agree"
+        case .guestDataType: return "usable guest DS, ES, FS, GS must be accessed, and code segments readable"
+        case .guestDataDPL: return "usable guest DS, ES, FS, GS of type 0–11 need DPL ≥ RPL"
+        case .guestDataPresent: return "usable guest DS, ES, FS, GS must be present"
+        case .guestDataReservedBits: return "reserved bits of usable guest DS, ES, FS, GS access rights must be 0"
+        case .guestDataGranularity: return "usable guest DS, ES, FS, GS limit and G bit must agree"
+        case .guestTRType: return "guest TR must be a busy TSS (type 11, or 3 outside IA-32e mode)"
+        case .guestTRDescriptorType: return "guest TR must be a system descriptor (S = 0)"
+        case .guestTRPresent: return "guest TR must be present"
+        case .guestTRReservedBits: return "reserved bits of guest TR access rights must be 0"
+        case .guestTRGranularity: return "guest TR limit and G bit must agree"
+        case .guestTRUsable: return "guest TR must be usable"
+        case .guestLDTRType: return "a usable guest LDTR must be type 2"
+        case .guestLDTRPresent: return "a usable guest LDTR must be present"
+        case .guestLDTRReservedBits: return "reserved bits of usable guest LDTR access rights must be 0 (and S = 0)"
+        case .guestLDTRGranularity: return "usable guest LDTR limit and G bit must agree"
+        case .guestGDTRIDTRBaseCanonical: return "guest GDTR and IDTR bases must be canonical"
+        case .guestGDTRIDTRLimit: return "bits 31:16 of guest GDTR and IDTR limits must be 0"
+        case .guestRIPHigh: return "outside IA-32e mode (or with CS.L = 0) bits 63:32 of guest RIP must be 0"
+        case .guestRIPCanonical: return "in 64-bit mode guest RIP must be canonical"
+        case .guestRFLAGSReserved: return "guest RFLAGS reserved bits must be 0 and bit 1 must be 1"
+        case .guestRFLAGSVM: return "guest RFLAGS.VM must be 0 in IA-32e mode or with CR0.PE = 0"
+        case .guestRFLAGSIFForInterrupt: return "injecting an external interrupt needs guest RFLAGS.IF = 1"
+        case .guestActivityStateValid: return "the guest activity state must be 0–3 and supported"
+        case .guestActivityHLTRequiresDPL0: return "activity state HLT needs SS.DPL = 0"
+        case .guestActivityStateInjection: return "events injected into HLT, shutdown or wait-for-SIPI must be ones that state allows"
+        case .guestInterruptibilityReserved: return "bits 31:5 of guest interruptibility state must be 0 (bit 4 unsupported)"
+        case .guestInterruptibilitySTIAndMovSS: return "blocking by STI and by MOV SS must not both be set"
+        case .guestInterruptibilitySTIRequiresIF: return "blocking by STI needs RFLAGS.IF = 1"
+        case .guestInterruptibilityExternalInjection: return "injecting an external interrupt needs no blocking by STI or MOV SS"
+        case .guestInterruptibilityNMIInjection: return "injecting an NMI needs no blocking by MOV SS (and no NMI blocking with virtual NMIs)"
+        case .guestPendingDebugReserved: return "reserved bits of guest pending debug exceptions must be 0"
+        case .guestPendingDebugBS: return "with STI/MOV SS blocking or HLT, pending-debug BS must equal RFLAGS.TF without BTF"
+        case .guestVMCSLinkPointer: return "the VMCS link pointer must be FFFFFFFF_FFFFFFFFH (no VMCS shadowing)"
+        case .guestPDPTEReserved: return "with PAE paging, reserved bits of the guest PDPTEs must be 0"
+        case .entryMSRLoadEntry: return "each VM-entry MSR-load entry must name a loadable MSR with a valid value"
+        }
+    }
+}
+
+extension CPU {
+    /// Runs every check of SDM Vol. 3C §26.2–26.3 on a VMCS, in the SDM's order. Returns the first failure.
+    static func checkVMEntry(_ v: VMCS, hostIn64: Bool = true) -> EntryFailure? {
+        func hex(_ name: String, _ x: UInt64) -> String { "\(name)=0x" + String(x, radix: 16) }
+        func fail(_ c: EntryCheck, _ vals: String...) -> EntryFailure { EntryFailure(c, vals) }
+        let maxPA = CPU.physicalAddressMask
+        func canonical(_ x: UInt64) -> Bool { let t = Int64(bitPattern: x) >> 47; return t == 0 || t == -1 }
+        func ctlOK(_ value: UInt32, default1: UInt32, allowed1: UInt32) -> Bool {
+            value & default1 == default1 && value & ~(allowed1 | default1) == 0
+        }
+
+        // §26.2.1.1
+        let pin = v.u32(.pinBasedControls)
+        let prim = v.u32(.primaryProcessorBasedControls)
+        let sec = v.secondary.rawValue
+        let pinC = PinBasedControls(rawValue: pin)
+        let primC = PrimaryProcessorControls(rawValue: prim)
+        let secC = SecondaryProcessorControls(rawValue: sec)
+        if !ctlOK(pin, default1: VMXCapability.pinDefault1, allowed1: VMXCapability.pinAllowed1.rawValue) {
+            return fail(.pinBasedControlsReserved, hex("pin-based", UInt64(pin)))
+        }
+        if !ctlOK(prim, default1: VMXCapability.primaryTrueDefault1, allowed1: VMXCapability.primaryAllowed1.rawValue) {
+            return fail(.primaryControlsReserved, hex("primary", UInt64(prim)))
+        }
+        if primC.contains(.activateSecondaryControls) && sec & ~VMXCapability.secondaryAllowed1.rawValue != 0 {
+            return fail(.secondaryControlsReserved, hex("secondary", UInt64(sec)))
+        }
+        if v[.cr3TargetCount] > 4 { return fail(.cr3TargetCount, hex("CR3-target count", v[.cr3TargetCount])) }
+        if primC.contains(.useIOBitmaps) {
+            for f in [VMCSField.ioBitmapA, .ioBitmapB] where v[f] & 0xFFF != 0 || v[f] & ~maxPA != 0 {
+                return fail(.ioBitmapAddresses, hex("\(f)", v[f]))
+            }
+        }
+        if primC.contains(.useMSRBitmaps) && (v[.msrBitmap] & 0xFFF != 0 || v[.msrBitmap] & ~maxPA != 0) {
+            return fail(.msrBitmapAddress, hex("MSR bitmap", v[.msrBitmap]))
+        }
+        if primC.contains(.useTPRShadow) {
+            let a = v[.virtualAPICAddress]
+            if a & 0xFFF != 0 || a & ~maxPA != 0 { return fail(.virtualAPICAddress, hex("virtual-APIC address", a)) }
+            if v[.tprThreshold] & ~0xF != 0 { return fail(.tprThresholdReservedBits, hex("TPR threshold", v[.tprThreshold])) }
+        } else if secC.contains(.virtualizeX2APICMode) || secC.contains(.apicRegisterVirtualization) || secC.contains(.virtualInterruptDelivery) {
+            return fail(.apicVirtualizationRequiresTPRShadow, hex("secondary", UInt64(sec)))
+        }
+        if !pinC.contains(.nmiExiting) && pinC.contains(.virtualNMIs) { return fail(.virtualNMIsRequireNMIExiting, hex("pin-based", UInt64(pin))) }
+        if !pinC.contains(.virtualNMIs) && primC.contains(.nmiWindowExiting) { return fail(.nmiWindowRequiresVirtualNMIs, hex("primary", UInt64(prim))) }
+        if secC.contains(.enableVPID) && v[.vpid] == 0 { return fail(.vpidNonZero, "VPID=0") }
+        if secC.contains(.enableEPT) {
+            let e = v[.eptPointer]
+            let memType = e & 7
+            let walk = (e >> 3) & 7
+            let adOK = true   // accessed/dirty flags are supported (EPT_VPID_CAP bit 21)
+            if (memType != 0 && memType != 6) || walk != 3 || e & 0xF80 != 0 || e & ~maxPA & ~0xFFF != 0 || !adOK {
+                return fail(.eptPointerValid, hex("EPTP", e))
+            }
+        }
+        if secC.contains(.unrestrictedGuest) && !secC.contains(.enableEPT) { return fail(.unrestrictedGuestRequiresEPT, hex("secondary", UInt64(sec))) }
+
+        // §26.2.1.2
+        let exitC = v.exitControls
+        if !ctlOK(exitC.rawValue, default1: VMXCapability.exitDefault1 & ~UInt32(1 << 2), allowed1: VMXCapability.exitAllowed1.rawValue) {
+            return fail(.exitControlsReserved, hex("exit controls", UInt64(exitC.rawValue)))
+        }
+        if !pinC.contains(.activateVMXPreemptionTimer) && exitC.contains(.saveVMXPreemptionTimerValue) {
+            return fail(.preemptionTimerSaveRequiresActivate, hex("exit controls", UInt64(exitC.rawValue)))
+        }
+        if v[.vmExitMSRStoreCount] > 0 && (v[.vmExitMSRStoreAddress] & 0xF != 0 || v[.vmExitMSRStoreAddress] & ~maxPA != 0) {
+            return fail(.exitMSRStoreAddress, hex("MSR-store address", v[.vmExitMSRStoreAddress]))
+        }
+        if v[.vmExitMSRLoadCount] > 0 && (v[.vmExitMSRLoadAddress] & 0xF != 0 || v[.vmExitMSRLoadAddress] & ~maxPA != 0) {
+            return fail(.exitMSRLoadAddress, hex("MSR-load address", v[.vmExitMSRLoadAddress]))
+        }
+
+        // §26.2.1.3
+        let entryC = v.entryControls
+        if !ctlOK(entryC.rawValue, default1: VMXCapability.entryDefault1 & ~UInt32(1 << 2), allowed1: VMXCapability.entryAllowed1.rawValue) {
+            return fail(.entryControlsReserved, hex("entry controls", UInt64(entryC.rawValue)))
+        }
+        let inj = InterruptionInfo(rawValue: v.u32(.vmEntryInterruptionInformation))
+        let guestCR0 = v[.guestCR0]
+        let unrestricted = secC.contains(.unrestrictedGuest)
+        if inj.valid {
+            let t = inj.typeBits
+            if t == 1 || t == 7 { return fail(.entryInterruptionTypeValid, hex("interruption info", UInt64(inj.rawValue))) }
+            if (t == 2 && inj.vector != 2) || (t == 3 && inj.vector > 31) {
+                return fail(.entryInterruptionVectorValid, hex("interruption info", UInt64(inj.rawValue)))
+            }
+            let needsCode = t == 3 && [8, 10, 11, 12, 13, 14, 17].contains(inj.vector) && (guestCR0 & 1 != 0 || !unrestricted)
+            if inj.deliverErrorCode != needsCode {
+                return fail(.entryDeliverErrorCodeConsistent, hex("interruption info", UInt64(inj.rawValue)), hex("guest CR0", guestCR0))
+            }
+            if inj.rawValue & 0x7FFF_F000 != 0 { return fail(.entryInterruptionReservedBits, hex("interruption info", UInt64(inj.rawValue))) }
+            if inj.deliverErrorCode && v[.vmEntryExceptionErrorCode] & 0xFFFF_0000 != 0 {
+                return fail(.entryErrorCodeReservedBits, hex("error code", v[.vmEntryExceptionErrorCode]))
+            }
+            if t == 4 || t == 5 || t == 6 {
+                let len = v[.vmEntryInstructionLength]
+                if len < 1 || len > 15 { return fail(.entryInstructionLength, hex("instruction length", len)) }
+            }
+        }
+        if v[.vmEntryMSRLoadCount] > 0 && (v[.vmEntryMSRLoadAddress] & 0xF != 0 || v[.vmEntryMSRLoadAddress] & ~maxPA != 0) {
+            return fail(.entryMSRLoadAddress, hex("MSR-load address", v[.vmEntryMSRLoadAddress]))
+        }
+        if entryC.contains(.entryToSMM) || entryC.contains(.deactivateDualMonitorTreatment) {
+            return fail(.entryToSMMOutsideSMM, hex("entry controls", UInt64(entryC.rawValue)))
+        }
+
+        // §26.2.2 host state
+        let hCR0 = v[.hostCR0], hCR4 = v[.hostCR4]
+        if hCR0 & VMXCapability.cr0Fixed0 != VMXCapability.cr0Fixed0 || hCR0 & ~VMXCapability.cr0Fixed1 != 0 {
+            return fail(.hostCR0FixedBits, hex("host CR0", hCR0))
+        }
+        if hCR4 & VMXCapability.cr4Fixed0 != VMXCapability.cr4Fixed0 || hCR4 & ~VMXCapability.cr4Fixed1 != 0 {
+            return fail(.hostCR4FixedBits, hex("host CR4", hCR4))
+        }
+        if v[.hostCR3] & ~maxPA != 0 { return fail(.hostCR3Width, hex("host CR3", v[.hostCR3])) }
+        if !canonical(v[.hostIA32SysenterESP]) || !canonical(v[.hostIA32SysenterEIP]) {
+            return fail(.hostSysenterCanonical, hex("host SYSENTER_ESP", v[.hostIA32SysenterESP]), hex("host SYSENTER_EIP", v[.hostIA32SysenterEIP]))
+        }
+        if exitC.contains(.loadIA32PAT) && !validPAT(v[.hostIA32PAT]) { return fail(.hostPATValid, hex("host PAT", v[.hostIA32PAT])) }
+        let host64 = exitC.contains(.hostAddressSpaceSize)
+        if exitC.contains(.loadIA32EFER) {
+            let e = v[.hostIA32EFER]
+            let lma = e & EFER.lma.rawValue != 0, lme = e & EFER.lme.rawValue != 0
+            if e & ~UInt64(0xD01) != 0 || lma != host64 || (hCR0 & CR0.pg.rawValue != 0 && lme != host64) {
+                return fail(.hostEFERValid, hex("host EFER", e))
+            }
+        }
+        // §26.2.3
+        let hostSel: [VMCSField] = [.hostESSelector, .hostCSSelector, .hostSSSelector, .hostDSSelector, .hostFSSelector, .hostGSSelector, .hostTRSelector]
+        for f in hostSel where v[f] & 7 != 0 { return fail(.hostSelectorRPLTI, hex("\(f)", v[f])) }
+        if v[.hostCSSelector] == 0 { return fail(.hostCSNonNull) }
+        if v[.hostTRSelector] == 0 { return fail(.hostTRNonNull) }
+        if !host64 && v[.hostSSSelector] == 0 { return fail(.hostSSNonNull) }
+        for f in [VMCSField.hostFSBase, .hostGSBase, .hostGDTRBase, .hostIDTRBase, .hostTRBase] where !canonical(v[f]) {
+            return fail(.hostBasesCanonical, hex("\(f)", v[f]))
+        }
+        // §26.2.4
+        let ia32e = entryC.contains(.ia32eModeGuest)
+        if hostIn64 && !host64 { return fail(.hostAddressSpaceSize, hex("exit controls", UInt64(exitC.rawValue))) }
+        if !hostIn64 && (ia32e || host64) { return fail(.guestIA32eModeRequiresHost64, hex("entry controls", UInt64(entryC.rawValue))) }
+        if host64 {
+            if hCR4 & CR4.pae.rawValue == 0 { return fail(.hostCR4PAEIn64, hex("host CR4", hCR4)) }
+            if !canonical(v[.hostRIP]) { return fail(.hostRIPCanonical, hex("host RIP", v[.hostRIP])) }
+        }
+
+        // §26.3.1.1 guest control registers
+        var fixed0 = VMXCapability.cr0Fixed0
+        if unrestricted { fixed0 &= ~(CR0.pe.rawValue | CR0.pg.rawValue) }
+        if guestCR0 & fixed0 != fixed0 || guestCR0 & ~VMXCapability.cr0Fixed1 != 0 {
+            return fail(.guestCR0FixedBits, hex("guest CR0", guestCR0))
+        }
+        if guestCR0 & CR0.pg.rawValue != 0 && guestCR0 & CR0.pe.rawValue == 0 { return fail(.guestCR0PagingRequiresPE, hex("guest CR0", guestCR0)) }
+        let gCR4 = v[.guestCR4]
+        if gCR4 & VMXCapability.cr4Fixed0 != VMXCapability.cr4Fixed0 || gCR4 & ~VMXCapability.cr4Fixed1 != 0 {
+            return fail(.guestCR4FixedBits, hex("guest CR4", gCR4))
+        }
+        if entryC.contains(.loadDebugControls) && v[.guestIA32DebugCtl] & ~UInt64(0x3) != 0 {
+            return fail(.guestDebugCtlReserved, hex("guest DEBUGCTL", v[.guestIA32DebugCtl]))
+        }
+        if ia32e && (guestCR0 & CR0.pg.rawValue == 0 || gCR4 & CR4.pae.rawValue == 0) {
+            return fail(.guestIA32eModeRequiresPaging, hex("guest CR0", guestCR0), hex("guest CR4", gCR4))
+        }
+        if !ia32e && gCR4 & CR4.pcide.rawValue != 0 { return fail(.guestCR4PCIDEOutsideIA32e, hex("guest CR4", gCR4)) }
+        if v[.guestCR3] & ~maxPA != 0 { return fail(.guestCR3Width, hex("guest CR3", v[.guestCR3])) }
+        if entryC.contains(.loadDebugControls) && v[.guestDR7] >> 32 != 0 { return fail(.guestDR7High, hex("guest DR7", v[.guestDR7])) }
+        if !canonical(v[.guestIA32SysenterESP]) || !canonical(v[.guestIA32SysenterEIP]) {
+            return fail(.guestSysenterCanonical, hex("guest SYSENTER_ESP", v[.guestIA32SysenterESP]), hex("guest SYSENTER_EIP", v[.guestIA32SysenterEIP]))
+        }
+        if entryC.contains(.loadIA32PAT) && !validPAT(v[.guestIA32PAT]) { return fail(.guestPATValid, hex("guest PAT", v[.guestIA32PAT])) }
+        if entryC.contains(.loadIA32EFER) {
+            let e = v[.guestIA32EFER]
+            if e & ~UInt64(0xD01) != 0 { return fail(.guestEFERReserved, hex("guest EFER", e)) }
+            if (e & EFER.lma.rawValue != 0) != ia32e { return fail(.guestEFERLMA, hex("guest EFER", e)) }
+            if guestCR0 & CR0.pg.rawValue != 0 && (e & EFER.lme.rawValue != 0) != (e & EFER.lma.rawValue != 0) {
+                return fail(.guestEFERLME, hex("guest EFER", e))
+            }
+        }
+
+        // §26.3.1.2 guest segment registers
+        let rflags = v[.guestRFLAGS]
+        let v86 = rflags & RFLAGS.vm.rawValue != 0
+        let cs = v.guestSegment(.cs), ss = v.guestSegment(.ss), tr = v.guestSegment(.tr), ldtr = v.guestSegment(.ldtr)
+        if tr.selector & 4 != 0 { return fail(.guestTRTableIndicator, hex("TR selector", UInt64(tr.selector))) }
+        if !ldtr.unusable && ldtr.selector & 4 != 0 { return fail(.guestLDTRTableIndicator, hex("LDTR selector", UInt64(ldtr.selector))) }
+        if !v86 && !unrestricted && ss.selector & 3 != cs.selector & 3 {
+            return fail(.guestSSRPLEqualsCSRPL, hex("SS selector", UInt64(ss.selector)), hex("CS selector", UInt64(cs.selector)))
+        }
+        if v86 {
+            for s in [SegmentRegisterName.cs, .ss, .ds, .es, .fs, .gs] {
+                let r = v.guestSegment(s)
+                if r.base != UInt64(r.selector) << 4 || r.limit != 0xFFFF || r.accessRights != 0xF3 {
+                    return fail(.guestV86Segment, "\(s): selector=0x\(String(r.selector, radix: 16)) base=0x\(String(r.base, radix: 16)) limit=0x\(String(r.limit, radix: 16)) AR=0x\(String(r.accessRights, radix: 16))")
+                }
+            }
+        }
+        for s in [SegmentRegisterName.tr, .fs, .gs] where !canonical(v.guestSegment(s).base) {
+            return fail(.guestBaseCanonical, hex("\(s) base", v.guestSegment(s).base))
+        }
+        if !ldtr.unusable && !canonical(ldtr.base) { return fail(.guestBaseCanonical, hex("LDTR base", ldtr.base)) }
+        if cs.base >> 32 != 0 { return fail(.guestCSBaseHigh, hex("CS base", cs.base)) }
+        for s in [SegmentRegisterName.ss, .ds, .es] {
+            let r = v.guestSegment(s)
+            if !r.unusable && r.base >> 32 != 0 { return fail(.guestDataBaseHigh, hex("\(s) base", r.base)) }
+        }
+        func granularityOK(_ r: SegmentRegister) -> Bool {
+            if r.limit & 0xFFF != 0xFFF && r.g { return false }
+            if r.limit & 0xFFF0_0000 != 0 && !r.g { return false }
+            return true
+        }
+        if !v86 {
+            // CS
+            let csType = cs.type
+            if !([9, 11, 13, 15].contains(csType) || (unrestricted && csType == 3)) { return fail(.guestCSType, hex("CS access rights", UInt64(cs.accessRights))) }
+            if !cs.s { return fail(.guestCSDescriptorType, hex("CS access rights", UInt64(cs.accessRights))) }
+            if csType == 3 && cs.dpl != 0 { return fail(.guestCSDPL, hex("CS access rights", UInt64(cs.accessRights))) }
+            if (csType == 9 || csType == 11) && cs.dpl != ss.dpl { return fail(.guestCSDPL, hex("CS access rights", UInt64(cs.accessRights)), hex("SS access rights", UInt64(ss.accessRights))) }
+            if (csType == 13 || csType == 15) && cs.dpl > ss.dpl { return fail(.guestCSDPL, hex("CS access rights", UInt64(cs.accessRights)), hex("SS access rights", UInt64(ss.accessRights))) }
+            if !cs.present { return fail(.guestCSPresent, hex("CS access rights", UInt64(cs.accessRights))) }
+            if cs.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestCSReservedBits, hex("CS access rights", UInt64(cs.accessRights))) }
+            if ia32e && cs.l && cs.db { return fail(.guestCSLongAndDefault, hex("CS access rights", UInt64(cs.accessRights))) }
+            if !granularityOK(cs) { return fail(.guestCSGranularity, hex("CS limit", UInt64(cs.limit)), hex("CS access rights", UInt64(cs.accessRights))) }
+            // SS
+            if !ss.unusable {
+                if ss.type != 3 && ss.type != 7 { return fail(.guestSSType, hex("SS access rights", UInt64(ss.accessRights))) }
+                if ss.accessRights & 0x10 == 0 || ss.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestSSReservedBits, hex("SS access rights", UInt64(ss.accessRights))) }
+                if !ss.present { return fail(.guestSSPresent, hex("SS access rights", UInt64(ss.accessRights))) }
+                if !granularityOK(ss) { return fail(.guestSSGranularity, hex("SS limit", UInt64(ss.limit)), hex("SS access rights", UInt64(ss.accessRights))) }
+            }
+            if !unrestricted && ss.dpl != ss.rpl { return fail(.guestSSDPL, hex("SS selector", UInt64(ss.selector)), hex("SS access rights", UInt64(ss.accessRights))) }
+            if (cs.type == 3 || guestCR0 & 1 == 0) && ss.dpl != 0 { return fail(.guestSSDPL, hex("SS access rights", UInt64(ss.accessRights))) }
+            // DS, ES, FS, GS
+            for s in [SegmentRegisterName.ds, .es, .fs, .gs] {
+                let r = v.guestSegment(s)
+                if r.unusable { continue }
+                let ar = UInt64(r.accessRights)
+                if r.type & 1 == 0 || (r.type & 8 != 0 && r.type & 2 == 0) { return fail(.guestDataType, hex("\(s) access rights", ar)) }
+                if !r.s || r.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestDataReservedBits, hex("\(s) access rights", ar)) }
+                if !unrestricted && r.type <= 11 && r.dpl < r.rpl { return fail(.guestDataDPL, hex("\(s) selector", UInt64(r.selector)), hex("\(s) access rights", ar)) }
+                if !r.present { return fail(.guestDataPresent, hex("\(s) access rights", ar)) }
+                if !granularityOK(r) { return fail(.guestDataGranularity, hex("\(s) limit", UInt64(r.limit)), hex("\(s) access rights", ar)) }
+            }
+        }
+        // TR
+        let trAR = UInt64(tr.accessRights)
+        if !(tr.type == 11 || (!ia32e && tr.type == 3)) { return fail(.guestTRType, hex("TR access rights", trAR)) }
+        if tr.s { return fail(.guestTRDescriptorType, hex("TR access rights", trAR)) }
+        if !tr.present { return fail(.guestTRPresent, hex("TR access rights", trAR)) }
+        if tr.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestTRReservedBits, hex("TR access rights", trAR)) }
+        if !granularityOK(tr) { return fail(.guestTRGranularity, hex("TR limit", UInt64(tr.limit)), hex("TR access rights", trAR)) }
+        if tr.unusable { return fail(.guestTRUsable, hex("TR access rights", trAR)) }
+        // LDTR
+        if !ldtr.unusable {
+            let ar = UInt64(ldtr.accessRights)
+            if ldtr.type != 2 { return fail(.guestLDTRType, hex("LDTR access rights", ar)) }
+            if ldtr.s || ldtr.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestLDTRReservedBits, hex("LDTR access rights", ar)) }
+            if !ldtr.present { return fail(.guestLDTRPresent, hex("LDTR access rights", ar)) }
+            if !granularityOK(ldtr) { return fail(.guestLDTRGranularity, hex("LDTR limit", UInt64(ldtr.limit)), hex("LDTR access rights", ar)) }
+        }
+
+        // §26.3.1.3
+        if !canonical(v[.guestGDTRBase]) || !canonical(v[.guestIDTRBase]) {
+            return fail(.guestGDTRIDTRBaseCanonical, hex("GDTR base", v[.guestGDTRBase]), hex("IDTR base", v[.guestIDTRBase]))
+        }
+        if v[.guestGDTRLimit] >> 16 != 0 || v[.guestIDTRLimit] >> 16 != 0 {
+            return fail(.guestGDTRIDTRLimit, hex("GDTR limit", v[.guestGDTRLimit]), hex("IDTR limit", v[.guestIDTRLimit]))
+        }
+
+        // §26.3.1.4
+        let rip = v[.guestRIP]
+        if (!ia32e || !cs.l) && rip >> 32 != 0 { return fail(.guestRIPHigh, hex("guest RIP", rip)) }
+        if ia32e && cs.l && !canonical(rip) { return fail(.guestRIPCanonical, hex("guest RIP", rip)) }
+        if rflags & ~RFLAGS.defined.rawValue & ~2 != 0 || rflags & 2 == 0 { return fail(.guestRFLAGSReserved, hex("guest RFLAGS", rflags)) }
+        if v86 && (ia32e || guestCR0 & 1 == 0) { return fail(.guestRFLAGSVM, hex("guest RFLAGS", rflags)) }
+        if inj.valid && inj.typeBits == 0 && rflags & RFLAGS.if.rawValue == 0 { return fail(.guestRFLAGSIFForInterrupt, hex("guest RFLAGS", rflags)) }
+
+        // §26.3.1.5
+        let activity = v[.guestActivityState]
+        if activity > 3 || activity == 1 && false { return fail(.guestActivityStateValid, hex("activity state", activity)) }
+        if activity == 1 && ss.dpl != 0 { return fail(.guestActivityHLTRequiresDPL0, hex("activity state", activity), hex("SS access rights", UInt64(ss.accessRights))) }
+        if inj.valid && activity != 0 {
+            let t = inj.typeBits
+            let ok: Bool
+            switch activity {
+            case 1: ok = t == 0 || t == 2 || (t == 3 && (inj.vector == 1 || inj.vector == 18)) || t == 7
+            default: ok = false
+            }
+            if !ok { return fail(.guestActivityStateInjection, hex("activity state", activity), hex("interruption info", UInt64(inj.rawValue))) }
+        }
+        let intr = v[.guestInterruptibilityState]
+        if intr & ~UInt64(0xF) != 0 { return fail(.guestInterruptibilityReserved, hex("interruptibility", intr)) }
+        if intr & 3 == 3 { return fail(.guestInterruptibilitySTIAndMovSS, hex("interruptibility", intr)) }
+        if intr & 1 != 0 && rflags & RFLAGS.if.rawValue == 0 { return fail(.guestInterruptibilitySTIRequiresIF, hex("interruptibility", intr), hex("RFLAGS", rflags)) }
+        if inj.valid && inj.typeBits == 0 && intr & 3 != 0 { return fail(.guestInterruptibilityExternalInjection, hex("interruptibility", intr)) }
+        if inj.valid && inj.typeBits == 2 && (intr & 2 != 0 || (pinC.contains(.virtualNMIs) && intr & 8 != 0)) {
+            return fail(.guestInterruptibilityNMIInjection, hex("interruptibility", intr))
+        }
+        let pde = v[.guestPendingDebugExceptions]
+        if pde & ~UInt64(0x1_500F) != 0 { return fail(.guestPendingDebugReserved, hex("pending debug exceptions", pde)) }
+        if intr & 3 != 0 || activity == 1 {
+            let tf = rflags & RFLAGS.tf.rawValue != 0
+            let btf = v[.guestIA32DebugCtl] & 2 != 0
+            let bs = pde & (1 << 14) != 0
+            if (tf && !btf) != bs { return fail(.guestPendingDebugBS, hex("pending debug exceptions", pde), hex("RFLAGS", rflags)) }
+        }
+        if v[.vmcsLinkPointer] != ~0 { return fail(.guestVMCSLinkPointer, hex("VMCS link pointer", v[.vmcsLinkPointer])) }
+        return nil
+    }
+
+    /// Whether each byte of a PAT value is a valid memory type (0, 1, 4, 5, 6, 7).
+    static func validPAT(_ pat: UInt64) -> Bool {
+        for k in 0..<8 {
+            let t = (pat >> (8 * UInt64(k))) & 0xFF
+            if t == 2 || t == 3 || t > 7 { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,109 @@
+// The virtual-machine control structure as a value (SDM Vol. 3C chapter 24).
+
+/// A VMCS: every field of SDM Vol. 3D appendix B, the revision identifier and the launch state.
+/// It is a value (`Equatable`, `Codable`): snapshot it, compare it, serialize it.
+public struct VMCS: Equatable, Sendable, Codable {
+    /// VMCS revision identifier (bits 30:0 of the region's first word).
+    public var revisionIdentifier: UInt32 = VMXCapability.vmcsRevision
+    /// Launch state: "clear" until VMLAUNCH succeeds, then "launched" (SDM Vol. 3C §24.1).
+    public var launched = false
+    /// VMX-abort indicator (SDM Vol. 3C §24.2).
+    public var abortIndicator: UInt32 = 0
+    /// Field storage indexed by `VMCSField.slot`.
+    var storage = [UInt64](repeating: 0, count: VMCSField.slotCount)
+
+    /// Creates a VMCS with every field zero and the VMCS link pointer all ones.
+    public init() {
+        self[.vmcsLinkPointer] = ~0
+    }
+
+    /// Reads or writes a field (writes are truncated to the field's width).
+    public subscript(field: VMCSField) -> UInt64 {
+        @inline(__always) get { storage[field.slot] }
+        @inline(__always) set { storage[field.slot] = newValue & field.valueMask }
+    }
+
+    /// Reads a field as 32 bits.
+    @inline(__always) func u32(_ f: VMCSField) -> UInt32 { UInt32(truncatingIfNeeded: storage[f.slot]) }
+
+    /// The pin-based controls.
+    public var pinBased: PinBasedControls {
+        get { PinBasedControls(rawValue: u32(.pinBasedControls)) }
+        set { self[.pinBasedControls] = UInt64(newValue.rawValue) }
+    }
+    /// The primary processor-based controls.
+    public var primary: PrimaryProcessorControls {
+        get { PrimaryProcessorControls(rawValue: u32(.primaryProcessorBasedControls)) }
+        set { self[.primaryProcessorBasedControls] = UInt64(newValue.rawValue) }
+    }
+    /// The secondary processor-based controls as they take effect (zero unless activated).
+    public var secondary: SecondaryProcessorControls {
+        get {
+            primary.contains(.activateSecondaryControls)
+                ? SecondaryProcessorControls(rawValue: u32(.secondaryProcessorBasedControls)) : []
+        }
+        set { self[.secondaryProcessorBasedControls] = UInt64(newValue.rawValue) }
+    }
+    /// The VM-exit controls.
+    public var exitControls: VMExitControls {
+        get { VMExitControls(rawValue: u32(.vmExitControls)) }
+        set { self[.vmExitControls] = UInt64(newValue.rawValue) }
+    }
+    /// The VM-entry controls.
+    public var entryControls: VMEntryControls {
+        get { VMEntryControls(rawValue: u32(.vmEntryControls)) }
+        set { self[.vmEntryControls] = UInt64(newValue.rawValue) }
+    }
+
+    /// Guest segment fields for a segment register: selector, base, limit, access rights.
+    public static func guestFields(_ s: SegmentRegisterName) -> (selector: VMCSField, base: VMCSField, limit: VMCSField, accessRights: VMCSField) {
+        switch s {
+        case .es: return (.guestESSelector, .guestESBase, .guestESLimit, .guestESAccessRights)
+        case .cs: return (.guestCSSelector, .guestCSBase, .guestCSLimit, .guestCSAccessRights)
+        case .ss: return (.guestSSSelector, .guestSSBase, .guestSSLimit, .guestSSAccessRights)
+        case .ds: return (.guestDSSelector, .guestDSBase, .guestDSLimit, .guestDSAccessRights)
+        case .fs: return (.guestFSSelector, .guestFSBase, .guestFSLimit, .guestFSAccessRights)
+        case .gs: return (.guestGSSelector, .guestGSBase, .guestGSLimit, .guestGSAccessRights)
+        case .ldtr: return (.guestLDTRSelector, .guestLDTRBase, .guestLDTRLimit, .guestLDTRAccessRights)
+        case .tr: return (.guestTRSelector, .guestTRBase, .guestTRLimit, .guestTRAccessRights)
+        }
+    }
+
+    /// A guest segment register as the guest-state area holds it.
+    public func guestSegment(_ s: SegmentRegisterName) -> SegmentRegister {
+        let f = VMCS.guestFields(s)
+        return SegmentRegister(selector: UInt16(truncatingIfNeeded: self[f.selector]), base: self[f.base],
+                               limit: UInt32(truncatingIfNeeded: self[f.limit]), accessRights: UInt32(truncatingIfNeeded: self[f.accessRights]))
+    }
+
+    /// Stores a guest segment register into the guest-state area.
+    public mutating func setGuestSegment(_ s: SegmentRegisterName, _ r: SegmentRegister) {
+        let f = VMCS.guestFields(s)
+        self[f.selector] = UInt64(r.selector)
+        self[f.base] = r.base
+        self[f.limit] = UInt64(r.limit)
+        self[f.accessRights] = UInt64(r.accessRights & 0x1F0FF)
+    }
+}
+
+/// Interruption-information format of the VM-entry, VM-exit and IDT-vectoring fields (SDM Vol. 3C §24.8.3).
+public struct InterruptionInfo: Equatable, Sendable, Codable {
+    /// Raw field value.
+    public var rawValue: UInt32
+    /// Creates the value from its raw bits.
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// Creates a valid interruption-information value.
+    public init(vector: UInt8, type: EventKind, deliverErrorCode: Bool = false) {
+        rawValue = UInt32(vector) | UInt32(type.rawValue) << 8 | (deliverErrorCode ? 1 << 11 : 0) | 1 << 31
+    }
+    /// Bits 7:0.
+    public var vector: UInt8 { UInt8(truncatingIfNeeded: rawValue) }
+    /// Bits 10:8.
+    public var typeBits: UInt8 { UInt8((rawValue >> 8) & 7) }
+    /// The event type, if the bits name one.
+    public var type: EventKind? { EventKind(rawValue: typeBits) }
+    /// Bit 11.
+    public var deliverErrorCode: Bool { rawValue & (1 << 11) != 0 }
+    /// Bit 31.
+    public var valid: Bool { rawValue & (1 << 31) != 0 }
+}
