@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "X86", targets: ["X86"]),
         .library(name: "X86Assembler", targets: ["X86Assembler"]),
+        .library(name: "Hypervisor", targets: ["Hypervisor"]),
         .executable(name: "swiftvmx", targets: ["swiftvmx"]),
     ],
     dependencies: [
@@ -15,6 +16,8 @@ let package = Package(
     targets: [
         // The x86-64 processor model: registers, decoder, interpreter, MMU/TLB, exceptions.
         .target(name: "X86"),
+        // The embedding API: virtual machines, vCPUs, VMCS fields by name, run() returning a VM exit.
+        .target(name: "Hypervisor", dependencies: ["X86"]),
         // A small assembler for writing guest code in Swift.
         .target(name: "X86Assembler"),
         // Runs user-mode instruction sequences on the host processor (x86-64 hosts only):
@@ -34,6 +37,7 @@ let package = Package(
             dependencies: ["X86", "X86Assembler", "X86Testing", "Guests", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "X86Tests", dependencies: ["X86", "X86Assembler", "X86Testing", "Guests"]),
         .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
+        .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "X86", "X86Assembler"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -139,9 +139,9 @@ extension CPU {
             let a = gpr[0] & m
             let p: UInt64
             if signed {
-                let sp = Int64(signExtend(a, size)) &* Int64(signExtend(src, size))
+                let sp = Int64(bitPattern: signExtend(a, size)) &* Int64(bitPattern: signExtend(src, size))
                 p = UInt64(bitPattern: sp)
-                overflow = sp != Int64(signExtend(UInt64(bitPattern: sp) & m, size))
+                overflow = sp != Int64(bitPattern: signExtend(UInt64(bitPattern: sp) & m, size))
             } else {
                 p = a &* src
                 overflow = p >> bits != 0
@@ -181,9 +181,9 @@ extension CPU {
             r = UInt64(bitPattern: p.partialValue)
             overflow = p.overflow
         } else {
-            let p = Int64(signExtend(src, size)) &* Int64(signExtend(other, size))
+            let p = Int64(bitPattern: signExtend(src, size)) &* Int64(bitPattern: signExtend(other, size))
             r = UInt64(bitPattern: p) & m
-            overflow = p != Int64(signExtend(r, size))
+            overflow = p != Int64(bitPattern: signExtend(r, size))
         }
         writeReg(i.reg, size, r)
         var f = szpFlags(r, size)
@@ -224,10 +224,12 @@ extension CPU {
         var q: UInt64, r: UInt64
         if signed {
             let dsz: UInt8 = size * 2
-            let sd = Int64(signExtend(dividend, dsz))
-            let sv = Int64(signExtend(divisor, size))
-            let sq = sd / sv   // cannot overflow: |sd| < 2^63
-            let sr = sd % sv
+            let sd = Int64(bitPattern: signExtend(dividend, dsz))
+            let sv = Int64(bitPattern: signExtend(divisor, size))
+            // Int64.min / -1 (a 32-bit IDIV of 0x80000000_00000000 by -1) overflows: #DE, never a trap in Swift.
+            let (sq, qOverflow) = sd.dividedReportingOverflow(by: sv)
+            if qOverflow { throw Abort.exception(0, nil) }
+            let sr = sd.remainderReportingOverflow(dividingBy: sv).partialValue
             let lim = Int64(1) << (bits - 1)
             if sq >= lim || sq < -lim { throw Abort.exception(0, nil) }
             q = UInt64(bitPattern: sq) & m
@@ -260,7 +262,11 @@ extension CPU {
         let bits = UInt64(size) * 8
         let count = rawCount & (size == 8 ? 63 : 31)
         let a = try readRM(i)
-        if count == 0 { return }   // no flags change; operand untouched
+        if count == 0 {
+            // No flags change; a 32-bit register destination is still written (upper half zeroed).
+            if size == 4 && !i.isMem { writeReg(i.rm, 4, a) }
+            return
+        }
         let m = sizeMask(size)
         let sb = signBit(size)
         var r: UInt64
@@ -328,12 +334,16 @@ extension CPU {
         let bits = UInt64(size) * 8
         let count = rawCount & (size == 8 ? 63 : 31)
         let a = try readRM(i)
-        if count == 0 { return }
+        if count == 0 {
+            if size == 4 && !i.isMem { writeReg(i.rm, 4, a) }   // the 32-bit destination is still zero-extended
+            return
+        }
         let b = readReg(i.reg, size)
         let m = sizeMask(size)
         let sb = signBit(size)
         var r: UInt64, cf: UInt64
-        if count < bits {
+        if count <= bits {
+            // A count equal to the operand size (16-bit operands only) moves the whole source in.
             if left {
                 r = ((a << count) | (b >> (bits - count))) & m
                 cf = (a >> (bits - count)) & 1

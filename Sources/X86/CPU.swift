@@ -13,6 +13,8 @@ public enum StopReason: Equatable, Sendable {
     case exception(vector: UInt8, errorCode: UInt32?)
     /// `CPU.requestStop()` was called.
     case stopRequested
+    /// A VM exit ended VMX non-root operation (see `CPU.runGuest`).
+    case vmExit
 }
 
 /// Why an instruction did not complete: an exception to deliver, or an abort of the run.
@@ -74,9 +76,30 @@ public final class CPU {
     /// Model-specific registers other than those with dedicated storage.
     var msrs = MSRFile()
     /// Current privilege level.
-    public internal(set) var cpl: Int = 0
+    public internal(set) var cpl: Int {
+        @inline(__always) get { cplValue }
+        @inline(__always) set { cplValue = newValue }
+    }
     /// Current operating mode (derived from CR0, EFER, RFLAGS.VM and CS).
-    public internal(set) var mode: ProcessorMode = .real
+    public internal(set) var mode: ProcessorMode {
+        @inline(__always) get { modeValue }
+        @inline(__always) set { modeValue = newValue }
+    }
+    // Internal storage behind the public properties read on every memory access and every
+    // instruction: the compiler sees every access to an internal stored property, so it can drop
+    // the dynamic exclusivity checks (swift_beginAccess) it keeps for public stored properties.
+    /// Storage of `cpl`.
+    var cplValue: Int = 0
+    /// Storage of `mode`.
+    var modeValue: ProcessorMode = .real
+    /// Storage of `interruptibility`.
+    var interruptibilityValue: UInt32 = 0
+    /// Storage of `halted`.
+    var haltedValue = false
+    /// Storage of `inShutdown`.
+    var inShutdownValue = false
+    /// Storage of `instructionCount`.
+    var instructionCountValue: UInt64 = 0
     /// Default code size of the current code segment in bytes: 2, 4 or 8.
     var codeSize: UInt8 = 2
     /// Key of the decoding mode for the decoded-instruction cache.
@@ -86,13 +109,22 @@ public final class CPU {
 
     /// Interrupt shadow: interrupts are inhibited for one instruction after STI or MOV SS/POP SS.
     /// 1 = blocking by STI, 2 = blocking by MOV SS (the VMCS interruptibility-state bits).
-    public var interruptibility: UInt32 = 0
+    public var interruptibility: UInt32 {
+        @inline(__always) get { interruptibilityValue }
+        @inline(__always) set { interruptibilityValue = newValue }
+    }
     /// Shadow set by the instruction just executed (moved to `interruptibility` after it completes).
     var newShadow: UInt32 = 0
     /// The processor is halted (activity state HLT).
-    public var halted = false
+    public var halted: Bool {
+        @inline(__always) get { haltedValue }
+        @inline(__always) set { haltedValue = newValue }
+    }
     /// The processor is in the shutdown state.
-    public internal(set) var inShutdown = false
+    public internal(set) var inShutdown: Bool {
+        @inline(__always) get { inShutdownValue }
+        @inline(__always) set { inShutdownValue = newValue }
+    }
     /// A maskable external interrupt is requested (the INTR line), with its vector source.
     public var interruptController: InterruptController?
     /// A non-maskable interrupt is pending.
@@ -104,15 +136,32 @@ public final class CPU {
     /// Set by HLT when no interrupt can wake the processor in this run.
     var stopReason: StopReason = .instructionLimit
     /// Instructions retired since creation.
-    public internal(set) var instructionCount: UInt64 = 0
+    public internal(set) var instructionCount: UInt64 {
+        @inline(__always) get { instructionCountValue }
+        @inline(__always) set { instructionCountValue = newValue }
+    }
     /// Time-stamp counter offset: TSC = instructionCount + tscOffset.
     public var tscOffset: UInt64 = 0
     /// Set from another thread to make `run` return soon.
     let stopFlag: UnsafeMutablePointer<UInt8>
+    /// Set when a fault is raised after a task switch's commit point: the state is the new task's, not rolled back.
+    var taskSwitchCommitted = false
     /// An exception being delivered (for double-fault detection), or nil.
     var deliveringVector: UInt8? = nil
     /// Hook for a VMX layer to intercept instructions and events; nil in bare execution.
     public var nonRootHooks: NonRootHooks? = nil
+    /// VMX state: the current VMCS and the controls in force.
+    public let vmx = VMXRuntime()
+    /// Whether the processor is in VMX non-root operation.
+    public internal(set) var vmxNonRoot = false
+    /// TSC offset applied in non-root operation ("use TSC offsetting").
+    var vmxTSCOffset: UInt64 = 0
+    /// Nesting depth of paging-structure accesses (EPT-violation qualification bit 8).
+    var pageWalkDepth = 0
+    /// Linear address and kind of the access being translated (EPT-violation qualifications).
+    var currentAccess: (linear: UInt64, kind: AccessKind) = (0, .read)
+    /// The system instruction being executed (for VM-exit qualifications), or nil.
+    var currentInstruction: Instruction? = nil
 
     // MARK: Caches
 
@@ -122,6 +171,18 @@ public final class CPU {
     let icache: DecodeCache
     /// Memory map generation the TLB was filled under.
     var tlbMapGeneration: UInt64 = 0
+    // Raw pointers into the fetch TLB, the decode cache and the page-state table, kept here so the
+    // fetch fast path does not chase object references (each a dependent load per instruction).
+    /// `tlb.tags`.
+    let tlbTags: UnsafeMutablePointer<UInt64>
+    /// `tlb.phys`.
+    let tlbPhys: UnsafeMutablePointer<UInt64>
+    /// `icache.entries`.
+    let icacheEntries: UnsafeMutablePointer<Instruction>
+    /// `memory.pageState` (owned by `memory`, which this processor keeps alive).
+    let pageState: UnsafeMutablePointer<UInt32>
+    /// `memory.trackedPages`.
+    let trackedPages: UInt64
 
     /// Creates a processor in the reset state (SDM Vol. 3A §9.1.1), attached to memory and a bus.
     public init(memory: PhysicalMemory, bus: PlatformBus = EmptyBus()) {
@@ -135,6 +196,11 @@ public final class CPU {
         stopFlag.initialize(to: 0)
         tlb = TLB()
         icache = DecodeCache()
+        tlbTags = tlb.tags
+        tlbPhys = tlb.phys
+        icacheEntries = icache.entries
+        pageState = memory.pageState
+        trackedPages = UInt64(memory.trackedPages)
         reset()
     }
 
@@ -280,6 +346,10 @@ public final class CPU {
                 stopFlag.pointee = 0
                 return .stopRequested
             }
+            if vmxNonRoot {
+                if vmx.pendingExit != nil { return .vmExit }
+                if let e = checkPendingExitsAtBoundary() { vmx.pendingExit = e; return .vmExit }
+            }
             if interruptibility == 0 && (nmiPending || flagsBase & RFLAGS.if.rawValue != 0) {
                 if let r = serviceEvents() { return r }
             }
@@ -313,7 +383,7 @@ public final class CPU {
             let savedLazy = lazy
             let savedSP = gpr[4]
             do throws(Abort) {
-                let d = try fetchDecoded()
+                let d = try fetchFast()
                 try execute(d)
                 instructionCount &+= 1
                 if interruptibility != 0 || newShadow != 0 {
@@ -327,12 +397,22 @@ public final class CPU {
                 newShadow = 0
                 switch error {
                 case .exception(let v, let code):
-                    ripValue = startRIP
-                    flagsBase = savedFlags
-                    lazy = savedLazy
-                    gpr[4] = savedSP
+                    if taskSwitchCommitted {
+                        // A fault after a task switch's commit point belongs to the new task (SDM Vol. 3A §8.3).
+                        taskSwitchCommitted = false
+                    } else {
+                        ripValue = startRIP
+                        flagsBase = savedFlags
+                        lazy = savedLazy
+                        gpr[4] = savedSP
+                    }
                     if exceptionIntercept & (1 << UInt32(v & 31)) != 0 {
                         stopReason = .exception(vector: v, errorCode: code)
+                        return n
+                    }
+                    if vmxNonRoot && exceptionCausesExit(v, code) {
+                        vmx.pendingExit = exceptionExit(v, code, kind: .hardwareException)
+                        stopReason = .vmExit
                         return n
                     }
                     deliverException(v, code)
@@ -345,13 +425,42 @@ public final class CPU {
                     return n
                 case .stop:
                     // A VM exit or an intercepted trap: RIP is what the stopping code left.
-                    instructionCount &+= 1
+                    if vmx.pendingExit != nil {
+                        // Faults and instruction exits leave the instruction unexecuted.
+                        flagsBase = savedFlags
+                        lazy = savedLazy
+                        gpr[4] = savedSP
+                        stopReason = .vmExit
+                    } else {
+                        instructionCount &+= 1
+                    }
                     return n
                 }
                 return n
             }
         }
         return n
+    }
+
+    /// The decoded instruction at RIP, advancing RIP past it. The common case — 64-bit code, a fetch-TLB
+    /// hit, a valid decode-cache entry — is handled here with raw pointers; everything else by `fetchDecoded`.
+    @inline(__always)
+    func fetchFast() throws(Abort) -> UnsafeMutablePointer<Instruction> {
+        let ip = ripValue
+        if codeSize == 8 {
+            let s = TLB.slot(ip, .fetch, cplValue == 3)
+            if tlbTags[s] == ip & ~0xFFF {
+                let pa = tlbPhys[s] | (ip & 0xFFF)
+                let e = icacheEntries + Int(truncatingIfNeeded: (pa ^ (pa >> 15)) & UInt64(DecodeCache.size - 1))
+                let page = pa >> 12
+                if e.pointee.tag == pa && e.pointee.mode == decodeMode && page < trackedPages
+                    && e.pointee.generation == pageState[Int(truncatingIfNeeded: page)] | 1 {
+                    ripValue = ip &+ UInt64(e.pointee.length)
+                    return e
+                }
+            }
+        }
+        return try fetchDecoded()
     }
 
     /// Set by instructions that change the interrupt flag or other event state, so the loop re-checks events.

@@ -219,9 +219,9 @@ extension CPU {
         guard i.isMem else { throw Abort.exception(6, nil) }
         let size = i.opSize
         let ea = effectiveAddress(i)
-        let lo = Int64(signExtend(try readMem(i.seg, ea, size), size))
-        let hi = Int64(signExtend(try readMem(i.seg, (ea &+ UInt64(size)) & sizeMask(i.addrSize), size), size))
-        let v = Int64(signExtend(readReg(i.reg, size), size))
+        let lo = Int64(bitPattern: signExtend(try readMem(i.seg, ea, size), size))
+        let hi = Int64(bitPattern: signExtend(try readMem(i.seg, (ea &+ UInt64(size)) & sizeMask(i.addrSize), size), size))
+        let v = Int64(bitPattern: signExtend(readReg(i.reg, size), size))
         if v < lo || v > hi { throw Abort.exception(5, nil) }
     }
 
@@ -236,7 +236,7 @@ extension CPU {
         let delta: UInt64 = flagsBase & RFLAGS.df.rawValue != 0 ? 0 &- UInt64(size) : UInt64(size)
         let rep = i.hasRep
         let kind = i.sub
-        if kind >= 5 { try checkIOPermission(port: UInt16(truncatingIfNeeded: gpr[2]), size: Int(size)) }
+        if kind >= 5 { currentInstruction = i; try checkIOPermission(port: UInt16(truncatingIfNeeded: gpr[2]), size: Int(size)) }
         var count = rep ? readReg(1, asz) : 1
         if count == 0 { return }
         var chunk = 1024

@@ -27,7 +27,13 @@ struct LazyFlags {
 }
 
 /// Even-parity table for the low byte (PF).
-let parityTable: [Bool] = (0..<256).map { ($0 as Int).nonzeroBitCount % 2 == 0 }
+/// (Computed, not stored: a global array costs a lazy-initialization check and a bounds check per use.)
+let parityTable = EvenParity()
+
+/// Even parity of a byte: bit k of 0x6996 is the odd parity of the nibble k.
+struct EvenParity {
+    @inline(__always) subscript(_ b: Int) -> Bool { (0x6996 >> ((b ^ (b >> 4)) & 0xF)) & 1 == 0 }
+}
 
 /// Value mask of an operand size in bytes.
 @inline(__always) func sizeMask(_ size: UInt8) -> UInt64 {

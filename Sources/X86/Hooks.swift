@@ -1,45 +1,233 @@
-// Points where VMX non-root operation intercepts instructions (SDM Vol. 3C chapter 25,
-// "VMX Non-Root Operation"). In bare execution (VMX off) every hook returns at once;
-// the VMX layer makes them raise VM exits by throwing `Abort.stop` after recording the exit.
+// Points where VMX non-root operation intercepts instructions (SDM Vol. 3C §25.1.3 "Instructions That
+// Cause VM Exits Conditionally", §25.1.2 unconditionally). In bare execution (not in non-root operation)
+// every hook returns at once.
 
 extension CPU {
-    /// HLT.
-    @inline(__always) func hookHLT() throws(Abort) {}
-    /// INVD / WBINVD.
-    @inline(__always) func hookCacheControl(_ i: Instruction) throws(Abort) {}
-    /// INVLPG of a linear address.
-    @inline(__always) func hookINVLPG(_ la: UInt64) throws(Abort) {}
-    /// LGDT, LIDT, LLDT, LTR, SGDT, SIDT, SLDT, STR (descriptor-table exiting).
-    @inline(__always) func hookDescriptorTable(_ i: Instruction) throws(Abort) {}
-    /// CR0 as the guest reads it (read shadow in non-root operation).
-    @inline(__always) func hookReadCR0Shadowed() throws(Abort) -> UInt64 { cr0Value }
-    /// CR4 as the guest reads it.
-    @inline(__always) func hookReadCR4Shadowed() throws(Abort) -> UInt64 { cr4Value }
-    /// LMSW (CR0 guest/host mask).
-    @inline(__always) func hookLMSW(_ v: UInt64, _ i: Instruction) throws(Abort) {}
-    /// Port I/O (I/O exiting, I/O bitmaps).
-    @inline(__always) func hookIO(port: UInt16, size: Int, input: Bool) throws(Abort) {}
-    /// RDTSC/RDTSCP/RDMSR of the TSC (RDTSC exiting).
-    @inline(__always) func hookRDTSC() throws(Abort) {}
-    /// RDMSR/WRMSR (MSR bitmaps).
-    @inline(__always) func hookMSR(_ index: UInt32, write: Bool) throws(Abort) {}
-    /// CPUID (always exits in non-root operation).
-    @inline(__always) func hookCPUID() throws(Abort) {}
-    /// MOV from CR3 (CR3-store exiting).
-    @inline(__always) func hookCR3Read(_ i: Instruction) throws(Abort) {}
-    /// MOV from CR8 (CR8-store exiting, TPR shadow).
-    @inline(__always) func hookReadCR8(_ i: Instruction) throws(Abort) -> UInt64 { cr8 }
-    /// MOV to CR0/CR3/CR4/CR8: returns true when the write was handled (shadowed) without changing the register.
-    @inline(__always) func hookCRWrite(_ n: Int, _ v: UInt64, _ i: Instruction) throws(Abort) -> Bool { false }
-    /// MOV DR (MOV-DR exiting).
-    @inline(__always) func hookMovDR(_ i: Instruction) throws(Abort) {}
-    /// PAUSE (PAUSE exiting).
-    @inline(__always) func hookPause() throws(Abort) {}
+    /// HLT ("HLT exiting").
+    @inline(__always) func hookHLT() throws(Abort) {
+        if vmxNonRoot && vmx.primary.contains(.hltExiting) { throw instructionExit(.hlt) }
+    }
 
-    /// VMX instructions. With VMX not reported in CPUID and CR4.VMXE clear they raise #UD
-    /// (SDM Vol. 3C §30.3: VMXON with CR4.VMXE = 0, and every other VMX instruction outside VMX operation).
+    /// INVD (always exits) / WBINVD ("WBINVD exiting").
+    @inline(__always) func hookCacheControl(_ i: Instruction) throws(Abort) {
+        guard vmxNonRoot else { return }
+        if i.op == .invd { throw instructionExit(.invd) }
+        if vmx.secondary.contains(.wbinvdExiting) { throw instructionExit(.wbinvd) }
+    }
+
+    /// INVLPG of a linear address ("INVLPG exiting"; the qualification is the linear address).
+    @inline(__always) func hookINVLPG(_ la: UInt64) throws(Abort) {
+        if vmxNonRoot && vmx.primary.contains(.invlpgExiting) { throw instructionExit(.invlpg, qualification: la) }
+    }
+
+    /// LGDT, LIDT, LLDT, LTR, SGDT, SIDT, SLDT, STR ("descriptor-table exiting"): exit reasons 46/47 with
+    /// the VM-exit instruction-information field of SDM Vol. 3C Tables 27-10 and 27-11.
+    @inline(__always) func hookDescriptorTable(_ i: Instruction) throws(Abort) {
+        guard vmxNonRoot && vmx.secondary.contains(.descriptorTableExiting) else { return }
+        var info: UInt32 = 0
+        let identity: UInt32
+        let reason: ExitReason
+        switch i.op {
+        case .sgdt: identity = 0; reason = .accessToGDTRorIDTR
+        case .sidt: identity = 1; reason = .accessToGDTRorIDTR
+        case .lgdt: identity = 2; reason = .accessToGDTRorIDTR
+        case .lidt: identity = 3; reason = .accessToGDTRorIDTR
+        case .sldt: identity = 0; reason = .accessToLDTRorTR
+        case .str: identity = 1; reason = .accessToLDTRorTR
+        case .lldt: identity = 2; reason = .accessToLDTRorTR
+        default: identity = 3; reason = .accessToLDTRorTR
+        }
+        let addrSizeCode: UInt32 = i.addrSize == 2 ? 0 : (i.addrSize == 4 ? 1 : 2)
+        info |= addrSizeCode << 7
+        if reason == .accessToGDTRorIDTR {
+            info |= (i.opSize == 2 ? 0 : 1) << 11
+        }
+        if i.isMem {
+            info |= UInt32(i.scale) << 0
+            info |= UInt32(i.seg) << 15
+            if i.index != 0xFF { info |= UInt32(i.index & 15) << 18 } else { info |= 1 << 22 }
+            if i.base != 0xFF && i.base != 16 { info |= UInt32(i.base & 15) << 23 } else { info |= 1 << 27 }
+        } else {
+            info |= 1 << 10
+            info |= UInt32(i.rm & 15) << 3
+        }
+        info |= identity << 28
+        let qualification: UInt64 = i.isMem ? UInt64(bitPattern: i.disp) : 0
+        throw instructionExit(reason, qualification: qualification, info: info)
+    }
+
+    /// CR0 as the guest reads it: bits the host owns (CR0 guest/host mask) come from the read shadow.
+    @inline(__always) func hookReadCR0Shadowed() throws(Abort) -> UInt64 {
+        guard vmxNonRoot else { return cr0Value }
+        let mask = vmx.vmcs[.cr0GuestHostMask]
+        return (cr0Value & ~mask) | (vmx.vmcs[.cr0ReadShadow] & mask)
+    }
+
+    /// CR4 as the guest reads it.
+    @inline(__always) func hookReadCR4Shadowed() throws(Abort) -> UInt64 {
+        guard vmxNonRoot else { return cr4Value }
+        let mask = vmx.vmcs[.cr4GuestHostMask]
+        return (cr4Value & ~mask) | (vmx.vmcs[.cr4ReadShadow] & mask)
+    }
+
+    /// LMSW: exits when it would change a host-owned bit of CR0[3:0] away from the shadow (§25.1.3).
+    @inline(__always) func hookLMSW(_ v: UInt64, _ i: Instruction) throws(Abort) {
+        guard vmxNonRoot else { return }
+        let mask = vmx.vmcs[.cr0GuestHostMask] & 0xF
+        let shadow = vmx.vmcs[.cr0ReadShadow]
+        let exits = (mask & 1 != 0 && v & 1 != 0 && shadow & 1 == 0) || (mask & 0xE) & (v ^ shadow) != 0
+        if exits {
+            var q: UInt64 = 0 | (3 << 4) | ((v & 0xFFFF) << 16)
+            if i.isMem { q |= 1 << 6 }
+            throw instructionExit(.controlRegisterAccess, qualification: q, linear: i.isMem ? effectiveAddress(i) : 0)
+        }
+    }
+
+    /// Port I/O ("unconditional I/O exiting", "use I/O bitmaps"): exit reason 30 with the qualification of
+    /// SDM Vol. 3C Table 27-5.
+    @inline(__always) func hookIO(port: UInt16, size: Int, input: Bool) throws(Abort) {
+        guard vmxNonRoot else { return }
+        var exits: Bool
+        if vmx.primary.contains(.useIOBitmaps) {
+            exits = false
+            for k in 0..<size {
+                let p = UInt64(port) &+ UInt64(k)
+                if p > 0xFFFF { exits = true; break }
+                let base = p < 0x8000 ? vmx.vmcs[.ioBitmapA] : vmx.vmcs[.ioBitmapB]
+                let bit = p & 0x7FFF
+                let byte = memory.readInteger(at: base &+ (bit >> 3), size: 1)
+                if byte & (1 << (bit & 7)) != 0 { exits = true; break }
+            }
+        } else {
+            exits = vmx.primary.contains(.unconditionalIOExiting)
+        }
+        guard exits else { return }
+        throw instructionExit(.ioInstruction, qualification: ioExitQualification(port: port, size: size, input: input))
+    }
+
+    /// The I/O exit qualification for the current instruction.
+    func ioExitQualification(port: UInt16, size: Int, input: Bool) -> UInt64 {
+        var q = UInt64(size - 1)
+        if input { q |= 1 << 3 }
+        // The current instruction tells string/REP/immediate forms apart.
+        if let i = currentInstruction {
+            if i.op == .string { q |= 1 << 4; if i.hasRep { q |= 1 << 5 } }
+            if i.op == .inImm || i.op == .outImm { q |= 1 << 6 }
+        }
+        q |= UInt64(port) << 16
+        return q
+    }
+
+    /// RDTSC / RDTSCP ("RDTSC exiting") and the TSC offset.
+    @inline(__always) func hookRDTSC() throws(Abort) {
+        guard vmxNonRoot, vmx.primary.contains(.rdtscExiting), let i = currentInstruction else { return }
+        if i.op == .rdtsc { throw instructionExit(.rdtsc) }
+        if i.op == .rdtscp { throw instructionExit(.rdtscp) }
+    }
+
+    /// RDMSR/WRMSR: exit unless the MSR bitmap clears the MSR's bit (§25.1.3; bitmaps in §24.6.9).
+    @inline(__always) func hookMSR(_ index: UInt32, write: Bool) throws(Abort) {
+        guard vmxNonRoot, let i = currentInstruction, i.op == .rdmsr || i.op == .wrmsr else { return }
+        var exits = true
+        if vmx.primary.contains(.useMSRBitmaps) {
+            let base = vmx.vmcs[.msrBitmap]
+            var offset: UInt64? = nil
+            if index <= 0x1FFF { offset = 0 } else if index >= 0xC000_0000 && index <= 0xC000_1FFF { offset = 1024 }
+            if let o = offset {
+                let bit = UInt64(index & 0x1FFF)
+                let addr = base &+ o &+ (write ? 2048 : 0) &+ (bit >> 3)
+                exits = memory.readInteger(at: addr, size: 1) & (1 << (bit & 7)) != 0
+            }
+        }
+        if exits { throw instructionExit(write ? .wrmsr : .rdmsr) }
+    }
+
+    /// CPUID always exits in non-root operation.
+    @inline(__always) func hookCPUID() throws(Abort) {
+        if vmxNonRoot { throw instructionExit(.cpuid) }
+    }
+
+    /// MOV from CR3 ("CR3-store exiting").
+    @inline(__always) func hookCR3Read(_ i: Instruction) throws(Abort) {
+        if vmxNonRoot && vmx.primary.contains(.cr3StoreExiting) {
+            throw instructionExit(.controlRegisterAccess, qualification: 3 | (1 << 4) | UInt64(i.rm & 15) << 8)
+        }
+    }
+
+    /// MOV from CR8: "CR8-store exiting", or the virtual TPR with "use TPR shadow".
+    @inline(__always) func hookReadCR8(_ i: Instruction) throws(Abort) -> UInt64 {
+        guard vmxNonRoot else { return cr8 }
+        if vmx.primary.contains(.cr8StoreExiting) {
+            throw instructionExit(.controlRegisterAccess, qualification: 8 | (1 << 4) | UInt64(i.rm & 15) << 8)
+        }
+        if vmx.primary.contains(.useTPRShadow) {
+            return (memory.readInteger(at: vmx.vmcs[.virtualAPICAddress] &+ 0x80, size: 1) >> 4) & 0xF
+        }
+        return cr8
+    }
+
+    /// MOV to CR0/CR3/CR4/CR8 in non-root operation. Returns true when handled without changing the
+    /// register (a TPR-shadow write); throws a VM exit when the controls say so.
+    @inline(__always) func hookCRWrite(_ n: Int, _ v: UInt64, _ i: Instruction) throws(Abort) -> Bool {
+        guard vmxNonRoot else { return false }
+        let q = UInt64(n) | UInt64(i.rm & 15) << 8
+        switch n {
+        case 0, 4:
+            let mask = vmx.vmcs[n == 0 ? .cr0GuestHostMask : .cr4GuestHostMask]
+            let shadow = vmx.vmcs[n == 0 ? .cr0ReadShadow : .cr4ReadShadow]
+            if (v ^ shadow) & mask != 0 { throw instructionExit(.controlRegisterAccess, qualification: q) }
+            // Host-owned bits keep their current values; the guest changes only its own bits.
+            let current = n == 0 ? cr0Value : cr4Value
+            let merged = (v & ~mask) | (current & mask)
+            if n == 0 { try writeCR0(merged) } else { try writeCR4(merged) }
+            return true
+        case 3:
+            if vmx.primary.contains(.cr3LoadExiting) {
+                let count = Int(min(vmx.vmcs[.cr3TargetCount], 4))
+                let targets: [VMCSField] = [.cr3TargetValue0, .cr3TargetValue1, .cr3TargetValue2, .cr3TargetValue3]
+                if !targets.prefix(count).contains(where: { vmx.vmcs[$0] == v }) {
+                    throw instructionExit(.controlRegisterAccess, qualification: q)
+                }
+            }
+            return false
+        case 8:
+            if vmx.primary.contains(.cr8LoadExiting) { throw instructionExit(.controlRegisterAccess, qualification: q) }
+            if vmx.primary.contains(.useTPRShadow) {
+                // The virtual TPR (VTPR, byte 80H of the virtual-APIC page) takes the value; a TPR-below-threshold
+                // VM exit follows the instruction when VTPR[7:4] drops below the threshold (§29.1.2).
+                memory.writeInteger((v & 0xF) << 4, at: vmx.vmcs[.virtualAPICAddress] &+ 0x80, size: 4)
+                if (v & 0xF) < vmx.vmcs[.tprThreshold] & 0xF {
+                    trapExit(.tprBelowThreshold)
+                    lazyEventCheck = true
+                }
+                return true
+            }
+            return false
+        default:
+            return false
+        }
+    }
+
+    /// MOV DR ("MOV-DR exiting").
+    @inline(__always) func hookMovDR(_ i: Instruction) throws(Abort) {
+        if vmxNonRoot && vmx.primary.contains(.movDRExiting) {
+            let q = UInt64(i.reg & 7) | (i.op == .movFromDR ? 1 << 4 : 0) | UInt64(i.rm & 15) << 8
+            throw instructionExit(.movDR, qualification: q)
+        }
+    }
+
+    /// PAUSE ("PAUSE exiting").
+    @inline(__always) func hookPause() throws(Abort) {
+        if vmxNonRoot && vmx.primary.contains(.pauseExiting) { throw instructionExit(.pause) }
+    }
+
+    /// VMX instructions. In non-root operation they cause VM exits (§25.1.2). Outside VMX operation
+    /// (CR4.VMXE clear, VMX not reported in CPUID) they raise #UD (SDM Vol. 3C §30.3).
     func executeVMXInstruction(_ i: Instruction) throws(Abort) {
-        throw Abort.exception(6, nil)
+        guard vmxNonRoot else { throw Abort.exception(6, nil) }
+        let reasons: [ExitReason] = [.vmcall, .vmlaunch, .vmresume, .vmxoff, .vmptrld, .vmclear, .vmptrst, .vmxon, .vmread, .vmwrite, .invept, .invvpid]
+        let r = Int(i.sub) < reasons.count ? reasons[Int(i.sub)] : .vmcall
+        throw instructionExit(r)
     }
 
     /// Extra CPUID.1:ECX feature bits reported by optional units (VMX, SSE3…).
@@ -47,5 +235,5 @@ extension CPU {
     /// Extra CPUID.1:EDX feature bits reported by optional units (FPU, FXSR, SSE, SSE2).
     var featureEDX1: UInt32 { 0 }
     /// CR4 bits supported by optional units (OSFXSR, OSXMMEXCPT, VMXE).
-    var supportedCR4Extra: UInt64 { 0 }
+    var supportedCR4Extra: UInt64 { vmxNonRoot ? CR4.vmxe.rawValue : 0 }
 }

@@ -29,10 +29,18 @@ extension CPU {
         var attempts = 0
         while attempts < 3 {
             attempts += 1
+            if attempts > 1 && vmxNonRoot && exceptionCausesExit(vector, errorCode) {
+                // An exception raised while delivering another: the exit carries IDT-vectoring information.
+                vmx.pendingExit = exceptionExit(vector, errorCode, kind: .hardwareException)
+                stopReason = .vmExit
+                return
+            }
             do throws(Abort) {
                 try deliverEventThrowing(vector: vector, kind: .hardwareException, errorCode: errorCode)
                 return
             } catch {
+                // A fault after a task switch's commit point is delivered in the new task, like any other.
+                taskSwitchCommitted = false
                 switch error {
                 case .exception(let v2, let c2):
                     if vector == ExceptionVector.df.rawValue { enterShutdown(); return }
@@ -46,6 +54,10 @@ extension CPU {
                         (first == ExceptionVector.pf.rawValue && (isContributory(v2) || v2 == ExceptionVector.pf.rawValue)) {
                         vector = ExceptionVector.df.rawValue
                         errorCode = 0
+                        if exceptionIntercept & (1 << UInt32(vector)) != 0 {
+                            stopReason = .exception(vector: vector, errorCode: errorCode)
+                            return
+                        }
                     } else {
                         vector = v2
                         errorCode = c2
@@ -64,10 +76,16 @@ extension CPU {
         do throws(Abort) {
             try deliverEventThrowing(vector: vector, kind: kind, errorCode: errorCode)
         } catch {
+            taskSwitchCommitted = false
             switch error {
             case .exception(let v2, let c2):
                 if exceptionIntercept & (1 << UInt32(v2 & 31)) != 0 {
                     stopReason = .exception(vector: v2, errorCode: c2)
+                    return
+                }
+                if vmxNonRoot && exceptionCausesExit(v2, c2) {
+                    vmx.pendingExit = exceptionExit(v2, c2, kind: .hardwareException)
+                    stopReason = .vmExit
                     return
                 }
                 deliverException(v2, c2)
@@ -83,10 +101,55 @@ extension CPU {
             stopReason = .exception(vector: vector, errorCode: nil)
             throw Abort.stop
         }
-        if mode == .virtual8086 && kind == .softwareInterrupt && iopl < 3 {
-            throw Abort.exception(13, 0)
+        if vmxNonRoot && kind != .softwareInterrupt && exceptionCausesExit(vector, nil) {
+            // INT3/INTO/INT1 intercepted by the exception bitmap: the exit reports the instruction length.
+            vmx.pendingExit = exceptionExit(vector, nil, kind: kind)
+            ripValue = startRIP
+            throw Abort.stop
+        }
+        if mode == .virtual8086 && kind == .softwareInterrupt {
+            // CR4.VME: a clear bit in the software-interrupt redirection bitmap sends INT n to the
+            // 8086 program's own IVT (SDM Vol. 3A §20.3.3, methods 5 and 6 of Table 20-2).
+            if cr4Value & CR4.vme.rawValue != 0, try !interruptRedirected(vector) {
+                try deliverV86Redirected(vector)
+                return
+            }
+            if iopl < 3 { throw Abort.exception(13, 0) }
         }
         try deliverEventThrowing(vector: vector, kind: kind, errorCode: nil)
+    }
+
+    /// Whether bit `vector` of the software-interrupt redirection bitmap (the 32 bytes below the I/O
+    /// map base of the 32-bit TSS) is set, meaning INT n goes to the protected-mode handler.
+    private func interruptRedirected(_ vector: UInt8) throws(Abort) -> Bool {
+        let tr = seg[SegmentRegisterName.tr.rawValue]
+        guard !tr.unusable, tr.type & 8 != 0, tr.limit >= 0x67 else { throw Abort.exception(13, 0) }
+        let mapBase = try readLinear(maskLinear(tr.base &+ 0x66), 2, user: false)
+        let off = (mapBase &- 32 &+ UInt64(vector >> 3)) & 0xFFFF
+        if off > UInt64(tr.limit) { throw Abort.exception(13, 0) }
+        let b = try readLinear(maskLinear(tr.base &+ off), 1, user: false)
+        return (b >> UInt64(vector & 7)) & 1 != 0
+    }
+
+    /// INT n redirected to the virtual-8086 program's IVT at linear address 0 (CR4.VME). At IOPL < 3
+    /// the pushed FLAGS carry VIF in the IF position and IOPL = 3, and VIF (not IF) is cleared.
+    private func deliverV86Redirected(_ vector: UInt8) throws(Abort) {
+        let entry = try readLinear(UInt64(vector) &* 4, 4, user: true)
+        let f = materializedFlags()
+        var image = f & 0xFFFF
+        if iopl < 3 {
+            image = (image & ~RFLAGS.if.rawValue) | ((f & RFLAGS.vif.rawValue) >> 10) | RFLAGS.iopl.rawValue
+        }
+        try push(image, 2)
+        try push(UInt64(seg[1].selector), 2)
+        try push(ripValue & 0xFFFF, 2)
+        var nf = f & ~RFLAGS.tf.rawValue
+        nf &= iopl < 3 ? ~RFLAGS.vif.rawValue : ~RFLAGS.if.rawValue
+        flagsBase = nf | 2
+        lazy.op = .none
+        let sel = UInt16(truncatingIfNeeded: entry >> 16)
+        seg[1] = SegmentRegister(selector: sel, base: UInt64(sel) << 4, limit: 0xFFFF, accessRights: 0xFB)
+        ripValue = entry & 0xFFFF
     }
 
     /// The current I/O privilege level.
@@ -95,6 +158,18 @@ extension CPU {
     /// Delivers an event through the IVT or IDT. Throws the exception that prevents delivery.
     func deliverEventThrowing(vector: UInt8, kind: EventKind, errorCode: UInt32?) throws(Abort) {
         halted = false
+        if vmxNonRoot {
+            // An exit during this delivery reports the event in the IDT-vectoring information field.
+            vmx.vectoring = (vector, kind, errorCode)
+            try deliverEventDispatch(vector: vector, kind: kind, errorCode: errorCode)
+            vmx.vectoring = nil
+            return
+        }
+        try deliverEventDispatch(vector: vector, kind: kind, errorCode: errorCode)
+    }
+
+    /// Delivers an event through the IVT or IDT for the current mode.
+    private func deliverEventDispatch(vector: UInt8, kind: EventKind, errorCode: UInt32?) throws(Abort) {
         let ext: UInt32 = (kind == .softwareInterrupt || kind == .softwareException) ? 0 : 1
         let hasCode = kind == .hardwareException && errorCode != nil
         if mode == .real {
@@ -155,7 +230,14 @@ extension CPU {
     private func gateTarget(_ g: Descriptor, ext: UInt32) throws(Abort) -> Descriptor {
         let sel = g.gateSelector
         if sel & 0xFFFC == 0 { throw Abort.exception(13, ext) }
-        let d = try readDescriptor(sel, vector: 13)
+        let d: Descriptor
+        do throws(Abort) {
+            d = try readDescriptor(sel, vector: 13)
+        } catch {
+            // The selector lies outside its table: #GP(selector + EXT).
+            if case .exception(13, let c?) = error { throw Abort.exception(13, c | ext) }
+            throw error
+        }
         if !d.isCode || d.dpl > cpl { throw Abort.exception(13, UInt32(sel & 0xFFFC) + ext) }
         if !d.present { throw Abort.exception(11, UInt32(sel & 0xFFFC) + ext) }
         return d
@@ -165,7 +247,7 @@ extension CPU {
     private func deliverProtectedMode(vector: UInt8, kind: EventKind, errorCode: UInt32?, ext: UInt32) throws(Abort) {
         let g = try idtGate(vector, kind: kind, ext: ext, wide: false)
         if g.type == SystemType.taskGate {
-            try taskSwitch(to: g.gateSelector, reason: .interrupt, errorCode: errorCode)
+            try taskSwitch(to: g.gateSelector, reason: .interrupt, errorCode: errorCode, ext: ext)
             return
         }
         let d = try gateTarget(g, ext: ext)
@@ -290,8 +372,25 @@ extension CPU {
         nmiBlocked = false
         if mode == .real || mode == .virtual8086 {
             if mode == .virtual8086 && iopl < 3 {
-                // CR4.VME does not change IRET handling at IOPL < 3 when VIF handling is not modelled.
-                throw Abort.exception(13, 0)
+                // CR4.VME with a 16-bit IRET: IF and IOPL are kept, the popped IF goes to VIF (SDM Vol. 2A "IRET").
+                guard cr4Value & CR4.vme.rawValue != 0 && size == 2 else { throw Abort.exception(13, 0) }
+                let ip = try peekStack(0, 2)
+                let cs = try peekStack(2, 2)
+                let fl = try peekStack(4, 2)
+                let old = materializedFlags()
+                if fl & RFLAGS.tf.rawValue != 0 || (fl & RFLAGS.if.rawValue != 0 && old & RFLAGS.vip.rawValue != 0) {
+                    throw Abort.exception(13, 0)
+                }
+                adjustSP(6)
+                let keep = ~UInt64(0xFFFF) | RFLAGS.if.rawValue | RFLAGS.iopl.rawValue
+                var nf = (old & keep) | (fl & ~keep)
+                nf = (nf & ~RFLAGS.vif.rawValue) | ((fl & RFLAGS.if.rawValue) << 10)
+                flagsBase = nf | 2
+                lazy.op = .none
+                seg[1] = SegmentRegister(selector: UInt16(cs & 0xFFFF), base: (cs & 0xFFFF) << 4, limit: 0xFFFF, accessRights: 0xFB)
+                ripValue = ip & 0xFFFF
+                lazyEventCheck = true
+                return
             }
             let ip = try peekStack(0, size)
             let cs = try peekStack(UInt64(size), size)

@@ -205,6 +205,7 @@ extension CPU {
 
     /// Reads physical memory (RAM or the bus).
     func readPhysical(_ pa: UInt64, _ size: Int) throws(Abort) -> UInt64 {
+        if vmxNonRoot { try eptCheck(pa, size, write: false) }
         if let p = memory.hostPointer(pa, count: size) {
             var v: UInt64 = 0
             for i in 0..<size { v |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << (8 * UInt64(i)) }
@@ -221,19 +222,24 @@ extension CPU {
             memory.invalidateCode(from: pa, size: UInt64(size))
             return
         }
+        if vmxNonRoot { try eptCheck(pa, size, write: true) }
         bus.mmioWrite(address: pa, size: size, value: value)
     }
 
     /// Reads a paging-structure entry.
     @inline(__always) func readPTE(_ pa: UInt64, _ size: Int) throws(Abort) -> UInt64 {
-        if let p = memory.hostPointer(pa, count: size) {
+        if !vmxNonRoot, let p = memory.hostPointer(pa, count: size) {
             return size == 8 ? UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) : UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
         }
+        pageWalkDepth += 1
+        defer { pageWalkDepth -= 1 }
         return try readPhysical(pa, size)
     }
 
     /// Writes a paging-structure entry (accessed and dirty bits).
     @inline(__always) func writePTE(_ pa: UInt64, _ size: Int, _ v: UInt64) throws(Abort) {
+        pageWalkDepth += 1
+        defer { pageWalkDepth -= 1 }
         try writePhysical(pa, size, v)
     }
 
@@ -241,6 +247,7 @@ extension CPU {
 
     /// Translates a linear address for an access, setting accessed/dirty bits, or raises #PF.
     func translate(_ la: UInt64, _ kind: AccessKind, user: Bool) throws(Abort) -> Translation {
+        currentAccess = (la, kind)
         if !pagingEnabled {
             return Translation(physical: la & 0xFFFF_FFFF, writable: true, global: false)
         }

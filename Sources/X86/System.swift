@@ -4,6 +4,7 @@
 extension CPU {
     /// Instructions outside the hot path.
     func executeSystem(_ i: Instruction) throws(Abort) {
+        currentInstruction = i
         switch i.op {
         case .movRMSreg:
             if i.reg & 7 > 5 { throw Abort.exception(6, nil) }
@@ -586,6 +587,7 @@ extension CPU {
 
     /// Reads a port through the bus (or causes a VM exit).
     func portRead(_ port: UInt16, _ size: Int) throws(Abort) -> UInt32 {
+        let size = min(size, 4)   // REX.W does not widen I/O: 64-bit operand size means 32 bits.
         try hookIO(port: port, size: size, input: true)
         let v = bus.ioRead(port: port, size: size)
         return size == 4 ? v : v & ((1 << UInt32(size * 8)) - 1)
@@ -593,6 +595,7 @@ extension CPU {
 
     /// Writes a port through the bus (or causes a VM exit).
     func portWrite(_ port: UInt16, _ size: Int, _ value: UInt32) throws(Abort) {
+        let size = min(size, 4)   // REX.W does not widen I/O: 64-bit operand size means 32 bits.
         try hookIO(port: port, size: size, input: false)
         bus.ioWrite(port: port, size: size, value: size == 4 ? value : value & ((1 << UInt32(size * 8)) - 1))
     }
@@ -685,6 +688,6 @@ extension CPU {
     /// The TSC: instructions retired plus the offset (deterministic guest time).
     func readTSC() throws(Abort) -> UInt64 {
         try hookRDTSC()
-        return instructionCount &+ tscOffset &+ msrs.tscAdjust
+        return instructionCount &+ tscOffset &+ msrs.tscAdjust &+ (vmxNonRoot ? vmxTSCOffset : 0)
     }
 }

@@ -1,7 +1,54 @@
 import ArgumentParser
+import X86Testing
 
-/// Placeholder until the subcommand is written.
+/// `swiftvmx-dev differential <count>`: runs generated user-mode sequences on the processor model and on
+/// the host CPU and compares the results. The last line is `N passed, M failed`; exit status 0 only if M == 0.
 struct Differential: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "differential", abstract: "Not written yet.")
-    func run() throws { throw ExitCode(2) }
+    static let configuration = CommandConfiguration(
+        commandName: "differential",
+        abstract: "Compare the processor model with the host CPU on random user-mode instruction sequences.")
+
+    @Argument(help: "Number of sequences to run.")
+    var count: Int = 10_000
+
+    @Option(help: "Generator seed (sequence k of seed S is always the same).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Print the listings of at most this many failures.")
+    var show: Int = 5
+
+    @Flag(help: "Print how often each instruction was executed.")
+    var mix = false
+
+    @Flag(help: "Print progress every 100,000 sequences.")
+    var progress = false
+
+    func run() throws {
+        #if arch(x86_64) && os(Linux)
+        let showProgress = progress
+        let report = runDifferential(count: count, seed: seed, keep: max(show, 0), collectMix: mix,
+                                     progressInterval: 100_000) { done, failed in
+            if showProgress { print("... \(done) sequences, \(failed) failed") }
+        }
+        if report.oracleUnavailable {
+            print("host CPU oracle unavailable (the native runner could not be set up)")
+            throw ExitCode(1)
+        }
+        for f in report.failures.prefix(show) {
+            print(f.description)
+            print("")
+        }
+        if mix {
+            print("instruction mix (executed-path instructions in listings):")
+            for (k, v) in report.mix.sorted(by: { $0.value > $1.value }) { print("  \(k): \(v)") }
+        }
+        print("host outcomes: " + report.outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            .joined(separator: ", "))
+        print("\(report.passed) passed, \(report.failed) failed")
+        if report.failed != 0 { throw ExitCode(1) }
+        #else
+        print("host CPU oracle unavailable on this architecture")
+        throw ExitCode(1)
+        #endif
+    }
 }

@@ -156,6 +156,8 @@ public enum VMXCapability {
     /// IA32_VMX_BASIC (480H): revision identifier, VMCS region size 4 KiB, write-back memory type,
     /// INS/OUTS exit information reported, TRUE_ control MSRs available.
     public static let basic: UInt64 = UInt64(vmcsRevision) | (0x1000 << 32) | (6 << 50) | (1 << 54) | (1 << 55)
+    /// VMX-preemption timer rate: the timer counts down once every 2^rate TSC ticks (IA32_VMX_MISC bits 4:0).
+    public static let preemptionTimerRate: UInt64 = 0
     /// The VMCS revision identifier of this model.
     public static let vmcsRevision: UInt32 = 0x5356_4D58 & 0x7FFF_FFFF   // "XMVS"
     /// MSR indices of the capability MSRs.

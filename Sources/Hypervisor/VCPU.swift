@@ -1,0 +1,134 @@
+// A virtual CPU: VMCS access by field name, registers, MSRs, run() returning a VM exit.
+import X86
+
+/// A virtual CPU. Use it from one thread; `interrupt()` may be called from any thread.
+public final class VCPU {
+    /// The virtual machine.
+    public let vm: VirtualMachine
+    /// The processor model underneath.
+    let cpu: CPU
+    /// Exits by reason since creation.
+    public private(set) var exitCounts: [ExitReason: Int] = [:]
+
+    init(vm: VirtualMachine) {
+        self.vm = vm
+        cpu = CPU(memory: vm.memory)
+        cpu.vmx.vmcs = VCPU.defaultVMCS()
+    }
+
+    /// A VMCS that passes every VM-entry check: controls at their default settings plus EPT and unrestricted
+    /// guest, a 64-bit host, and a flat 32-bit protected-mode guest at CPL 0 with paging off: the state a VMM
+    /// starts from.
+    public static func defaultVMCS() -> VMCS {
+        var v = VMCS()
+        v[.pinBasedControls] = UInt64(VMXCapability.pinDefault1)
+        v[.primaryProcessorBasedControls] = UInt64(VMXCapability.primaryTrueDefault1 | PrimaryProcessorControls.activateSecondaryControls.rawValue)
+        // The VM's memory map is the EPT (Hypervisor.framework's model): "enable EPT" is on, with an
+        // EPTP naming write-back memory and a 4-level walk; "unrestricted guest" lets the guest run with
+        // paging or protection off.
+        v[.secondaryProcessorBasedControls] = UInt64((SecondaryProcessorControls.enableEPT.rawValue | SecondaryProcessorControls.unrestrictedGuest.rawValue))
+        v[.eptPointer] = 6 | (3 << 3)
+        v[.vmExitControls] = UInt64(VMXCapability.exitDefault1 & ~UInt32(1 << 2)) | UInt64(VMExitControls.hostAddressSpaceSize.rawValue)
+        v[.vmEntryControls] = UInt64(VMXCapability.entryDefault1 & ~UInt32(1 << 2))
+        // Host state: the VMM's own (a 64-bit host, as on the hardware a VMM runs on).
+        v[.hostCR0] = 0x8005_0033
+        v[.hostCR4] = 0x2020
+        v[.hostCSSelector] = 0x10
+        v[.hostSSSelector] = 0x18
+        v[.hostTRSelector] = 0x40
+        // Guest: flat 32-bit protected mode, CPL 0.
+        v[.guestCR0] = CR0.pe.rawValue | CR0.ne.rawValue | CR0.et.rawValue
+        v[.guestCR4] = CR4.vmxe.rawValue
+        v.setGuestSegment(.cs, SegmentRegister(selector: 0x08, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC09B))
+        for s in [SegmentRegisterName.ss, .ds, .es, .fs, .gs] {
+            v.setGuestSegment(s, SegmentRegister(selector: 0x10, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093))
+        }
+        v.setGuestSegment(.ldtr, .null)
+        v.setGuestSegment(.tr, SegmentRegister(selector: 0x18, base: 0, limit: 0x67, accessRights: 0x8B))
+        v[.guestGDTRLimit] = 0xFFFF
+        v[.guestIDTRLimit] = 0xFFFF
+        v[.guestRFLAGS] = 2
+        v[.guestDR7] = 0x400
+        v[.vmcsLinkPointer] = ~0
+        return v
+    }
+
+    // MARK: VMCS
+
+    /// Reads a VMCS field (`hv_vmx_vcpu_read_vmcs`).
+    public func read(_ field: VMCSField) -> UInt64 { cpu.vmx.vmcs[field] }
+
+    /// Writes a VMCS field (`hv_vmx_vcpu_write_vmcs`); VM-exit information fields are read-only.
+    public func write(_ field: VMCSField, _ value: UInt64) throws(HypervisorError) {
+        guard field.isWritable else { throw .readOnlyField(field) }
+        cpu.vmx.vmcs[field] = value
+    }
+
+    /// The whole VMCS as a value.
+    public var vmcs: VMCS {
+        get { cpu.vmx.vmcs }
+        set { cpu.vmx.vmcs = newValue }
+    }
+
+    /// Reads a capability MSR (IA32_VMX_BASIC … IA32_VMX_TRUE_ENTRY_CTLS), or nil for another index.
+    public static func capability(_ msr: UInt32) -> UInt64? { VMXCapability.read(msr) }
+
+    // MARK: Registers
+
+    /// Reads a general-purpose register (RSP reads the guest-state area).
+    public func read(_ r: GPR) -> UInt64 { r == .rsp ? cpu.vmx.vmcs[.guestRSP] : cpu.gpr(r) }
+
+    /// Writes a general-purpose register.
+    public func write(_ r: GPR, _ value: UInt64) {
+        if r == .rsp { cpu.vmx.vmcs[.guestRSP] = value } else { cpu.setGPR(r, value) }
+    }
+
+    // MARK: Running
+
+    /// Enters the guest and runs it until a VM exit (`hv_vcpu_run`).
+    public func run() throws(HypervisorError) -> VMExit {
+        try run(instructionBudget: nil)
+    }
+
+    /// Runs until a VM exit or until the guest has retired `instructions` more instructions
+    /// (`hv_vcpu_run_until`); the deadline shows as a VMX-preemption-timer exit.
+    public func run(instructionBudget instructions: UInt64?) throws(HypervisorError) -> VMExit {
+        var left = instructions ?? UInt64.max
+        while true {
+            let chunk = Int(min(left, 1 << 20))
+            let before = cpu.instructionCount
+            let r = cpu.runGuest(instructionLimit: chunk)
+            let done = cpu.instructionCount &- before
+            switch r {
+            case .exit(let e):
+                exitCounts[e.reason, default: 0] += 1
+                return e
+            case .entryFailed(let f, let n):
+                throw .entryFailed(f, instructionError: n)
+            case .stopRequested:
+                exitCounts[.vmxPreemptionTimerExpired, default: 0] += 1
+                return VMExit(reason: .vmxPreemptionTimerExpired)
+            case .instructionLimit:
+                if instructions != nil {
+                    left = left > done ? left - done : 0
+                    if left == 0 {
+                        exitCounts[.vmxPreemptionTimerExpired, default: 0] += 1
+                        return VMExit(reason: .vmxPreemptionTimerExpired)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes a running vCPU exit soon (`hv_vcpus_exit`). Safe from any thread.
+    public func interrupt() { cpu.requestStop() }
+
+    /// The source of external interrupts (the INTR line) the guest sees.
+    public var interruptController: InterruptController? {
+        get { cpu.interruptController }
+        set { cpu.interruptController = newValue }
+    }
+
+    /// Instructions the guest has retired.
+    public var instructionCount: UInt64 { cpu.instructionCount }
+}

@@ -1,0 +1,385 @@
+// VM entry, VM exit and the conditions that cause exits in VMX non-root operation
+// (SDM Vol. 3C chapters 25 "VMX Non-Root Operation", 26 "VM Entries", 27 "VM Exits").
+
+/// The VMX state of a processor: the current VMCS and what the run loop needs from it.
+public final class VMXRuntime {
+    /// The current VMCS (for the Hypervisor API: the vCPU's VMCS).
+    public var vmcs = VMCS()
+    /// The exit being produced, set by whatever causes it.
+    var pendingExit: VMExit?
+    /// Controls cached at VM entry.
+    var pin: PinBasedControls = []
+    var primary: PrimaryProcessorControls = []
+    var secondary: SecondaryProcessorControls = []
+    var exitControls: VMExitControls = []
+    /// An event being delivered (for IDT-vectoring information), or nil.
+    var vectoring: (vector: UInt8, kind: EventKind, errorCode: UInt32?)?
+    /// VMX-preemption timer value in TSC ticks remaining, when active.
+    var preemptionDeadline: UInt64 = 0
+    /// Creates the state with a fresh VMCS.
+    public init() {}
+}
+
+/// Outcome of `CPU.runGuest`.
+public enum GuestRunResult: Equatable, Sendable {
+    /// The guest exited; the exit's fields are also in the VMCS exit-information area.
+    case exit(VMExit)
+    /// VM entry failed a control or host-state check (VMfailValid with this VM-instruction error).
+    case entryFailed(EntryFailure, instructionError: UInt32)
+    /// The instruction budget ran out with the guest still in non-root operation (call again to continue).
+    case instructionLimit
+    /// `requestStop()` was called.
+    case stopRequested
+}
+
+extension CPU {
+    // MARK: Entering and leaving the guest
+
+    /// Performs a VM entry from `vmx.vmcs` (unless already in non-root operation), runs the guest until a VM
+    /// exit or the instruction budget, and returns what happened. Guest GPRs other than RSP live in the CPU;
+    /// the rest of the guest state is read from and written back to the VMCS.
+    public func runGuest(instructionLimit: Int) -> GuestRunResult {
+        if !vmxNonRoot {
+            if let failure = CPU.checkVMEntry(vmx.vmcs) {
+                switch failure.kind {
+                case .vmFailValid(let n):
+                    vmx.vmcs[.vmInstructionError] = UInt64(n)
+                    return .entryFailed(failure, instructionError: n)
+                case .vmExit(let reason):
+                    var e = VMExit(reason: reason)
+                    e.entryFailure = true
+                    e.qualification = reason == .entryFailureMSRLoading ? UInt64(failure.msrIndex) : 0
+                    e.failedCheck = failure
+                    recordExitFields(e)
+                    return .exit(e)
+                }
+            }
+            if let msrFailure = loadGuestState() {
+                var e = VMExit(reason: .entryFailureMSRLoading)
+                e.entryFailure = true
+                e.qualification = UInt64(msrFailure.msrIndex)
+                e.failedCheck = msrFailure
+                recordExitFields(e)
+                return .exit(e)
+            }
+            vmx.vmcs.launched = true
+            vmxNonRoot = true
+            if let e = injectEventOnEntry() { return .exit(e) }
+        }
+        var remaining = instructionLimit
+        while remaining > 0 && vmxNonRoot {
+            if let e = checkPendingExitsAtBoundary() { return .exit(finishExit(e)) }
+            let budget = min(remaining, preemptionBudget())
+            let before = instructionCount
+            let r = run(instructionLimit: budget)
+            remaining -= max(1, Int(truncatingIfNeeded: instructionCount &- before))
+            if let e = vmx.pendingExit { vmx.pendingExit = nil; return .exit(finishExit(e)) }
+            switch r {
+            case .shutdown:
+                inShutdown = false
+                return .exit(finishExit(VMExit(reason: .tripleFault)))
+            case .halted:
+                // HLT inside the guest with HLT exiting off: activity state HLT until an event arrives.
+                if !eventCanWake() { return .exit(finishExit(VMExit(reason: .hlt), asHaltedActivity: true)) }
+            case .stopRequested:
+                saveGuestState()
+                return .stopRequested
+            case .exception(let v, let c):
+                // Intercepted by the bare-mode intercept mask: surface as an exception exit.
+                var e = VMExit(reason: .exceptionOrNMI)
+                e.interruptionInformation = InterruptionInfo(vector: v, type: .hardwareException, deliverErrorCode: c != nil)
+                e.interruptionErrorCode = c ?? 0
+                return .exit(finishExit(e))
+            case .vmExit:
+                break
+            case .instructionLimit:
+                if vmx.pin.contains(.activateVMXPreemptionTimer) && instructionCount &+ tscOffset >= vmx.preemptionDeadline {
+                    return .exit(finishExit(VMExit(reason: .vmxPreemptionTimerExpired)))
+                }
+            }
+        }
+        if vmxNonRoot { saveGuestState() }
+        return .instructionLimit
+    }
+
+    /// Instructions to run before the VMX-preemption timer fires.
+    func preemptionBudget() -> Int {
+        guard vmx.pin.contains(.activateVMXPreemptionTimer) else { return Int.max }
+        let now = instructionCount &+ tscOffset
+        return now >= vmx.preemptionDeadline ? 1 : Int(min(vmx.preemptionDeadline &- now, 1 << 40))
+    }
+
+    /// Whether a halted guest has an event that wakes it (an interrupt it can take, or an NMI).
+    func eventCanWake() -> Bool {
+        if nmiPending { return true }
+        if let ic = interruptController, ic.hasInterrupt() {
+            if vmx.pin.contains(.externalInterruptExiting) { return true }
+            if flagsBase & RFLAGS.if.rawValue != 0 { return true }
+        }
+        return false
+    }
+
+    /// Loads the guest-state area into the processor (SDM Vol. 3C §26.3.2), then the MSR-load area (§26.4).
+    func loadGuestState() -> EntryFailure? {
+        let v = vmx.vmcs
+        vmx.pin = v.pinBased
+        vmx.primary = v.primary
+        vmx.secondary = v.secondary
+        vmx.exitControls = v.exitControls
+        let entry = v.entryControls
+        let ia32e = entry.contains(.ia32eModeGuest)
+        cr0Value = v[.guestCR0] | CR0.et.rawValue
+        cr3Value = v[.guestCR3]
+        cr4Value = v[.guestCR4]
+        if entry.contains(.loadDebugControls) {
+            dr[7] = v[.guestDR7] | 0x400
+            msrs.debugCtl = v[.guestIA32DebugCtl]
+        }
+        msrs.sysenterCS = v[.guestIA32SysenterCS]
+        msrs.sysenterESP = v[.guestIA32SysenterESP]
+        msrs.sysenterEIP = v[.guestIA32SysenterEIP]
+        if entry.contains(.loadIA32PAT) { msrs.pat = v[.guestIA32PAT] }
+        if entry.contains(.loadIA32EFER) {
+            eferValue = v[.guestIA32EFER]
+        } else {
+            // EFER.LMA and, with paging, EFER.LME follow "IA-32e mode guest".
+            eferValue &= ~(EFER.lma.rawValue | EFER.lme.rawValue)
+            if ia32e { eferValue |= EFER.lma.rawValue | EFER.lme.rawValue }
+        }
+        for s in SegmentRegisterName.allCases {
+            var r = v.guestSegment(s)
+            if s == .cs { r.accessRights &= ~0x10000 }
+            seg[s.rawValue] = r
+        }
+        gdtr = DescriptorTableRegister(base: v[.guestGDTRBase], limit: UInt16(truncatingIfNeeded: v[.guestGDTRLimit]))
+        idtr = DescriptorTableRegister(base: v[.guestIDTRBase], limit: UInt16(truncatingIfNeeded: v[.guestIDTRLimit]))
+        gpr[4] = v[.guestRSP]
+        ripValue = v[.guestRIP]
+        flagsBase = (v[.guestRFLAGS] & RFLAGS.defined.rawValue) | 2
+        lazy.op = .none
+        interruptibility = UInt32(truncatingIfNeeded: v[.guestInterruptibilityState] & 3)
+        nmiBlocked = v[.guestInterruptibilityState] & 8 != 0
+        halted = v[.guestActivityState] == 1
+        inShutdown = false
+        if vmx.primary.contains(.useTSCOffsetting) { vmxTSCOffset = v[.tscOffset] } else { vmxTSCOffset = 0 }
+        if vmx.pin.contains(.activateVMXPreemptionTimer) {
+            vmx.preemptionDeadline = instructionCount &+ tscOffset &+ (v[.vmxPreemptionTimerValue] << VMXCapability.preemptionTimerRate)
+        }
+        vmx.vectoring = nil
+        vmx.pendingExit = nil
+        updateMode()
+        tlb.flushAll()
+        // MSR-load area: 16-byte entries {index, reserved, value}.
+        let count = Int(min(v[.vmEntryMSRLoadCount], 512))
+        for k in 0..<count {
+            let a = v[.vmEntryMSRLoadAddress] &+ UInt64(k * 16)
+            let index = UInt32(truncatingIfNeeded: memory.readInteger(at: a, size: 4))
+            let reserved = memory.readInteger(at: a &+ 4, size: 4)
+            let value = memory.readInteger(at: a &+ 8, size: 8)
+            if reserved != 0 || index == MSRIndex.fsBase || index == MSRIndex.gsBase || index >> 8 == 0x8 || index == 0x9B {
+                return EntryFailure(.entryMSRLoadEntry, ["entry \(k + 1): MSR 0x\(String(index, radix: 16))"], msrIndex: UInt32(k + 1))
+            }
+            do throws(Abort) { try writeMSR(index, value) } catch {
+                return EntryFailure(.entryMSRLoadEntry, ["entry \(k + 1): MSR 0x\(String(index, radix: 16)) value 0x\(String(value, radix: 16))"], msrIndex: UInt32(k + 1))
+            }
+        }
+        return nil
+    }
+
+    /// Delivers the event in the VM-entry interruption-information field (SDM Vol. 3C §26.6).
+    /// Returns an exit if delivery itself caused one.
+    func injectEventOnEntry() -> VMExit? {
+        let info = InterruptionInfo(rawValue: UInt32(truncatingIfNeeded: vmx.vmcs[.vmEntryInterruptionInformation]))
+        guard info.valid else { return nil }
+        vmx.vmcs[.vmEntryInterruptionInformation] = UInt64(info.rawValue & ~(1 << 31))
+        let kind = info.type ?? .hardwareException
+        let code: UInt32? = info.deliverErrorCode ? UInt32(truncatingIfNeeded: vmx.vmcs[.vmEntryExceptionErrorCode]) : nil
+        halted = false
+        if kind == .softwareInterrupt || kind == .softwareException || kind == .privilegedSoftwareException {
+            ripValue = ripValue &+ vmx.vmcs[.vmEntryInstructionLength]
+        }
+        if kind == .nmi { nmiBlocked = true }
+        startRIP = ripValue
+        deliverEvent(vector: info.vector, kind: kind, errorCode: code)
+        if let e = vmx.pendingExit { vmx.pendingExit = nil; return finishExit(e) }
+        if inShutdown { inShutdown = false; return finishExit(VMExit(reason: .tripleFault)) }
+        return nil
+    }
+
+    /// Exits that happen at an instruction boundary before the next instruction (SDM Vol. 3C §25.2, §26.7.5–26.7.6).
+    func checkPendingExitsAtBoundary() -> VMExit? {
+        let blockedBySTIorSS = interruptibility != 0
+        if vmx.primary.contains(.nmiWindowExiting) && !nmiBlocked && interruptibility & 2 == 0 {
+            return VMExit(reason: .nmiWindow)
+        }
+        if nmiPending && vmx.pin.contains(.nmiExiting) && interruptibility & 2 == 0 {
+            nmiPending = false
+            var e = VMExit(reason: .exceptionOrNMI)
+            e.interruptionInformation = InterruptionInfo(vector: 2, type: .nmi)
+            return e
+        }
+        if vmx.pin.contains(.externalInterruptExiting), !blockedBySTIorSS, let ic = interruptController, ic.hasInterrupt() {
+            var e = VMExit(reason: .externalInterrupt)
+            if vmx.exitControls.contains(.acknowledgeInterruptOnExit), let vector = ic.acknowledge() {
+                e.interruptionInformation = InterruptionInfo(vector: vector, type: .external)
+            }
+            halted = false
+            return e
+        }
+        if vmx.primary.contains(.interruptWindowExiting) && flagsBase & RFLAGS.if.rawValue != 0 && !blockedBySTIorSS {
+            halted = false
+            return VMExit(reason: .interruptWindow)
+        }
+        if vmx.pin.contains(.activateVMXPreemptionTimer) && instructionCount &+ tscOffset >= vmx.preemptionDeadline {
+            return VMExit(reason: .vmxPreemptionTimerExpired)
+        }
+        return nil
+    }
+
+    /// Completes a VM exit: IDT-vectoring information, saving guest state (SDM Vol. 3C §27.3), exit fields.
+    func finishExit(_ e0: VMExit, asHaltedActivity: Bool = false) -> VMExit {
+        var e = e0
+        if let d = vmx.vectoring, e.reason != .tripleFault {
+            e.idtVectoringInformation = InterruptionInfo(vector: d.vector, type: d.kind, deliverErrorCode: d.errorCode != nil)
+            e.idtVectoringErrorCode = d.errorCode ?? 0
+        }
+        vmx.vectoring = nil
+        saveGuestState()
+        if asHaltedActivity { vmx.vmcs[.guestActivityState] = 1 }
+        recordExitFields(e)
+        vmxNonRoot = false
+        return e
+    }
+
+    /// Writes the guest state back into the VMCS guest-state area.
+    func saveGuestState() {
+        var v = vmx.vmcs
+        v[.guestCR0] = cr0Value
+        v[.guestCR3] = cr3Value
+        v[.guestCR4] = cr4Value
+        v[.guestDR7] = dr[7]
+        v[.guestRSP] = gpr[4]
+        v[.guestRIP] = ripValue
+        v[.guestRFLAGS] = materializedFlags()
+        for s in SegmentRegisterName.allCases { v.setGuestSegment(s, seg[s.rawValue]) }
+        v[.guestGDTRBase] = gdtr.base
+        v[.guestGDTRLimit] = UInt64(gdtr.limit)
+        v[.guestIDTRBase] = idtr.base
+        v[.guestIDTRLimit] = UInt64(idtr.limit)
+        v[.guestIA32SysenterCS] = msrs.sysenterCS
+        v[.guestIA32SysenterESP] = msrs.sysenterESP
+        v[.guestIA32SysenterEIP] = msrs.sysenterEIP
+        if vmx.exitControls.contains(.saveIA32EFER) { v[.guestIA32EFER] = eferValue }
+        if vmx.exitControls.contains(.saveIA32PAT) { v[.guestIA32PAT] = msrs.pat }
+        if vmx.exitControls.contains(.saveDebugControls) { v[.guestIA32DebugCtl] = msrs.debugCtl }
+        // "IA-32e mode guest" follows EFER.LMA on every exit.
+        var entry = v.entryControls
+        if eferValue & EFER.lma.rawValue != 0 { entry.insert(.ia32eModeGuest) } else { entry.remove(.ia32eModeGuest) }
+        v.entryControls = entry
+        v[.guestInterruptibilityState] = UInt64(interruptibility & 3) | (nmiBlocked && vmx.pin.contains(.virtualNMIs) ? 8 : 0)
+        v[.guestActivityState] = halted ? 1 : 0
+        if vmx.pin.contains(.activateVMXPreemptionTimer) && vmx.exitControls.contains(.saveVMXPreemptionTimerValue) {
+            let now = instructionCount &+ tscOffset
+            v[.vmxPreemptionTimerValue] = now >= vmx.preemptionDeadline ? 0 : (vmx.preemptionDeadline &- now) >> VMXCapability.preemptionTimerRate
+        }
+        vmx.vmcs = v
+    }
+
+    /// Stores an exit's information in the VMCS exit-information fields (SDM Vol. 3C §24.9).
+    func recordExitFields(_ e: VMExit) {
+        vmx.vmcs[.exitReason] = UInt64(e.exitReasonField)
+        vmx.vmcs[.exitQualification] = e.qualification
+        vmx.vmcs[.guestLinearAddress] = e.guestLinearAddress
+        vmx.vmcs[.guestPhysicalAddress] = e.guestPhysicalAddress
+        vmx.vmcs[.vmExitInstructionLength] = UInt64(e.instructionLength)
+        vmx.vmcs[.vmExitInstructionInformation] = UInt64(e.instructionInformation)
+        vmx.vmcs[.vmExitInterruptionInformation] = UInt64(e.interruptionInformation.rawValue)
+        vmx.vmcs[.vmExitInterruptionErrorCode] = UInt64(e.interruptionErrorCode)
+        vmx.vmcs[.idtVectoringInformation] = UInt64(e.idtVectoringInformation.rawValue)
+        vmx.vmcs[.idtVectoringErrorCode] = UInt64(e.idtVectoringErrorCode)
+    }
+
+    // MARK: Exits caused by instructions
+
+    /// Raises a VM exit caused by the current instruction: RIP stays on the instruction and the
+    /// instruction length is recorded. Throws to abandon the instruction.
+    func instructionExit(_ reason: ExitReason, qualification: UInt64 = 0, info: UInt32 = 0, linear: UInt64 = 0) -> Abort {
+        var e = VMExit(reason: reason)
+        e.qualification = qualification
+        e.instructionInformation = info
+        e.guestLinearAddress = linear
+        let len = (ripValue &- startRIP) & (codeSize == 8 ? ~0 : 0xFFFF_FFFF)
+        e.instructionLength = UInt32(truncatingIfNeeded: len)
+        ripValue = startRIP
+        vmx.pendingExit = e
+        return Abort.stop
+    }
+
+    /// Raises a trap-like VM exit after the instruction completed (TPR below threshold, monitor trap flag).
+    func trapExit(_ reason: ExitReason) {
+        vmx.pendingExit = VMExit(reason: reason)
+    }
+
+    /// Whether an exception raised in the guest causes a VM exit (exception bitmap, §25.2).
+    func exceptionCausesExit(_ v: UInt8, _ code: UInt32?) -> Bool {
+        let bitmap = UInt32(truncatingIfNeeded: vmx.vmcs[.exceptionBitmap])
+        if v == ExceptionVector.pf.rawValue {
+            let mask = UInt32(truncatingIfNeeded: vmx.vmcs[.pageFaultErrorCodeMask])
+            let match = UInt32(truncatingIfNeeded: vmx.vmcs[.pageFaultErrorCodeMatch])
+            let matches = (code ?? 0) & mask == match
+            return (bitmap & (1 << 14) != 0) == matches
+        }
+        return bitmap & (1 << UInt32(v & 31)) != 0
+    }
+
+    /// Produces the exit for an exception the exception bitmap intercepts.
+    func exceptionExit(_ v: UInt8, _ code: UInt32?, kind: EventKind) -> VMExit {
+        var e = VMExit(reason: .exceptionOrNMI)
+        e.interruptionInformation = InterruptionInfo(vector: v, type: kind, deliverErrorCode: code != nil)
+        e.interruptionErrorCode = code ?? 0
+        if v == ExceptionVector.pf.rawValue { e.qualification = pendingCR2 }
+        if v == ExceptionVector.db.rawValue { e.qualification = dr[6] & 0x600F }
+        if kind == .softwareException || kind == .privilegedSoftwareException {
+            e.instructionLength = UInt32(truncatingIfNeeded: (ripValue &- startRIP) & 0xF)
+        }
+        return e
+    }
+}
+
+extension CPU {
+    /// In non-root operation, guest-physical memory is the VM's map (Hypervisor.framework's model of EPT):
+    /// an access to an unmapped address, or one the mapping does not permit, is an EPT violation
+    /// (exit reason 48, qualification of SDM Vol. 3C Table 27-7).
+    func eptCheck(_ pa: UInt64, _ size: Int, write: Bool) throws(Abort) {
+        let kind = write ? AccessKind.write : currentAccess.kind
+        let region = memory.region(containing: pa)
+        let perms = region?.permissions ?? []
+        let needed: PhysicalMemory.Permissions = kind == .write ? .write : (kind == .fetch ? .execute : .read)
+        if let r = region, perms.contains(needed), pa &- r.base &+ UInt64(size) <= r.size { return }
+        var q: UInt64 = 0
+        switch kind {
+        case .read: q |= 1
+        case .write: q |= 2
+        case .fetch: q |= 4
+        }
+        if perms.contains(.read) { q |= 1 << 3 }
+        if perms.contains(.write) { q |= 1 << 4 }
+        if perms.contains(.execute) { q |= 1 << 5 }
+        // Bit 7: the guest-linear address is valid; bit 8: the access was to the translated address
+        // (not a paging-structure entry). Accesses without paging or during a walk clear bit 8 only when walking.
+        q |= 1 << 7
+        if !inPageWalk { q |= 1 << 8 }
+        var e = VMExit(reason: .eptViolation)
+        e.qualification = q
+        e.guestPhysicalAddress = pa
+        e.guestLinearAddress = currentAccess.linear
+        let len = (ripValue &- startRIP) & (codeSize == 8 ? ~0 : 0xFFFF_FFFF)
+        e.instructionLength = UInt32(truncatingIfNeeded: len)
+        ripValue = startRIP
+        vmx.pendingExit = e
+        throw Abort.stop
+    }
+
+    /// Whether the current physical access reads or writes a paging-structure entry.
+    var inPageWalk: Bool { pageWalkDepth > 0 }
+}
