@@ -107,13 +107,13 @@ public final class VCPU {
                 throw .entryFailed(f, instructionError: n)
             case .stopRequested:
                 exitCounts[.vmxPreemptionTimerExpired, default: 0] += 1
-                return VMExit(reason: .vmxPreemptionTimerExpired)
+                return cpu.exitGuest(.vmxPreemptionTimerExpired)
             case .instructionLimit:
                 if instructions != nil {
                     left = left > done ? left - done : 0
                     if left == 0 {
                         exitCounts[.vmxPreemptionTimerExpired, default: 0] += 1
-                        return VMExit(reason: .vmxPreemptionTimerExpired)
+                        return cpu.exitGuest(.vmxPreemptionTimerExpired)
                     }
                 }
             }

@@ -82,8 +82,8 @@ extension CPU {
                 // HLT inside the guest with HLT exiting off: activity state HLT until an event arrives.
                 if !eventCanWake() { return .exit(finishExit(VMExit(reason: .hlt), asHaltedActivity: true)) }
             case .stopRequested:
-                saveGuestState()
-                return .stopRequested
+                // `requestStop()` (hv_vcpus_exit): leave non-root operation like a preemption-timer exit.
+                return .exit(finishExit(VMExit(reason: .vmxPreemptionTimerExpired)))
             case .exception(let v, let c):
                 // Intercepted by the bare-mode intercept mask: surface as an exception exit.
                 var e = VMExit(reason: .exceptionOrNMI)
@@ -100,6 +100,12 @@ extension CPU {
         }
         if vmxNonRoot { saveGuestState() }
         return .instructionLimit
+    }
+
+    /// Ends non-root operation now with an exit of the given reason (a run deadline), saving guest state.
+    public func exitGuest(_ reason: ExitReason) -> VMExit {
+        guard vmxNonRoot else { return VMExit(reason: reason) }
+        return finishExit(VMExit(reason: reason))
     }
 
     /// Instructions to run before the VMX-preemption timer fires.
