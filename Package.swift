@@ -26,15 +26,15 @@ let package = Package(
         // Guest programs written with the assembler: the boot demo, test kernels, benchmark workloads.
         .target(name: "Guests", dependencies: ["X86Assembler"]),
         // Random instruction generators, the differential comparator and the fuzzer.
-        .target(name: "X86Testing", dependencies: ["X86", "X86Assembler", "CHostCPU"]),
+        .target(name: "X86Testing", dependencies: ["X86", "X86Assembler", "CHostCPU", "Hypervisor"]),
         // The command-line tool.
         .executableTarget(
             name: "swiftvmx",
-            dependencies: ["X86", "X86Assembler", "Guests", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["X86", "X86Assembler", "Hypervisor", "Guests", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Developer tool: differential testing, fuzzing, benchmarks.
         .executableTarget(
             name: "swiftvmx-dev",
-            dependencies: ["X86", "X86Assembler", "X86Testing", "Guests", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["X86", "X86Assembler", "X86Testing", "Hypervisor", "Guests", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "X86Tests", dependencies: ["X86", "X86Assembler", "X86Testing", "Guests"]),
         .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "X86", "X86Assembler"]),

@@ -105,6 +105,7 @@ extension CPU {
             if cpl != 0 || mode == .virtual8086 { throw Abort.exception(13, 0) }
             try writeMSR(UInt32(truncatingIfNeeded: gpr[1]), (gpr[2] & 0xFFFF_FFFF) << 32 | (gpr[0] & 0xFFFF_FFFF))
         case .rdpmc:
+            if vmxNonRoot && vmx.primary.contains(.rdpmcExiting) { throw instructionExit(.rdpmc) }
             // No performance-monitoring counters are reported (CPUID leaf 0AH is zero).
             throw Abort.exception(13, 0)
         case .syscall: try execSyscall()
@@ -193,6 +194,12 @@ extension CPU {
             }
             lazy.op = .none
         case .monitor, .mwait, .xgetbv, .xsetbv:
+            // The VM exits take priority over the #UD of an instruction CPUID does not report (§25.1.3).
+            if vmxNonRoot {
+                if i.op == .monitor && vmx.primary.contains(.monitorExiting) { throw instructionExit(.monitor) }
+                if i.op == .mwait && vmx.primary.contains(.mwaitExiting) { throw instructionExit(.mwait) }
+                if i.op == .xsetbv { throw instructionExit(.xsetbv) }
+            }
             // Not reported in CPUID: MONITOR/MWAIT and XSAVE are absent.
             throw Abort.exception(6, nil)
         case .vmx: try executeVMXInstruction(i)

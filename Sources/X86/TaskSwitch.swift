@@ -109,7 +109,7 @@ extension CPU {
             try writeLinear(maskLinear(obase &+ off), size, v, user: false)
         }
         if old32 {
-            // Probe the first and last bytes written so a page fault leaves the old TSS untouched.
+            // EIP first, then the last field (GS): a page fault on either leaves the rest unwritten.
             try wr(TSSLayout.eip, 4, ripValue & 0xFFFF_FFFF)
             try wr(TSSLayout.es &+ 20, 4, UInt64(seg[5].selector))
             try wr(TSSLayout.eflags, 4, oldFlags & 0xFFFF_FFFF)
@@ -152,7 +152,7 @@ extension CPU {
                 throw Abort.exception(1, nil)
             }
         } catch {
-            taskSwitchCommitted = true
+            if case .exception = error { taskSwitchCommitted = true }
             throw error
         }
         lazyEventCheck = true
@@ -173,7 +173,7 @@ extension CPU {
     }
 
     /// Loads the new task's dynamic state after the commit point (SDM §8.3 steps 10–12), with the
-    /// checks of Table 8-? "Exception conditions checked during a task switch" in the SDM's order:
+    /// checks of the SDM table "Exception conditions checked during a task switch" in its order:
     /// LDT, CS type and privilege, SS, CS presence, then DS, ES, FS, GS.
     private func loadTaskState(_ n: TaskState, new32: Bool, tssSelector: UInt16, ext: UInt32) throws(Abort) {
         // EFLAGS, EIP and the general registers.

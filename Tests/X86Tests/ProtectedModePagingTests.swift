@@ -1,5 +1,5 @@
 import Testing
-@testable import X86
+import X86
 import X86Assembler
 
 // Paging (SDM Vol. 3A chapter 4), unreal mode and real-mode interrupts, run by guest code.
@@ -181,7 +181,8 @@ func paging32BitLargePagesWriteProtectAndAccessedDirty(_ wp: Bool) throws {
         }
         a.xor(.bx, .bx)
         a.mov(.ds, .bx)
-        a.mov(.ecx, .dword[.absolute(0x200000)])
+        a.mov(.esi, 0x200000)
+        a.mov(.ecx, .dword[.esi])               // 32-bit address: beyond 64 KiB
         a.hlt()
         a.align(8)
         a.bind(gdt)

@@ -1,5 +1,5 @@
 import Testing
-@testable import X86
+import X86
 import X86Assembler
 
 // Virtual-8086 mode and I/O permissions (SDM Vol. 3A chapter 20, Vol. 1 §19.5).
