@@ -120,6 +120,9 @@ public final class VCPU {
         }
     }
 
+    /// Raises the NMI line: the guest takes an NMI (or, with "NMI exiting", the vCPU exits with reason 0).
+    public func raiseNMI() { cpu.nmiPending = true }
+
     /// Makes a running vCPU exit soon (`hv_vcpus_exit`). Safe from any thread.
     public func interrupt() { cpu.requestStop() }
 
