@@ -7,13 +7,19 @@ public final class VCPU {
     public let vm: VirtualMachine
     /// The processor model underneath.
     let cpu: CPU
+    /// Exits counted by basic exit reason.
+    private var exitTally = [Int](repeating: 0, count: 80)
     /// Exits by reason since creation.
-    public private(set) var exitCounts: [ExitReason: Int] = [:]
+    public var exitCounts: [ExitReason: Int] {
+        var d: [ExitReason: Int] = [:]
+        for r in ExitReason.allCases where exitTally[Int(r.rawValue)] > 0 { d[r] = exitTally[Int(r.rawValue)] }
+        return d
+    }
 
     init(vm: VirtualMachine) {
         self.vm = vm
         cpu = CPU(memory: vm.memory)
-        cpu.vmx.vmcs = VCPU.defaultVMCS()
+        cpu.currentVMCS = VCPU.defaultVMCS()
     }
 
     /// A VMCS that passes every VM-entry check: controls at their default settings plus EPT and unrestricted
@@ -56,18 +62,18 @@ public final class VCPU {
     // MARK: VMCS
 
     /// Reads a VMCS field (`hv_vmx_vcpu_read_vmcs`).
-    public func read(_ field: VMCSField) -> UInt64 { cpu.vmx.vmcs[field] }
+    public func read(_ field: VMCSField) -> UInt64 { cpu.vmcsRead(field) }
 
     /// Writes a VMCS field (`hv_vmx_vcpu_write_vmcs`); VM-exit information fields are read-only.
     public func write(_ field: VMCSField, _ value: UInt64) throws(HypervisorError) {
         guard field.isWritable else { throw .readOnlyField(field) }
-        cpu.vmx.vmcs[field] = value
+        cpu.vmcsWrite(field, value)
     }
 
     /// The whole VMCS as a value.
     public var vmcs: VMCS {
-        get { cpu.vmx.vmcs }
-        set { cpu.vmx.vmcs = newValue }
+        get { cpu.currentVMCS }
+        set { cpu.currentVMCS = newValue }
     }
 
     /// Reads a capability MSR (IA32_VMX_BASIC … IA32_VMX_TRUE_ENTRY_CTLS), or nil for another index.
@@ -76,11 +82,11 @@ public final class VCPU {
     // MARK: Registers
 
     /// Reads a general-purpose register (RSP reads the guest-state area).
-    public func read(_ r: GPR) -> UInt64 { r == .rsp ? cpu.vmx.vmcs[.guestRSP] : cpu.gpr(r) }
+    public func read(_ r: GPR) -> UInt64 { r == .rsp ? cpu.vmcsRead(.guestRSP) : cpu.gpr(r) }
 
     /// Writes a general-purpose register.
     public func write(_ r: GPR, _ value: UInt64) {
-        if r == .rsp { cpu.vmx.vmcs[.guestRSP] = value } else { cpu.setGPR(r, value) }
+        if r == .rsp { cpu.vmcsWrite(.guestRSP, value) } else { cpu.setGPR(r, value) }
     }
 
     // MARK: Running
@@ -101,18 +107,18 @@ public final class VCPU {
             let done = cpu.instructionCount &- before
             switch r {
             case .exit(let e):
-                exitCounts[e.reason, default: 0] += 1
+                exitTally[Int(e.reason.rawValue)] += 1
                 return e
             case .entryFailed(let f, let n):
                 throw .entryFailed(f, instructionError: n)
             case .stopRequested:
-                exitCounts[.vmxPreemptionTimerExpired, default: 0] += 1
+                exitTally[Int(ExitReason.vmxPreemptionTimerExpired.rawValue)] += 1
                 return cpu.exitGuest(.vmxPreemptionTimerExpired)
             case .instructionLimit:
                 if instructions != nil {
                     left = left > done ? left - done : 0
                     if left == 0 {
-                        exitCounts[.vmxPreemptionTimerExpired, default: 0] += 1
+                        exitTally[Int(ExitReason.vmxPreemptionTimerExpired.rawValue)] += 1
                         return cpu.exitGuest(.vmxPreemptionTimerExpired)
                     }
                 }

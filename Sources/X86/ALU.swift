@@ -48,7 +48,7 @@ extension CPU {
         let b = readReg(i.reg, size)
         if i.isMem {
             let ea = effectiveAddress(i)
-            let a = try readMem(i.seg, ea, size)
+            let a = i.sub != 7 ? try readMemForWrite(i.seg, ea, size) : try readMem(i.seg, ea, size)
             let r = aluResult(i.sub, size, a, b)
             if i.sub != 7 { try writeMem(i.seg, ea, size, r) }
             commitALUFlags(i.sub, size, a, b, r)
@@ -74,7 +74,7 @@ extension CPU {
         let b = i.imm & sizeMask(size)
         if i.isMem {
             let ea = effectiveAddress(i)
-            let a = try readMem(i.seg, ea, size)
+            let a = i.sub != 7 ? try readMemForWrite(i.seg, ea, size) : try readMem(i.seg, ea, size)
             let r = aluResult(i.sub, size, a, b)
             if i.sub != 7 { try writeMem(i.seg, ea, size, r) }
             commitALUFlags(i.sub, size, a, b, r)
@@ -95,7 +95,7 @@ extension CPU {
 
     func execIncDec(_ i: Instruction, dec: Bool) throws(Abort) {
         let size = i.opSize
-        let a = try readRM(i)
+        let a = try readRMForWrite(i)
         let r = (dec ? a &- 1 : a &+ 1) & sizeMask(size)
         try writeRM(i, r)
         setLazy(dec ? .dec : .inc, size, a, 1, r)
@@ -103,7 +103,7 @@ extension CPU {
 
     func execNotNeg(_ i: Instruction, neg: Bool) throws(Abort) {
         let size = i.opSize
-        let a = try readRM(i)
+        let a = try readRMForWrite(i)
         if neg {
             let r = (0 &- a) & sizeMask(size)
             try writeRM(i, r)
@@ -261,7 +261,7 @@ extension CPU {
         let size = i.opSize
         let bits = UInt64(size) * 8
         let count = rawCount & (size == 8 ? 63 : 31)
-        let a = try readRM(i)
+        let a = try readRMForWrite(i)
         if count == 0 {
             // No flags change; a 32-bit register destination is still written (upper half zeroed).
             if size == 4 && !i.isMem { writeReg(i.rm, 4, a) }
@@ -333,7 +333,7 @@ extension CPU {
         let size = i.opSize
         let bits = UInt64(size) * 8
         let count = rawCount & (size == 8 ? 63 : 31)
-        let a = try readRM(i)
+        let a = try readRMForWrite(i)
         if count == 0 {
             if size == 4 && !i.isMem { writeReg(i.rm, 4, a) }   // the 32-bit destination is still zero-extended
             return
@@ -390,7 +390,7 @@ extension CPU {
                 }
             }
             offset &= bits - 1
-            let v = try readMem(i.seg, ea, size)
+            let v = i.sub != 0 ? try readMemForWrite(i.seg, ea, size) : try readMem(i.seg, ea, size)
             let bit = (v >> offset) & 1
             if i.sub != 0 {
                 let nv: UInt64
@@ -459,7 +459,7 @@ extension CPU {
     func execXchg(_ i: Instruction) throws(Abort) {
         let size = i.opSize
         let a = readReg(i.reg, size)
-        let b = try readRM(i)
+        let b = try readRMForWrite(i)
         try writeRM(i, a)
         writeReg(i.reg, size, b)
     }
@@ -467,7 +467,7 @@ extension CPU {
     func execXadd(_ i: Instruction) throws(Abort) {
         let size = i.opSize
         let src = readReg(i.reg, size)
-        let dst = try readRM(i)
+        let dst = try readRMForWrite(i)
         let r = (src &+ dst) & sizeMask(size)
         if i.isMem {
             try writeRM(i, r)
@@ -481,7 +481,7 @@ extension CPU {
 
     func execCmpxchg(_ i: Instruction) throws(Abort) {
         let size = i.opSize
-        let dst = try readRM(i)
+        let dst = try readRMForWrite(i)
         let acc = readReg(0, size)
         let r = (acc &- dst) & sizeMask(size)
         if acc == dst {
@@ -499,9 +499,9 @@ extension CPU {
         if i.flags & InstructionFlags.rexW != 0 {
             // CMPXCHG16B: the operand must be 16-byte aligned.
             if ea & 15 != 0 { throw Abort.exception(13, 0) }
+            try probeWrite(i.seg, ea, 16)   // a locked read-modify-write: faults report a write
             let lo = try readMem(i.seg, ea, 8)
             let hi = try readMem(i.seg, ea &+ 8, 8)
-            try probeWrite(i.seg, ea, 16)
             let f = materializedFlags()
             if lo == gpr[0] && hi == gpr[2] {
                 try writeMem(i.seg, ea, 8, gpr[3])
@@ -516,8 +516,7 @@ extension CPU {
             lazy.op = .none
             return
         }
-        let v = try readMem(i.seg, ea, 8)
-        try probeWrite(i.seg, ea, 8)
+        let v = try readMemForWrite(i.seg, ea, 8)
         let f = materializedFlags()
         let cmp = (gpr[2] & 0xFFFF_FFFF) << 32 | (gpr[0] & 0xFFFF_FFFF)
         if v == cmp {

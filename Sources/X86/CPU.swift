@@ -162,6 +162,8 @@ public final class CPU {
     var currentAccess: (linear: UInt64, kind: AccessKind) = (0, .read)
     /// The system instruction being executed (for VM-exit qualifications), or nil.
     var currentInstruction: Instruction? = nil
+    /// x87, SSE and MXCSR state (the floating-point unit, Sources/X86/FPU).
+    let fpu = FPUState()
 
     // MARK: Caches
 
@@ -177,6 +179,10 @@ public final class CPU {
     let tlbTags: UnsafeMutablePointer<UInt64>
     /// `tlb.phys`.
     let tlbPhys: UnsafeMutablePointer<UInt64>
+    /// `tlb.hosts`.
+    let tlbHosts: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    /// `tlb.epoch`.
+    let tlbEpoch: UnsafeMutablePointer<UInt64>
     /// `icache.entries`.
     let icacheEntries: UnsafeMutablePointer<Instruction>
     /// `memory.pageState` (owned by `memory`, which this processor keeps alive).
@@ -198,6 +204,8 @@ public final class CPU {
         icache = DecodeCache()
         tlbTags = tlb.tags
         tlbPhys = tlb.phys
+        tlbHosts = tlb.hosts
+        tlbEpoch = tlb.epoch
         icacheEntries = icache.entries
         pageState = memory.pageState
         trackedPages = UInt64(memory.trackedPages)
@@ -376,6 +384,14 @@ public final class CPU {
     /// when an interrupt might need delivery, on HLT, or on a stop condition.
     func runBatch(_ count: Int) -> Int {
         var n = 0
+        // The current 64-bit code page's translation, held in registers: while no TLB flush happened
+        // (same epoch) and the CPL is the same, it is what the fetch TLB slot said when it was copied.
+        // This takes two dependent loads (TLB tag, TLB physical page) off the fetch path, which is the
+        // critical path: the next RIP depends on the decoded entry's length.
+        var codePage: UInt64 = ~0
+        var codePhys: UInt64 = 0
+        var codeEpoch: UInt64 = 0
+        var codeCPL = -1
         while n < count {
             n += 1
             startRIP = ripValue
@@ -383,7 +399,31 @@ public final class CPU {
             let savedLazy = lazy
             let savedSP = gpr[4]
             do throws(Abort) {
-                let d = try fetchFast()
+                let ip = ripValue
+                var hit: UnsafeMutablePointer<Instruction>? = nil
+                if ip & ~0xFFF == codePage && codeSize == 8 && tlbEpoch.pointee == codeEpoch && cplValue == codeCPL {
+                    let pa = codePhys | (ip & 0xFFF)
+                    let e = icacheEntries + Int(truncatingIfNeeded: (pa ^ (pa >> 15)) & UInt64(DecodeCache.size - 1))
+                    let page = pa >> 12
+                    if e.pointee.tag == pa && e.pointee.mode == decodeMode && page < trackedPages
+                        && e.pointee.generation == pageState[Int(truncatingIfNeeded: page)] | 1 {
+                        ripValue = ip &+ UInt64(e.pointee.length)
+                        hit = e
+                    }
+                }
+                let d: UnsafeMutablePointer<Instruction>
+                if let e = hit { d = e } else {
+                    d = try fetchFast()
+                    if codeSize == 8 {
+                        let s = TLB.slot(ip, .fetch, cplValue == 3)
+                        if tlbTags[s] == ip & ~0xFFF {
+                            codePage = ip & ~0xFFF
+                            codePhys = tlbPhys[s]
+                            codeEpoch = tlbEpoch.pointee
+                            codeCPL = cplValue
+                        }
+                    }
+                }
                 try execute(d)
                 instructionCount &+= 1
                 if interruptibility != 0 || newShadow != 0 {

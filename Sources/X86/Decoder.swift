@@ -325,6 +325,7 @@ extension CPU {
         var opcode = Int(b[i]); i += 1
         var info: OpInfo
         var twoByte = false
+        var opcodeWord: UInt16 = 0   // 0F 38 / 0F 3A opcode with its map (see `Instruction.opcode`)
         if opcode == 0x0F {
             guard i < b.count else { return .needMore }
             opcode = Int(b[i]); i += 1
@@ -333,6 +334,7 @@ extension CPU {
                 // Three-byte maps: MOVBE (0F 38 F0/F1), INVEPT/INVVPID (66 0F 38 80/81); the rest SSE.
                 guard i < b.count else { return .needMore }
                 let third = Int(b[i]); i += 1
+                opcodeWord = (opcode == 0x38 ? 0x200 : 0x300) | UInt16(third)
                 if opcode == 0x38 && (third == 0xF0 || third == 0xF1) && lastPrefix != 0xF2 {
                     info = OpInfo(third == 0xF0 ? .movbeLoad : .movbeStore, 0, Form.modrm)
                 } else if opcode == 0x38 && (third == 0x80 || third == 0x81) && opsizePrefix {
@@ -351,6 +353,7 @@ extension CPU {
         var form = info.form
         d.op = info.op
         d.sub = info.sub
+        d.opcode = opcodeWord != 0 ? opcodeWord : UInt16(opcode) | (twoByte ? 0x100 : 0)
 
         // Operand and address size (SDM Vol. 1 §3.6, Vol. 2A §2.2.1.2).
         let cs = codeSize

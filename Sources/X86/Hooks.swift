@@ -59,22 +59,22 @@ extension CPU {
     /// CR0 as the guest reads it: bits the host owns (CR0 guest/host mask) come from the read shadow.
     @inline(__always) func hookReadCR0Shadowed() throws(Abort) -> UInt64 {
         guard vmxNonRoot else { return cr0Value }
-        let mask = vmx.vmcs[.cr0GuestHostMask]
-        return (cr0Value & ~mask) | (vmx.vmcs[.cr0ReadShadow] & mask)
+        let mask = vmx.current.pointee[.cr0GuestHostMask]
+        return (cr0Value & ~mask) | (vmx.current.pointee[.cr0ReadShadow] & mask)
     }
 
     /// CR4 as the guest reads it.
     @inline(__always) func hookReadCR4Shadowed() throws(Abort) -> UInt64 {
         guard vmxNonRoot else { return cr4Value }
-        let mask = vmx.vmcs[.cr4GuestHostMask]
-        return (cr4Value & ~mask) | (vmx.vmcs[.cr4ReadShadow] & mask)
+        let mask = vmx.current.pointee[.cr4GuestHostMask]
+        return (cr4Value & ~mask) | (vmx.current.pointee[.cr4ReadShadow] & mask)
     }
 
     /// LMSW: exits when it would change a host-owned bit of CR0[3:0] away from the shadow (§25.1.3).
     @inline(__always) func hookLMSW(_ v: UInt64, _ i: Instruction) throws(Abort) {
         guard vmxNonRoot else { return }
-        let mask = vmx.vmcs[.cr0GuestHostMask] & 0xF
-        let shadow = vmx.vmcs[.cr0ReadShadow]
+        let mask = vmx.current.pointee[.cr0GuestHostMask] & 0xF
+        let shadow = vmx.current.pointee[.cr0ReadShadow]
         let exits = (mask & 1 != 0 && v & 1 != 0 && shadow & 1 == 0) || (mask & 0xE) & (v ^ shadow) != 0
         if exits {
             var q: UInt64 = 0 | (3 << 4) | ((v & 0xFFFF) << 16)
@@ -93,7 +93,7 @@ extension CPU {
             for k in 0..<size {
                 let p = UInt64(port) &+ UInt64(k)
                 if p > 0xFFFF { exits = true; break }
-                let base = p < 0x8000 ? vmx.vmcs[.ioBitmapA] : vmx.vmcs[.ioBitmapB]
+                let base = p < 0x8000 ? vmx.current.pointee[.ioBitmapA] : vmx.current.pointee[.ioBitmapB]
                 let bit = p & 0x7FFF
                 let byte = memory.readInteger(at: base &+ (bit >> 3), size: 1)
                 if byte & (1 << (bit & 7)) != 0 { exits = true; break }
@@ -130,7 +130,7 @@ extension CPU {
         guard vmxNonRoot, let i = currentInstruction, i.op == .rdmsr || i.op == .wrmsr else { return }
         var exits = true
         if vmx.primary.contains(.useMSRBitmaps) {
-            let base = vmx.vmcs[.msrBitmap]
+            let base = vmx.current.pointee[.msrBitmap]
             var offset: UInt64? = nil
             if index <= 0x1FFF { offset = 0 } else if index >= 0xC000_0000 && index <= 0xC000_1FFF { offset = 1024 }
             if let o = offset {
@@ -161,7 +161,7 @@ extension CPU {
             throw instructionExit(.controlRegisterAccess, qualification: 8 | (1 << 4) | UInt64(i.rm & 15) << 8)
         }
         if vmx.primary.contains(.useTPRShadow) {
-            return (memory.readInteger(at: vmx.vmcs[.virtualAPICAddress] &+ 0x80, size: 1) >> 4) & 0xF
+            return (memory.readInteger(at: vmx.current.pointee[.virtualAPICAddress] &+ 0x80, size: 1) >> 4) & 0xF
         }
         return cr8
     }
@@ -173,8 +173,8 @@ extension CPU {
         let q = UInt64(n) | UInt64(i.rm & 15) << 8
         switch n {
         case 0, 4:
-            let mask = vmx.vmcs[n == 0 ? .cr0GuestHostMask : .cr4GuestHostMask]
-            let shadow = vmx.vmcs[n == 0 ? .cr0ReadShadow : .cr4ReadShadow]
+            let mask = vmx.current.pointee[n == 0 ? .cr0GuestHostMask : .cr4GuestHostMask]
+            let shadow = vmx.current.pointee[n == 0 ? .cr0ReadShadow : .cr4ReadShadow]
             if (v ^ shadow) & mask != 0 { throw instructionExit(.controlRegisterAccess, qualification: q) }
             // Host-owned bits keep their current values; the guest changes only its own bits.
             let current = n == 0 ? cr0Value : cr4Value
@@ -183,9 +183,9 @@ extension CPU {
             return true
         case 3:
             if vmx.primary.contains(.cr3LoadExiting) {
-                let count = Int(min(vmx.vmcs[.cr3TargetCount], 4))
+                let count = Int(min(vmx.current.pointee[.cr3TargetCount], 4))
                 let targets: [VMCSField] = [.cr3TargetValue0, .cr3TargetValue1, .cr3TargetValue2, .cr3TargetValue3]
-                if !targets.prefix(count).contains(where: { vmx.vmcs[$0] == v }) {
+                if !targets.prefix(count).contains(where: { vmx.current.pointee[$0] == v }) {
                     throw instructionExit(.controlRegisterAccess, qualification: q)
                 }
             }
@@ -195,8 +195,8 @@ extension CPU {
             if vmx.primary.contains(.useTPRShadow) {
                 // The virtual TPR (VTPR, byte 80H of the virtual-APIC page) takes the value; a TPR-below-threshold
                 // VM exit follows the instruction when VTPR[7:4] drops below the threshold (§29.1.2).
-                memory.writeInteger((v & 0xF) << 4, at: vmx.vmcs[.virtualAPICAddress] &+ 0x80, size: 4)
-                if (v & 0xF) < vmx.vmcs[.tprThreshold] & 0xF {
+                memory.writeInteger((v & 0xF) << 4, at: vmx.current.pointee[.virtualAPICAddress] &+ 0x80, size: 4)
+                if (v & 0xF) < vmx.current.pointee[.tprThreshold] & 0xF {
                     trapExit(.tprBelowThreshold)
                     lazyEventCheck = true
                 }
@@ -233,7 +233,11 @@ extension CPU {
     /// Extra CPUID.1:ECX feature bits reported by optional units (VMX, SSE3…).
     var featureECX1: UInt32 { 0 }
     /// Extra CPUID.1:EDX feature bits reported by optional units (FPU, FXSR, SSE, SSE2).
-    var featureEDX1: UInt32 { 0 }
+    var featureEDX1: UInt32 {
+        (1 << 0) | (1 << 23) | (1 << 24) | (1 << 25) | (1 << 26)   // FPU, MMX, FXSR, SSE, SSE2 (Sources/X86/FPU)
+    }
     /// CR4 bits supported by optional units (OSFXSR, OSXMMEXCPT, VMXE).
-    var supportedCR4Extra: UInt64 { vmxNonRoot ? CR4.vmxe.rawValue : 0 }
+    var supportedCR4Extra: UInt64 {
+        CR4.osfxsr.rawValue | CR4.osxmmexcpt.rawValue | (vmxNonRoot ? CR4.vmxe.rawValue : 0)
+    }
 }

@@ -99,6 +99,8 @@ struct Instruction {
     var imm: UInt64 = 0
     /// Second immediate (far pointer selector, ENTER nesting level).
     var imm2: UInt16 = 0
+    /// Opcode byte with its map in bits 8–9 (0 one-byte, 1 = 0F, 2 = 0F 38, 3 = 0F 3A); read by the FPU/SSE unit.
+    var opcode: UInt16 = 0
     /// Decode-cache tag: physical address of the first byte (or `~0` when not cached).
     var tag: UInt64 = ~0
     /// Generation of the code page at decode time.

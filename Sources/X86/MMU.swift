@@ -20,6 +20,9 @@ final class TLB {
     let global: UnsafeMutablePointer<Bool>
     static let invalid: UInt64 = ~0
     static let slots = 6 * size
+    /// Incremented by every flush, so a copy of a translation held outside the TLB (the run loop's
+    /// current code page) knows when it may have gone stale. A pointer cell: read without ARC or exclusivity checks.
+    let epoch: UnsafeMutablePointer<UInt64>
 
     init() {
         tags = .allocate(capacity: TLB.slots)
@@ -30,10 +33,12 @@ final class TLB {
         phys.initialize(repeating: 0, count: TLB.slots)
         global = .allocate(capacity: TLB.slots)
         global.initialize(repeating: false, count: TLB.slots)
+        epoch = .allocate(capacity: 1)
+        epoch.initialize(to: 0)
     }
 
     deinit {
-        tags.deallocate(); hosts.deallocate(); phys.deallocate(); global.deallocate()
+        tags.deallocate(); hosts.deallocate(); phys.deallocate(); global.deallocate(); epoch.deallocate()
     }
 
     /// Slot of a linear address for an access kind and privilege.
@@ -43,16 +48,19 @@ final class TLB {
 
     /// Drops every translation.
     func flushAll() {
+        epoch.pointee &+= 1
         tags.update(repeating: TLB.invalid, count: TLB.slots)
     }
 
     /// Drops every non-global translation (a CR3 load with CR4.PGE set).
     func flushNonGlobal() {
+        epoch.pointee &+= 1
         for i in 0..<TLB.slots where !global[i] { tags[i] = TLB.invalid }
     }
 
     /// Drops the translations of one linear page (INVLPG).
     func flush(page la: UInt64) {
+        epoch.pointee &+= 1
         let page = la & ~0xFFF
         for k in 0..<6 {
             let i = k &* TLB.size &+ Int(truncatingIfNeeded: (la >> 12) & UInt64(TLB.size &- 1))
@@ -62,6 +70,7 @@ final class TLB {
 
     /// Drops every translation to a physical page (it now holds decoded code: writes must be seen).
     func flushWrites(toPhysicalPage pp: UInt64) {
+        epoch.pointee &+= 1
         for i in (2 * TLB.size)..<(4 * TLB.size) where tags[i] != TLB.invalid && phys[i] == pp { tags[i] = TLB.invalid }
     }
 }
@@ -84,7 +93,7 @@ extension CPU {
     @inline(__always)
     func readLinear(_ la: UInt64, _ size: Int, user: Bool) throws(Abort) -> UInt64 {
         let s = TLB.slot(la, .read, user)
-        if tlb.tags[s] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlb.hosts[s] {
+        if tlbTags[s] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[s] {
             let p = h + Int(truncatingIfNeeded: la & 0xFFF)
             switch size {
             case 1: return UInt64(p.load(as: UInt8.self))
@@ -100,7 +109,7 @@ extension CPU {
     @inline(__always)
     func writeLinear(_ la: UInt64, _ size: Int, _ value: UInt64, user: Bool) throws(Abort) {
         let s = TLB.slot(la, .write, user)
-        if tlb.tags[s] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlb.hosts[s] {
+        if tlbTags[s] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[s] {
             let p = h + Int(truncatingIfNeeded: la & 0xFFF)
             switch size {
             case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)

@@ -118,6 +118,29 @@ extension CPU {
         try writeLinear(la, Int(size), v, user: cpl == 3)
     }
 
+    /// Reads the memory destination of a read-modify-write instruction (ALU ops, INC, XCHG, CMPXCHG...).
+    /// The read is checked as a write: a fault on it is reported with W/R = 1, as the processor does
+    /// (SDM Vol. 3A §4.7), and happens before anything changes.
+    @inline(__always)
+    func readMemForWrite(_ s: UInt8, _ off: UInt64, _ size: UInt8) throws(Abort) -> UInt64 {
+        let la = try linearAddress(s, off, Int(size), write: true)
+        if la & UInt64(size &- 1) != 0 && alignmentCheck { throw Abort.exception(17, 0) }
+        let user = cpl == 3
+        // A cached write translation of the page means the write is permitted: no walk needed.
+        if tlb.tags[TLB.slot(la, .write, user)] != la & ~0xFFF || (la & 0xFFF) &+ UInt64(size) > 4096 {
+            _ = try translate(la, .write, user: user)
+            if (la & 0xFFF) &+ UInt64(size) > 4096 { _ = try translate(maskLinear((la | 0xFFF) &+ 1), .write, user: user) }
+        }
+        return try readLinear(la, Int(size), user: user)
+    }
+
+    /// Reads the r/m operand of a read-modify-write instruction (memory: checked as a write).
+    @inline(__always)
+    func readRMForWrite(_ i: Instruction) throws(Abort) -> UInt64 {
+        if i.flags & InstructionFlags.mem != 0 { return try readMemForWrite(i.seg, effectiveAddress(i), i.opSize) }
+        return readReg(i.rm, i.opSize)
+    }
+
     /// Checks that a write to segment:offset would succeed (segment and paging), without writing.
     func probeWrite(_ s: UInt8, _ off: UInt64, _ size: Int) throws(Abort) {
         let la = try linearAddress(s, off, size, write: true)

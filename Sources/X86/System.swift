@@ -230,7 +230,7 @@ extension CPU {
             }
             adjustSP(2)
             let keep = ~UInt64(0xFFFF) | RFLAGS.if.rawValue | RFLAGS.iopl.rawValue
-            var nf = (old & keep) | (v & ~keep)
+            var nf = (old & keep) | (v & ~keep & RFLAGS.defined.rawValue)   // reserved bits 3, 5, 15 stay 0
             nf = (nf & ~RFLAGS.vif.rawValue) | ((v & RFLAGS.if.rawValue) << 10)
             flagsBase = nf | 2
             lazy.op = .none

@@ -45,6 +45,8 @@ public struct ModelResult: Sendable {
     public var rflags: UInt64
     /// How the run ended.
     public var outcome: DifferentialOutcome
+    /// The error code of the exception that ended the run, if it has one.
+    public var errorCode: UInt32?
 }
 
 /// The processor model set up like the host runner: 64-bit long mode at CPL 3, 4-level paging that
@@ -124,7 +126,7 @@ public final class UserModeMachine {
     public func run(code: [UInt8], state: HostState, data: [UInt8]) -> ModelResult {
         guard code.count < HostCPU.codeSize, state.gpr.count == 16 else {
             return ModelResult(gpr: [UInt64](repeating: 0, count: 16), rip: 0, rflags: 0,
-                               outcome: .other("code does not fit the code area"))
+                               outcome: .other("code does not fit the code area"), errorCode: nil)
         }
         // Safe: code.count + 1 <= codeSize bytes into the code area; at most dataSize bytes into the data area.
         code.withUnsafeBytes { c in
@@ -144,16 +146,20 @@ public final class UserModeMachine {
         let stop = cpu.run(instructionLimit: instructionLimit)
         let end = HostCPU.codeAddress + UInt64(code.count)
         let outcome: DifferentialOutcome
+        var errorCode: UInt32?
         switch stop {
         case .exception(13, 0?) where cpu.rip == end: outcome = .completed
-        case .exception(let v, _): outcome = .exception(vector: v, faultRIP: cpu.rip)
+        case .exception(let v, let code):
+            outcome = .exception(vector: v, faultRIP: cpu.rip)
+            errorCode = code
         case .instructionLimit: outcome = .other("instruction limit (\(instructionLimit)) reached at 0x\(String(cpu.rip, radix: 16))")
         case .halted: outcome = .other("halted at 0x\(String(cpu.rip, radix: 16))")
         case .shutdown: outcome = .other("shutdown at 0x\(String(cpu.rip, radix: 16))")
         case .stopRequested: outcome = .other("stop requested")
         case .vmExit: outcome = .other("VM exit")
         }
-        return ModelResult(gpr: (0..<16).map { cpu.gpr(index: $0) }, rip: cpu.rip, rflags: cpu.rflags, outcome: outcome)
+        return ModelResult(gpr: (0..<16).map { cpu.gpr(index: $0) }, rip: cpu.rip, rflags: cpu.rflags, outcome: outcome,
+                           errorCode: errorCode)
     }
 }
 
@@ -175,8 +181,9 @@ private func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int)
 
 /// One sequence on which the model and the host disagree.
 public struct DifferentialFailure: Sendable {
-    /// The generator seed and index that regenerate the sequence.
+    /// The generator seed that regenerates the sequence.
     public var seed: UInt64
+    /// The sequence's index under `seed` (`SequenceGenerator.sequence(seed:index:)`).
     public var index: UInt64
     /// The sequence listing.
     public var listing: String
@@ -213,12 +220,19 @@ private func hx(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 /// Compares one sequence on the model and the host. Returns the differing fields (empty: agreement),
 /// and the host outcome.
 public func compareOnce(_ seq: GeneratedSequence, machine: UserModeMachine) -> (differences: [String], host: HostOutcome) {
-    let (hs, hdata, hout) = HostCPU.run(seq)
+    let host = HostCPU.runDetailed(code: seq.code, state: seq.initialState, data: seq.initialData)
+    let (hs, hdata, hout) = (host.state, host.data, host.outcome)
     let m = machine.run(seq)
     var diffs: [String] = []
     let hostOutcome = DifferentialOutcome(hout)
     if m.outcome != hostOutcome {
         diffs.append("outcome: model \(m.outcome), host \(hostOutcome)")
+    } else if case .exception(14, _) = hout, let detail = host.fault {
+        // #PF error code: P, W/R and U/S (SDM Vol. 3A §4.7); the host kernel reports the hardware's.
+        let model = UInt64(m.errorCode ?? 0xFFFF) & 7
+        if model != detail.errorCode & 7 {
+            diffs.append("#PF error code: model \(hx(model)), host \(hx(detail.errorCode & 7))")
+        }
     }
     let masks = seq.comparisonMasks(for: hout)
     for r in 0..<16 where !masks.undefinedRegisters.contains(r) && m.gpr[r] != hs.gpr[r] {
@@ -252,7 +266,7 @@ public func compareOnce(_ seq: GeneratedSequence, machine: UserModeMachine) -> (
 
 /// Runs `count` generated sequences (seed `seed`, indices 0..<count) on the model and the host CPU and
 /// compares GPRs (except undefined ones), RIP, the defined status flags and DF, the data area byte for
-/// byte, and the outcome (exception vector and RIP). Keeps the first `keep` failures in detail.
+/// byte, and the outcome (exception vector and RIP; for #PF also the P, W/R and U/S error-code bits). Keeps the first `keep` failures in detail.
 /// `progress(done, failed)` is called every `progressInterval` sequences.
 public func runDifferential(count: Int, seed: UInt64, keep: Int = 20, collectMix: Bool = false,
                             progressInterval: Int = 10_000,

@@ -488,9 +488,10 @@ public enum Fuzzer {
         case .virtual8086:
             if cpu.cpl != 3 { return "CPL \(cpu.cpl) in virtual-8086 mode" }
         case .protected, .compatibility, .long64:
-            if cpu.cpl != cs.rpl { return "CPL \(cpu.cpl) but CS.RPL \(cs.rpl) (CS \(hex(UInt64(cs.selector))))" }
+            // Not CPL == CS.RPL: after MOV CR0 sets PE, CS keeps its real-mode selector until a far jump.
             if !cs.isCode { return "CS is not a code segment (AR \(hex(UInt64(cs.accessRights))))" }
             if cs.type & 4 == 0 && cs.dpl != cpu.cpl { return "CPL \(cpu.cpl) but non-conforming CS.DPL \(cs.dpl)" }
+            if cs.type & 4 != 0 && cs.dpl > cpu.cpl { return "CPL \(cpu.cpl) but conforming CS.DPL \(cs.dpl)" }
             if !ss.unusable && ss.dpl != cpu.cpl { return "CPL \(cpu.cpl) but SS.DPL \(ss.dpl)" }
         }
         if cpu.mode == .long64 {

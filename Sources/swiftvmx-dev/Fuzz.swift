@@ -105,6 +105,8 @@ final class FuzzState: @unchecked Sendable {
 /// Splits the cases into ranges and runs them in worker processes, replaying around crashes.
 final class FuzzDriver: @unchecked Sendable {
     let seed: UInt64, count: UInt64, jobs: Int
+    /// The subcommand whose hidden `--worker` option runs a range of cases.
+    var subcommand = "fuzz"
     let state = FuzzState()
     let executable: String
 
@@ -139,7 +141,7 @@ final class FuzzDriver: @unchecked Sendable {
         var report = WorkerReport(checkpoint: range.lowerBound)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = ["fuzz", "--seed", "\(seed)", "--worker", "\(range.lowerBound):\(range.upperBound)"]
+        p.arguments = [subcommand, "--seed", "\(seed)", "--worker", "\(range.lowerBound):\(range.upperBound)"]
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

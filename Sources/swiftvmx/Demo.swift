@@ -1,40 +1,62 @@
-// `swiftvmx demo`: boot the assembler-written guest and show what it reported.
+// `swiftvmx demo`: boot the demo guest OS in VMX non-root operation and show each VT-x mechanism at work.
 import ArgumentParser
-import Guests
+import Foundation
+import Hypervisor
+import X86
 
-/// A failed demo run; ArgumentParser prints it as one "Error: ..." line and exits with status 1.
-struct DemoFailure: Error, CustomStringConvertible {
-    /// What went wrong.
-    var description: String
-}
-
-/// Runs the boot guest from the reset vector and prints one table row per step.
+/// Boots the demo guest OS under the demo VMM and prints one table row per mechanism.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Boot the built-in guest from the reset vector to ring 3 and back, and report each step.")
+        abstract: "Boot a small guest OS in VMX non-root operation and show the seven VT-x mechanisms at work.")
 
     @Flag(name: .customLong("trace-port"), help: "Echo the guest's port 0xE9 output as it is written.")
     var tracePort = false
 
-    /// The guest needs about 3,000 instructions; a broken model that loops stops here.
-    static let instructionLimit = 10_000_000
-
     mutating func run() throws {
-        let guest = try BootGuest.build()
-        let result = try GuestRunner.run(guest, instructionLimit: Self.instructionLimit,
-                                         trace: tracePort ? { print($0) } : nil)
-        let rows = result.rows(expected: guest.steps)
-        let width = max(4, rows.map(\.step.count).max() ?? 0)
-        let reportWidth = max(8, rows.map(\.reported.count).max() ?? 0)
+        let machine = try GuestRunner.demoMachine()
+        let report: DemoMonitor.Report
+        do {
+            report = try DemoMonitor.run(machine, trace: tracePort ? { print("0xE9: \($0)") } : nil)
+        } catch {
+            Self.fail("\(error)")
+        }
+        print(Self.table(report))
+        if let failure = report.failure { Self.fail(failure) }
+    }
+
+    /// Prints one "error: ..." line on standard error and exits with status 1.
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        Demo.exit(withError: ExitCode.failure)
+    }
+
+    /// "name (n) ×count".
+    static func exitText(_ r: ExitReason, _ n: Int) -> String { "\(r) (\(r.rawValue)) ×\(n)" }
+
+    /// The table: mechanism | what the guest (and the VMM) saw | exits; then totals by reason.
+    static func table(_ report: DemoMonitor.Report) -> String {
+        let mw = report.rows.map(\.mechanism.count).max() ?? 10
         func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
-        print("\(pad("step", width))  \(pad("reported", reportWidth))  instructions")
-        print("\(String(repeating: "-", count: width))  \(String(repeating: "-", count: reportWidth))  ------------")
-        for r in rows {
-            print("\(pad(r.step, width))  \(pad(r.reported, reportWidth))  \(r.instructions.map(String.init) ?? "-")")
+        var out: [String] = []
+        out.append("\(pad("mechanism", mw)) | what the guest saw (vmm: what the VMM read from the VMCS) | exits (reason ×count)")
+        out.append(String(repeating: "-", count: mw) + "-+-" + String(repeating: "-", count: 72) + "-+-" + String(repeating: "-", count: 30))
+        for row in report.rows {
+            let saw = row.guestSaw + row.vmmSaw.map { "vmm: " + $0 }
+            let exits = row.exits.map { exitText($0.reason, $0.count) }
+            for i in 0..<max(saw.count, exits.count) {
+                let m = i == 0 ? row.mechanism : ""
+                let s = i < saw.count ? saw[i] : ""
+                let e = i < exits.count ? exits[i] : ""
+                out.append("\(pad(m, mw)) | \(pad(s, 72)) | \(e)")
+            }
+            out.append(String(repeating: "-", count: mw) + "-+-" + String(repeating: "-", count: 72) + "-+-" + String(repeating: "-", count: 30))
         }
-        print("exit: \(result.exitDescription), \(result.totalInstructions) instructions")
-        if let failure = result.failure(expected: guest.steps) {
-            throw DemoFailure(description: failure)
+        let total = report.exitCounts.values.reduce(0, +)
+        out.append("exits by reason (\(total) in all, \(report.instructions) guest instructions):")
+        for (r, n) in report.exitCounts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            out.append("  \(exitText(r, n))")
         }
+        out.append(report.failure.map { "result: FAILED — \($0)" } ?? "result: all seven mechanisms observed")
+        return out.joined(separator: "\n")
     }
 }

@@ -38,12 +38,15 @@ func makeLongModeGuest(_ build: (Assembler) -> Void) throws -> (VirtualMachine, 
     try vcpu.write(.primaryProcessorBasedControls, vcpu.read(.primaryProcessorBasedControls)
         | UInt64(PrimaryProcessorControls.useTPRShadow.rawValue | PrimaryProcessorControls.hltExiting.rawValue))
     try vcpu.write(.virtualAPICAddress, 0x5000)
+    vm.memory.writeInteger(0x30, at: 0x5080, size: 1)   // VTPR 3: the threshold may not exceed VTPR[7:4]
     try vcpu.write(.tprThreshold, 3)
     let e = try vcpu.run()
     #expect(e.reason == .tprBelowThreshold)
     #expect(vcpu.read(.rbx) == 5)
     #expect(vm.memory.readInteger(at: 0x5080, size: 1) == 0x20)   // VTPR[7:4] = 2
     let afterMov = vcpu.read(.guestRIP)
+    // A VMM lowers the threshold after exit 43 (entry requires threshold ≤ VTPR[7:4], SDM §26.2.1.1).
+    try vcpu.write(.tprThreshold, 2)
     let e2 = try vcpu.run()
     #expect(e2.reason == .hlt)
     #expect(vcpu.read(.guestRIP) == afterMov)                     // the exit was trap-like: HLT is next

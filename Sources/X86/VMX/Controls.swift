@@ -235,8 +235,8 @@ public enum VMXCapability {
     /// CR4 bits allowed to be 1 (those the model implements: VME PVI TSD DE PSE PAE PGE PCE VMXE).
     public static let cr4Fixed1: UInt64 = 0x21BF
     /// IA32_VMX_MISC: preemption timer rate 0 (ticks every TSC tick), activity states HLT, shutdown,
-    /// wait-for-SIPI; 4 CR3-target values; 512 MSRs in the load/store lists; saves EFER.LMA on exit.
-    public static let misc: UInt64 = 0 | (1 << 5) | (0x7 << 6) | (4 << 16) | (1 << 25)
+    /// wait-for-SIPI; 4 CR3-target values; 512 MSRs in the load/store lists (bits 27:25 = 0).
+    public static let misc: UInt64 = 0 | (1 << 5) | (0x7 << 6) | (4 << 16)
     /// IA32_VMX_VMCS_ENUM: highest field index used.
     public static let vmcsEnum: UInt64 = 0x19 << 1
     /// IA32_VMX_EPT_VPID_CAP: 4-level walks, WB memory type, 2 MiB and 1 GiB pages, INVEPT

@@ -7,7 +7,6 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
     case pinBasedControlsReserved, primaryControlsReserved, secondaryControlsReserved
     case cr3TargetCount, ioBitmapAddresses, msrBitmapAddress
     case virtualAPICAddress, tprThresholdReservedBits, tprThresholdAboveVirtualTPR
-    case apicVirtualizationRequiresTPRShadow
     case virtualNMIsRequireNMIExiting, nmiWindowRequiresVirtualNMIs
     case vpidNonZero, eptPointerValid, unrestrictedGuestRequiresEPT
     // §26.2.1.2 VM-exit control fields
@@ -15,17 +14,17 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
     // §26.2.1.3 VM-entry control fields
     case entryControlsReserved, entryInterruptionTypeValid, entryInterruptionVectorValid
     case entryDeliverErrorCodeConsistent, entryInterruptionReservedBits, entryErrorCodeReservedBits
-    case entryInstructionLength, entryMSRLoadAddress, entryToSMMOutsideSMM
+    case entryInstructionLength, entryMSRLoadAddress
     // §26.2.2 host control registers and MSRs
     case hostCR0FixedBits, hostCR4FixedBits, hostCR3Width, hostSysenterCanonical
     case hostPATValid, hostEFERValid
     // §26.2.3 host segment and descriptor-table registers
     case hostSelectorRPLTI, hostCSNonNull, hostTRNonNull, hostSSNonNull, hostBasesCanonical
     // §26.2.4 address-space size
-    case hostAddressSpaceSize, guestIA32eModeRequiresHost64, hostCR4PAEIn64, hostRIPCanonical
+    case hostAddressSpaceSize, guestIA32eModeRequiresHost64, hostRIPHigh, hostCR4PAEIn64, hostRIPCanonical
     // §26.3.1.1 guest control registers, debug registers and MSRs
     case guestCR0FixedBits, guestCR0PagingRequiresPE, guestCR4FixedBits, guestDebugCtlReserved
-    case guestIA32eModeRequiresPaging, guestCR4PCIDEOutsideIA32e, guestCR3Width, guestDR7High
+    case guestIA32eModeRequiresPaging, guestCR3Width, guestDR7High
     case guestSysenterCanonical, guestPATValid, guestEFERReserved, guestEFERLMA, guestEFERLME
     // §26.3.1.2 guest segment registers
     case guestTRTableIndicator, guestLDTRTableIndicator, guestSSRPLEqualsCSRPL
@@ -40,8 +39,8 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
     // §26.3.1.4 RIP and RFLAGS
     case guestRIPHigh, guestRIPCanonical, guestRFLAGSReserved, guestRFLAGSVM, guestRFLAGSIFForInterrupt
     // §26.3.1.5 non-register state
-    case guestActivityStateValid, guestActivityHLTRequiresDPL0, guestActivityStateInjection
-    case guestInterruptibilityReserved, guestInterruptibilitySTIAndMovSS, guestInterruptibilitySTIRequiresIF
+    case guestActivityStateValid, guestActivityHLTRequiresDPL0, guestActivityActiveWithSTIOrMovSSBlocking, guestActivityStateInjection
+    case guestInterruptibilityReserved, guestInterruptibilitySTIAndMovSS, guestInterruptibilitySTIRequiresIF, guestInterruptibilitySMIOutsideSMM
     case guestInterruptibilityExternalInjection, guestInterruptibilityNMIInjection
     case guestPendingDebugReserved, guestPendingDebugBS
     case guestVMCSLinkPointer
@@ -55,31 +54,32 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
         switch self {
         case .pinBasedControlsReserved, .primaryControlsReserved, .secondaryControlsReserved, .cr3TargetCount,
              .ioBitmapAddresses, .msrBitmapAddress, .virtualAPICAddress, .tprThresholdReservedBits,
-             .tprThresholdAboveVirtualTPR, .apicVirtualizationRequiresTPRShadow, .virtualNMIsRequireNMIExiting,
+             .tprThresholdAboveVirtualTPR, .virtualNMIsRequireNMIExiting,
              .nmiWindowRequiresVirtualNMIs, .vpidNonZero, .eptPointerValid, .unrestrictedGuestRequiresEPT:
             return "§26.2.1.1"
         case .exitControlsReserved, .preemptionTimerSaveRequiresActivate, .exitMSRStoreAddress, .exitMSRLoadAddress:
             return "§26.2.1.2"
         case .entryControlsReserved, .entryInterruptionTypeValid, .entryInterruptionVectorValid,
              .entryDeliverErrorCodeConsistent, .entryInterruptionReservedBits, .entryErrorCodeReservedBits,
-             .entryInstructionLength, .entryMSRLoadAddress, .entryToSMMOutsideSMM:
+             .entryInstructionLength, .entryMSRLoadAddress:
             return "§26.2.1.3"
         case .hostCR0FixedBits, .hostCR4FixedBits, .hostCR3Width, .hostSysenterCanonical, .hostPATValid, .hostEFERValid:
             return "§26.2.2"
         case .hostSelectorRPLTI, .hostCSNonNull, .hostTRNonNull, .hostSSNonNull, .hostBasesCanonical:
             return "§26.2.3"
-        case .hostAddressSpaceSize, .guestIA32eModeRequiresHost64, .hostCR4PAEIn64, .hostRIPCanonical:
+        case .hostAddressSpaceSize, .guestIA32eModeRequiresHost64, .hostRIPHigh, .hostCR4PAEIn64, .hostRIPCanonical:
             return "§26.2.4"
         case .guestCR0FixedBits, .guestCR0PagingRequiresPE, .guestCR4FixedBits, .guestDebugCtlReserved,
-             .guestIA32eModeRequiresPaging, .guestCR4PCIDEOutsideIA32e, .guestCR3Width, .guestDR7High,
+             .guestIA32eModeRequiresPaging, .guestCR3Width, .guestDR7High,
              .guestSysenterCanonical, .guestPATValid, .guestEFERReserved, .guestEFERLMA, .guestEFERLME:
             return "§26.3.1.1"
         case .guestGDTRIDTRBaseCanonical, .guestGDTRIDTRLimit:
             return "§26.3.1.3"
         case .guestRIPHigh, .guestRIPCanonical, .guestRFLAGSReserved, .guestRFLAGSVM, .guestRFLAGSIFForInterrupt:
             return "§26.3.1.4"
-        case .guestActivityStateValid, .guestActivityHLTRequiresDPL0, .guestActivityStateInjection,
-             .guestInterruptibilityReserved, .guestInterruptibilitySTIAndMovSS, .guestInterruptibilitySTIRequiresIF,
+        case .guestActivityStateValid, .guestActivityHLTRequiresDPL0, .guestActivityActiveWithSTIOrMovSSBlocking,
+             .guestActivityStateInjection, .guestInterruptibilityReserved, .guestInterruptibilitySTIAndMovSS,
+             .guestInterruptibilitySTIRequiresIF, .guestInterruptibilitySMIOutsideSMM,
              .guestInterruptibilityExternalInjection, .guestInterruptibilityNMIInjection, .guestPendingDebugReserved,
              .guestPendingDebugBS, .guestVMCSLinkPointer:
             return "§26.3.1.5"
@@ -111,25 +111,23 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
         case .virtualAPICAddress: return "with \"use TPR shadow\", the virtual-APIC address must be 4-KByte aligned and within the physical-address width"
         case .tprThresholdReservedBits: return "with \"use TPR shadow\", bits 31:4 of the TPR threshold must be 0"
         case .tprThresholdAboveVirtualTPR: return "with \"use TPR shadow\", TPR threshold bits 3:0 must not exceed VTPR bits 7:4"
-        case .apicVirtualizationRequiresTPRShadow: return "x2APIC virtualization, APIC-register virtualization and virtual-interrupt delivery need \"use TPR shadow\""
         case .virtualNMIsRequireNMIExiting: return "\"virtual NMIs\" requires \"NMI exiting\""
         case .nmiWindowRequiresVirtualNMIs: return "\"NMI-window exiting\" requires \"virtual NMIs\""
         case .vpidNonZero: return "with \"enable VPID\", the VPID must not be 0"
-        case .eptPointerValid: return "with \"enable EPT\", the EPTP must name a supported memory type and a 4-level walk, with reserved bits 0"
+        case .eptPointerValid: return "with \"enable EPT\", the EPTP must name a supported memory type (write-back) and a 4-level walk, with reserved bits 0"
         case .unrestrictedGuestRequiresEPT: return "\"unrestricted guest\" requires \"enable EPT\""
         case .exitControlsReserved: return "VM-exit controls must respect IA32_VMX_TRUE_EXIT_CTLS"
         case .preemptionTimerSaveRequiresActivate: return "\"save VMX-preemption timer value\" requires \"activate VMX-preemption timer\""
         case .exitMSRStoreAddress: return "the VM-exit MSR-store address must be 16-byte aligned and within the physical-address width"
         case .exitMSRLoadAddress: return "the VM-exit MSR-load address must be 16-byte aligned and within the physical-address width"
         case .entryControlsReserved: return "VM-entry controls must respect IA32_VMX_TRUE_ENTRY_CTLS"
-        case .entryInterruptionTypeValid: return "the injected event's type must not be reserved (1) or unsupported"
+        case .entryInterruptionTypeValid: return "the injected event's type must not be reserved (1)"
         case .entryInterruptionVectorValid: return "an injected NMI must have vector 2, a hardware exception a vector up to 31, \"other event\" vector 0"
         case .entryDeliverErrorCodeConsistent: return "\"deliver error code\" must be set exactly for hardware exceptions 8, 10–14 and 17 in protected mode"
         case .entryInterruptionReservedBits: return "bits 30:12 of the VM-entry interruption-information field must be 0"
         case .entryErrorCodeReservedBits: return "bits 31:16 of the VM-entry exception error code must be 0"
         case .entryInstructionLength: return "software interrupts and exceptions need a VM-entry instruction length of 1–15"
         case .entryMSRLoadAddress: return "the VM-entry MSR-load address must be 16-byte aligned and within the physical-address width"
-        case .entryToSMMOutsideSMM: return "\"entry to SMM\" and \"deactivate dual-monitor treatment\" must be 0 outside SMM"
         case .hostCR0FixedBits: return "host CR0 must respect IA32_VMX_CR0_FIXED0/1"
         case .hostCR4FixedBits: return "host CR4 must respect IA32_VMX_CR4_FIXED0/1"
         case .hostCR3Width: return "host CR3 must be within the physical-address width"
@@ -143,6 +141,7 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
         case .hostBasesCanonical: return "host FS, GS, GDTR, IDTR and TR bases must be canonical"
         case .hostAddressSpaceSize: return "a processor in IA-32e mode must set \"host address-space size\""
         case .guestIA32eModeRequiresHost64: return "\"IA-32e mode guest\" requires \"host address-space size\""
+        case .hostRIPHigh: return "without \"host address-space size\", bits 63:32 of host RIP must be 0"
         case .hostCR4PAEIn64: return "with \"host address-space size\", host CR4.PAE must be 1"
         case .hostRIPCanonical: return "with \"host address-space size\", host RIP must be canonical"
         case .guestCR0FixedBits: return "guest CR0 must respect IA32_VMX_CR0_FIXED0/1 (PE and PG may be 0 for an unrestricted guest)"
@@ -150,7 +149,6 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
         case .guestCR4FixedBits: return "guest CR4 must respect IA32_VMX_CR4_FIXED0/1"
         case .guestDebugCtlReserved: return "with \"load debug controls\", reserved bits of guest IA32_DEBUGCTL must be 0"
         case .guestIA32eModeRequiresPaging: return "an IA-32e mode guest needs CR0.PG and CR4.PAE"
-        case .guestCR4PCIDEOutsideIA32e: return "outside IA-32e mode, guest CR4.PCIDE must be 0"
         case .guestCR3Width: return "guest CR3 must be within the physical-address width"
         case .guestDR7High: return "with \"load debug controls\", bits 63:32 of guest DR7 must be 0"
         case .guestSysenterCanonical: return "guest IA32_SYSENTER_ESP/EIP must be canonical"
@@ -201,15 +199,17 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
         case .guestRFLAGSIFForInterrupt: return "injecting an external interrupt needs guest RFLAGS.IF = 1"
         case .guestActivityStateValid: return "the guest activity state must be 0–3 and supported"
         case .guestActivityHLTRequiresDPL0: return "activity state HLT needs SS.DPL = 0"
+        case .guestActivityActiveWithSTIOrMovSSBlocking: return "with blocking by STI or by MOV SS the activity state must be active"
         case .guestActivityStateInjection: return "events injected into HLT, shutdown or wait-for-SIPI must be ones that state allows"
         case .guestInterruptibilityReserved: return "bits 31:5 of guest interruptibility state must be 0 (bit 4 unsupported)"
         case .guestInterruptibilitySTIAndMovSS: return "blocking by STI and by MOV SS must not both be set"
         case .guestInterruptibilitySTIRequiresIF: return "blocking by STI needs RFLAGS.IF = 1"
+        case .guestInterruptibilitySMIOutsideSMM: return "blocking by SMI (bit 2) must be 0 outside SMM"
         case .guestInterruptibilityExternalInjection: return "injecting an external interrupt needs no blocking by STI or MOV SS"
         case .guestInterruptibilityNMIInjection: return "injecting an NMI needs no blocking by MOV SS (and no NMI blocking with virtual NMIs)"
-        case .guestPendingDebugReserved: return "reserved bits of guest pending debug exceptions must be 0"
+        case .guestPendingDebugReserved: return "reserved bits of guest pending debug exceptions must be 0 (bit 16, RTM, too: RTM is not supported)"
         case .guestPendingDebugBS: return "with STI/MOV SS blocking or HLT, pending-debug BS must equal RFLAGS.TF without BTF"
-        case .guestVMCSLinkPointer: return "the VMCS link pointer must be FFFFFFFF_FFFFFFFFH (no VMCS shadowing)"
+        case .guestVMCSLinkPointer: return "a VMCS link pointer other than FFFFFFFF_FFFFFFFFH must be 4-KByte aligned, within the physical-address width, and point to a VMCS with this revision identifier and shadow-VMCS indicator 0"
         case .guestPDPTEReserved: return "with PAE paging, reserved bits of the guest PDPTEs must be 0"
         case .entryMSRLoadEntry: return "each VM-entry MSR-load entry must name a loadable MSR with a valid value"
         }
@@ -218,7 +218,9 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
 
 extension CPU {
     /// Runs every check of SDM Vol. 3C §26.2–26.3 on a VMCS, in the SDM's order. Returns the first failure.
-    static func checkVMEntry(_ v: VMCS, hostIn64: Bool = true) -> EntryFailure? {
+    /// `memory` is guest-physical memory, for the checks that read it (the VTPR on the virtual-APIC page,
+    /// the revision identifier at the VMCS link pointer); without it those parts are skipped.
+    static func checkVMEntry(_ v: VMCS, hostIn64: Bool = true, memory: PhysicalMemory? = nil) -> EntryFailure? {
         func hex(_ name: String, _ x: UInt64) -> String { "\(name)=0x" + String(x, radix: 16) }
         func fail(_ c: EntryCheck, _ vals: String...) -> EntryFailure { EntryFailure(c, vals) }
         let maxPA = CPU.physicalAddressMask
@@ -256,8 +258,12 @@ extension CPU {
             let a = v[.virtualAPICAddress]
             if a & 0xFFF != 0 || a & ~maxPA != 0 { return fail(.virtualAPICAddress, hex("virtual-APIC address", a)) }
             if v[.tprThreshold] & ~0xF != 0 { return fail(.tprThresholdReservedBits, hex("TPR threshold", v[.tprThreshold])) }
-        } else if secC.contains(.virtualizeX2APICMode) || secC.contains(.apicRegisterVirtualization) || secC.contains(.virtualInterruptDelivery) {
-            return fail(.apicVirtualizationRequiresTPRShadow, hex("secondary", UInt64(sec)))
+            if let m = memory {
+                let vtpr = m.readInteger(at: a &+ 0x80, size: 1)
+                if v[.tprThreshold] & 0xF > vtpr >> 4 {
+                    return fail(.tprThresholdAboveVirtualTPR, hex("TPR threshold", v[.tprThreshold]), hex("VTPR", vtpr))
+                }
+            }
         }
         if !pinC.contains(.nmiExiting) && pinC.contains(.virtualNMIs) { return fail(.virtualNMIsRequireNMIExiting, hex("pin-based", UInt64(pin))) }
         if !pinC.contains(.virtualNMIs) && primC.contains(.nmiWindowExiting) { return fail(.nmiWindowRequiresVirtualNMIs, hex("primary", UInt64(prim))) }
@@ -267,7 +273,8 @@ extension CPU {
             let memType = e & 7
             let walk = (e >> 3) & 7
             let adOK = true   // accessed/dirty flags are supported (EPT_VPID_CAP bit 21)
-            if (memType != 0 && memType != 6) || walk != 3 || e & 0xF80 != 0 || e & ~maxPA & ~0xFFF != 0 || !adOK {
+            // Only write-back is reported (IA32_VMX_EPT_VPID_CAP bit 14; bit 8, uncacheable, is 0).
+            if memType != 6 || walk != 3 || e & 0xF80 != 0 || e & ~maxPA & ~0xFFF != 0 || !adOK {
                 return fail(.eptPointerValid, hex("EPTP", e))
             }
         }
@@ -298,8 +305,9 @@ extension CPU {
         let unrestricted = secC.contains(.unrestrictedGuest)
         if inj.valid {
             let t = inj.typeBits
-            if t == 1 || t == 7 { return fail(.entryInterruptionTypeValid, hex("interruption info", UInt64(inj.rawValue))) }
-            if (t == 2 && inj.vector != 2) || (t == 3 && inj.vector > 31) {
+            // Type 7 ("other event", a pending MTF VM exit) is supported with the monitor trap flag.
+            if t == 1 { return fail(.entryInterruptionTypeValid, hex("interruption info", UInt64(inj.rawValue))) }
+            if (t == 2 && inj.vector != 2) || (t == 3 && inj.vector > 31) || (t == 7 && inj.vector != 0) {
                 return fail(.entryInterruptionVectorValid, hex("interruption info", UInt64(inj.rawValue)))
             }
             let needsCode = t == 3 && [8, 10, 11, 12, 13, 14, 17].contains(inj.vector) && (guestCR0 & 1 != 0 || !unrestricted)
@@ -318,9 +326,7 @@ extension CPU {
         if v[.vmEntryMSRLoadCount] > 0 && (v[.vmEntryMSRLoadAddress] & 0xF != 0 || v[.vmEntryMSRLoadAddress] & ~maxPA != 0) {
             return fail(.entryMSRLoadAddress, hex("MSR-load address", v[.vmEntryMSRLoadAddress]))
         }
-        if entryC.contains(.entryToSMM) || entryC.contains(.deactivateDualMonitorTreatment) {
-            return fail(.entryToSMMOutsideSMM, hex("entry controls", UInt64(entryC.rawValue)))
-        }
+        // "Entry to SMM" and "deactivate dual-monitor treatment" are reserved (no SMM): the reserved-bit check covers them.
 
         // §26.2.2 host state
         let hCR0 = v[.hostCR0], hCR4 = v[.hostCR4]
@@ -356,6 +362,7 @@ extension CPU {
         let ia32e = entryC.contains(.ia32eModeGuest)
         if hostIn64 && !host64 { return fail(.hostAddressSpaceSize, hex("exit controls", UInt64(exitC.rawValue))) }
         if !hostIn64 && (ia32e || host64) { return fail(.guestIA32eModeRequiresHost64, hex("entry controls", UInt64(entryC.rawValue))) }
+        if !host64 && v[.hostRIP] >> 32 != 0 { return fail(.hostRIPHigh, hex("host RIP", v[.hostRIP])) }
         if host64 {
             if hCR4 & CR4.pae.rawValue == 0 { return fail(.hostCR4PAEIn64, hex("host CR4", hCR4)) }
             if !canonical(v[.hostRIP]) { return fail(.hostRIPCanonical, hex("host RIP", v[.hostRIP])) }
@@ -378,7 +385,7 @@ extension CPU {
         if ia32e && (guestCR0 & CR0.pg.rawValue == 0 || gCR4 & CR4.pae.rawValue == 0) {
             return fail(.guestIA32eModeRequiresPaging, hex("guest CR0", guestCR0), hex("guest CR4", gCR4))
         }
-        if !ia32e && gCR4 & CR4.pcide.rawValue != 0 { return fail(.guestCR4PCIDEOutsideIA32e, hex("guest CR4", gCR4)) }
+        // CR4.PCIDE is fixed to 0 (IA32_VMX_CR4_FIXED1), so "PCIDE only in IA-32e mode" is covered above.
         if v[.guestCR3] & ~maxPA != 0 { return fail(.guestCR3Width, hex("guest CR3", v[.guestCR3])) }
         if entryC.contains(.loadDebugControls) && v[.guestDR7] >> 32 != 0 { return fail(.guestDR7High, hex("guest DR7", v[.guestDR7])) }
         if !canonical(v[.guestIA32SysenterESP]) || !canonical(v[.guestIA32SysenterEIP]) {
@@ -495,32 +502,54 @@ extension CPU {
         let activity = v[.guestActivityState]
         if activity > 3 || activity == 1 && false { return fail(.guestActivityStateValid, hex("activity state", activity)) }
         if activity == 1 && ss.dpl != 0 { return fail(.guestActivityHLTRequiresDPL0, hex("activity state", activity), hex("SS access rights", UInt64(ss.accessRights))) }
+        let intr = v[.guestInterruptibilityState]
+        if activity != 0 && intr & 3 != 0 {
+            return fail(.guestActivityActiveWithSTIOrMovSSBlocking, hex("activity state", activity), hex("interruptibility", intr))
+        }
         if inj.valid && activity != 0 {
             let t = inj.typeBits
             let ok: Bool
             switch activity {
-            case 1: ok = t == 0 || t == 2 || (t == 3 && (inj.vector == 1 || inj.vector == 18)) || t == 7
+            case 1: ok = t == 0 || t == 2 || (t == 3 && (inj.vector == 1 || inj.vector == 18)) || (t == 7 && inj.vector == 0)
+            case 2: ok = t == 2 || (t == 3 && inj.vector == 18)
             default: ok = false
             }
             if !ok { return fail(.guestActivityStateInjection, hex("activity state", activity), hex("interruption info", UInt64(inj.rawValue))) }
         }
-        let intr = v[.guestInterruptibilityState]
         if intr & ~UInt64(0xF) != 0 { return fail(.guestInterruptibilityReserved, hex("interruptibility", intr)) }
         if intr & 3 == 3 { return fail(.guestInterruptibilitySTIAndMovSS, hex("interruptibility", intr)) }
         if intr & 1 != 0 && rflags & RFLAGS.if.rawValue == 0 { return fail(.guestInterruptibilitySTIRequiresIF, hex("interruptibility", intr), hex("RFLAGS", rflags)) }
+        if intr & 4 != 0 { return fail(.guestInterruptibilitySMIOutsideSMM, hex("interruptibility", intr)) }
         if inj.valid && inj.typeBits == 0 && intr & 3 != 0 { return fail(.guestInterruptibilityExternalInjection, hex("interruptibility", intr)) }
         if inj.valid && inj.typeBits == 2 && (intr & 2 != 0 || (pinC.contains(.virtualNMIs) && intr & 8 != 0)) {
             return fail(.guestInterruptibilityNMIInjection, hex("interruptibility", intr))
         }
         let pde = v[.guestPendingDebugExceptions]
-        if pde & ~UInt64(0x1_500F) != 0 { return fail(.guestPendingDebugReserved, hex("pending debug exceptions", pde)) }
+        if pde & ~UInt64(0x500F) != 0 { return fail(.guestPendingDebugReserved, hex("pending debug exceptions", pde)) }
         if intr & 3 != 0 || activity == 1 {
             let tf = rflags & RFLAGS.tf.rawValue != 0
             let btf = v[.guestIA32DebugCtl] & 2 != 0
             let bs = pde & (1 << 14) != 0
             if (tf && !btf) != bs { return fail(.guestPendingDebugBS, hex("pending debug exceptions", pde), hex("RFLAGS", rflags)) }
         }
-        if v[.vmcsLinkPointer] != ~0 { return fail(.guestVMCSLinkPointer, hex("VMCS link pointer", v[.vmcsLinkPointer])) }
+        let link = v[.vmcsLinkPointer]
+        if link != ~0 {
+            if link & 0xFFF != 0 || link & ~maxPA != 0 { return fail(.guestVMCSLinkPointer, hex("VMCS link pointer", link)) }
+            if let m = memory {
+                let revision = m.readInteger(at: link, size: 4)
+                if revision != UInt64(VMXCapability.vmcsRevision) {
+                    return fail(.guestVMCSLinkPointer, hex("VMCS link pointer", link), hex("revision identifier there", revision))
+                }
+            }
+        }
+
+        // §26.3.1.6: with EPT, PAE paging outside IA-32e mode takes its PDPTEs from the guest-state area.
+        if secC.contains(.enableEPT) && guestCR0 & CR0.pg.rawValue != 0 && gCR4 & CR4.pae.rawValue != 0 && !ia32e {
+            for f in [VMCSField.guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3] {
+                let e = v[f]
+                if e & 1 != 0 && (e & 0x1E6 != 0 || e & ~maxPA != 0) { return fail(.guestPDPTEReserved, hex("\(f)", e)) }
+            }
+        }
         return nil
     }
 

@@ -3,8 +3,14 @@
 
 /// The VMX state of a processor: the current VMCS and what the run loop needs from it.
 public final class VMXRuntime {
+    /// The current VMCS, reached through a pointer allocated once so the processor's many field accesses on
+    /// entry and exit pay no exclusivity checks.
+    let current: UnsafeMutablePointer<VMCS>
     /// The current VMCS (for the Hypervisor API: the vCPU's VMCS).
-    public var vmcs = VMCS()
+    public var vmcs: VMCS {
+        get { current.pointee }
+        set { current.pointee = newValue }
+    }
     /// The exit being produced, set by whatever causes it.
     var pendingExit: VMExit?
     /// Controls cached at VM entry.
@@ -16,8 +22,22 @@ public final class VMXRuntime {
     var vectoring: (vector: UInt8, kind: EventKind, errorCode: UInt32?)?
     /// VMX-preemption timer value in TSC ticks remaining, when active.
     var preemptionDeadline: UInt64 = 0
+    /// After an exit the processor still holds the guest state; the VMCS guest-state area is written on
+    /// demand (when the VMM reads or writes it), the way a VMM caches guest registers.
+    var guestStateStale = false
+    /// The next VM entry must load the guest-state area (the VMM wrote the VMCS since the last exit).
+    var loadNeeded = true
+
     /// Creates the state with a fresh VMCS.
-    public init() {}
+    public init() {
+        current = .allocate(capacity: 1)
+        current.initialize(to: VMCS())
+    }
+
+    deinit {
+        current.deinitialize(count: 1)
+        current.deallocate()
+    }
 }
 
 /// Outcome of `CPU.runGuest`.
@@ -35,15 +55,15 @@ public enum GuestRunResult: Equatable, Sendable {
 extension CPU {
     // MARK: Entering and leaving the guest
 
-    /// Performs a VM entry from `vmx.vmcs` (unless already in non-root operation), runs the guest until a VM
+    /// Performs a VM entry from `vmx.current.pointee` (unless already in non-root operation), runs the guest until a VM
     /// exit or the instruction budget, and returns what happened. Guest GPRs other than RSP live in the CPU;
     /// the rest of the guest state is read from and written back to the VMCS.
     public func runGuest(instructionLimit: Int) -> GuestRunResult {
         if !vmxNonRoot {
-            if let failure = CPU.checkVMEntry(vmx.vmcs) {
+            if let failure = cachedEntryCheck() {
                 switch failure.kind {
                 case .vmFailValid(let n):
-                    vmx.vmcs[.vmInstructionError] = UInt64(n)
+                    vmx.current.pointee[.vmInstructionError] = UInt64(n)
                     return .entryFailed(failure, instructionError: n)
                 case .vmExit(let reason):
                     var e = VMExit(reason: reason)
@@ -54,7 +74,11 @@ extension CPU {
                     return .exit(e)
                 }
             }
-            if let msrFailure = loadGuestState() {
+            if !vmx.loadNeeded && vmx.current.pointee[.vmEntryMSRLoadCount] == 0 {
+                // Re-entry after an exit with the VMCS untouched but for RIP/RSP: the processor already holds
+                // the guest state the load would produce.
+                vmx.guestStateStale = false
+            } else if let msrFailure = loadGuestState() {
                 var e = VMExit(reason: .entryFailureMSRLoading)
                 e.entryFailure = true
                 e.qualification = UInt64(msrFailure.msrIndex)
@@ -62,7 +86,7 @@ extension CPU {
                 recordExitFields(e)
                 return .exit(e)
             }
-            vmx.vmcs.launched = true
+            vmx.current.pointee.launched = true
             vmxNonRoot = true
             if let e = injectEventOnEntry() { return .exit(e) }
         }
@@ -108,6 +132,40 @@ extension CPU {
         return finishExit(VMExit(reason: reason))
     }
 
+    /// The entry checks, or the cached verdict when nothing they read has been written since they passed.
+    func cachedEntryCheck() -> EntryFailure? {
+        // Checks that read guest memory (the VTPR byte of the virtual-APIC page, the revision at a VMCS link
+        // pointer) can change without a VMWRITE: run them whenever they apply.
+        let v = vmx.current.pointee
+        if v.checkedAll {
+            if v.primary.contains(.useTPRShadow) || v[.vmcsLinkPointer] != ~0 { vmx.current.pointee.checkedAll = false }
+        }
+        if vmx.guestStateStale && !vmx.loadNeeded && vmx.current.pointee.checkedAll {
+            // The processor holds the guest state it left non-root operation with; only RIP/RSP were written.
+            let ok = codeSize == 8 ? isCanonical(ripValue) : ripValue >> 32 == 0
+            if ok { vmx.current.pointee.ripChanged = false; return nil }
+            syncGuestState()
+            vmx.current.pointee.checkedAll = false
+        }
+        if vmx.current.pointee.checkedAll {
+            if vmx.current.pointee.ripChanged {
+                // Only the guest RIP changed: re-run the RIP rules (§26.3.1.4) against the cached verdict.
+                let rip = vmx.current.pointee[.guestRIP]
+                let ia32e = vmx.current.pointee.entryControls.contains(.ia32eModeGuest)
+                let csL = vmx.current.pointee[.guestCSAccessRights] & 0x2000 != 0
+                if (!ia32e || !csL) ? rip >> 32 != 0 : !isCanonical(rip) {
+                    vmx.current.pointee.checkedAll = false
+                    return CPU.checkVMEntry(vmx.current.pointee, memory: memory)
+                }
+                vmx.current.pointee.ripChanged = false
+            }
+            return nil
+        }
+        let f = CPU.checkVMEntry(vmx.current.pointee, memory: memory)
+        if f == nil { vmx.current.pointee.checkedAll = true; vmx.current.pointee.ripChanged = false }
+        return f
+    }
+
     /// Instructions to run before the VMX-preemption timer fires.
     func preemptionBudget() -> Int {
         guard vmx.pin.contains(.activateVMXPreemptionTimer) else { return Int.max }
@@ -127,13 +185,14 @@ extension CPU {
 
     /// Loads the guest-state area into the processor (SDM Vol. 3C §26.3.2), then the MSR-load area (§26.4).
     func loadGuestState() -> EntryFailure? {
-        let v = vmx.vmcs
+        let v = vmx.current.pointee
         vmx.pin = v.pinBased
         vmx.primary = v.primary
         vmx.secondary = v.secondary
         vmx.exitControls = v.exitControls
         let entry = v.entryControls
         let ia32e = entry.contains(.ia32eModeGuest)
+        let pagingBefore = (cr0Value, cr3Value, cr4Value, eferValue)
         cr0Value = v[.guestCR0] | CR0.et.rawValue
         cr3Value = v[.guestCR3]
         cr4Value = v[.guestCR4]
@@ -174,7 +233,9 @@ extension CPU {
         vmx.vectoring = nil
         vmx.pendingExit = nil
         updateMode()
-        tlb.flushAll()
+        // Translations stay valid across an exit and re-entry unless the paging state changed
+        // (the VM's memory map has its own generation check).
+        if pagingBefore != (cr0Value, cr3Value, cr4Value, eferValue) { tlb.flushAll() }
         // MSR-load area: 16-byte entries {index, reserved, value}.
         let count = Int(min(v[.vmEntryMSRLoadCount], 512))
         for k in 0..<count {
@@ -195,14 +256,16 @@ extension CPU {
     /// Delivers the event in the VM-entry interruption-information field (SDM Vol. 3C §26.6).
     /// Returns an exit if delivery itself caused one.
     func injectEventOnEntry() -> VMExit? {
-        let info = InterruptionInfo(rawValue: UInt32(truncatingIfNeeded: vmx.vmcs[.vmEntryInterruptionInformation]))
+        let info = InterruptionInfo(rawValue: UInt32(truncatingIfNeeded: vmx.current.pointee[.vmEntryInterruptionInformation]))
         guard info.valid else { return nil }
-        vmx.vmcs[.vmEntryInterruptionInformation] = UInt64(info.rawValue & ~(1 << 31))
+        vmx.current.pointee.store(.vmEntryInterruptionInformation, UInt64(info.rawValue & ~(1 << 31)))
+        // Type 7, "other event" vector 0: a pending MTF VM exit, before any guest instruction (SDM Vol. 3C §26.6.2).
+        if info.typeBits == 7 { return finishExit(VMExit(reason: .monitorTrapFlag)) }
         let kind = info.type ?? .hardwareException
-        let code: UInt32? = info.deliverErrorCode ? UInt32(truncatingIfNeeded: vmx.vmcs[.vmEntryExceptionErrorCode]) : nil
+        let code: UInt32? = info.deliverErrorCode ? UInt32(truncatingIfNeeded: vmx.current.pointee[.vmEntryExceptionErrorCode]) : nil
         halted = false
         if kind == .softwareInterrupt || kind == .softwareException || kind == .privilegedSoftwareException {
-            ripValue = ripValue &+ vmx.vmcs[.vmEntryInstructionLength]
+            ripValue = ripValue &+ vmx.current.pointee[.vmEntryInstructionLength]
         }
         if kind == .nmi { nmiBlocked = true }
         startRIP = ripValue
@@ -250,59 +313,114 @@ extension CPU {
             e.idtVectoringErrorCode = d.errorCode ?? 0
         }
         vmx.vectoring = nil
-        saveGuestState()
-        if asHaltedActivity { vmx.vmcs[.guestActivityState] = 1 }
+        // Guest state stays in the processor; `vmcsRead`/`vmcs` write it into the VMCS when asked.
+        vmx.guestStateStale = true
+        vmx.loadNeeded = false
+        _ = asHaltedActivity   // the processor's halted state is the activity state
         recordExitFields(e)
         vmxNonRoot = false
         return e
     }
 
+    // MARK: VMCS access for the embedding API
+
+    /// The current VMCS with the guest-state area up to date.
+    public var currentVMCS: VMCS {
+        get { syncGuestState(); return vmx.current.pointee }
+        set {
+            vmx.current.pointee = newValue
+            vmx.guestStateStale = false
+            vmx.loadNeeded = true
+        }
+    }
+
+    /// Reads a VMCS field (VMREAD); guest RIP, RSP and RFLAGS come straight from the processor after an exit.
+    public func vmcsRead(_ field: VMCSField) -> UInt64 {
+        if vmx.guestStateStale {
+            switch field {
+            case .guestRIP: return ripValue
+            case .guestRSP: return gpr[4]
+            case .guestRFLAGS: return materializedFlags()
+            default:
+                if field.type == .guestState || field == .vmEntryControls { syncGuestState() }
+            }
+        }
+        return vmx.current.pointee[field]
+    }
+
+    /// Writes a VMCS field (VMWRITE; the caller enforces the read-only rule).
+    public func vmcsWrite(_ field: VMCSField, _ value: UInt64) {
+        if vmx.guestStateStale {
+            switch field {
+            case .guestRIP:
+                ripValue = value
+                vmx.current.pointee[field] = value
+                return
+            case .guestRSP:
+                gpr[4] = value
+                vmx.current.pointee[field] = value
+                return
+            default:
+                syncGuestState()
+            }
+        }
+        if field.type != .exitInformation { vmx.loadNeeded = true }
+        vmx.current.pointee[field] = value
+    }
+
+    /// Writes the processor's guest state into the VMCS if it is newer.
+    func syncGuestState() {
+        if vmx.guestStateStale {
+            saveGuestState()
+            vmx.guestStateStale = false
+            // The VMCS now matches the processor: a re-entry needs no load unless the VMM writes again.
+        }
+    }
+
     /// Writes the guest state back into the VMCS guest-state area.
     func saveGuestState() {
-        var v = vmx.vmcs
-        v[.guestCR0] = cr0Value
-        v[.guestCR3] = cr3Value
-        v[.guestCR4] = cr4Value
-        v[.guestDR7] = dr[7]
-        v[.guestRSP] = gpr[4]
-        v[.guestRIP] = ripValue
-        v[.guestRFLAGS] = materializedFlags()
-        for s in SegmentRegisterName.allCases { v.setGuestSegment(s, seg[s.rawValue]) }
-        v[.guestGDTRBase] = gdtr.base
-        v[.guestGDTRLimit] = UInt64(gdtr.limit)
-        v[.guestIDTRBase] = idtr.base
-        v[.guestIDTRLimit] = UInt64(idtr.limit)
-        v[.guestIA32SysenterCS] = msrs.sysenterCS
-        v[.guestIA32SysenterESP] = msrs.sysenterESP
-        v[.guestIA32SysenterEIP] = msrs.sysenterEIP
-        if vmx.exitControls.contains(.saveIA32EFER) { v[.guestIA32EFER] = eferValue }
-        if vmx.exitControls.contains(.saveIA32PAT) { v[.guestIA32PAT] = msrs.pat }
-        if vmx.exitControls.contains(.saveDebugControls) { v[.guestIA32DebugCtl] = msrs.debugCtl }
+        vmx.current.pointee.store(.guestCR0, cr0Value)
+        vmx.current.pointee.store(.guestCR3, cr3Value)
+        vmx.current.pointee.store(.guestCR4, cr4Value)
+        vmx.current.pointee.store(.guestDR7, dr[7])
+        vmx.current.pointee.store(.guestRSP, gpr[4])
+        vmx.current.pointee.store(.guestRIP, ripValue)
+        vmx.current.pointee.store(.guestRFLAGS, materializedFlags())
+        for s in SegmentRegisterName.allCases { vmx.current.pointee.storeGuestSegment(s, seg[s.rawValue]) }
+        vmx.current.pointee.store(.guestGDTRBase, gdtr.base)
+        vmx.current.pointee.store(.guestGDTRLimit, UInt64(gdtr.limit))
+        vmx.current.pointee.store(.guestIDTRBase, idtr.base)
+        vmx.current.pointee.store(.guestIDTRLimit, UInt64(idtr.limit))
+        vmx.current.pointee.store(.guestIA32SysenterCS, msrs.sysenterCS)
+        vmx.current.pointee.store(.guestIA32SysenterESP, msrs.sysenterESP)
+        vmx.current.pointee.store(.guestIA32SysenterEIP, msrs.sysenterEIP)
+        if vmx.exitControls.contains(.saveIA32EFER) { vmx.current.pointee.store(.guestIA32EFER, eferValue) }
+        if vmx.exitControls.contains(.saveIA32PAT) { vmx.current.pointee.store(.guestIA32PAT, msrs.pat) }
+        if vmx.exitControls.contains(.saveDebugControls) { vmx.current.pointee.store(.guestIA32DebugCtl, msrs.debugCtl) }
         // "IA-32e mode guest" follows EFER.LMA on every exit.
-        var entry = v.entryControls
+        var entry = vmx.current.pointee.entryControls
         if eferValue & EFER.lma.rawValue != 0 { entry.insert(.ia32eModeGuest) } else { entry.remove(.ia32eModeGuest) }
-        v.entryControls = entry
-        v[.guestInterruptibilityState] = UInt64(interruptibility & 3) | (nmiBlocked && vmx.pin.contains(.virtualNMIs) ? 8 : 0)
-        v[.guestActivityState] = halted ? 1 : 0
+        vmx.current.pointee.store(.vmEntryControls, UInt64(entry.rawValue))
+        vmx.current.pointee.store(.guestInterruptibilityState, UInt64(interruptibility & 3) | (nmiBlocked && vmx.pin.contains(.virtualNMIs) ? 8 : 0))
+        vmx.current.pointee.store(.guestActivityState, halted ? 1 : 0)
         if vmx.pin.contains(.activateVMXPreemptionTimer) && vmx.exitControls.contains(.saveVMXPreemptionTimerValue) {
             let now = instructionCount &+ tscOffset
-            v[.vmxPreemptionTimerValue] = now >= vmx.preemptionDeadline ? 0 : (vmx.preemptionDeadline &- now) >> VMXCapability.preemptionTimerRate
+            vmx.current.pointee.store(.vmxPreemptionTimerValue, now >= vmx.preemptionDeadline ? 0 : (vmx.preemptionDeadline &- now) >> VMXCapability.preemptionTimerRate)
         }
-        vmx.vmcs = v
     }
 
     /// Stores an exit's information in the VMCS exit-information fields (SDM Vol. 3C §24.9).
     func recordExitFields(_ e: VMExit) {
-        vmx.vmcs[.exitReason] = UInt64(e.exitReasonField)
-        vmx.vmcs[.exitQualification] = e.qualification
-        vmx.vmcs[.guestLinearAddress] = e.guestLinearAddress
-        vmx.vmcs[.guestPhysicalAddress] = e.guestPhysicalAddress
-        vmx.vmcs[.vmExitInstructionLength] = UInt64(e.instructionLength)
-        vmx.vmcs[.vmExitInstructionInformation] = UInt64(e.instructionInformation)
-        vmx.vmcs[.vmExitInterruptionInformation] = UInt64(e.interruptionInformation.rawValue)
-        vmx.vmcs[.vmExitInterruptionErrorCode] = UInt64(e.interruptionErrorCode)
-        vmx.vmcs[.idtVectoringInformation] = UInt64(e.idtVectoringInformation.rawValue)
-        vmx.vmcs[.idtVectoringErrorCode] = UInt64(e.idtVectoringErrorCode)
+        vmx.current.pointee.store(.exitReason, UInt64(e.exitReasonField))
+        vmx.current.pointee.store(.exitQualification, e.qualification)
+        vmx.current.pointee.store(.guestLinearAddress, e.guestLinearAddress)
+        vmx.current.pointee.store(.guestPhysicalAddress, e.guestPhysicalAddress)
+        vmx.current.pointee.store(.vmExitInstructionLength, UInt64(e.instructionLength))
+        vmx.current.pointee.store(.vmExitInstructionInformation, UInt64(e.instructionInformation))
+        vmx.current.pointee.store(.vmExitInterruptionInformation, UInt64(e.interruptionInformation.rawValue))
+        vmx.current.pointee.store(.vmExitInterruptionErrorCode, UInt64(e.interruptionErrorCode))
+        vmx.current.pointee.store(.idtVectoringInformation, UInt64(e.idtVectoringInformation.rawValue))
+        vmx.current.pointee.store(.idtVectoringErrorCode, UInt64(e.idtVectoringErrorCode))
     }
 
     // MARK: Exits caused by instructions
@@ -328,10 +446,10 @@ extension CPU {
 
     /// Whether an exception raised in the guest causes a VM exit (exception bitmap, §25.2).
     func exceptionCausesExit(_ v: UInt8, _ code: UInt32?) -> Bool {
-        let bitmap = UInt32(truncatingIfNeeded: vmx.vmcs[.exceptionBitmap])
+        let bitmap = UInt32(truncatingIfNeeded: vmx.current.pointee[.exceptionBitmap])
         if v == ExceptionVector.pf.rawValue {
-            let mask = UInt32(truncatingIfNeeded: vmx.vmcs[.pageFaultErrorCodeMask])
-            let match = UInt32(truncatingIfNeeded: vmx.vmcs[.pageFaultErrorCodeMatch])
+            let mask = UInt32(truncatingIfNeeded: vmx.current.pointee[.pageFaultErrorCodeMask])
+            let match = UInt32(truncatingIfNeeded: vmx.current.pointee[.pageFaultErrorCodeMatch])
             let matches = (code ?? 0) & mask == match
             return (bitmap & (1 << 14) != 0) == matches
         }

@@ -11,6 +11,18 @@ public struct VMCS: Equatable, Sendable, Codable {
     public var abortIndicator: UInt32 = 0
     /// Field storage indexed by `VMCSField.slot`.
     var storage = [UInt64](repeating: 0, count: VMCSField.slotCount)
+    /// Entry-check verdict cache (SDM checks are re-run only after a write that could change the verdict):
+    /// `checkedAll` says the whole VMCS passed; `ripChanged` says only the guest RIP was written since.
+    var checkedAll = false
+    var ripChanged = false
+
+    private enum CodingKeys: String, CodingKey { case revisionIdentifier, launched, abortIndicator, storage }
+
+    /// Two VMCSs are equal when their fields, revision and launch state are.
+    public static func == (a: VMCS, b: VMCS) -> Bool {
+        a.revisionIdentifier == b.revisionIdentifier && a.launched == b.launched &&
+            a.abortIndicator == b.abortIndicator && a.storage == b.storage
+    }
 
     /// Creates a VMCS with every field zero and the VMCS link pointer all ones.
     public init() {
@@ -20,7 +32,16 @@ public struct VMCS: Equatable, Sendable, Codable {
     /// Reads or writes a field (writes are truncated to the field's width).
     public subscript(field: VMCSField) -> UInt64 {
         @inline(__always) get { storage[field.slot] }
-        @inline(__always) set { storage[field.slot] = newValue & field.valueMask }
+        @inline(__always) set {
+            storage[field.slot] = newValue & field.valueMask
+            if field == .guestRIP { ripChanged = true } else if field.type != .exitInformation { checkedAll = false }
+        }
+    }
+
+    /// Stores a field as the processor does on a VM exit (saving guest state, writing exit information):
+    /// the entry-check verdict stays valid.
+    @inline(__always) mutating func store(_ field: VMCSField, _ value: UInt64) {
+        storage[field.slot] = value & field.valueMask
     }
 
     /// Reads a field as 32 bits.
@@ -106,4 +127,15 @@ public struct InterruptionInfo: Equatable, Sendable, Codable {
     public var deliverErrorCode: Bool { rawValue & (1 << 11) != 0 }
     /// Bit 31.
     public var valid: Bool { rawValue & (1 << 31) != 0 }
+}
+
+extension VMCS {
+    /// Saves a guest segment register as a VM exit does (keeps the entry-check verdict).
+    mutating func storeGuestSegment(_ s: SegmentRegisterName, _ r: SegmentRegister) {
+        let f = VMCS.guestFields(s)
+        store(f.selector, UInt64(r.selector))
+        store(f.base, r.base)
+        store(f.limit, UInt64(r.limit))
+        store(f.accessRights, UInt64(r.accessRights & 0x1F0FF))
+    }
 }

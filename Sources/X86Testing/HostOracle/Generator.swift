@@ -1281,9 +1281,12 @@ struct SequenceBuilder {
         }
     }
 
-    /// Rare deliberate faults: #UD encodings and a #GP from a non-canonical address.
+    /// Rare deliberate faults: #UD encodings, a #GP from a non-canonical address, and #PF from accesses
+    /// that run past the end of the data area (nothing is mapped there, on the host or in the model).
     mutating func genFault() -> Bool {
-        switch rng.below(6) {
+        switch rng.below(9) {
+        case 6, 7: return genPageFaultAccess()
+        case 8: return genPageFaultString()
         case 0: return emit(Inst(opcode: [0x0F, 0x0B]), "ud2")
         case 1: return emit(Inst(opcode: [0x06]), "(push es: #UD in 64-bit mode)")
         case 2: return emit(Inst(opcode: [0xD6]), "(salc: #UD in 64-bit mode)")
@@ -1298,6 +1301,46 @@ struct SequenceBuilder {
                                                                           disp: r & 7 == 5 ? [0] : [], b: r >= 8, text: ""))),
                         "mov eax, [\(regName(r, 8))] (#GP non-canonical)", FlowEffect(defRegs: 1))
         }
+    }
+
+    /// A load, store or read-modify-write whose operand straddles or starts at the end of the data area:
+    /// #PF, with no register or memory change (a straddling store writes neither page).
+    mutating func genPageFaultAccess() -> Bool {
+        let size = pickSize()
+        guard let r = pickSetupReg(avoid: 0, lowOnly: false),
+              let v = pickReg(size: 8, read: true, write: true, avoid: 1 << r) else { return false }
+        let end = dataBase + UInt64(HostCPU.dataSize)
+        let addr = end - UInt64(rng.below(size))
+        setupMov32(r, addr)
+        let m = MemOperand(mod: r & 7 == 5 ? 1 : 0, rm: r & 7 == 4 ? 4 : UInt8(r & 7), sib: r & 7 == 4 ? 0x24 : nil,
+                           disp: r & 7 == 5 ? [0] : [], b: r >= 8, text: "\(ptrName(size)) [\(regName(r, 8))]")
+        let kind = rng.below(4)  // load, store, add (read-modify-write), xchg (locked read-modify-write)
+        let opcodes: [UInt8] = [0x8A, 0x88, 0x00, 0x86]
+        var i = Inst(opcode: [opcodes[kind] + (size == 1 ? 0 : 1)], reg: v, rm: .mem(m))
+        applySize(size, &i)
+        i.forceRex = size == 1
+        let name = ["mov", "mov", "add", "xchg"][kind]
+        let text = kind == 0 ? "\(name) \(regName(v, size)), \(m.text)" : "\(name) \(m.text), \(regName(v, size))"
+        return emit(i, text + " (#PF at the end of the data area)", FlowEffect(undefFlags: 0))
+    }
+
+    /// `rep movs`/`rep stos` that runs off the end of the data area after 0–4 elements: #PF with RCX,
+    /// RSI and RDI showing the elements done (SDM Vol. 2B "REP": the instruction restarts from there).
+    mutating func genPageFaultString() -> Bool {
+        guard writable(1), writable(6), writable(7) else { return false }
+        let size = pickSize()
+        let stos = regDefined(0) && rng.coin()
+        let end = dataBase + UInt64(HostCPU.dataSize)
+        let done = rng.within(0...4)
+        let count = done + rng.within(1...4)
+        if !stos { setupMov32(6, dataBase + 0x200 + UInt64(rng.below(0x1000))) }
+        setupMov32(7, end - UInt64(done * size))
+        setupMov32(1, UInt64(count))
+        var i = Inst(opcode: [(stos ? 0xAA : 0xA4) + (size == 1 ? 0 : 1)])
+        applySize(size, &i)
+        i.legacy.append(0xF3)
+        let suffix = ["", "b", "w", "", "d", "", "", "", "q"][size]
+        return emit(i, "rep \(stos ? "stos" : "movs")\(suffix) (rcx=\(count), #PF after \(done) unless DF=1)")
     }
 
     // MARK: Control flow
