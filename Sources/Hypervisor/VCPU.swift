@@ -100,6 +100,7 @@ public final class VCPU {
     /// (`hv_vcpu_run_until`); the deadline shows as a VMX-preemption-timer exit.
     public func run(instructionBudget instructions: UInt64?) throws(HypervisorError) -> VMExit {
         var left = instructions ?? UInt64.max
+        var stalls = 0
         while true {
             let chunk = Int(min(left, 1 << 20))
             let before = cpu.instructionCount
@@ -115,6 +116,12 @@ public final class VCPU {
                 exitTally[Int(ExitReason.vmxPreemptionTimerExpired.rawValue)] += 1
                 return cpu.exitGuest(.vmxPreemptionTimerExpired)
             case .instructionLimit:
+                // A guest that retires nothing (halted with only undeliverable events) must not spin the host.
+                stalls = done == 0 ? stalls + 1 : 0
+                if stalls > 2 {
+                    exitTally[Int(ExitReason.hlt.rawValue)] += 1
+                    return cpu.exitGuest(.hlt)
+                }
                 if instructions != nil {
                     left = left > done ? left - done : 0
                     if left == 0 {

@@ -362,7 +362,15 @@ public final class CPU {
                 if let r = serviceEvents() { return r }
             }
             if halted {
-                if nmiPending || (flagsBase & RFLAGS.if.rawValue != 0 && interruptController?.hasInterrupt() == true) { continue }
+                // Wake only for an event that can be delivered now; a blocked NMI or a masked interrupt leaves
+                // the processor halted. Each wake attempt counts against the budget so the loop always ends.
+                let nmiDeliverable = nmiPending && !nmiBlocked && interruptibility & 2 == 0
+                let intrDeliverable = flagsBase & RFLAGS.if.rawValue != 0 && interruptibility == 0
+                    && interruptController?.hasInterrupt() == true
+                if nmiDeliverable || intrDeliverable {
+                    remaining -= 1
+                    continue
+                }
                 return .halted
             }
             // Batch: run straight-line instructions without re-checking events until something changes.

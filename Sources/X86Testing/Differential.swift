@@ -90,7 +90,7 @@ public final class UserModeMachine {
         }
         cpu = CPU(memory: memory)
         cpu.cr3 = UserModeMachine.pml4
-        cpu.cr4 = CR4.pae.rawValue
+        cpu.cr4 = CR4.pae.rawValue | CR4.osfxsr.rawValue | CR4.osxmmexcpt.rawValue   // as Linux runs user code
         cpu.efer = EFER.lme.rawValue | EFER.lma.rawValue
         cpu.cr0 = CR0.pe.rawValue | CR0.pg.rawValue | CR0.wp.rawValue | CR0.ne.rawValue
         cpu.setSegment(.cs, SegmentRegister(selector: 0x33, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA0FB))

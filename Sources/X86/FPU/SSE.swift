@@ -286,7 +286,16 @@ extension CPU {
             var r = a
             let lanes = scalar ? 1 : 16 / size
             for k in 0..<lanes {
-                let x = unpack(a.lane(k, size), &e), y = unpack(b.lane(k, size), &e)
+                // Per-lane exception precedence (SDM Vol. 1 §4.9.2): an SNaN/QNaN operand, an invalid operation
+                // or a divide by zero suppresses the denormal-operand flag of the same lane.
+                let before = e.flags
+                e.flags = 0
+                let unary = op == 0x51 || op == 0x52 || op == 0x53
+                let x = unary ? FPValue.zero(false) : unpack(a.lane(k, size), &e), y = unpack(b.lane(k, size), &e)
+                defer {
+                    if e.flags & (FPFlag.invalid | FPFlag.divideByZero) != 0 || x.isNaN || y.isNaN { e.flags &= ~FPFlag.denormal }
+                    e.flags |= before
+                }
                 if op == 0xC2 {
                     let pred = UInt8(truncatingIfNeeded: i.imm) & 7
                     let signaling = pred == 1 || pred == 2 || pred == 5 || pred == 6
@@ -307,6 +316,7 @@ extension CPU {
             let x = unpack(xmmValue(d).lane(0, size), &e)
             let y = unpack(try readXMMRMLow(i, UInt8(size)), &e)
             let c = SoftFloat.compare(x, y, signaling: op == 0x2F, &e)
+            if x.isNaN || y.isNaN { e.flags &= ~FPFlag.denormal }
             try commitSSEFlags(e)
             var fl = materializedFlags() & ~(RFLAGS.status.rawValue)
             switch c {
@@ -595,7 +605,7 @@ extension CPU {
             case 0x60, 0x61, 0x62, 0x6C, 0x68, 0x69, 0x6A, 0x6D:
                 let size = op == 0x6C || op == 0x6D ? 8 : 1 << Int(op & 3)
                 let n = w / size / 2
-                let base = op >= 0x68 ? n : 0
+                let base = (op >= 0x68 && op <= 0x6A) || op == 0x6D ? n : 0
                 for k in 0..<n {
                     r.setLane(2 * k, size, a.lane(base + k, size))
                     r.setLane(2 * k + 1, size, b.lane(base + k, size))

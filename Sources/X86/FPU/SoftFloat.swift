@@ -475,6 +475,7 @@ enum SoftFloat {
     /// raise IE and return the integer indefinite (the most negative value).
     static func toInt(_ a: FPValue, bits: Int, _ rc: FPRounding, _ env: inout FPEnv) -> Int64 {
         let indefinite = Int64.min >> Int64(64 - bits)
+        env.flags &= ~FPFlag.denormal    // conversions to integer never signal DE (SDM Vol. 2A CVTSD2SI)
         switch a.cls {
         case .zero: return 0
         case .finite: break

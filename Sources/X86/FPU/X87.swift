@@ -151,14 +151,16 @@ extension CPU {
     }
 
     /// FCOM-family compare of ST(0) with `b`: C3 C2 C0 (or ZF PF CF for FCOMI when `eflags`).
-    func x87Compare(_ b: FPValue?, signaling: Bool, eflags: Bool, pops: Int) {
+    func x87Compare(_ b: FPValue?, signaling: Bool, eflags: Bool, pops: Int, srcFlags: UInt8 = 0) {
         var e = x87Env()
+        e.flags = srcFlags
         var c = 2
         var fault = false
         if stEmpty(0) || b == nil {
             fault = true
         } else if let b {
             c = SoftFloat.compare(stValue(0, &e), b, signaling: signaling, &e)
+            if e.flags & FPFlag.invalid != 0 { e.flags &= ~FPFlag.denormal }
         }
         if !x87Commit(e.flags, stackFault: fault) { return }
         if eflags {
@@ -179,8 +181,9 @@ extension CPU {
     }
 
     /// Binary arithmetic with ST(0) and `b` (nil: the source register was empty), result to ST(dest).
-    func x87BinaryOp(_ reg: Int, _ b: FPValue?, dest: Int, pop: Bool) {
+    func x87BinaryOp(_ reg: Int, _ b: FPValue?, dest: Int, pop: Bool, srcFlags: UInt8 = 0) {
         var e = x87Env()
+        e.flags = srcFlags
         if stEmpty(0) || b == nil || stEmpty(dest) {
             if x87Commit(0, stackFault: true) { setST(dest, .defaultNaN); if pop { x87Pop() } }
             return
@@ -188,6 +191,7 @@ extension CPU {
         guard let b else { return }
         let a = stValue(0, &e)
         let r = x87Arith(reg, a, b, dest: dest, &e)
+        if e.flags & (FPFlag.invalid | FPFlag.divideByZero) != 0 || a.isNaN || b.isNaN { e.flags &= ~FPFlag.denormal }
         if x87Commit(e.flags) { setST(dest, r); if pop { x87Pop() } }
     }
 
@@ -224,7 +228,7 @@ extension CPU {
                 let lo = try readMem(s, off, 8), hi = try readMem(s, off &+ 8, 2)
                 var scratch = FPEnv()
                 v = FPValue.unpack80(sig: lo, se: UInt16(truncatingIfNeeded: hi), &scratch)
-                if v.cls == .unsupported || v.isNaN || (v.cls == .finite && v.exp < -16382) {
+                if v.cls == .unsupported || v.isNaN || (hi & 0x7FFF == 0 && lo != 0) {
                     // Loaded bit for bit.
                     v = FPValue(sign: hi & 0x8000 != 0, cls: .quietNaN, exp: 0, sig: lo)
                     try x87PushRaw(sig: lo, se: UInt16(truncatingIfNeeded: hi))
@@ -347,7 +351,7 @@ extension CPU {
             if x87Commit(0, stackFault: true, c1: true) { x87Push(.defaultNaN) }
             return
         }
-        if !x87Commit(e.flags) { return }
+        // No DE: loading an 80-bit or register operand never signals a denormal (SDM Vol. 2A FLD).
         fpu.fsw = (fpu.fsw & ~0x3800) | UInt16((fpu.top &- 1) & 7) << 11
         let r = fpu.phys(0)
         fpu.stSig[r] = sig; fpu.stSE[r] = se
@@ -379,6 +383,7 @@ extension CPU {
         }
         let a = stValue(0, &e)
         let r = x87Arith(reg, a, b, dest: 0, &e)
+        if e.flags & (FPFlag.invalid | FPFlag.divideByZero) != 0 || a.isNaN || b.isNaN { e.flags &= ~FPFlag.denormal }
         if x87Commit(e.flags) { setST(0, r) }
     }
 
@@ -474,19 +479,19 @@ extension CPU {
         switch (esc, reg) {
         case (0, 2), (0, 3), (4, 2), (4, 3), (6, 2):   // FCOM/FCOMP ST(i) (and aliases)
             var e = FPEnv()
-            x87Compare(stEmpty(sti) ? nil : stValue(sti, &e), signaling: true, eflags: false, pops: reg == 3 || esc == 6 ? 1 : 0)
+            x87Compare(stEmpty(sti) ? nil : stValue(sti, &e), signaling: true, eflags: false, pops: reg == 3 || esc == 6 ? 1 : 0, srcFlags: e.flags)
         case (0, _):   // ST(0) = ST(0) op ST(i)
             var e = FPEnv()
-            x87BinaryOp(reg, stEmpty(sti) ? nil : stValue(sti, &e), dest: 0, pop: false)
+            x87BinaryOp(reg, stEmpty(sti) ? nil : stValue(sti, &e), dest: 0, pop: false, srcFlags: e.flags)
         case (4, _), (6, _):   // ST(i) = ST(i) op ST(0) [and pop]
             if esc == 6 && reg == 3 {   // FCOMPP
                 guard sti == 1 else { throw Abort.exception(6, nil) }
                 var e = FPEnv()
-                x87Compare(stEmpty(1) ? nil : stValue(1, &e), signaling: true, eflags: false, pops: 2)
+                x87Compare(stEmpty(1) ? nil : stValue(1, &e), signaling: true, eflags: false, pops: 2, srcFlags: e.flags)
                 return
             }
             var e = FPEnv()
-            x87BinaryOp(reg, stEmpty(sti) ? nil : stValue(sti, &e), dest: sti, pop: esc == 6)
+            x87BinaryOp(reg, stEmpty(sti) ? nil : stValue(sti, &e), dest: sti, pop: esc == 6, srcFlags: e.flags)
         case (1, 0):   // FLD ST(i)
             if !stEmpty(7) { if x87Commit(0, stackFault: true, c1: true) { x87Push(.defaultNaN) }; return }
             if stEmpty(sti) { if x87Commit(0, stackFault: true) { x87Push(.defaultNaN) }; return }
@@ -540,7 +545,7 @@ extension CPU {
         case (2, 5):   // FUCOMPP
             guard sti == 1 else { throw Abort.exception(6, nil) }
             var e = FPEnv()
-            x87Compare(stEmpty(1) ? nil : stValue(1, &e), signaling: false, eflags: false, pops: 2)
+            x87Compare(stEmpty(1) ? nil : stValue(1, &e), signaling: false, eflags: false, pops: 2, srcFlags: e.flags)
         case (3, 4):
             switch sti {
             case 0, 1, 4: break                       // FENI, FDISI, FSETPM: no-ops
@@ -550,12 +555,12 @@ extension CPU {
             }
         case (3, 5), (3, 6), (7, 5), (7, 6):   // FUCOMI, FCOMI (and P forms)
             var e = FPEnv()
-            x87Compare(stEmpty(sti) ? nil : stValue(sti, &e), signaling: reg == 6, eflags: true, pops: esc == 7 ? 1 : 0)
+            x87Compare(stEmpty(sti) ? nil : stValue(sti, &e), signaling: reg == 6, eflags: true, pops: esc == 7 ? 1 : 0, srcFlags: e.flags)
         case (5, 0):   // FFREE
             fpu.tagValid &= ~(1 << fpu.phys(sti))
         case (5, 4), (5, 5):   // FUCOM, FUCOMP
             var e = FPEnv()
-            x87Compare(stEmpty(sti) ? nil : stValue(sti, &e), signaling: false, eflags: false, pops: reg == 5 ? 1 : 0)
+            x87Compare(stEmpty(sti) ? nil : stValue(sti, &e), signaling: false, eflags: false, pops: reg == 5 ? 1 : 0, srcFlags: e.flags)
         case (7, 0):   // FFREEP
             fpu.tagValid &= ~(1 << fpu.phys(sti))
             x87Pop()
@@ -665,7 +670,7 @@ extension CPU {
             case .infinity:
                 expo = .infinity(false); sigv = a
             default:
-                let n = SoftFloat.propagateNaN(a, a, x87: true, &e)
+                let n = SoftFloat.specialOperands(a, a, x87: true, &e) ?? .defaultNaN
                 expo = n; sigv = n
             }
             if x87Commit(e.flags) { setST(0, expo); x87Push(sigv) }
@@ -766,8 +771,8 @@ extension CPU {
             return SoftFloat.round(FPValue.unpack64(d.bitPattern, &x), .extended, &x)
         }
         if a.isNaN || a.cls == .unsupported {
-            let n = SoftFloat.propagateNaN(a, a, x87: true, &e)
-            if x87Commit(a.cls == .unsupported ? FPFlag.invalid : e.flags) { setST(0, n) }
+            let n = SoftFloat.specialOperands(a, a, x87: true, &e) ?? .defaultNaN
+            if x87Commit(e.flags) { setST(0, n) }
             return
         }
         let x = toDouble(a)

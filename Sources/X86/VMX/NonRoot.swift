@@ -175,8 +175,8 @@ extension CPU {
 
     /// Whether a halted guest has an event that wakes it (an interrupt it can take, or an NMI).
     func eventCanWake() -> Bool {
-        if nmiPending { return true }
-        if let ic = interruptController, ic.hasInterrupt() {
+        if nmiPending && interruptibility & 2 == 0 && (vmx.pin.contains(.nmiExiting) || !nmiBlocked) { return true }
+        if let ic = interruptController, ic.hasInterrupt(), interruptibility == 0 {
             if vmx.pin.contains(.externalInterruptExiting) { return true }
             if flagsBase & RFLAGS.if.rawValue != 0 { return true }
         }

@@ -529,6 +529,8 @@ struct SequenceBuilder {
     }
 
     mutating func genPlain() -> Bool {
+        // Every third sequence is floating-point heavy: half its plain items are x87/SSE/SSE2 (FPGenerator.swift).
+        if index % 3 == 2 && rng.coin() { return genFP() }
         switch rng.below(46) {
         case 0, 1, 2, 3, 4: return genALU()
         case 5, 6: return genALUImm()
