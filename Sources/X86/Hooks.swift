@@ -120,7 +120,10 @@ extension CPU {
 
     /// RDTSC / RDTSCP ("RDTSC exiting") and the TSC offset.
     @inline(__always) func hookRDTSC() throws(Abort) {
-        guard vmxNonRoot, vmx.primary.contains(.rdtscExiting), let i = currentInstruction else { return }
+        guard vmxNonRoot, let i = currentInstruction else { return }
+        // RDTSCP raises #UD in non-root operation unless "enable RDTSCP" is set (§25.3).
+        if i.op == .rdtscp && !vmx.secondary.contains(.enableRDTSCP) { throw Abort.exception(6, nil) }
+        guard vmx.primary.contains(.rdtscExiting) else { return }
         if i.op == .rdtsc { throw instructionExit(.rdtsc) }
         if i.op == .rdtscp { throw instructionExit(.rdtscp) }
     }

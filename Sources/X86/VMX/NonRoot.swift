@@ -93,7 +93,8 @@ extension CPU {
         var remaining = instructionLimit
         while remaining > 0 && vmxNonRoot {
             if let e = checkPendingExitsAtBoundary() { return .exit(finishExit(e)) }
-            let budget = min(remaining, preemptionBudget())
+            let mtf = vmx.primary.contains(.monitorTrapFlag)
+            let budget = mtf ? 1 : min(remaining, preemptionBudget())
             let before = instructionCount
             let r = run(instructionLimit: budget)
             remaining -= max(1, Int(truncatingIfNeeded: instructionCount &- before))
@@ -117,6 +118,10 @@ extension CPU {
             case .vmExit:
                 break
             case .instructionLimit:
+                if mtf && instructionCount != before {
+                    // Monitor trap flag: a VM exit after the guest completes one instruction (SDM Vol. 3C §25.5.2).
+                    return .exit(finishExit(VMExit(reason: .monitorTrapFlag)))
+                }
                 if vmx.pin.contains(.activateVMXPreemptionTimer) && instructionCount &+ tscOffset >= vmx.preemptionDeadline {
                     return .exit(finishExit(VMExit(reason: .vmxPreemptionTimerExpired)))
                 }
@@ -313,6 +318,7 @@ extension CPU {
             e.idtVectoringErrorCode = d.errorCode ?? 0
         }
         vmx.vectoring = nil
+        storeExitMSRs()
         // Guest state stays in the processor; `vmcsRead`/`vmcs` write it into the VMCS when asked.
         vmx.guestStateStale = true
         vmx.loadNeeded = false
@@ -374,6 +380,29 @@ extension CPU {
             saveGuestState()
             vmx.guestStateStale = false
             // The VMCS now matches the processor: a re-entry needs no load unless the VMM writes again.
+        }
+    }
+
+    /// The VM-exit MSR-store area (SDM Vol. 3C §27.4): the guest's value of each listed MSR is stored.
+    /// (The VM-exit MSR-load area loads host MSRs; the embedding API has no host processor state to load.)
+    func storeExitMSRs() {
+        let count = Int(min(vmx.current.pointee[.vmExitMSRStoreCount], 512))
+        guard count > 0 else { return }
+        let base = vmx.current.pointee[.vmExitMSRStoreAddress]
+        let wasNonRoot = vmxNonRoot
+        vmxNonRoot = false
+        defer { vmxNonRoot = wasNonRoot }
+        for k in 0..<count {
+            let a = base &+ UInt64(k * 16)
+            let index = UInt32(truncatingIfNeeded: memory.readInteger(at: a, size: 4))
+            do throws(Abort) {
+                let v = try readMSR(index)
+                memory.writeInteger(v, at: a &+ 8, size: 8)
+            } catch {
+                // An MSR that cannot be read is a VMX abort on hardware; record it and stop the list.
+                vmx.current.pointee.abortIndicator = 1
+                return
+            }
         }
     }
 
