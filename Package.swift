@@ -18,6 +18,8 @@ let package = Package(
         .target(name: "X86"),
         // The embedding API: virtual machines, vCPUs, VMCS fields by name, run() returning a VM exit.
         .target(name: "Hypervisor", dependencies: ["X86"]),
+        // The virtual machine monitor: machine assembly and the exit-handling loop (the demo VMM so far).
+        .target(name: "VMM", dependencies: ["Hypervisor", "Guests", "X86"]),
         // A small assembler for writing guest code in Swift.
         .target(name: "X86Assembler"),
         // Runs user-mode instruction sequences on the host processor (x86-64 hosts only):
@@ -30,12 +32,12 @@ let package = Package(
         // The command-line tool.
         .executableTarget(
             name: "swiftvmx",
-            dependencies: ["X86", "X86Assembler", "Hypervisor", "Guests", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["X86", "X86Assembler", "Hypervisor", "VMM", "Guests", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Developer tool: differential testing, fuzzing, benchmarks.
         .executableTarget(
             name: "swiftvmx-dev",
             dependencies: ["X86", "X86Assembler", "X86Testing", "Hypervisor", "Guests", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "X86Tests", dependencies: ["X86", "X86Assembler", "X86Testing", "Guests"]),
+        .testTarget(name: "X86Tests", dependencies: ["X86", "X86Assembler", "X86Testing", "Guests", "Hypervisor", "VMM"]),
         .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "X86", "X86Assembler"]),
     ],

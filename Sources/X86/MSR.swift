@@ -284,8 +284,8 @@ extension CPU {
         if changed & (CR4.pae.rawValue | CR4.pse.rawValue | CR4.pge.rawValue | CR4.smep.rawValue) != 0 { tlb.flushAll() }
     }
 
-    /// MOV r, DRn.
-    func movFromDR(_ i: Instruction) throws(Abort) {
+    /// The debug register a MOV DR names after the privilege, #UD and DR4/DR5-alias rules (SDM Vol. 3B §17.2.2).
+    private func debugRegisterIndex(_ i: Instruction) throws(Abort) -> Int {
         if cpl != 0 || mode == .virtual8086 { throw Abort.exception(13, 0) }
         var n = Int(i.reg)
         if n > 7 { throw Abort.exception(6, nil) }
@@ -294,20 +294,19 @@ extension CPU {
             n += 2
         }
         try hookMovDR(i)
+        return n
+    }
+
+    /// MOV r, DRn.
+    func movFromDR(_ i: Instruction) throws(Abort) {
+        let n = try debugRegisterIndex(i)
         let size: UInt8 = codeSize == 8 ? 8 : 4
         writeReg(i.rm, size, dr[n] & sizeMask(size))
     }
 
     /// MOV DRn, r.
     func movToDR(_ i: Instruction) throws(Abort) {
-        if cpl != 0 || mode == .virtual8086 { throw Abort.exception(13, 0) }
-        var n = Int(i.reg)
-        if n > 7 { throw Abort.exception(6, nil) }
-        if n == 4 || n == 5 {
-            if cr4Value & CR4.de.rawValue != 0 { throw Abort.exception(6, nil) }
-            n += 2
-        }
-        try hookMovDR(i)
+        let n = try debugRegisterIndex(i)
         let size: UInt8 = codeSize == 8 ? 8 : 4
         let v = readReg(i.rm, size)
         if (n == 6 || n == 7) && v >> 32 != 0 { throw Abort.exception(13, 0) }

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Hypervisor
+import VMM
 import X86
 
 /// Boots the demo guest OS under the demo VMM and prints one table row per mechanism.
@@ -13,7 +14,7 @@ struct Demo: ParsableCommand {
     var tracePort = false
 
     mutating func run() throws {
-        let machine = try GuestRunner.demoMachine()
+        let machine = try DemoMonitor.demoMachine()
         let report: DemoMonitor.Report
         do {
             report = try DemoMonitor.run(machine, trace: tracePort ? { print("0xE9: \($0)") } : nil)

@@ -4,23 +4,10 @@ import Testing
 import X86
 import Guests
 import Hypervisor
-
-/// The demo machine, described to the VMM exactly as `swiftvmx demo` does (Sources/swiftvmx/GuestRunner.swift).
-func demoMachine() throws -> DemoMonitor.Machine {
-    let os = try DemoOS.build()
-    typealias L = DemoOS.Layout
-    return DemoMonitor.Machine(
-        segments: os.segments, entry: os.entry, stackTop: L.kernelStackTop, ramSize: L.ramSize,
-        bootPML4: L.bootPML4, virtualAPIC: L.virtualAPIC, msrBitmap: L.msrBitmap,
-        debugPort: DemoOS.debugPort, timerVector: DemoOS.timerVector, tprThreshold: DemoOS.tprThreshold,
-        powerOff: DemoOS.Hypercall.powerOff.rawValue,
-        trapDescriptorTable: DemoOS.Hypercall.trapNextDescriptorTableAccess.rawValue,
-        startTimer: DemoOS.Hypercall.startTimer.rawValue,
-        externalInterruptTimer: DemoOS.Hypercall.timerThroughExternalInterruptExiting.rawValue)
-}
+import VMM
 
 @Test func demoShowsEveryMechanism() throws {
-    let r = try DemoMonitor.run(try demoMachine())
+    let r = try DemoMonitor.run(try DemoMonitor.demoMachine())
     #expect(r.failure == nil, "\(r.failure ?? "")\n\(r.lines.joined(separator: "\n"))")
     #expect(r.lines.last == "done")
     #expect(r.rows.count == 7)

@@ -1,14 +1,13 @@
-// Loading the demo guest OS into the demo VMM: the platform contract both sides were built for.
+// The demo machine: the demo guest OS described to the demo VMM (the platform contract both sides were built for).
 import Guests
 import Hypervisor
 
-/// Builds the demo guest and describes it to the VMM.
-enum GuestRunner {
-    /// The demo machine: the assembled guest OS and the layout, ports, vectors and hypercalls it expects.
-    static func demoMachine() throws -> DemoMonitor.Machine {
+extension DemoMonitor {
+    /// The assembled demo guest OS and the layout, ports, vectors and hypercalls it expects.
+    public static func demoMachine() throws -> Machine {
         let os = try DemoOS.build()
         typealias L = DemoOS.Layout
-        return DemoMonitor.Machine(
+        return Machine(
             segments: os.segments, entry: os.entry, stackTop: L.kernelStackTop, ramSize: L.ramSize,
             bootPML4: L.bootPML4, virtualAPIC: L.virtualAPIC, msrBitmap: L.msrBitmap,
             debugPort: DemoOS.debugPort, timerVector: DemoOS.timerVector, tprThreshold: DemoOS.tprThreshold,

@@ -1,7 +1,7 @@
 // The VMM of `swiftvmx demo`: loads the demo guest OS, programs the VMCS, emulates its devices (the debug
 // port, a timer) and handles every VM exit in one switch, then reports what each VT-x mechanism did.
-// It lives here, not in the CLI, so that tests run the same code path; it belongs in a `VMM` target once
-// the package has one.
+// It lives in the VMM target, not in the CLI, so that tests run the same code path.
+import Hypervisor
 import X86
 
 /// A small VMM for the demo guest OS (`Guests.DemoOS`).
