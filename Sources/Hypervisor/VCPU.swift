@@ -7,8 +7,8 @@ public final class VCPU {
     public let vm: VirtualMachine
     /// The processor model underneath.
     let cpu: CPU
-    /// Exits counted by basic exit reason.
-    private var exitTally = [Int](repeating: 0, count: 80)
+    /// Exits counted by basic exit reason (a buffer allocated once: counting costs no exclusivity check).
+    private let exitTally: UnsafeMutablePointer<Int>
     /// Exits by reason since creation.
     public var exitCounts: [ExitReason: Int] {
         var d: [ExitReason: Int] = [:]
@@ -19,6 +19,8 @@ public final class VCPU {
     init(vm: VirtualMachine) {
         self.vm = vm
         cpu = CPU(memory: vm.memory)
+        exitTally = .allocate(capacity: 80)
+        exitTally.initialize(repeating: 0, count: 80)
         cpu.currentVMCS = VCPU.defaultVMCS()
     }
 
@@ -58,6 +60,8 @@ public final class VCPU {
         v[.vmcsLinkPointer] = ~0
         return v
     }
+
+    deinit { exitTally.deallocate() }
 
     // MARK: VMCS
 

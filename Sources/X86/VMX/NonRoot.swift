@@ -11,32 +11,86 @@ public final class VMXRuntime {
         get { current.pointee }
         set { current.pointee = newValue }
     }
+    /// The run loop's VMX state, in a struct behind a pointer allocated once (no exclusivity checks).
+    struct Hot {
+        /// The exit being produced, set by whatever causes it.
+        var pendingExit: VMExit?
+        /// Controls cached at VM entry.
+        var pin: PinBasedControls = []
+        var primary: PrimaryProcessorControls = []
+        var secondary: SecondaryProcessorControls = []
+        var exitControls: VMExitControls = []
+        /// An event being delivered (for IDT-vectoring information), or nil.
+        var vectoring: (vector: UInt8, kind: EventKind, errorCode: UInt32?)?
+        /// TSC value at which the VMX-preemption timer fires, when active.
+        var preemptionDeadline: UInt64 = 0
+        /// After an exit the processor still holds the guest state; the VMCS guest-state area is written on
+        /// demand (when the VMM reads or writes it), the way a VMM caches guest registers.
+        var guestStateStale = false
+        /// The next VM entry must load the guest-state area (the VMM wrote the VMCS since the last exit).
+        var loadNeeded = true
+    }
+    let hot: UnsafeMutablePointer<Hot>
+
     /// The exit being produced, set by whatever causes it.
-    var pendingExit: VMExit?
-    /// Controls cached at VM entry.
-    var pin: PinBasedControls = []
-    var primary: PrimaryProcessorControls = []
-    var secondary: SecondaryProcessorControls = []
-    var exitControls: VMExitControls = []
+    var pendingExit: VMExit? {
+        @inline(__always) get { hot.pointee.pendingExit }
+        @inline(__always) set { hot.pointee.pendingExit = newValue }
+    }
+    /// Pin-based controls cached at VM entry.
+    var pin: PinBasedControls {
+        @inline(__always) get { hot.pointee.pin }
+        @inline(__always) set { hot.pointee.pin = newValue }
+    }
+    /// Primary processor-based controls cached at VM entry.
+    var primary: PrimaryProcessorControls {
+        @inline(__always) get { hot.pointee.primary }
+        @inline(__always) set { hot.pointee.primary = newValue }
+    }
+    /// Secondary processor-based controls cached at VM entry.
+    var secondary: SecondaryProcessorControls {
+        @inline(__always) get { hot.pointee.secondary }
+        @inline(__always) set { hot.pointee.secondary = newValue }
+    }
+    /// VM-exit controls cached at VM entry.
+    var exitControls: VMExitControls {
+        @inline(__always) get { hot.pointee.exitControls }
+        @inline(__always) set { hot.pointee.exitControls = newValue }
+    }
     /// An event being delivered (for IDT-vectoring information), or nil.
-    var vectoring: (vector: UInt8, kind: EventKind, errorCode: UInt32?)?
-    /// VMX-preemption timer value in TSC ticks remaining, when active.
-    var preemptionDeadline: UInt64 = 0
-    /// After an exit the processor still holds the guest state; the VMCS guest-state area is written on
-    /// demand (when the VMM reads or writes it), the way a VMM caches guest registers.
-    var guestStateStale = false
-    /// The next VM entry must load the guest-state area (the VMM wrote the VMCS since the last exit).
-    var loadNeeded = true
+    var vectoring: (vector: UInt8, kind: EventKind, errorCode: UInt32?)? {
+        @inline(__always) get { hot.pointee.vectoring }
+        @inline(__always) set { hot.pointee.vectoring = newValue }
+    }
+    /// TSC value at which the VMX-preemption timer fires.
+    var preemptionDeadline: UInt64 {
+        @inline(__always) get { hot.pointee.preemptionDeadline }
+        @inline(__always) set { hot.pointee.preemptionDeadline = newValue }
+    }
+    /// Whether the VMCS guest-state area lags the processor.
+    var guestStateStale: Bool {
+        @inline(__always) get { hot.pointee.guestStateStale }
+        @inline(__always) set { hot.pointee.guestStateStale = newValue }
+    }
+    /// Whether the next entry must load the guest-state area.
+    var loadNeeded: Bool {
+        @inline(__always) get { hot.pointee.loadNeeded }
+        @inline(__always) set { hot.pointee.loadNeeded = newValue }
+    }
 
     /// Creates the state with a fresh VMCS.
     public init() {
         current = .allocate(capacity: 1)
         current.initialize(to: VMCS())
+        hot = .allocate(capacity: 1)
+        hot.initialize(to: Hot())
     }
 
     deinit {
         current.deinitialize(count: 1)
         current.deallocate()
+        hot.deinitialize(count: 1)
+        hot.deallocate()
     }
 }
 

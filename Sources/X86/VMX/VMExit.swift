@@ -27,7 +27,12 @@ public struct VMExit: Equatable, Sendable, Codable {
     /// I/O RCX, RSI, RDI, RIP (SMIs during I/O; zero otherwise).
     public var ioRCX: UInt64 = 0, ioRSI: UInt64 = 0, ioRDI: UInt64 = 0, ioRIP: UInt64 = 0
     /// For a failed VM entry: the check that failed, its SDM section and the offending values.
-    public var failedCheck: EntryFailure? = nil
+    public var failedCheck: EntryFailure? {
+        get { failureBox?.failure }
+        set { failureBox = newValue.map { EntryFailureBox($0) } }
+    }
+    /// The failure, boxed so that an ordinary exit is a small value that copies without reference counting.
+    private var failureBox: EntryFailureBox? = nil
 
     /// Creates an exit.
     public init(reason: ExitReason) { self.reason = reason }
@@ -66,4 +71,13 @@ public enum EntryFailureKind: Equatable, Sendable, Codable {
     case vmFailValid(UInt32)
     /// VM exit with basic reason 33 (invalid guest state) or 34 (MSR loading).
     case vmExit(ExitReason)
+}
+
+/// A reference holding an `EntryFailure` (see `VMExit.failedCheck`).
+final class EntryFailureBox: Equatable, Codable, Sendable {
+    let failure: EntryFailure
+    init(_ f: EntryFailure) { failure = f }
+    static func == (a: EntryFailureBox, b: EntryFailureBox) -> Bool { a.failure == b.failure }
+    required init(from decoder: Decoder) throws { failure = try EntryFailure(from: decoder) }
+    func encode(to encoder: Encoder) throws { try failure.encode(to: encoder) }
 }
