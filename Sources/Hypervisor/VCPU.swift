@@ -93,6 +93,20 @@ public final class VCPU {
         if r == .rsp { cpu.vmcsWrite(.guestRSP, value) } else { cpu.setGPR(r, value) }
     }
 
+    // MARK: MSRs
+
+    /// Reads a guest MSR (`hv_vcpu_read_msr`); nil for an MSR the processor does not implement.
+    /// MSRs held in the guest-state area (SYSENTER, EFER, PAT, DEBUGCTL, FS/GS base) read the VMCS.
+    public func readMSR(_ index: UInt32) -> UInt64? {
+        cpu.guestMSR(index)
+    }
+
+    /// Writes a guest MSR (`hv_vcpu_write_msr`); false if the MSR is not implemented or the value is invalid.
+    @discardableResult
+    public func writeMSR(_ index: UInt32, _ value: UInt64) -> Bool {
+        cpu.setGuestMSR(index, value)
+    }
+
     // MARK: Running
 
     /// Enters the guest and runs it until a VM exit (`hv_vcpu_run`).

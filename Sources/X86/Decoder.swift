@@ -142,6 +142,7 @@ let twoByteMap: [OpInfo] = {
     t[0x23] = OpInfo(.movToDR, 0, Form.modrm | Form.force64 | Form.regIsCR)
     t[0x30] = OpInfo(.wrmsr); t[0x31] = OpInfo(.rdtsc); t[0x32] = OpInfo(.rdmsr); t[0x33] = OpInfo(.rdpmc)
     t[0x34] = OpInfo(.sysenter); t[0x35] = OpInfo(.sysexit)
+    t[0x37] = OpInfo(.vmx, 12)       // GETSEC: #UD without SMX; always a VM exit in non-root operation
     for cc in 0..<16 {
         t[0x40 + cc] = OpInfo(.cmov, UInt8(cc), Form.modrm)
         t[0x80 + cc] = OpInfo(.jcc, UInt8(cc), Form.jz | Form.force64)

@@ -228,7 +228,7 @@ extension CPU {
     /// (CR4.VMXE clear, VMX not reported in CPUID) they raise #UD (SDM Vol. 3C §30.3).
     func executeVMXInstruction(_ i: Instruction) throws(Abort) {
         guard vmxNonRoot else { throw Abort.exception(6, nil) }
-        let reasons: [ExitReason] = [.vmcall, .vmlaunch, .vmresume, .vmxoff, .vmptrld, .vmclear, .vmptrst, .vmxon, .vmread, .vmwrite, .invept, .invvpid]
+        let reasons: [ExitReason] = [.vmcall, .vmlaunch, .vmresume, .vmxoff, .vmptrld, .vmclear, .vmptrst, .vmxon, .vmread, .vmwrite, .invept, .invvpid, .getsec]
         let r = Int(i.sub) < reasons.count ? reasons[Int(i.sub)] : .vmcall
         throw instructionExit(r)
     }

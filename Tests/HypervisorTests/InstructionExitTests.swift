@@ -76,3 +76,29 @@ func noExitWithoutTheControl(_ c: ExitCase) throws {
     let e = try vcpu.run(instructionBudget: 1000)
     #expect(e.reason != c.reason || c.reason == .rdmsr || c.reason == .wrmsr, "\(c.name)")
 }
+
+@Test func getsecAlwaysExitsInNonRootOperation() throws {
+    let (_, vcpu) = try makeGuest { a in a.emit([0x0F, 0x37]); a.hlt() }
+    let e = try vcpu.run()
+    #expect(e.reason == .getsec)
+    #expect(e.instructionLength == 2)
+}
+
+@Test func guestMSRsThroughTheAPI() throws {
+    let (_, vcpu) = try makeGuest { a in
+        a.mov(.ecx, 0xC000_0081)   // IA32_STAR
+        a.rdmsr()
+        a.hlt()
+    }
+    #expect(vcpu.writeMSR(0xC000_0081, 0x0023_0010_0000_0000))
+    #expect(vcpu.readMSR(0xC000_0081) == 0x0023_0010_0000_0000)
+    #expect(vcpu.writeMSR(0x174, 0x10))
+    #expect(vcpu.read(.guestIA32SysenterCS) == 0x10)
+    #expect(vcpu.readMSR(0x12345) == nil)
+    #expect(!vcpu.writeMSR(0x277, 0x0202_0202_0202_0202))   // PAT type 2 is reserved
+    try vcpu.write(.msrBitmap, 0x6000)
+    try vcpu.write(.primaryProcessorBasedControls, vcpu.read(.primaryProcessorBasedControls)
+        | UInt64(PrimaryProcessorControls.useMSRBitmaps.rawValue | PrimaryProcessorControls.hltExiting.rawValue))
+    #expect(try vcpu.run().reason == .hlt)
+    #expect(vcpu.read(.rdx) == 0x0023_0010)
+}

@@ -590,3 +590,52 @@ extension CPU {
     /// Whether the current physical access reads or writes a paging-structure entry.
     var inPageWalk: Bool { pageWalkDepth > 0 }
 }
+
+extension CPU {
+    /// The guest's value of an MSR, for the embedding API: guest-state-area MSRs come from the VMCS, the
+    /// rest from the processor. Nil if the MSR is not implemented.
+    public func guestMSR(_ index: UInt32) -> UInt64? {
+        switch index {
+        case MSRIndex.sysenterCS: return vmcsRead(.guestIA32SysenterCS)
+        case MSRIndex.sysenterESP: return vmcsRead(.guestIA32SysenterESP)
+        case MSRIndex.sysenterEIP: return vmcsRead(.guestIA32SysenterEIP)
+        case MSRIndex.fsBase: return vmcsRead(.guestFSBase)
+        case MSRIndex.gsBase: return vmcsRead(.guestGSBase)
+        case MSRIndex.pat: return vmcsRead(.guestIA32PAT)
+        case MSRIndex.efer: return vmcsRead(.guestIA32EFER)
+        case MSRIndex.debugCtl: return vmcsRead(.guestIA32DebugCtl)
+        default:
+            let wasNonRoot = vmxNonRoot
+            vmxNonRoot = false
+            defer { vmxNonRoot = wasNonRoot }
+            do throws(Abort) { return try readMSR(index) } catch { return nil }
+        }
+    }
+
+    /// Sets the guest's value of an MSR, for the embedding API. Returns false if the MSR is not
+    /// implemented or the value is invalid for it.
+    public func setGuestMSR(_ index: UInt32, _ value: UInt64) -> Bool {
+        switch index {
+        case MSRIndex.sysenterCS: vmcsWrite(.guestIA32SysenterCS, value)
+        case MSRIndex.sysenterESP: vmcsWrite(.guestIA32SysenterESP, value)
+        case MSRIndex.sysenterEIP: vmcsWrite(.guestIA32SysenterEIP, value)
+        case MSRIndex.fsBase: vmcsWrite(.guestFSBase, value)
+        case MSRIndex.gsBase: vmcsWrite(.guestGSBase, value)
+        case MSRIndex.pat:
+            guard CPU.validPAT(value) else { return false }
+            vmcsWrite(.guestIA32PAT, value)
+        case MSRIndex.efer:
+            guard value & ~UInt64(0xD01) == 0 else { return false }
+            vmcsWrite(.guestIA32EFER, value)
+        case MSRIndex.debugCtl:
+            guard value & ~UInt64(0x3) == 0 else { return false }
+            vmcsWrite(.guestIA32DebugCtl, value)
+        default:
+            let wasNonRoot = vmxNonRoot
+            vmxNonRoot = false
+            defer { vmxNonRoot = wasNonRoot }
+            do throws(Abort) { try writeMSR(index, value) } catch { return false }
+        }
+        return true
+    }
+}
