@@ -11,13 +11,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Robustness fuzzing of the processor model.
-struct Fuzz: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "fuzz",
-        abstract: "Run random instruction streams in every mode; every case must end architecturally.",
-        discussion: "The last line printed is `N passed, M failed`; the exit status is 0 only if M is 0.")
-
+/// Options shared by the fuzzing subcommands.
+struct FuzzOptions: ParsableArguments {
     @Argument(help: "Number of cases.")
     var count: UInt64 = 10000
 
@@ -36,56 +31,86 @@ struct Fuzz: ParsableCommand {
     @Option(help: .hidden)
     var worker: String?
 
-    func run() throws {
-        if let w = worker {
-            let parts = w.split(separator: ":").compactMap { UInt64($0) }
-            guard parts.count == 2, parts[0] <= parts[1] else { throw ValidationError("--worker wants start:end") }
-            runWorker(parts[0]..<parts[1])
-            return
-        }
+    /// The `--worker start:end` range, if this process is a worker.
+    func workerRange() throws -> Range<UInt64>? {
+        guard let w = worker else { return nil }
+        let parts = w.split(separator: ":").compactMap { UInt64($0) }
+        guard parts.count == 2, parts[0] <= parts[1] else { throw ValidationError("--worker wants start:end") }
+        return parts[0]..<parts[1]
+    }
+
+    /// Runs all cases in worker processes of `subcommand`, prints failures, the `summary` of the outcome
+    /// counts and the closing line `N passed, M failed`; throws exit status 1 on any failure.
+    func runDriver(subcommand: String, summary: (FuzzState, Double) -> String) throws {
         guard chunk > 0 else { throw ValidationError("--chunk must be positive") }
         let driver = FuzzDriver(seed: seed, count: count, chunk: chunk,
                                 jobs: max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount))
+        driver.subcommand = subcommand
         let start = Date()
         driver.runAll()
         let seconds = Date().timeIntervalSince(start)
         let failures = driver.state.failures.sorted { $0.index < $1.index }
         for f in failures.prefix(show) {
             print("FAIL case \(f.index): \(f.message)")
-            print("  replay: swiftvmx-dev fuzz --seed \(seed) --worker \(f.index):\(f.index + 1)")
+            print("  replay: swiftvmx-dev \(subcommand) --seed \(seed) --worker \(f.index):\(f.index + 1)")
         }
         if failures.count > show { print("... and \(failures.count - show) more failures") }
         let s = driver.state
-        print(String(format: "%.1f s, %.0f cases/s; outcomes: %llu halted, %llu shutdown, %llu exception, %llu step limit; %llu crashes",
-                     seconds, Double(count) / max(seconds, 1e-9), s.outcomes[0], s.outcomes[1], s.outcomes[2], s.outcomes[3], s.crashes))
+        print(summary(s, seconds))
         print("\(s.passed) passed, \(s.failures.count) failed")
         if !failures.isEmpty { throw ExitCode(1) }
     }
+}
 
-    /// Runs cases in this process, reporting on stdout with unbuffered writes:
-    /// `C i` (every case below i is reported), `F i message`, `S h s e l` (outcome counts), `E end`.
-    func runWorker(_ range: Range<UInt64>) {
-        func emit(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
-        var outcomes: [UInt64] = [0, 0, 0, 0]
-        let machine = Fuzzer.Machine()
-        for i in range {
-            if (i - range.lowerBound) % 16 == 0 { emit("C \(i)") }
-            // A case that takes this long is a hang in the model: SIGALRM ends the worker, the driver replays.
-            alarm(20)
-            let r = Fuzzer.run(seed: seed, index: i, machine: machine)
-            switch r.stop {
-            case .halted: outcomes[0] += 1
-            case .shutdown: outcomes[1] += 1
-            case .exception: outcomes[2] += 1
-            default: outcomes[3] += 1
+/// Runs cases in this process, reporting on stdout with unbuffered writes:
+/// `C i` (every case below i is reported), `F i message`, `S a b c d` (outcome counts), `E end`.
+/// `body` runs one case and returns its outcome class (0–3) and an invariant violation, if any.
+func runFuzzWorker(_ range: Range<UInt64>, _ body: (UInt64) -> (outcome: Int, violation: String?)) {
+    func emit(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
+    var outcomes: [UInt64] = [0, 0, 0, 0]
+    for i in range {
+        if (i - range.lowerBound) % 16 == 0 { emit("C \(i)") }
+        // A case that takes this long is a hang in the model: SIGALRM ends the worker, the driver replays.
+        alarm(20)
+        let r = body(i)
+        outcomes[r.outcome & 3] += 1
+        if let v = r.violation { emit("F \(i) \(v)") }
+    }
+    alarm(0)
+    emit("S \(outcomes.map(String.init).joined(separator: " "))")
+    emit("E \(range.upperBound)")
+}
+
+/// Robustness fuzzing of the processor model.
+struct Fuzz: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fuzz",
+        abstract: "Run random instruction streams in every mode; every case must end architecturally.",
+        discussion: "The last line printed is `N passed, M failed`; the exit status is 0 only if M is 0.")
+
+    @OptionGroup var options: FuzzOptions
+
+    func run() throws {
+        if let range = try options.workerRange() {
+            let machine = Fuzzer.Machine()
+            runFuzzWorker(range) { i in
+                let r = Fuzzer.run(seed: options.seed, index: i, machine: machine)
+                let outcome: Int
+                switch r.stop {
+                case .halted: outcome = 0
+                case .shutdown: outcome = 1
+                case .exception: outcome = 2
+                default: outcome = 3
+                }
+                let v = r.violation.map { "\(r.environment.rawValue) CPL\(r.cpl), \(r.stop) after \(r.instructions) instructions: \($0) [code \(r.codePrefix)]" }
+                return (outcome, v)
             }
-            if let v = r.violation {
-                emit("F \(i) \(r.environment.rawValue) CPL\(r.cpl), \(r.stop) after \(r.instructions) instructions: \(v) [code \(r.codePrefix)]")
-            }
+            return
         }
-        alarm(0)
-        emit("S \(outcomes.map(String.init).joined(separator: " "))")
-        emit("E \(range.upperBound)")
+        try options.runDriver(subcommand: "fuzz") { s, seconds in
+            String(format: "%.1f s, %.0f cases/s; outcomes: %llu halted, %llu shutdown, %llu exception, %llu step limit; %llu crashes",
+                   seconds, Double(options.count) / max(seconds, 1e-9), s.outcomes[0], s.outcomes[1], s.outcomes[2], s.outcomes[3], s.crashes)
+        }
     }
 }
 
