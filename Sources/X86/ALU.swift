@@ -43,7 +43,7 @@ extension CPU {
         }
     }
 
-    func execALURMReg(_ i: Instruction) throws(Abort) {
+    func execALURMReg(_ i: borrowing Instruction) throws(Abort) {
         let size = i.opSize
         let b = readReg(i.reg, size)
         if i.isMem {
@@ -60,7 +60,7 @@ extension CPU {
         }
     }
 
-    func execALURegRM(_ i: Instruction) throws(Abort) {
+    func execALURegRM(_ i: borrowing Instruction) throws(Abort) {
         let size = i.opSize
         let b = try readRM(i)
         let a = readReg(i.reg, size)
@@ -69,7 +69,7 @@ extension CPU {
         commitALUFlags(i.sub, size, a, b, r)
     }
 
-    func execALURMImm(_ i: Instruction) throws(Abort) {
+    func execALURMImm(_ i: borrowing Instruction) throws(Abort) {
         let size = i.opSize
         let b = i.imm & sizeMask(size)
         if i.isMem {
@@ -86,14 +86,14 @@ extension CPU {
         }
     }
 
-    func execTest(_ i: Instruction, imm: Bool) throws(Abort) {
+    func execTest(_ i: borrowing Instruction, imm: Bool) throws(Abort) {
         let size = i.opSize
         let a = try readRM(i)
         let b = imm ? i.imm & sizeMask(size) : readReg(i.reg, size)
         setLazy(.logic, size, a, b, a & b)
     }
 
-    func execIncDec(_ i: Instruction, dec: Bool) throws(Abort) {
+    func execIncDec(_ i: borrowing Instruction, dec: Bool) throws(Abort) {
         let size = i.opSize
         let a = try readRMForWrite(i)
         let r = (dec ? a &- 1 : a &+ 1) & sizeMask(size)
@@ -101,7 +101,7 @@ extension CPU {
         setLazy(dec ? .dec : .inc, size, a, 1, r)
     }
 
-    func execNotNeg(_ i: Instruction, neg: Bool) throws(Abort) {
+    func execNotNeg(_ i: borrowing Instruction, neg: Bool) throws(Abort) {
         let size = i.opSize
         let a = try readRMForWrite(i)
         if neg {
@@ -114,7 +114,7 @@ extension CPU {
     }
 
     /// MUL, IMUL (one operand): rDX:rAX ← rAX × r/m.
-    func execMul(_ i: Instruction, signed: Bool) throws(Abort) {
+    func execMul(_ i: borrowing Instruction, signed: Bool) throws(Abort) {
         let size = i.opSize
         let src = try readRM(i)
         var lo: UInt64, hi: UInt64
@@ -169,7 +169,7 @@ extension CPU {
     }
 
     /// IMUL with two or three operands: truncated signed product.
-    func execIMulReg(_ i: Instruction, three: Bool) throws(Abort) {
+    func execIMulReg(_ i: borrowing Instruction, three: Bool) throws(Abort) {
         let size = i.opSize
         let src = try readRM(i)
         let other = three ? i.imm & sizeMask(size) : readReg(i.reg, size)
@@ -192,7 +192,7 @@ extension CPU {
     }
 
     /// DIV, IDIV: rAX (and rDX) ÷ r/m; #DE on a zero divisor or a quotient that does not fit.
-    func execDiv(_ i: Instruction, signed: Bool) throws(Abort) {
+    func execDiv(_ i: borrowing Instruction, signed: Bool) throws(Abort) {
         let size = i.opSize
         let divisor = try readRM(i)
         if divisor == 0 { throw Abort.exception(0, nil) }
@@ -372,7 +372,7 @@ extension CPU {
     // MARK: Bit operations
 
     /// BT, BTS, BTR, BTC with a register or immediate bit offset.
-    func execBitTest(_ i: Instruction, immediate: Bool) throws(Abort) {
+    func execBitTest(_ i: borrowing Instruction, immediate: Bool) throws(Abort) {
         let size = i.opSize
         let bits = UInt64(size) * 8
         var offset = immediate ? i.imm & 0xFF : readReg(i.reg, size)
@@ -424,7 +424,7 @@ extension CPU {
     }
 
     /// BSF/BSR: destination unchanged and ZF set when the source is zero.
-    func execBitScan(_ i: Instruction, reverse: Bool) throws(Abort) {
+    func execBitScan(_ i: borrowing Instruction, reverse: Bool) throws(Abort) {
         let size = i.opSize
         let v = try readRM(i)
         let f = materializedFlags()
@@ -440,13 +440,13 @@ extension CPU {
         lazy.op = .none
     }
 
-    func execPopcnt(_ i: Instruction) throws(Abort) {
+    func execPopcnt(_ i: borrowing Instruction) throws(Abort) {
         let v = try readRM(i)
         writeReg(i.reg, i.opSize, UInt64(v.nonzeroBitCount))
         setStatusFlags(v == 0 ? CPU.zfBit : 0)
     }
 
-    func execBswap(_ i: Instruction) {
+    func execBswap(_ i: borrowing Instruction) {
         switch i.opSize {
         case 8: gpr[Int(i.rm & 15)] = gpr[Int(i.rm & 15)].byteSwapped
         case 4: writeReg(i.rm, 4, UInt64(UInt32(truncatingIfNeeded: gpr[Int(i.rm & 15)]).byteSwapped))
@@ -456,7 +456,7 @@ extension CPU {
 
     // MARK: Exchange and compare
 
-    func execXchg(_ i: Instruction) throws(Abort) {
+    func execXchg(_ i: borrowing Instruction) throws(Abort) {
         let size = i.opSize
         let a = readReg(i.reg, size)
         let b = try readRMForWrite(i)
@@ -464,7 +464,7 @@ extension CPU {
         writeReg(i.reg, size, b)
     }
 
-    func execXadd(_ i: Instruction) throws(Abort) {
+    func execXadd(_ i: borrowing Instruction) throws(Abort) {
         let size = i.opSize
         let src = readReg(i.reg, size)
         let dst = try readRMForWrite(i)
@@ -479,7 +479,7 @@ extension CPU {
         setLazy(.add, size, dst, src, r)
     }
 
-    func execCmpxchg(_ i: Instruction) throws(Abort) {
+    func execCmpxchg(_ i: borrowing Instruction) throws(Abort) {
         let size = i.opSize
         let dst = try readRMForWrite(i)
         let acc = readReg(0, size)
@@ -493,7 +493,7 @@ extension CPU {
         setLazy(.sub, size, acc, dst, r)
     }
 
-    func execCmpxchg8b(_ i: Instruction) throws(Abort) {
+    func execCmpxchg8b(_ i: borrowing Instruction) throws(Abort) {
         guard i.isMem else { throw Abort.exception(6, nil) }
         let ea = effectiveAddress(i)
         if i.flags & InstructionFlags.rexW != 0 {

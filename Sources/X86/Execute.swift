@@ -4,86 +4,85 @@ extension CPU {
     /// Executes one decoded instruction. RIP already points past it.
     @inline(__always)
     func execute(_ p: UnsafeMutablePointer<Instruction>) throws(Abort) {
-        let i = p.pointee
-        switch i.op {
-        case .aluRMReg: try execALURMReg(i)
-        case .aluRegRM: try execALURegRM(i)
-        case .aluRMImm: try execALURMImm(i)
+        switch p.pointee.op {
+        case .aluRMReg: try execALURMReg(p.pointee)
+        case .aluRegRM: try execALURegRM(p.pointee)
+        case .aluRMImm: try execALURMImm(p.pointee)
         case .movRMReg:
-            if i.isMem { try writeMem(i.seg, effectiveAddress(i), i.opSize, readReg(i.reg, i.opSize)) }
-            else { writeReg(i.rm, i.opSize, readReg(i.reg, i.opSize)) }
-        case .movRegRM: writeReg(i.reg, i.opSize, try readRM(i))
-        case .movRMImm: try writeRM(i, i.imm & sizeMask(i.opSize))
-        case .movRegImm: writeReg(i.rm, i.opSize, i.imm)
-        case .lea: writeReg(i.reg, i.opSize, effectiveAddress(i))
+            if p.pointee.isMem { try writeMem(p.pointee.seg, effectiveAddress(p.pointee), p.pointee.opSize, readReg(p.pointee.reg, p.pointee.opSize)) }
+            else { writeReg(p.pointee.rm, p.pointee.opSize, readReg(p.pointee.reg, p.pointee.opSize)) }
+        case .movRegRM: writeReg(p.pointee.reg, p.pointee.opSize, try readRM(p.pointee))
+        case .movRMImm: try writeRM(p.pointee, p.pointee.imm & sizeMask(p.pointee.opSize))
+        case .movRegImm: writeReg(p.pointee.rm, p.pointee.opSize, p.pointee.imm)
+        case .lea: writeReg(p.pointee.reg, p.pointee.opSize, effectiveAddress(p.pointee))
         case .jcc:
-            if condition(i.sub) { try branch(to: ripValue &+ i.imm, i.opSize) }
-        case .jmpRel: try branch(to: ripValue &+ i.imm, i.opSize)
+            if condition(p.pointee.sub) { try branch(to: ripValue &+ p.pointee.imm, p.pointee.opSize) }
+        case .jmpRel: try branch(to: ripValue &+ p.pointee.imm, p.pointee.opSize)
         case .callRel:
-            let target = ripValue &+ i.imm
-            try push(ripValue, i.opSize)
-            try branch(to: target, i.opSize)
+            let target = ripValue &+ p.pointee.imm
+            try push(ripValue, p.pointee.opSize)
+            try branch(to: target, p.pointee.opSize)
         case .retNear:
-            let target = try pop(i.opSize)
-            if i.sub != 0 { adjustSP(i.imm) }
-            try branch(to: target, i.opSize)
-        case .pushReg: try push(readReg(i.rm, i.opSize), i.opSize)
+            let target = try pop(p.pointee.opSize)
+            if p.pointee.sub != 0 { adjustSP(p.pointee.imm) }
+            try branch(to: target, p.pointee.opSize)
+        case .pushReg: try push(readReg(p.pointee.rm, p.pointee.opSize), p.pointee.opSize)
         case .popReg:
-            let v = try pop(i.opSize)
-            writeReg(i.rm, i.opSize, v)
-        case .testRMReg: try execTest(i, imm: false)
-        case .testRMImm: try execTest(i, imm: true)
-        case .incRM: try execIncDec(i, dec: false)
-        case .decRM: try execIncDec(i, dec: true)
+            let v = try pop(p.pointee.opSize)
+            writeReg(p.pointee.rm, p.pointee.opSize, v)
+        case .testRMReg: try execTest(p.pointee, imm: false)
+        case .testRMImm: try execTest(p.pointee, imm: true)
+        case .incRM: try execIncDec(p.pointee, dec: false)
+        case .decRM: try execIncDec(p.pointee, dec: true)
         case .cmov:
-            let v = try readRM(i)
-            if condition(i.sub) { writeReg(i.reg, i.opSize, v) }
-            else if i.opSize == 4 { writeReg(i.reg, 4, readReg(i.reg, 4)) }
-        case .setcc: try writeRM(i, condition(i.sub) ? 1 : 0)
-        case .movzx: writeReg(i.reg, i.opSize, try readRM(i, size: i.size2))
-        case .movsx: writeReg(i.reg, i.opSize, signExtend(try readRM(i, size: i.size2), i.size2) & sizeMask(i.opSize))
-        case .movsxd: writeReg(i.reg, i.opSize, signExtend(try readRM(i, size: 4), 4) & sizeMask(i.opSize))
-        case .shiftRMImm: try execShift(i, count: i.imm & 0xFF)
-        case .shiftRM1: try execShift(i, count: 1)
-        case .shiftRMCL: try execShift(i, count: gpr[1] & 0xFF)
-        case .notRM: try execNotNeg(i, neg: false)
-        case .negRM: try execNotNeg(i, neg: true)
-        case .mulRM: try execMul(i, signed: false)
-        case .imulRM: try execMul(i, signed: true)
-        case .divRM: try execDiv(i, signed: false)
-        case .idivRM: try execDiv(i, signed: true)
-        case .imulRegRM: try execIMulReg(i, three: false)
-        case .imulRegRMImm: try execIMulReg(i, three: true)
-        case .shldImm: try execDoubleShift(i, left: true, count: i.imm & 0xFF)
-        case .shldCL: try execDoubleShift(i, left: true, count: gpr[1] & 0xFF)
-        case .shrdImm: try execDoubleShift(i, left: false, count: i.imm & 0xFF)
-        case .shrdCL: try execDoubleShift(i, left: false, count: gpr[1] & 0xFF)
-        case .btRMReg: try execBitTest(i, immediate: false)
-        case .btRMImm: try execBitTest(i, immediate: true)
-        case .bsf: try execBitScan(i, reverse: false)
-        case .bsr: try execBitScan(i, reverse: true)
-        case .popcnt: try execPopcnt(i)
-        case .bswap: execBswap(i)
-        case .cmpxchg: try execCmpxchg(i)
-        case .cmpxchg8b: try execCmpxchg8b(i)
-        case .xadd: try execXadd(i)
-        case .xchgRMReg: try execXchg(i)
+            let v = try readRM(p.pointee)
+            if condition(p.pointee.sub) { writeReg(p.pointee.reg, p.pointee.opSize, v) }
+            else if p.pointee.opSize == 4 { writeReg(p.pointee.reg, 4, readReg(p.pointee.reg, 4)) }
+        case .setcc: try writeRM(p.pointee, condition(p.pointee.sub) ? 1 : 0)
+        case .movzx: writeReg(p.pointee.reg, p.pointee.opSize, try readRM(p.pointee, size: p.pointee.size2))
+        case .movsx: writeReg(p.pointee.reg, p.pointee.opSize, signExtend(try readRM(p.pointee, size: p.pointee.size2), p.pointee.size2) & sizeMask(p.pointee.opSize))
+        case .movsxd: writeReg(p.pointee.reg, p.pointee.opSize, signExtend(try readRM(p.pointee, size: 4), 4) & sizeMask(p.pointee.opSize))
+        case .shiftRMImm: try execShift(p.pointee, count: p.pointee.imm & 0xFF)
+        case .shiftRM1: try execShift(p.pointee, count: 1)
+        case .shiftRMCL: try execShift(p.pointee, count: gpr[1] & 0xFF)
+        case .notRM: try execNotNeg(p.pointee, neg: false)
+        case .negRM: try execNotNeg(p.pointee, neg: true)
+        case .mulRM: try execMul(p.pointee, signed: false)
+        case .imulRM: try execMul(p.pointee, signed: true)
+        case .divRM: try execDiv(p.pointee, signed: false)
+        case .idivRM: try execDiv(p.pointee, signed: true)
+        case .imulRegRM: try execIMulReg(p.pointee, three: false)
+        case .imulRegRMImm: try execIMulReg(p.pointee, three: true)
+        case .shldImm: try execDoubleShift(p.pointee, left: true, count: p.pointee.imm & 0xFF)
+        case .shldCL: try execDoubleShift(p.pointee, left: true, count: gpr[1] & 0xFF)
+        case .shrdImm: try execDoubleShift(p.pointee, left: false, count: p.pointee.imm & 0xFF)
+        case .shrdCL: try execDoubleShift(p.pointee, left: false, count: gpr[1] & 0xFF)
+        case .btRMReg: try execBitTest(p.pointee, immediate: false)
+        case .btRMImm: try execBitTest(p.pointee, immediate: true)
+        case .bsf: try execBitScan(p.pointee, reverse: false)
+        case .bsr: try execBitScan(p.pointee, reverse: true)
+        case .popcnt: try execPopcnt(p.pointee)
+        case .bswap: execBswap(p.pointee)
+        case .cmpxchg: try execCmpxchg(p.pointee)
+        case .cmpxchg8b: try execCmpxchg8b(p.pointee)
+        case .xadd: try execXadd(p.pointee)
+        case .xchgRMReg: try execXchg(p.pointee)
         case .movbeLoad:
-            guard i.isMem else { throw Abort.exception(6, nil) }
-            let v = try readRM(i)
-            writeReg(i.reg, i.opSize, byteSwap(v, i.opSize))
+            guard p.pointee.isMem else { throw Abort.exception(6, nil) }
+            let v = try readRM(p.pointee)
+            writeReg(p.pointee.reg, p.pointee.opSize, byteSwap(v, p.pointee.opSize))
         case .movbeStore:
-            guard i.isMem else { throw Abort.exception(6, nil) }
-            try writeRM(i, byteSwap(readReg(i.reg, i.opSize), i.opSize))
+            guard p.pointee.isMem else { throw Abort.exception(6, nil) }
+            try writeRM(p.pointee, byteSwap(readReg(p.pointee.reg, p.pointee.opSize), p.pointee.opSize))
         case .cbw:
-            switch i.opSize {
+            switch p.pointee.opSize {
             case 2: writeReg(0, 2, signExtend(gpr[0] & 0xFF, 1))
             case 4: writeReg(0, 4, signExtend(gpr[0] & 0xFFFF, 2))
             default: gpr[0] = signExtend(gpr[0] & 0xFFFF_FFFF, 4)
             }
         case .cwd:
-            let s = readReg(0, i.opSize) & signBit(i.opSize) != 0
-            writeReg(2, i.opSize, s ? sizeMask(i.opSize) : 0)
+            let s = readReg(0, p.pointee.opSize) & signBit(p.pointee.opSize) != 0
+            writeReg(2, p.pointee.opSize, s ? sizeMask(p.pointee.opSize) : 0)
         case .lahf:
             let f = materializedFlags()
             writeReg(16, 1, (f & 0xD5) | 2)
@@ -91,43 +90,43 @@ extension CPU {
             let ah = (gpr[0] >> 8) & 0xD5
             setStatusFlags(ah, mask: 0xD5)
         case .xlat:
-            let off = (readReg(3, i.addrSize) &+ (gpr[0] & 0xFF)) & sizeMask(i.addrSize)
-            writeReg(0, 1, try readMem(i.seg, off, 1))
-        case .pushImm: try push(i.imm & sizeMask(i.opSize), i.opSize)
-        case .pushRM: try push(try readRM(i), i.opSize)
+            let off = (readReg(3, p.pointee.addrSize) &+ (gpr[0] & 0xFF)) & sizeMask(p.pointee.addrSize)
+            writeReg(0, 1, try readMem(p.pointee.seg, off, 1))
+        case .pushImm: try push(p.pointee.imm & sizeMask(p.pointee.opSize), p.pointee.opSize)
+        case .pushRM: try push(try readRM(p.pointee), p.pointee.opSize)
         case .popRM:
-            let v = try pop(i.opSize)
-            try writeRM(i, v)
-        case .enter: try execEnter(i)
+            let v = try pop(p.pointee.opSize)
+            try writeRM(p.pointee, v)
+        case .enter: try execEnter(p.pointee)
         case .leave:
             let sa = stackAddrSize
             let bp = readReg(5, sa)
             writeReg(4, sa, bp)
-            let v = try pop(i.opSize)
-            writeReg(5, i.opSize, v)
-        case .pusha: try execPusha(i)
-        case .popa: try execPopa(i)
-        case .jmpRM: try branch(to: try readRM(i), i.opSize)
+            let v = try pop(p.pointee.opSize)
+            writeReg(5, p.pointee.opSize, v)
+        case .pusha: try execPusha(p.pointee)
+        case .popa: try execPopa(p.pointee)
+        case .jmpRM: try branch(to: try readRM(p.pointee), p.pointee.opSize)
         case .callRM:
-            let target = try readRM(i)
-            try push(ripValue, i.opSize)
-            try branch(to: target, i.opSize)
+            let target = try readRM(p.pointee)
+            try push(ripValue, p.pointee.opSize)
+            try branch(to: target, p.pointee.opSize)
         case .loop:
-            let asz = i.addrSize
+            let asz = p.pointee.addrSize
             let c = (readReg(1, asz) &- 1) & sizeMask(asz)
             let take: Bool
-            switch i.sub {
+            switch p.pointee.sub {
             case 0: take = c != 0 && !zeroFlag
             case 1: take = c != 0 && zeroFlag
             default: take = c != 0
             }
             writeReg(1, asz, c)
-            if take { try branch(to: ripValue &+ i.imm, i.opSize) }
+            if take { try branch(to: ripValue &+ p.pointee.imm, p.pointee.opSize) }
         case .jcxz:
-            if readReg(1, i.addrSize) == 0 { try branch(to: ripValue &+ i.imm, i.opSize) }
-        case .string: try execString(i)
-        case .movAccMoffs: writeReg(0, i.opSize, try readMem(i.seg, UInt64(bitPattern: i.disp) & sizeMask(i.addrSize), i.opSize))
-        case .movMoffsAcc: try writeMem(i.seg, UInt64(bitPattern: i.disp) & sizeMask(i.addrSize), i.opSize, readReg(0, i.opSize))
+            if readReg(1, p.pointee.addrSize) == 0 { try branch(to: ripValue &+ p.pointee.imm, p.pointee.opSize) }
+        case .string: try execString(p.pointee)
+        case .movAccMoffs: writeReg(0, p.pointee.opSize, try readMem(p.pointee.seg, UInt64(bitPattern: p.pointee.disp) & sizeMask(p.pointee.addrSize), p.pointee.opSize))
+        case .movMoffsAcc: try writeMem(p.pointee.seg, UInt64(bitPattern: p.pointee.disp) & sizeMask(p.pointee.addrSize), p.pointee.opSize, readReg(0, p.pointee.opSize))
         case .clc: setCarryOnly(false)
         case .stc: setCarryOnly(true)
         case .cmc: setCarryOnly(!carryFlag)
@@ -140,17 +139,17 @@ extension CPU {
         case .das: execDAA(subtract: true)
         case .aaa: execAAA(subtract: false)
         case .aas: execAAA(subtract: true)
-        case .aam: try execAAM(i.imm & 0xFF)
-        case .aad: execAAD(i.imm & 0xFF)
+        case .aam: try execAAM(p.pointee.imm & 0xFF)
+        case .aad: execAAD(p.pointee.imm & 0xFF)
         case .fence: break
         case .clflush:
-            guard i.isMem else { throw Abort.exception(6, nil) }
-            _ = try linearAddress(i.seg, effectiveAddress(i), 1, write: false)
-        case .bound: try execBound(i)
-        case .x87: try execX87(i)
-        case .sse: try execSSE(i)
+            guard p.pointee.isMem else { throw Abort.exception(6, nil) }
+            _ = try linearAddress(p.pointee.seg, effectiveAddress(p.pointee), 1, write: false)
+        case .bound: try execBound(p.pointee)
+        case .x87: try execX87(p.pointee)
+        case .sse: try execSSE(p.pointee)
         case .fwait: try execFwait()
-        default: try executeSystem(i)
+        default: try executeSystem(p.pointee)
         }
     }
 
@@ -177,7 +176,7 @@ extension CPU {
     }
 
     /// ENTER (SDM Vol. 2A): builds a stack frame with `level` nested frame pointers.
-    func execEnter(_ i: Instruction) throws(Abort) {
+    func execEnter(_ i: borrowing Instruction) throws(Abort) {
         let size = i.opSize
         let sa = stackAddrSize
         let level = UInt64(i.imm2 & 31)
@@ -202,20 +201,20 @@ extension CPU {
         writeReg(4, sa, newSP)
     }
 
-    func execPusha(_ i: Instruction) throws(Abort) {
+    func execPusha(_ i: borrowing Instruction) throws(Abort) {
         let size = i.opSize
         let sp = readReg(4, size)
         for r: UInt8 in 0..<8 { try push(r == 4 ? sp : readReg(r, size), size) }
     }
 
-    func execPopa(_ i: Instruction) throws(Abort) {
+    func execPopa(_ i: borrowing Instruction) throws(Abort) {
         let size = i.opSize
         var vals = [UInt64](repeating: 0, count: 8)
         for k in 0..<8 { vals[7 - k] = try pop(size) }
         for r: UInt8 in 0..<8 where r != 4 { writeReg(r, size, vals[Int(r)]) }
     }
 
-    func execBound(_ i: Instruction) throws(Abort) {
+    func execBound(_ i: borrowing Instruction) throws(Abort) {
         guard i.isMem else { throw Abort.exception(6, nil) }
         let size = i.opSize
         let ea = effectiveAddress(i)

@@ -129,7 +129,7 @@ extension CPU {
     // MARK: 0F AE memory forms
 
     /// FXSAVE, FXRSTOR, LDMXCSR, STMXCSR (0F AE /0–/3); XSAVE and friends (/4–/6) are not implemented (#UD).
-    func execFPStateGroup(_ i: Instruction) throws(Abort) {
+    func execFPStateGroup(_ i: borrowing Instruction) throws(Abort) {
         let reg = i.reg & 7
         if i.flags & (InstructionFlags.rep | InstructionFlags.repne | InstructionFlags.opsize) != 0 { throw Abort.exception(6, nil) }
         switch reg {
@@ -211,7 +211,7 @@ extension CPU {
     }
 
     /// FXSAVE m512: 16-byte aligned (#GP otherwise); every byte is checked writable before any is written.
-    func fxsave(_ i: Instruction) throws(Abort) {
+    func fxsave(_ i: borrowing Instruction) throws(Abort) {
         let off = effectiveAddress(i)
         let la = try linearAddress(i.seg, off, 512, write: true)
         if la & 15 != 0 { throw Abort.exception(13, 0) }
@@ -225,7 +225,7 @@ extension CPU {
     }
 
     /// FXRSTOR m512: 16-byte aligned; #GP(0) for reserved MXCSR bits; nothing changes on a fault.
-    func fxrstor(_ i: Instruction) throws(Abort) {
+    func fxrstor(_ i: borrowing Instruction) throws(Abort) {
         let off = effectiveAddress(i)
         let la = try linearAddress(i.seg, off, 512, write: false)
         if la & 15 != 0 { throw Abort.exception(13, 0) }

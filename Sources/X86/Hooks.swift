@@ -9,7 +9,7 @@ extension CPU {
     }
 
     /// INVD (always exits) / WBINVD ("WBINVD exiting").
-    @inline(__always) func hookCacheControl(_ i: Instruction) throws(Abort) {
+    @inline(__always) func hookCacheControl(_ i: borrowing Instruction) throws(Abort) {
         guard vmxNonRoot else { return }
         if i.op == .invd { throw instructionExit(.invd) }
         if vmx.secondary.contains(.wbinvdExiting) { throw instructionExit(.wbinvd) }
@@ -71,7 +71,7 @@ extension CPU {
     }
 
     /// LMSW: exits when it would change a host-owned bit of CR0[3:0] away from the shadow (§25.1.3).
-    @inline(__always) func hookLMSW(_ v: UInt64, _ i: Instruction) throws(Abort) {
+    @inline(__always) func hookLMSW(_ v: UInt64, _ i: borrowing Instruction) throws(Abort) {
         guard vmxNonRoot else { return }
         let mask = vmx.current.pointee[.cr0GuestHostMask] & 0xF
         let shadow = vmx.current.pointee[.cr0ReadShadow]
@@ -151,14 +151,14 @@ extension CPU {
     }
 
     /// MOV from CR3 ("CR3-store exiting").
-    @inline(__always) func hookCR3Read(_ i: Instruction) throws(Abort) {
+    @inline(__always) func hookCR3Read(_ i: borrowing Instruction) throws(Abort) {
         if vmxNonRoot && vmx.primary.contains(.cr3StoreExiting) {
             throw instructionExit(.controlRegisterAccess, qualification: 3 | (1 << 4) | UInt64(i.rm & 15) << 8)
         }
     }
 
     /// MOV from CR8: "CR8-store exiting", or the virtual TPR with "use TPR shadow".
-    @inline(__always) func hookReadCR8(_ i: Instruction) throws(Abort) -> UInt64 {
+    @inline(__always) func hookReadCR8(_ i: borrowing Instruction) throws(Abort) -> UInt64 {
         guard vmxNonRoot else { return cr8 }
         if vmx.primary.contains(.cr8StoreExiting) {
             throw instructionExit(.controlRegisterAccess, qualification: 8 | (1 << 4) | UInt64(i.rm & 15) << 8)
@@ -171,7 +171,7 @@ extension CPU {
 
     /// MOV to CR0/CR3/CR4/CR8 in non-root operation. Returns true when handled without changing the
     /// register (a TPR-shadow write); throws a VM exit when the controls say so.
-    @inline(__always) func hookCRWrite(_ n: Int, _ v: UInt64, _ i: Instruction) throws(Abort) -> Bool {
+    @inline(__always) func hookCRWrite(_ n: Int, _ v: UInt64, _ i: borrowing Instruction) throws(Abort) -> Bool {
         guard vmxNonRoot else { return false }
         let q = UInt64(n) | UInt64(i.rm & 15) << 8
         switch n {
@@ -212,7 +212,7 @@ extension CPU {
     }
 
     /// MOV DR ("MOV-DR exiting").
-    @inline(__always) func hookMovDR(_ i: Instruction) throws(Abort) {
+    @inline(__always) func hookMovDR(_ i: borrowing Instruction) throws(Abort) {
         if vmxNonRoot && vmx.primary.contains(.movDRExiting) {
             let q = UInt64(i.reg & 7) | (i.op == .movFromDR ? 1 << 4 : 0) | UInt64(i.rm & 15) << 8
             throw instructionExit(.movDR, qualification: q)
@@ -226,7 +226,7 @@ extension CPU {
 
     /// VMX instructions. In non-root operation they cause VM exits (§25.1.2). Outside VMX operation
     /// (CR4.VMXE clear, VMX not reported in CPUID) they raise #UD (SDM Vol. 3C §30.3).
-    func executeVMXInstruction(_ i: Instruction) throws(Abort) {
+    func executeVMXInstruction(_ i: borrowing Instruction) throws(Abort) {
         guard vmxNonRoot else { throw Abort.exception(6, nil) }
         let reasons: [ExitReason] = [.vmcall, .vmlaunch, .vmresume, .vmxoff, .vmptrld, .vmclear, .vmptrst, .vmxon, .vmread, .vmwrite, .invept, .invvpid, .getsec]
         let r = Int(i.sub) < reasons.count ? reasons[Int(i.sub)] : .vmcall

@@ -367,7 +367,7 @@ extension CPU {
     // MARK: IRET
 
     /// IRET/IRETD/IRETQ (SDM Vol. 2A "IRET/IRETD/IRETQ").
-    func execIret(_ i: Instruction) throws(Abort) {
+    func execIret(_ i: borrowing Instruction) throws(Abort) {
         let size = i.opSize
         nmiBlocked = false
         if mode == .real || mode == .virtual8086 {

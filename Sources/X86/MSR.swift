@@ -204,7 +204,7 @@ extension CPU {
     // MARK: Control and debug registers
 
     /// MOV r, CRn.
-    func movFromCR(_ i: Instruction) throws(Abort) {
+    func movFromCR(_ i: borrowing Instruction) throws(Abort) {
         if cpl != 0 || mode == .virtual8086 { throw Abort.exception(13, 0) }
         let size: UInt8 = codeSize == 8 ? 8 : 4
         let v: UInt64
@@ -222,7 +222,7 @@ extension CPU {
     }
 
     /// MOV CRn, r.
-    func movToCR(_ i: Instruction) throws(Abort) {
+    func movToCR(_ i: borrowing Instruction) throws(Abort) {
         if cpl != 0 || mode == .virtual8086 { throw Abort.exception(13, 0) }
         let size: UInt8 = codeSize == 8 ? 8 : 4
         let v = readReg(i.rm, size)
@@ -285,7 +285,7 @@ extension CPU {
     }
 
     /// The debug register a MOV DR names after the privilege, #UD and DR4/DR5-alias rules (SDM Vol. 3B §17.2.2).
-    private func debugRegisterIndex(_ i: Instruction) throws(Abort) -> Int {
+    private func debugRegisterIndex(_ i: borrowing Instruction) throws(Abort) -> Int {
         if cpl != 0 || mode == .virtual8086 { throw Abort.exception(13, 0) }
         var n = Int(i.reg)
         if n > 7 { throw Abort.exception(6, nil) }
@@ -298,14 +298,14 @@ extension CPU {
     }
 
     /// MOV r, DRn.
-    func movFromDR(_ i: Instruction) throws(Abort) {
+    func movFromDR(_ i: borrowing Instruction) throws(Abort) {
         let n = try debugRegisterIndex(i)
         let size: UInt8 = codeSize == 8 ? 8 : 4
         writeReg(i.rm, size, dr[n] & sizeMask(size))
     }
 
     /// MOV DRn, r.
-    func movToDR(_ i: Instruction) throws(Abort) {
+    func movToDR(_ i: borrowing Instruction) throws(Abort) {
         let n = try debugRegisterIndex(i)
         let size: UInt8 = codeSize == 8 ? 8 : 4
         let v = readReg(i.rm, size)

@@ -37,7 +37,7 @@ extension CPU {
     // MARK: Effective addresses
 
     /// The effective address (offset within the segment) of the memory operand (SDM Vol. 1 §3.7.5).
-    @inline(__always) func effectiveAddress(_ i: Instruction) -> UInt64 {
+    @inline(__always) func effectiveAddress(_ i: borrowing Instruction) -> UInt64 {
         var a = UInt64(bitPattern: i.disp)
         if i.base != 0xFF { a &+= i.base == 16 ? ripValue : gpr[Int(i.base & 15)] }
         if i.index != 0xFF { a &+= gpr[Int(i.index & 15)] &<< UInt64(i.scale) }
@@ -136,7 +136,7 @@ extension CPU {
 
     /// Reads the r/m operand of a read-modify-write instruction (memory: checked as a write).
     @inline(__always)
-    func readRMForWrite(_ i: Instruction) throws(Abort) -> UInt64 {
+    func readRMForWrite(_ i: borrowing Instruction) throws(Abort) -> UInt64 {
         if i.flags & InstructionFlags.mem != 0 { return try readMemForWrite(i.seg, effectiveAddress(i), i.opSize) }
         return readReg(i.rm, i.opSize)
     }
@@ -150,28 +150,28 @@ extension CPU {
 
     /// Reads the r/m operand at the instruction's operand size.
     @inline(__always)
-    func readRM(_ i: Instruction) throws(Abort) -> UInt64 {
+    func readRM(_ i: borrowing Instruction) throws(Abort) -> UInt64 {
         if i.flags & InstructionFlags.mem != 0 { return try readMem(i.seg, effectiveAddress(i), i.opSize) }
         return readReg(i.rm, i.opSize)
     }
 
     /// Reads the r/m operand at a given size.
     @inline(__always)
-    func readRM(_ i: Instruction, size: UInt8) throws(Abort) -> UInt64 {
+    func readRM(_ i: borrowing Instruction, size: UInt8) throws(Abort) -> UInt64 {
         if i.flags & InstructionFlags.mem != 0 { return try readMem(i.seg, effectiveAddress(i), size) }
         return readReg(i.rm, size)
     }
 
     /// Writes the r/m operand at the instruction's operand size.
     @inline(__always)
-    func writeRM(_ i: Instruction, _ v: UInt64) throws(Abort) {
+    func writeRM(_ i: borrowing Instruction, _ v: UInt64) throws(Abort) {
         if i.flags & InstructionFlags.mem != 0 { try writeMem(i.seg, effectiveAddress(i), i.opSize, v) }
         else { writeReg(i.rm, i.opSize, v) }
     }
 
     /// Writes the r/m operand at a given size.
     @inline(__always)
-    func writeRM(_ i: Instruction, size: UInt8, _ v: UInt64) throws(Abort) {
+    func writeRM(_ i: borrowing Instruction, size: UInt8, _ v: UInt64) throws(Abort) {
         if i.flags & InstructionFlags.mem != 0 { try writeMem(i.seg, effectiveAddress(i), size, v) }
         else { writeReg(i.rm, size, v) }
     }

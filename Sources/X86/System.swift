@@ -219,7 +219,7 @@ extension CPU {
         try push(f & ~(RFLAGS.vm.rawValue | RFLAGS.rf.rawValue) & sizeMask(i.opSize), i.opSize)
     }
 
-    func execPopf(_ i: Instruction) throws(Abort) {
+    func execPopf(_ i: borrowing Instruction) throws(Abort) {
         let size = i.opSize
         let old = materializedFlags()
         if mode == .virtual8086 && iopl < 3 {
@@ -521,7 +521,7 @@ extension CPU {
 
     // MARK: LAR, LSL, VERR, VERW
 
-    func execLarLsl(_ i: Instruction) throws(Abort) {
+    func execLarLsl(_ i: borrowing Instruction) throws(Abort) {
         if !protectedMode || mode == .virtual8086 { throw Abort.exception(6, nil) }
         let sel = UInt16(try readRM(i, size: 2))
         let f = materializedFlags()
@@ -551,7 +551,7 @@ extension CPU {
         lazy.op = .none
     }
 
-    func execVerify(_ i: Instruction) throws(Abort) {
+    func execVerify(_ i: borrowing Instruction) throws(Abort) {
         if !protectedMode || mode == .virtual8086 { throw Abort.exception(6, nil) }
         let sel = UInt16(try readRM(i, size: 2))
         let f = materializedFlags()
@@ -636,7 +636,7 @@ extension CPU {
     }
 
     /// SYSRET (SDM Vol. 2B).
-    func execSysret(_ i: Instruction) throws(Abort) {
+    func execSysret(_ i: borrowing Instruction) throws(Abort) {
         if eferValue & EFER.sce.rawValue == 0 { throw Abort.exception(6, nil) }
         if !protectedMode || cpl != 0 { throw Abort.exception(13, 0) }
         guard longModeActive else { throw Abort.exception(6, nil) }
@@ -673,7 +673,7 @@ extension CPU {
     }
 
     /// SYSEXIT (SDM Vol. 2B).
-    func execSysexit(_ i: Instruction) throws(Abort) {
+    func execSysexit(_ i: borrowing Instruction) throws(Abort) {
         let csBase = UInt16(msrs.sysenterCS & 0xFFFC)
         if !protectedMode || mode == .virtual8086 || cpl != 0 || csBase == 0 { throw Abort.exception(13, 0) }
         let to64 = i.flags & InstructionFlags.rexW != 0

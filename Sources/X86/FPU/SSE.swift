@@ -51,7 +51,7 @@ extension CPU {
     }
 
     /// Reads the 128-bit r/m operand; `aligned` memory operands must be 16-byte aligned (#GP(0)).
-    @inline(__always) func readXMMRM(_ i: Instruction, aligned: Bool) throws(Abort) -> V128 {
+    @inline(__always) func readXMMRM(_ i: borrowing Instruction, aligned: Bool) throws(Abort) -> V128 {
         if !i.isMem { return xmmValue(i.rm) }
         let off = effectiveAddress(i)
         if aligned {
@@ -64,7 +64,7 @@ extension CPU {
     }
 
     /// Writes the 128-bit r/m operand (checks both halves before writing).
-    @inline(__always) func writeXMMRM(_ i: Instruction, _ v: V128, aligned: Bool) throws(Abort) {
+    @inline(__always) func writeXMMRM(_ i: borrowing Instruction, _ v: V128, aligned: Bool) throws(Abort) {
         if !i.isMem { setXMMValue(i.rm, v); return }
         let off = effectiveAddress(i)
         let la = try linearAddress(i.seg, off, 16, write: true)
@@ -75,7 +75,7 @@ extension CPU {
     }
 
     /// Reads the low `size` bytes of the r/m operand (an XMM register's low lane or memory).
-    @inline(__always) func readXMMRMLow(_ i: Instruction, _ size: UInt8) throws(Abort) -> UInt64 {
+    @inline(__always) func readXMMRMLow(_ i: borrowing Instruction, _ size: UInt8) throws(Abort) -> UInt64 {
         if i.isMem { return try readMem(i.seg, effectiveAddress(i), size) }
         return xmmValue(i.rm).lane(0, Int(size))
     }
@@ -108,7 +108,7 @@ extension CPU {
     // MARK: Dispatch
 
     /// SSE/SSE2 encodings (Op.sse).
-    func execSSE(_ i: Instruction) throws(Abort) {
+    func execSSE(_ i: borrowing Instruction) throws(Abort) {
         if i.opcode == 0x1AE { try execFPStateGroup(i); return }
         if i.opcode >> 8 != 1 { throw Abort.exception(6, nil) }
         // Mandatory prefix: 0 none, 1 = 66, 2 = F2, 3 = F3 (F2/F3 take precedence over 66).
@@ -267,7 +267,7 @@ extension CPU {
         }
     }
 
-    func sseFloat(_ i: Instruction, _ op: UInt8, _ pfx: Int) throws(Abort) {
+    func sseFloat(_ i: borrowing Instruction, _ op: UInt8, _ pfx: Int) throws(Abort) {
         let d = i.reg
         var e = sseEnv()
         let dbl = pfx == 1 || pfx == 2
@@ -396,7 +396,7 @@ extension CPU {
     }
 
     /// CVTPI2PS, CVTPI2PD, CVT(T)PS2PI, CVT(T)PD2PI: conversions between MMX integers and XMM floats.
-    func sseMMXConvert(_ i: Instruction, _ op: UInt8, _ pfx: Int) throws(Abort) {
+    func sseMMXConvert(_ i: borrowing Instruction, _ op: UInt8, _ pfx: Int) throws(Abort) {
         var e = sseEnv()
         if op == 0x2A {
             let src = i.isMem ? try readMem(i.seg, effectiveAddress(i), 8) : mmValue(i.rm)
@@ -483,19 +483,19 @@ extension CPU {
     }
 
     /// Source operand of a 64-bit (MMX) or 128-bit (XMM) integer instruction.
-    @inline(__always) private func intSource(_ i: Instruction, mmx: Bool, aligned: Bool = true) throws(Abort) -> V128 {
+    @inline(__always) private func intSource(_ i: borrowing Instruction, mmx: Bool, aligned: Bool = true) throws(Abort) -> V128 {
         if !mmx { return try readXMMRM(i, aligned: aligned) }
         if i.isMem { return V128(lo: try readMem(i.seg, effectiveAddress(i), 8), hi: 0) }
         return V128(lo: mmValue(i.rm), hi: 0)
     }
 
     /// Destination (ModRM.reg) value.
-    @inline(__always) private func intDest(_ i: Instruction, mmx: Bool) -> V128 {
+    @inline(__always) private func intDest(_ i: borrowing Instruction, mmx: Bool) -> V128 {
         mmx ? V128(lo: mmValue(i.reg), hi: 0) : xmmValue(i.reg)
     }
 
     /// Writes the destination (ModRM.reg).
-    @inline(__always) private func setIntDest(_ i: Instruction, mmx: Bool, _ v: V128) {
+    @inline(__always) private func setIntDest(_ i: borrowing Instruction, mmx: Bool, _ v: V128) {
         if mmx { setMM(i.reg, v.lo) } else { setXMMValue(i.reg, v) }
     }
 

@@ -106,7 +106,7 @@ extension CPU {
     // MARK: Dispatch
 
     /// x87 escape opcodes D8–DF.
-    func execX87(_ i: Instruction) throws(Abort) {
+    func execX87(_ i: borrowing Instruction) throws(Abort) {
         if cr0Value & (CR0.em.rawValue | CR0.ts.rawValue) != 0 { throw Abort.exception(7, nil) }
         let esc = Int(i.sub & 7)
         let reg = Int(i.reg & 7)
@@ -197,7 +197,7 @@ extension CPU {
 
     // MARK: Memory forms
 
-    func x87Memory(_ i: Instruction, _ esc: Int, _ reg: Int) throws(Abort) {
+    func x87Memory(_ i: borrowing Instruction, _ esc: Int, _ reg: Int) throws(Abort) {
         let off = effectiveAddress(i)
         let s = i.seg
         switch (esc, reg) {
@@ -399,7 +399,7 @@ extension CPU {
 
     /// FNSTENV / FNSAVE: 14/28-byte environment (16/32-bit operand size, real or protected layout),
     /// then for FNSAVE the eight registers ST(0)–ST(7) (SDM Vol. 1 §8.1.10, Figures 8-9 to 8-12).
-    func x87StoreEnvironment(_ i: Instruction, _ off: UInt64, withRegisters: Bool) throws(Abort) {
+    func x87StoreEnvironment(_ i: borrowing Instruction, _ off: UInt64, withRegisters: Bool) throws(Abort) {
         let s = i.seg
         let wide = i.opSize != 2
         let envSize: UInt64 = wide ? 28 : 14
@@ -436,7 +436,7 @@ extension CPU {
     }
 
     /// FLDENV / FRSTOR: the inverse of `x87StoreEnvironment`; every byte is read before any state changes.
-    func x87LoadEnvironment(_ i: Instruction, _ off: UInt64, withRegisters: Bool) throws(Abort) {
+    func x87LoadEnvironment(_ i: borrowing Instruction, _ off: UInt64, withRegisters: Bool) throws(Abort) {
         let s = i.seg
         let wide = i.opSize != 2
         let envSize: UInt64 = wide ? 28 : 14
@@ -475,7 +475,7 @@ extension CPU {
 
     // MARK: Register forms
 
-    func x87Register(_ i: Instruction, _ esc: Int, _ reg: Int, _ sti: Int) throws(Abort) {
+    func x87Register(_ i: borrowing Instruction, _ esc: Int, _ reg: Int, _ sti: Int) throws(Abort) {
         switch (esc, reg) {
         case (0, 2), (0, 3), (4, 2), (4, 3), (6, 2):   // FCOM/FCOMP ST(i) (and aliases)
             var e = FPEnv()
