@@ -18,8 +18,12 @@ let package = Package(
         .target(name: "X86"),
         // The embedding API: virtual machines, vCPUs, VMCS fields by name, run() returning a VM exit.
         .target(name: "Hypervisor", dependencies: ["X86"]),
+        // Devices: UART, PIC, PIT, RTC, debug ports… each blind to the CPU, behind one protocol.
+        .target(name: "Devices"),
+        // Loaders: bzImage (Linux boot protocol), multiboot v1, ELF, flat binaries, firmware ROMs.
+        .target(name: "Loaders"),
         // The virtual machine monitor: machine assembly and the exit-handling loop (the demo VMM so far).
-        .target(name: "VMM", dependencies: ["Hypervisor", "Guests", "X86"]),
+        .target(name: "VMM", dependencies: ["Hypervisor", "Guests", "X86", "Devices", "Loaders"]),
         // A small assembler for writing guest code in Swift.
         .target(name: "X86Assembler"),
         // Runs user-mode instruction sequences on the host processor (x86-64 hosts only):
@@ -39,6 +43,8 @@ let package = Package(
             dependencies: ["X86", "X86Assembler", "X86Testing", "Hypervisor", "Guests", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "X86Tests", dependencies: ["X86", "X86Assembler", "X86Testing", "Guests", "Hypervisor", "VMM"]),
         .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
+        .testTarget(name: "LoadersTests", dependencies: ["Loaders", "X86Assembler"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "X86", "X86Assembler"]),
     ],
     swiftLanguageModes: [.v6]

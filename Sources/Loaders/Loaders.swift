@@ -1,0 +1,1 @@
+// Loaders: Linux boot protocol, multiboot v1, ELF, flat binaries, firmware ROMs.
