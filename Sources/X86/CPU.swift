@@ -128,9 +128,17 @@ public final class CPU {
     /// A maskable external interrupt is requested (the INTR line), with its vector source.
     public var interruptController: InterruptController?
     /// A non-maskable interrupt is pending.
-    public var nmiPending = false
+    public var nmiPending: Bool {
+        @inline(__always) get { nmiPendingValue }
+        set { nmiPendingValue = newValue }
+    }
+    var nmiPendingValue = false
     /// NMIs are blocked (from NMI delivery until the next IRET).
-    public var nmiBlocked = false
+    public var nmiBlocked: Bool {
+        @inline(__always) get { nmiBlockedValue }
+        set { nmiBlockedValue = newValue }
+    }
+    var nmiBlockedValue = false
     /// Exceptions whose bit is set stop `run` instead of being delivered (bare-mode tests, fuzzing).
     public var exceptionIntercept: UInt32 = 0
     /// Set by HLT when no interrupt can wake the processor in this run.
@@ -141,7 +149,11 @@ public final class CPU {
         @inline(__always) set { instructionCountValue = newValue }
     }
     /// Time-stamp counter offset: TSC = instructionCount + tscOffset.
-    public var tscOffset: UInt64 = 0
+    public var tscOffset: UInt64 {
+        @inline(__always) get { tscOffsetValue }
+        set { tscOffsetValue = newValue }
+    }
+    var tscOffsetValue: UInt64 = 0
     /// Set from another thread to make `run` return soon.
     let stopFlag: UnsafeMutablePointer<UInt8>
     /// Set when a fault is raised after a task switch's commit point: the state is the new task's, not rolled back.
@@ -153,7 +165,12 @@ public final class CPU {
     /// VMX state: the current VMCS and the controls in force.
     public let vmx = VMXRuntime()
     /// Whether the processor is in VMX non-root operation.
-    public internal(set) var vmxNonRoot = false
+    /// (Public stored properties are checked for exclusive access at run time; internal storage is not.)
+    public internal(set) var vmxNonRoot: Bool {
+        @inline(__always) get { vmxNonRootValue }
+        set { vmxNonRootValue = newValue }
+    }
+    var vmxNonRootValue = false
     /// TSC offset applied in non-root operation ("use TSC offsetting").
     var vmxTSCOffset: UInt64 = 0
     /// Nesting depth of paging-structure accesses (EPT-violation qualification bit 8).
