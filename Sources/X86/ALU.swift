@@ -43,6 +43,36 @@ extension CPU {
         }
     }
 
+    /// ALU operation `op` (not ADC/SBB) on register `dst` with source value `b`: the register forms'
+    /// fast path, with the flags recorded lazily in one go.
+    @inline(__always)
+    func aluRegFast(_ op: UInt8, _ size: UInt8, _ dst: UInt8, _ b: UInt64) {
+        let a = readReg(dst, size)
+        let r: UInt64
+        let fop: FlagOp
+        switch op {
+        case 0: r = (a &+ b) & sizeMask(size); fop = .add
+        case 1: r = a | b; fop = .logic
+        case 4: r = a & b; fop = .logic
+        case 6: r = a ^ b; fop = .logic
+        default: r = (a &- b) & sizeMask(size); fop = .sub   // SUB, CMP
+        }
+        if op != 7 { writeReg(dst, size, r) }
+        lazy = LazyFlags(op: fop, size: size, dst: a, src: b, res: r)
+    }
+
+    /// INC/DEC of a register: the register form's fast path.
+    @inline(__always)
+    func incDecRegFast(_ dst: UInt8, _ size: UInt8, dec: Bool) {
+        let a = readReg(dst, size)
+        let r = (dec ? a &- 1 : a &+ 1) & sizeMask(size)
+        writeReg(dst, size, r)
+        // CF survives INC/DEC: make it concrete in flagsBase first.
+        let cf = carryFlag
+        flagsBase = (flagsBase & ~CPU.cfBit) | (cf ? CPU.cfBit : 0)
+        lazy = LazyFlags(op: dec ? .dec : .inc, size: size, dst: a, src: 1, res: r)
+    }
+
     func execALURMReg(_ i: borrowing Instruction) throws(Abort) {
         let size = i.opSize
         let b = readReg(i.reg, size)
@@ -257,35 +287,39 @@ extension CPU {
     // MARK: Shifts and rotates
 
     /// ROL ROR RCL RCR SHL SHR SAL SAR by `count` (SDM Vol. 2B "SAL/SAR/SHL/SHR", "RCL/RCR/ROL/ROR").
-    func execShift(_ i: Instruction, count rawCount: UInt64) throws(Abort) {
+    func execShift(_ i: borrowing Instruction, count rawCount: UInt64) throws(Abort) {
         let size = i.opSize
         let bits = UInt64(size) * 8
         let count = rawCount & (size == 8 ? 63 : 31)
         let a = try readRMForWrite(i)
         if count == 0 {
             // No flags change; a 32-bit register destination is still written (upper half zeroed).
-            if size == 4 && !i.isMem { writeReg(i.rm, 4, a) }
+            let isMem = i.isMem
+            if size == 4 && !isMem { writeReg(i.rm, 4, a) }
             return
         }
         let m = sizeMask(size)
         let sb = signBit(size)
         var r: UInt64
-        let old = materializedFlags()
-        var f = old & CPU.statusBits
+        var f: UInt64
         switch i.sub {
         case 0: // ROL
+            f = materializedFlags() & CPU.statusBits
             let c = count % bits
             r = c == 0 ? a : ((a << c) | (a >> (bits - c))) & m
             let cf = r & 1
             f = (f & ~(CPU.cfBit | CPU.ofBit)) | cf
             if ((r & sb != 0 ? 1 : 0) ^ cf) != 0 { f |= CPU.ofBit }
         case 1: // ROR
+            f = materializedFlags() & CPU.statusBits
             let c = count % bits
             r = c == 0 ? a : ((a >> c) | (a << (bits - c))) & m
             f &= ~(CPU.cfBit | CPU.ofBit)
             if r & sb != 0 { f |= CPU.cfBit }
             if ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1 != 0 { f |= CPU.ofBit }
         case 2, 3: // RCL, RCR through CF over bits+1 bits
+            let old = materializedFlags()
+            f = old & CPU.statusBits
             let c = size < 4 ? count % (bits + 1) : count
             var cf: UInt64 = old & 1
             r = a

@@ -5,9 +5,19 @@ extension CPU {
     @inline(__always)
     func execute(_ p: UnsafeMutablePointer<Instruction>) throws(Abort) {
         switch p.pointee.op {
-        case .aluRMReg: try execALURMReg(p.pointee)
-        case .aluRegRM: try execALURegRM(p.pointee)
-        case .aluRMImm: try execALURMImm(p.pointee)
+        // Register forms of the ALU operations other than ADC/SBB (sub & 6 == 2) run inline.
+        case .aluRMReg:
+            if p.pointee.flags & InstructionFlags.mem == 0 && p.pointee.sub & 6 != 2 {
+                aluRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.rm, readReg(p.pointee.reg, p.pointee.opSize))
+            } else { try execALURMReg(p.pointee) }
+        case .aluRegRM:
+            if p.pointee.flags & InstructionFlags.mem == 0 && p.pointee.sub & 6 != 2 {
+                aluRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.reg, readReg(p.pointee.rm, p.pointee.opSize))
+            } else { try execALURegRM(p.pointee) }
+        case .aluRMImm:
+            if p.pointee.flags & InstructionFlags.mem == 0 && p.pointee.sub & 6 != 2 {
+                aluRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.rm, p.pointee.imm & sizeMask(p.pointee.opSize))
+            } else { try execALURMImm(p.pointee) }
         case .movRMReg:
             if p.pointee.isMem { try writeMem(p.pointee.seg, effectiveAddress(p.pointee), p.pointee.opSize, readReg(p.pointee.reg, p.pointee.opSize)) }
             else { writeReg(p.pointee.rm, p.pointee.opSize, readReg(p.pointee.reg, p.pointee.opSize)) }
@@ -32,8 +42,12 @@ extension CPU {
             writeReg(p.pointee.rm, p.pointee.opSize, v)
         case .testRMReg: try execTest(p.pointee, imm: false)
         case .testRMImm: try execTest(p.pointee, imm: true)
-        case .incRM: try execIncDec(p.pointee, dec: false)
-        case .decRM: try execIncDec(p.pointee, dec: true)
+        case .incRM:
+            if p.pointee.flags & InstructionFlags.mem == 0 { incDecRegFast(p.pointee.rm, p.pointee.opSize, dec: false) }
+            else { try execIncDec(p.pointee, dec: false) }
+        case .decRM:
+            if p.pointee.flags & InstructionFlags.mem == 0 { incDecRegFast(p.pointee.rm, p.pointee.opSize, dec: true) }
+            else { try execIncDec(p.pointee, dec: true) }
         case .cmov:
             let v = try readRM(p.pointee)
             if condition(p.pointee.sub) { writeReg(p.pointee.reg, p.pointee.opSize, v) }

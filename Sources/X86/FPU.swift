@@ -128,7 +128,7 @@ extension CPU {
 
     // MARK: 0F AE memory forms
 
-    /// FXSAVE, FXRSTOR, LDMXCSR, STMXCSR (0F AE /0–/3); XSAVE and friends (/4–/6) are not implemented (#UD).
+    /// FXSAVE, FXRSTOR, LDMXCSR, STMXCSR (0F AE /0–/3); XSAVE, XRSTOR, XSAVEOPT (/4–/6, in FPU/XSave.swift).
     func execFPStateGroup(_ i: borrowing Instruction) throws(Abort) {
         let reg = i.reg & 7
         if i.flags & (InstructionFlags.rep | InstructionFlags.repne | InstructionFlags.opsize) != 0 { throw Abort.exception(6, nil) }
@@ -146,6 +146,8 @@ extension CPU {
             } else {
                 try writeMem(i.seg, off, 4, UInt64(fpu.mxcsr))
             }
+        case 4, 5, 6:
+            try execXSaveGroup(i, reg: reg)
         default:
             throw Abort.exception(6, nil)
         }
@@ -182,11 +184,20 @@ extension CPU {
 
     /// Loads state from an FXSAVE image (already validated).
     func loadFxsaveImage(_ b: [UInt8], rexW: Bool) {
-        func get(_ off: Int, _ n: Int) -> UInt64 {
-            var v: UInt64 = 0
-            for k in 0..<n { v |= UInt64(b[off + k]) << UInt64(8 * k) }
-            return v
-        }
+        loadX87Image(b, rexW: rexW)
+        loadSSEImage(b)
+    }
+
+    /// Little-endian field of a state image.
+    @inline(__always) static func imageField(_ b: [UInt8], _ off: Int, _ n: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for k in 0..<n { v |= UInt64(b[off + k]) << UInt64(8 * k) }
+        return v
+    }
+
+    /// Loads the x87 part (bytes 0–23 and 32–159) of an FXSAVE image or XSAVE legacy region.
+    func loadX87Image(_ b: [UInt8], rexW: Bool) {
+        func get(_ off: Int, _ n: Int) -> UInt64 { CPU.imageField(b, off, n) }
         fpu.fcw = UInt16(truncatingIfNeeded: get(0, 2))
         fpu.fsw = UInt16(truncatingIfNeeded: get(2, 2))
         fpu.tagValid = UInt8(truncatingIfNeeded: get(4, 1))
@@ -197,16 +208,20 @@ extension CPU {
             fpu.fip = get(8, 4); fpu.fcs = UInt16(truncatingIfNeeded: get(12, 2))
             fpu.fdp = get(16, 4); fpu.fds = UInt16(truncatingIfNeeded: get(20, 2))
         }
-        fpu.mxcsr = UInt32(truncatingIfNeeded: get(24, 4))
         for st in 0..<8 {
             let r = fpu.phys(st)
             fpu.stSig[r] = get(32 + 16 * st, 8)
             fpu.stSE[r] = UInt16(truncatingIfNeeded: get(40 + 16 * st, 2))
         }
+    }
+
+    /// Loads the SSE part (MXCSR at 24, XMM registers at 160) of an FXSAVE image or XSAVE legacy region.
+    func loadSSEImage(_ b: [UInt8]) {
+        fpu.mxcsr = UInt32(truncatingIfNeeded: CPU.imageField(b, 24, 4))
         let n = codeSize == 8 ? 16 : 8
         for x in 0..<n {
-            fpu.xmm[2 * x] = get(160 + 16 * x, 8)
-            fpu.xmm[2 * x + 1] = get(168 + 16 * x, 8)
+            fpu.xmm[2 * x] = CPU.imageField(b, 160 + 16 * x, 8)
+            fpu.xmm[2 * x + 1] = CPU.imageField(b, 168 + 16 * x, 8)
         }
     }
 

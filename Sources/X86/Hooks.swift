@@ -233,14 +233,14 @@ extension CPU {
         throw instructionExit(r)
     }
 
-    /// Extra CPUID.1:ECX feature bits reported by optional units (VMX, SSE3…).
-    var featureECX1: UInt32 { 0 }
+    /// Extra CPUID.1:ECX feature bits reported by optional units (VMX, SSE3…): XSAVE and OSXSAVE (Sources/X86/FPU).
+    var featureECX1: UInt32 { xsaveFeatureECX1 }
     /// Extra CPUID.1:EDX feature bits reported by optional units (FPU, FXSR, SSE, SSE2).
     var featureEDX1: UInt32 {
         (1 << 0) | (1 << 23) | (1 << 24) | (1 << 25) | (1 << 26)   // FPU, MMX, FXSR, SSE, SSE2 (Sources/X86/FPU)
     }
-    /// CR4 bits supported by optional units (OSFXSR, OSXMMEXCPT, VMXE).
+    /// CR4 bits supported by optional units (OSFXSR, OSXMMEXCPT, OSXSAVE, VMXE).
     var supportedCR4Extra: UInt64 {
-        CR4.osfxsr.rawValue | CR4.osxmmexcpt.rawValue | (vmxNonRoot ? CR4.vmxe.rawValue : 0)
+        CR4.osfxsr.rawValue | CR4.osxmmexcpt.rawValue | CR4.osxsave.rawValue | (vmxNonRoot ? CR4.vmxe.rawValue : 0)
     }
 }

@@ -174,6 +174,8 @@ extension CPU {
             return (eax, ebx, ecx, edx)
         case 7:
             return (0, 0, 0, 0)
+        case 0xD:
+            return xsaveCPUIDLeaf(subleaf: subleaf)     // Sources/X86/FPU/XSave.swift
         case 0x8000_0000:
             return (0x8000_0008, 0, 0, 0)
         case 0x8000_0001:
@@ -196,7 +198,7 @@ extension CPU {
         case 0x8000_0008:
             return (UInt32(CPU.maxPhysicalAddressBits) | (48 << 8), 0, 0, 0)
         default:
-            // Leaves 2–0xD that are not implemented report zero (no caches/topology/XSAVE described).
+            // Leaves 2–0xC that are not implemented report zero (no caches/topology described).
             return (0, 0, 0, 0)
         }
     }

@@ -193,14 +193,14 @@ extension CPU {
                 flagsBase = f & ~CPU.zfBit
             }
             lazy.op = .none
-        case .monitor, .mwait, .xgetbv, .xsetbv:
+        case .xgetbv, .xsetbv: try execXCRAccess(i)     // Sources/X86/FPU/XSave.swift (XSETBV's VM exit too)
+        case .monitor, .mwait:
             // The VM exits take priority over the #UD of an instruction CPUID does not report (§25.1.3).
             if vmxNonRoot {
                 if i.op == .monitor && vmx.primary.contains(.monitorExiting) { throw instructionExit(.monitor) }
                 if i.op == .mwait && vmx.primary.contains(.mwaitExiting) { throw instructionExit(.mwait) }
-                if i.op == .xsetbv { throw instructionExit(.xsetbv) }
             }
-            // Not reported in CPUID: MONITOR/MWAIT and XSAVE are absent.
+            // Not reported in CPUID: MONITOR/MWAIT are absent.
             throw Abort.exception(6, nil)
         case .vmx: try executeVMXInstruction(i)
         default:

@@ -453,5 +453,114 @@ func x87RemaindersMatchHost(_ a: Double, _ b: Double) {
     let cpu = CPU(memory: mem)
     let r = cpu.cpuid(leaf: 1, subleaf: 0)
     #expect(r.edx & (1 << 0 | 1 << 23 | 1 << 24 | 1 << 25 | 1 << 26) == (1 << 0 | 1 << 23 | 1 << 24 | 1 << 25 | 1 << 26))
-    #expect(r.ecx & (1 << 0 | 1 << 26) == 0)   // no SSE3, no XSAVE
+    #expect(r.ecx & (1 << 0) == 0)   // no SSE3
+    #expect(r.ecx & (1 << 26 | 1 << 27) == 1 << 26)   // XSAVE; OSXSAVE clear while CR4.OSXSAVE is
+    cpu.cr4 = CR4.osxsave.rawValue
+    #expect(cpu.cpuid(leaf: 1, subleaf: 0).ecx & (1 << 27) != 0)
+    #expect(cpu.cpuid(leaf: 0, subleaf: 0).eax >= 0xD)
+    let d0 = cpu.cpuid(leaf: 0xD, subleaf: 0)
+    #expect(d0.eax == 3 && d0.ebx == 576 && d0.ecx == 576 && d0.edx == 0)
+    #expect(cpu.cpuid(leaf: 0xD, subleaf: 1).eax == 1)    // XSAVEOPT only
+}
+
+// MARK: XSAVE feature set
+
+private let osxsave = CR4.osfxsr.rawValue | CR4.osxmmexcpt.rawValue | CR4.osxsave.rawValue
+private func movEAX(_ v: UInt32) -> [UInt8] { [0xB8] + withUnsafeBytes(of: v.littleEndian, Array.init) }
+private func movECX(_ v: UInt32) -> [UInt8] { [0xB9] + withUnsafeBytes(of: v.littleEndian, Array.init) }
+private func movEDX(_ v: UInt32) -> [UInt8] { [0xBA] + withUnsafeBytes(of: v.littleEndian, Array.init) }
+private let xgetbv: [UInt8] = [0x0F, 0x01, 0xD0]
+private let xsetbv: [UInt8] = [0x0F, 0x01, 0xD1]
+
+@Test func xgetbvXsetbvManageXCR0() {
+    #expect(fpMachine(xgetbv).2 == .exception(vector: 6, errorCode: nil))        // CR4.OSXSAVE clear
+    #expect(fpMachine(xsetbv).2 == .exception(vector: 6, errorCode: nil))
+    let (cpu0, _, r0) = fpMachine(movECX(0) + xgetbv, cr4Extra: osxsave)
+    #expect(r0 == .halted && cpu0.gpr(.rax) == 1 && cpu0.gpr(.rdx) == 0)
+    let (cpu1, _, r1) = fpMachine(movECX(0) + movEDX(0) + movEAX(3) + xsetbv + movEAX(0xFFFF) + xgetbv, cr4Extra: osxsave)
+    #expect(r1 == .halted && cpu1.gpr(.rax) == 3 && cpu1.gpr(.rdx) == 0)
+    #expect(fpMachine(movECX(1) + xgetbv, cr4Extra: osxsave).2 == .exception(vector: 13, errorCode: 0))
+    for (ecx, edx, eax): (UInt32, UInt32, UInt32) in [(0, 0, 2), (0, 0, 0), (0, 0, 7), (0, 1, 3), (1, 0, 3)] {
+        let r = fpMachine(movECX(ecx) + movEDX(edx) + movEAX(eax) + xsetbv, cr4Extra: osxsave).2
+        #expect(r == .exception(vector: 13, errorCode: 0))
+    }
+}
+
+@Test func xsaveXrstorRoundTrip() {
+    var c: [UInt8] = movECX(0) + movEDX(0) + movEAX(3) + xsetbv + [0xDB, 0xE3]
+    c += [0xD9, 0xE8, 0xD9, 0xEB]                          // fld1; fldpi
+    c += [0xF2, 0x0F, 0x10] + abs32(3, 0x5000)             // movsd xmm3, [5000]
+    c += movEDX(0xFFFF_FFFF) + movEAX(0xFFFF_FFFF)
+    c += [0x48, 0x0F, 0xAE] + abs32(4, 0x6000)             // xsave64 [6000]
+    c += [0xDB, 0xE3, 0x0F, 0x57, 0xDB]                    // fninit; xorps xmm3, xmm3
+    c += [0x48, 0x0F, 0xAE] + abs32(5, 0x6000)             // xrstor64 [6000]
+    c += [0xDB] + abs32(7, 0x5100)                         // fstp tword [5100]
+    c += [0xF2, 0x0F, 0x11] + abs32(3, 0x5110)             // movsd [5110], xmm3
+    let (cpu, m, r) = fpMachine(c, cr4Extra: osxsave) { m in
+        m.writeInteger(Double(2.75).bitPattern, at: 0x5000, size: 8)
+    }
+    #expect(r == .halted)
+    #expect(m.readInteger(at: 0x6000, size: 2) == 0x37F)
+    #expect(m.readInteger(at: 0x6000 + 32, size: 8) == 0xC90F_DAA2_2168_C235)   // ST0 = π
+    #expect(m.readInteger(at: 0x6000 + 40, size: 2) == 0x4000)
+    #expect(m.readInteger(at: 0x6000 + 24, size: 4) == 0x1F80)
+    #expect(m.readInteger(at: 0x6000 + 160 + 48, size: 8) == Double(2.75).bitPattern)
+    #expect(m.readInteger(at: 0x6200, size: 8) == 3)                        // XSTATE_BV
+    #expect(m.readInteger(at: 0x5100, size: 8) == 0xC90F_DAA2_2168_C235)
+    #expect(m.readInteger(at: 0x5110, size: 8) == Double(2.75).bitPattern)
+    #expect(cpu.x87Register(st: 0)?.significand == 1 << 63)                 // 1.0 remains
+}
+
+@Test func xsaveRespectsXCR0AndXsaveoptSkipsInitState() {
+    // XCR0 = 1: only x87 state is saved, MXCSR and the XMM area are untouched; XSTATE_BV bit 1 is kept.
+    var c: [UInt8] = [0xDB, 0xE3, 0xD9, 0xE8] + movEDX(0xFFFF_FFFF) + movEAX(0xFFFF_FFFF)
+    c += [0x0F, 0xAE] + abs32(4, 0x6000)
+    let (_, m, r) = fpMachine(c, cr4Extra: osxsave) { m in
+        for k in stride(from: 0, to: 512, by: 8) { m.writeInteger(0xAAAA_AAAA_AAAA_AAAA, at: 0x6000 + UInt64(k), size: 8) }
+        m.writeInteger(2, at: 0x6200, size: 8)
+        m.writeInteger(0x55, at: 0x6208, size: 8)          // XCOMP_BV: XSAVE writes only XSTATE_BV
+    }
+    #expect(r == .halted)
+    #expect(m.readInteger(at: 0x6208, size: 8) == 0x55)
+    #expect(m.readInteger(at: 0x6000, size: 2) == 0x37F)
+    #expect(m.readInteger(at: 0x6000 + 24, size: 8) == 0xAAAA_AAAA_AAAA_AAAA)
+    #expect(m.readInteger(at: 0x6000 + 160, size: 8) == 0xAAAA_AAAA_AAAA_AAAA)
+    #expect(m.readInteger(at: 0x6200, size: 8) == 3)
+    // XSAVEOPT with the XMM registers zero (init state): MXCSR written, XMM area skipped, XSTATE_BV[1] = 0.
+    var c2: [UInt8] = movECX(0) + movEDX(0) + movEAX(3) + xsetbv + [0xD9, 0xE8] + movEAX(3)
+    c2 += [0x0F, 0xAE] + abs32(6, 0x6000)
+    let (_, m2, r2) = fpMachine(c2, cr4Extra: osxsave) { m in
+        for k in stride(from: 0, to: 512, by: 8) { m.writeInteger(0xAAAA_AAAA_AAAA_AAAA, at: 0x6000 + UInt64(k), size: 8) }
+        m.writeInteger(2, at: 0x6200, size: 8)
+    }
+    #expect(r2 == .halted)
+    #expect(m2.readInteger(at: 0x6000 + 24, size: 4) == 0x1F80)
+    #expect(m2.readInteger(at: 0x6000 + 160, size: 8) == 0xAAAA_AAAA_AAAA_AAAA)
+    #expect(m2.readInteger(at: 0x6200, size: 8) == 1)
+}
+
+@Test func xrstorInitialisesClearComponentsAndChecksHeader() {
+    let pre: [UInt8] = movECX(0) + movEDX(0) + movEAX(3) + xsetbv + [0xD9, 0xE8] +
+        [0xF2, 0x0F, 0x10] + abs32(3, 0x5000) + movEAX(3)
+    let (cpu, _, r) = fpMachine(pre + [0x0F, 0xAE] + abs32(5, 0x6000), cr4Extra: osxsave) { m in
+        m.writeInteger(1.5.bitPattern, at: 0x5000, size: 8)
+        m.writeInteger(0x1F80 | 0x6000, at: 0x6000 + 24, size: 4)   // MXCSR loaded even with XSTATE_BV[1] = 0
+    }
+    #expect(r == .halted)
+    #expect(cpu.x87TagWord == 0xFFFF && cpu.x87ControlWord == 0x37F)
+    #expect(cpu.xmm(3).low == 0)
+    #expect(cpu.mxcsr == 0x7F80)
+    let bad: [(UInt64, UInt64)] = [(0x6200, 4), (0x6208, 1), (0x6230, 1), (0x6018, 0x10000)]   // XSTATE_BV bit 2, XCOMP_BV, reserved, MXCSR
+    for (addr, v) in bad {
+        let (cpu2, _, r2) = fpMachine(pre + [0x0F, 0xAE] + abs32(5, 0x6000), cr4Extra: osxsave) { m in
+            m.writeInteger(1.5.bitPattern, at: 0x5000, size: 8)
+            m.writeInteger(v, at: addr, size: 8)
+        }
+        #expect(r2 == .exception(vector: 13, errorCode: 0))
+        #expect(cpu2.xmm(3).low == 1.5.bitPattern)
+    }
+    #expect(fpMachine(pre + [0x0F, 0xAE] + abs32(4, 0x6010), cr4Extra: osxsave).2 == .exception(vector: 13, errorCode: 0))
+    #expect(fpMachine(pre + [0x0F, 0xAE] + abs32(5, 0x6020), cr4Extra: osxsave).2 == .exception(vector: 13, errorCode: 0))
+    #expect(fpMachine([0x0F, 0xAE] + abs32(4, 0x6000)).2 == .exception(vector: 6, errorCode: nil))
+    #expect(fpMachine([0x0F, 0xAE] + abs32(4, 0x6000), cr0Extra: CR0.ts.rawValue, cr4Extra: osxsave).2 == .exception(vector: 7, errorCode: nil))
 }

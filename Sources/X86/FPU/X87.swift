@@ -7,7 +7,8 @@
 // Simplifications: an unmasked overflow/underflow leaves the destination unchanged (the processor stores
 // a biased result); C1 is not set on round-up; FOP is recorded with mod = 0 for memory forms; the
 // transcendental instructions (F2XM1, FYL2X, FYL2XP1, FPTAN, FPATAN, FSIN, FCOS, FSINCOS) compute in
-// binary64 through the host's libm, so their low bits differ from hardware.
+// 80-bit precision through the host's long-double libm on x86-64 hosts (binary64 libm elsewhere), within
+// 2 ulps of the host processor (Tests/X86Tests/FPUTranscendentalTests.swift).
 
 #if canImport(Glibc)
 import Glibc
@@ -760,8 +761,32 @@ extension CPU {
         return SoftFloat.roundPack(sign, expR, hiR, loR, .extended, &e).withConditionCodes(self, partial: false, q: q)
     }
 
-    /// Transcendental instructions through binary64 libm.
+    /// Transcendental instructions. On x86-64 hosts they evaluate in 80-bit extended precision through the
+    /// C library's long-double functions, with FSIN/FCOS/FSINCOS/FPTAN reducing the argument exactly by the
+    /// processor's 68-bit approximation of π (`TrigReduction`); elsewhere they fall back to binary64 libm.
     private func x87Transcendental(_ code: Int, _ a: FPValue, _ e: inout FPEnv) throws(Abort) {
+        #if arch(x86_64) && (os(Linux) || os(macOS))
+        func toDouble(_ v: FPValue) -> Float80 {
+            let b = v.bits80
+            return Float80(sign: b.se >> 15 != 0 ? .minus : .plus, exponentBitPattern: UInt(b.se & 0x7FFF),
+                           significandBitPattern: b.sig & ~(1 << 63))
+        }
+        func fromDouble(_ d: Float80) -> FPValue {
+            var x = FPEnv()
+            let ex = UInt16(d.exponentBitPattern)
+            let se = ex | (d.sign == .minus ? 0x8000 : 0)
+            return FPValue.unpack80(sig: (ex != 0 ? 1 << 63 : 0) | d.significandBitPattern, se: se, &x)
+        }
+        let M_LN2: Float80 = 0.693147180559945309417232121458176568
+        func expm1(_ x: Float80) -> Float80 { expm1l(x) }
+        func log2(_ x: Float80) -> Float80 { log2l(x) }
+        func log1p(_ x: Float80) -> Float80 { log1pl(x) }
+        func atan2(_ y: Float80, _ x: Float80) -> Float80 { atan2l(y, x) }
+        func abs(_ x: Float80) -> Float80 { Swift.abs(x) }
+        func tan(_ x: Float80) -> Float80 { let (q, r) = TrigReduction.reduce(x); return q & 1 == 0 ? tanl(r) : -1 / tanl(r) }
+        func sin(_ x: Float80) -> Float80 { let (q, r) = TrigReduction.reduce(x); return TrigReduction.sinQ(q, r) }
+        func cos(_ x: Float80) -> Float80 { let (q, r) = TrigReduction.reduce(x); return TrigReduction.sinQ(q &+ 1, r) }
+        #else
         func toDouble(_ v: FPValue) -> Double {
             var x = FPEnv()
             return Double(bitPattern: SoftFloat.round(v, .double, &x).bits64)
@@ -770,6 +795,7 @@ extension CPU {
             var x = FPEnv()
             return SoftFloat.round(FPValue.unpack64(d.bitPattern, &x), .extended, &x)
         }
+        #endif
         if a.isNaN || a.cls == .unsupported {
             let n = SoftFloat.specialOperands(a, a, x87: true, &e) ?? .defaultNaN
             if x87Commit(e.flags) { setST(0, n) }
@@ -786,7 +812,7 @@ extension CPU {
             let l = code == 1 ? log2(x) : log1p(x) / M_LN2
             if code == 1 && x < 0 { e.flags |= FPFlag.invalid }
             if code == 1 && x == 0 && y != 0 { e.flags |= FPFlag.divideByZero }
-            if x87Commit(e.flags) { x87Pop(); setST(0, fromDouble(y * l)) }
+            if x87Commit(e.flags) { x87Pop(); setST(0, fromDouble(code == 1 ? y * l : (y / M_LN2) * log1p(x))) }
         case 2:   // FPTAN
             if abs(x) >= 9.223372036854775808e18 { fpu.fsw |= FSW.c2; return }
             if !stEmpty(7) { if x87Commit(0, stackFault: true, c1: true) { setST(0, .defaultNaN); x87Push(.defaultNaN) }; return }
@@ -821,6 +847,44 @@ extension CPU {
         }
     }
 }
+
+#if arch(x86_64) && (os(Linux) || os(macOS))
+/// Argument reduction of FSIN, FCOS, FSINCOS and FPTAN: the processor computes sin(x·π/p) etc., where p is π
+/// rounded to 68 bits (0.C90FDAA22168C234C × 2^2; Intel, "The Difference Between x87 Instructions FSIN, FCOS,
+/// FSINCOS, and FPTAN and Mathematical Functions"). x is reduced by p/2 exactly in 128-bit fixed point.
+enum TrigReduction {
+    /// p/2 × 2^65 (66 bits): 0x3243F6A8885A308D3.
+    static let halfP: UInt128 = 0x3_243F_6A88_85A3_08D3
+
+    /// (quadrant, r) with x = quadrant × p/2 + r, |r| ≤ p/4; r is exact unless it needs more than 64 bits.
+    static func reduce(_ x: Float80) -> (Int, Float80) {
+        let mag = Swift.abs(x)
+        if !(mag > 0.78) || !mag.isFinite { return (0, x) }
+        let e = Int(mag.exponent) - 63                        // mag = m × 2^e, m a 64-bit integer
+        let m = UInt128(mag.significandBitPattern | (1 << 63))
+        let shift = e + 65
+        guard shift >= 0 && shift <= 64 else { return (0, x) }
+        let fixed = m << UInt128(shift)                     // mag × 2^65, exact
+        var k = fixed / halfP
+        var rem = Int128(fixed - k * halfP)
+        if rem > Int128(halfP / 2) { k += 1; rem -= Int128(halfP) }
+        var r = Float80(rem) * 0x1p-65
+        if x < 0 { r = -r }
+        let q = Int(truncatingIfNeeded: k & 3)
+        return (x < 0 ? (4 - q) & 3 : q, r)
+    }
+
+    /// sin(q × π/2 + r).
+    static func sinQ(_ q: Int, _ r: Float80) -> Float80 {
+        switch q & 3 {
+        case 0: return sinl(r)
+        case 1: return cosl(r)
+        case 2: return -sinl(r)
+        default: return -cosl(r)
+        }
+    }
+}
+#endif
 
 extension FPValue {
     /// An exact integer as an extended value.

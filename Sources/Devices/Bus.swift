@@ -1,0 +1,193 @@
+// The buses own the address map (STYLE point 1): a device is registered at a
+// range, overlapping ranges are refused, and a device only ever sees the offset
+// of an access inside its own range.
+
+/// A half-open range of addresses `[base, base + length)` on a bus.
+public struct AddressRange: Equatable, Hashable, Codable, Sendable, CustomStringConvertible {
+    /// The first address of the range.
+    public var base: UInt64
+    /// The number of addresses in the range (at least 1).
+    public var length: UInt64
+
+    /// Creates the range `[base, base + length)`.
+    public init(base: UInt64, length: UInt64) {
+        self.base = base
+        self.length = length
+    }
+
+    /// The last address inside the range (saturating at `UInt64.max`).
+    public var last: UInt64 { TimeArithmetic.add(base, length &- 1) }
+
+    /// Whether `address` falls inside the range.
+    public func contains(_ address: UInt64) -> Bool {
+        address >= base && address &- base < length
+    }
+
+    /// Whether the two ranges share at least one address.
+    public func overlaps(_ other: AddressRange) -> Bool {
+        base <= other.last && other.base <= last
+    }
+
+    /// The range in hexadecimal, e.g. `0x3f8..<0x400`.
+    public var description: String {
+        "0x\(String(base, radix: 16))..<0x\(String(base &+ length, radix: 16))"
+    }
+}
+
+/// Why a bus refused to map a device.
+public enum BusError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The requested range overlaps a range already mapped on the bus.
+    case overlap(requested: AddressRange, existing: AddressRange)
+    /// The requested range is empty or runs past the end of the bus's address space.
+    case invalidRange(AddressRange, addressSpaceSize: UInt64)
+
+    /// A one-line explanation naming both ranges.
+    public var description: String {
+        switch self {
+        case let .overlap(requested, existing):
+            "cannot map \(requested): it overlaps the device already mapped at \(existing)"
+        case let .invalidRange(range, size):
+            "cannot map \(range): empty, or beyond the bus's address space of 0x\(String(size, radix: 16)) addresses"
+        }
+    }
+}
+
+/// Which address space a bus serves.
+public enum BusKind: String, Equatable, Codable, Sendable {
+    /// The x86 I/O port space: 65536 ports, `IN`/`OUT`.
+    case portIO
+    /// Guest-physical memory-mapped I/O: the whole 64-bit space.
+    case mmio
+}
+
+/// An address space with devices mapped at non-overlapping ranges.
+///
+/// Reads of an address no device claims return all ones (of the access size)
+/// and are counted; writes to one are dropped and counted. An access is routed
+/// by its first address; the device receives `address - base` and the size.
+public final class Bus {
+    private struct Mapping {
+        var range: AddressRange
+        var device: any Device
+    }
+
+    /// The address space this bus serves.
+    public let kind: BusKind
+    /// The number of addresses in the space (`nil`: all 2^64 addresses).
+    public let addressSpaceSize: UInt64?
+    private var mappings: [Mapping] = []   // sorted by base, never overlapping
+
+    /// How many reads hit no device.
+    public private(set) var unmappedReads: UInt64 = 0
+    /// How many writes hit no device.
+    public private(set) var unmappedWrites: UInt64 = 0
+
+    /// Creates an empty bus of the given kind.
+    public init(kind: BusKind) {
+        self.kind = kind
+        self.addressSpaceSize = kind == .portIO ? 0x1_0000 : nil
+    }
+
+    /// An empty port-I/O bus (ports 0x0000–0xFFFF).
+    public static func portIO() -> Bus { Bus(kind: .portIO) }
+    /// An empty MMIO bus (the 64-bit guest-physical space).
+    public static func mmio() -> Bus { Bus(kind: .mmio) }
+
+    /// The mapped ranges, lowest first.
+    public var ranges: [AddressRange] { mappings.map(\.range) }
+
+    /// Maps `device` at `[base, base + length)`.
+    /// - Throws: `BusError.overlap` when the range overlaps a mapped one,
+    ///   `BusError.invalidRange` when it is empty or leaves the address space.
+    public func map(_ device: any Device, at base: UInt64, length: UInt64) throws(BusError) {
+        let range = AddressRange(base: base, length: length)
+        let (end, wrapped) = base.addingReportingOverflow(length)
+        let fits: Bool
+        if let size = addressSpaceSize { fits = !wrapped && end <= size } else { fits = !wrapped || end == 0 }
+        guard length > 0, fits else {
+            throw .invalidRange(range, addressSpaceSize: addressSpaceSize ?? 0)
+        }
+        let index = insertionIndex(for: base)
+        if index > 0, mappings[index - 1].range.overlaps(range) {
+            throw .overlap(requested: range, existing: mappings[index - 1].range)
+        }
+        if index < mappings.count, mappings[index].range.overlaps(range) {
+            throw .overlap(requested: range, existing: mappings[index].range)
+        }
+        mappings.insert(Mapping(range: range, device: device), at: index)
+    }
+
+    /// Removes the mapping that starts at `base`; returns whether there was one.
+    @discardableResult
+    public func unmap(at base: UInt64) -> Bool {
+        guard let index = mappings.firstIndex(where: { $0.range.base == base }) else { return false }
+        mappings.remove(at: index)
+        return true
+    }
+
+    /// The device mapped at `address` and the offset of `address` inside its range.
+    public func device(at address: UInt64) -> (device: any Device, offset: UInt64)? {
+        let index = upperBound(for: address)   // first mapping with base > address
+        guard index > 0 else { return nil }
+        let mapping = mappings[index - 1]
+        guard mapping.range.contains(address) else { return nil }
+        return (mapping.device, address &- mapping.range.base)
+    }
+
+    /// Reads `size` bytes at `address`; all ones of that size when unmapped.
+    public func read(address: UInt64, size: Int) -> UInt64 {
+        guard let (device, offset) = device(at: address) else {
+            unmappedReads &+= 1
+            return Bus.allOnes(size: size)
+        }
+        return device.read(offset: offset, size: size) & Bus.allOnes(size: size)
+    }
+
+    /// Writes the low `size` bytes of `value` at `address`; counted and dropped when unmapped.
+    public func write(address: UInt64, size: Int, value: UInt64) {
+        guard let (device, offset) = device(at: address) else {
+            unmappedWrites &+= 1
+            return
+        }
+        device.write(offset: offset, size: size, value: value & Bus.allOnes(size: size))
+    }
+
+    /// Advances every mapped device to `now` and returns the earliest deadline
+    /// any of them reported. A device mapped at several ranges is advanced once.
+    public func advance(to now: UInt64) -> UInt64? {
+        var earliest: UInt64?
+        var seen: [ObjectIdentifier] = []
+        for mapping in mappings {
+            let id = ObjectIdentifier(mapping.device)
+            if seen.contains(id) { continue }
+            seen.append(id)
+            if let deadline = mapping.device.advance(to: now) {
+                earliest = min(earliest ?? deadline, deadline)
+            }
+        }
+        return earliest
+    }
+
+    /// All ones in the low `size` bytes (8 bytes for sizes outside 1...7).
+    public static func allOnes(size: Int) -> UInt64 {
+        (1...7).contains(size) ? (UInt64(1) &<< UInt64(8 * size)) &- 1 : UInt64.max
+    }
+
+    private func upperBound(for address: UInt64) -> Int {
+        var low = 0, high = mappings.count
+        while low < high {
+            let mid = (low + high) / 2
+            if mappings[mid].range.base <= address { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    private func insertionIndex(for base: UInt64) -> Int {
+        var low = 0, high = mappings.count
+        while low < high {
+            let mid = (low + high) / 2
+            if mappings[mid].range.base < base { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+}
