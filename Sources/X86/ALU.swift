@@ -362,6 +362,41 @@ extension CPU {
         setStatusFlags(f)
     }
 
+    /// SHL/SAL/SHR/SAR (`sub` 4–7) of a register: the register forms' fast path, same results as `execShift`.
+    @inline(__always)
+    func shiftRegFast(_ sub: UInt8, _ size: UInt8, _ rm: UInt8, _ rawCount: UInt64) {
+        let count = rawCount & (size == 8 ? 63 : 31)
+        let a = readReg(rm, size)
+        if count == 0 {
+            // No flags change; a 32-bit register destination is still written (upper half zeroed).
+            if size == 4 { writeReg(rm, 4, a) }
+            return
+        }
+        let bits = UInt64(size) * 8
+        let sb = signBit(size)
+        let r: UInt64
+        var f: UInt64
+        switch sub {
+        case 5: // SHR
+            r = count >= bits ? 0 : a >> count
+            let cf: UInt64 = count <= bits ? (a >> (count - 1)) & 1 : 0
+            f = szpFlags(r, size) | cf
+            if count == 1 && a & sb != 0 { f |= CPU.ofBit }
+        case 7: // SAR
+            let s = Int64(bitPattern: signExtend(a, size))
+            r = UInt64(bitPattern: s >> Int64(min(count, 63))) & sizeMask(size)
+            let cf = UInt64(bitPattern: s >> Int64(min(count - 1, 63))) & 1
+            f = szpFlags(r, size) | cf
+        default: // SHL/SAL
+            r = count >= bits ? 0 : (a << count) & sizeMask(size)
+            let cf: UInt64 = count <= bits ? (a >> (bits - count)) & 1 : 0
+            f = szpFlags(r, size) | cf
+            if ((r & sb != 0 ? 1 : 0) ^ cf) != 0 { f |= CPU.ofBit }
+        }
+        writeReg(rm, size, r)
+        setStatusFlags(f)
+    }
+
     /// SHLD/SHRD (SDM Vol. 2B).
     func execDoubleShift(_ i: Instruction, left: Bool, count rawCount: UInt64) throws(Abort) {
         let size = i.opSize

@@ -21,7 +21,9 @@ extension CPU {
         case .movRMReg:
             if p.pointee.isMem { try writeMem(p.pointee.seg, effectiveAddress(p.pointee), p.pointee.opSize, readReg(p.pointee.reg, p.pointee.opSize)) }
             else { writeReg(p.pointee.rm, p.pointee.opSize, readReg(p.pointee.reg, p.pointee.opSize)) }
-        case .movRegRM: writeReg(p.pointee.reg, p.pointee.opSize, try readRM(p.pointee))
+        case .movRegRM:
+            if p.pointee.isMem { writeReg(p.pointee.reg, p.pointee.opSize, try readMem(p.pointee.seg, effectiveAddress(p.pointee), p.pointee.opSize)) }
+            else { writeReg(p.pointee.reg, p.pointee.opSize, readReg(p.pointee.rm, p.pointee.opSize)) }
         case .movRMImm: try writeRM(p.pointee, p.pointee.imm & sizeMask(p.pointee.opSize))
         case .movRegImm: writeReg(p.pointee.rm, p.pointee.opSize, p.pointee.imm)
         case .lea: writeReg(p.pointee.reg, p.pointee.opSize, effectiveAddress(p.pointee))
@@ -56,9 +58,19 @@ extension CPU {
         case .movzx: writeReg(p.pointee.reg, p.pointee.opSize, try readRM(p.pointee, size: p.pointee.size2))
         case .movsx: writeReg(p.pointee.reg, p.pointee.opSize, signExtend(try readRM(p.pointee, size: p.pointee.size2), p.pointee.size2) & sizeMask(p.pointee.opSize))
         case .movsxd: writeReg(p.pointee.reg, p.pointee.opSize, signExtend(try readRM(p.pointee, size: 4), 4) & sizeMask(p.pointee.opSize))
-        case .shiftRMImm: try execShift(p.pointee, count: p.pointee.imm & 0xFF)
-        case .shiftRM1: try execShift(p.pointee, count: 1)
-        case .shiftRMCL: try execShift(p.pointee, count: gpr[1] & 0xFF)
+        // Register forms of SHL/SHR/SAL/SAR (sub 4–7) run inline.
+        case .shiftRMImm:
+            if p.pointee.flags & InstructionFlags.mem == 0 && p.pointee.sub >= 4 {
+                shiftRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.rm, p.pointee.imm & 0xFF)
+            } else { try execShift(p.pointee, count: p.pointee.imm & 0xFF) }
+        case .shiftRM1:
+            if p.pointee.flags & InstructionFlags.mem == 0 && p.pointee.sub >= 4 {
+                shiftRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.rm, 1)
+            } else { try execShift(p.pointee, count: 1) }
+        case .shiftRMCL:
+            if p.pointee.flags & InstructionFlags.mem == 0 && p.pointee.sub >= 4 {
+                shiftRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.rm, gpr[1] & 0xFF)
+            } else { try execShift(p.pointee, count: gpr[1] & 0xFF) }
         case .notRM: try execNotNeg(p.pointee, neg: false)
         case .negRM: try execNotNeg(p.pointee, neg: true)
         case .mulRM: try execMul(p.pointee, signed: false)

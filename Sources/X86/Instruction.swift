@@ -107,6 +107,8 @@ struct Instruction {
     var generation: UInt32 = 0
     /// Decode mode at decode time.
     var mode: UInt8 = 0xFF
+    /// Unused: pads the entry to 64 bytes, so that a decode-cache entry fills exactly one cache line.
+    var padding: UInt64 = 0
 
     @inline(__always) var isMem: Bool { flags & InstructionFlags.mem != 0 }
     @inline(__always) var hasRep: Bool { flags & (InstructionFlags.rep | InstructionFlags.repne) != 0 }
@@ -122,14 +124,16 @@ final class DecodeCache {
     let scratch: UnsafeMutablePointer<Instruction>
 
     init() {
-        entries = .allocate(capacity: DecodeCache.size)
+        // Aligned to a cache line: with 64-byte entries, a lookup touches one line.
+        entries = UnsafeMutableRawPointer.allocate(byteCount: DecodeCache.size * MemoryLayout<Instruction>.stride, alignment: 64)
+            .bindMemory(to: Instruction.self, capacity: DecodeCache.size)
         entries.initialize(repeating: Instruction(), count: DecodeCache.size)
         scratch = .allocate(capacity: 1)
         scratch.initialize(to: Instruction())
     }
 
     deinit {
-        entries.deallocate()
+        UnsafeMutableRawPointer(entries).deallocate()   // allocated raw, with 64-byte alignment
         scratch.deallocate()
     }
 
