@@ -9,6 +9,8 @@ public enum VMCSField: UInt32, CaseIterable, Sendable, Codable {
     case postedInterruptNotificationVector = 0x0002
     /// EPTP index.
     case eptpIndex = 0x0004
+    /// Last PID-pointer index.
+    case lastPIDPointerIndex = 0x0008
     /// Guest ES selector.
     case guestESSelector = 0x0800
     /// Guest CS selector.
@@ -29,6 +31,8 @@ public enum VMCSField: UInt32, CaseIterable, Sendable, Codable {
     case guestInterruptStatus = 0x0810
     /// PML index.
     case pmlIndex = 0x0812
+    /// Guest user-interrupt notification vector (UINV).
+    case guestUINV = 0x0814
     /// Host ES selector.
     case hostESSelector = 0x0C00
     /// Host CS selector.
@@ -93,6 +97,30 @@ public enum VMCSField: UInt32, CaseIterable, Sendable, Codable {
     case enclsExitingBitmap = 0x202E
     /// TSC multiplier.
     case tscMultiplier = 0x2032
+    /// Sub-page-permission-table pointer (SPPTP).
+    case subPagePermissionTablePointer = 0x2030
+    /// Tertiary processor-based VM-execution controls.
+    case tertiaryProcessorBasedControls = 0x2034
+    /// ENCLV-exiting bitmap.
+    case enclvExitingBitmap = 0x2036
+    /// Low PASID directory address.
+    case lowPASIDDirectoryAddress = 0x2038
+    /// High PASID directory address.
+    case highPASIDDirectoryAddress = 0x203A
+    /// Shared EPT pointer.
+    case sharedEPTPointer = 0x203C
+    /// PCONFIG-exiting bitmap.
+    case pconfigExitingBitmap = 0x203E
+    /// Hypervisor-managed linear-address translation pointer (HLATP).
+    case hlatPointer = 0x2040
+    /// PID-pointer table address.
+    case pidPointerTableAddress = 0x2042
+    /// Secondary VM-exit controls.
+    case secondaryVMExitControls = 0x2044
+    /// IA32_SPEC_CTRL mask.
+    case ia32SpecCtrlMask = 0x204A
+    /// IA32_SPEC_CTRL shadow.
+    case ia32SpecCtrlShadow = 0x204C
     /// Guest-physical address (read-only exit information).
     case guestPhysicalAddress = 0x2400
     /// VMCS link pointer.
@@ -115,12 +143,20 @@ public enum VMCSField: UInt32, CaseIterable, Sendable, Codable {
     case guestPDPTE3 = 0x2810
     /// Guest IA32_BNDCFGS.
     case guestIA32BNDCFGS = 0x2812
+    /// Guest IA32_RTIT_CTL.
+    case guestIA32RTITCtl = 0x2814
+    /// Guest IA32_LBR_CTL.
+    case guestIA32LBRCtl = 0x2816
+    /// Guest IA32_PKRS.
+    case guestIA32PKRS = 0x2818
     /// Host IA32_PAT.
     case hostIA32PAT = 0x2C00
     /// Host IA32_EFER.
     case hostIA32EFER = 0x2C02
     /// Host IA32_PERF_GLOBAL_CTRL.
     case hostIA32PerfGlobalCtrl = 0x2C04
+    /// Host IA32_PKRS.
+    case hostIA32PKRS = 0x2C06
     /// Pin-based VM-execution controls.
     case pinBasedControls = 0x4000
     /// Primary processor-based VM-execution controls.
@@ -157,6 +193,8 @@ public enum VMCSField: UInt32, CaseIterable, Sendable, Codable {
     case pleGap = 0x4020
     /// PAUSE-loop exiting window.
     case pleWindow = 0x4022
+    /// Instruction-timeout control.
+    case instructionTimeoutControl = 0x4024
     /// VM-instruction error.
     case vmInstructionError = 0x4400
     /// Exit reason.
@@ -289,6 +327,12 @@ public enum VMCSField: UInt32, CaseIterable, Sendable, Codable {
     case guestIA32SysenterESP = 0x6824
     /// Guest IA32_SYSENTER_EIP.
     case guestIA32SysenterEIP = 0x6826
+    /// Guest IA32_S_CET.
+    case guestIA32SCET = 0x6828
+    /// Guest SSP.
+    case guestSSP = 0x682A
+    /// Guest IA32_INTERRUPT_SSP_TABLE_ADDR.
+    case guestIA32InterruptSSPTableAddr = 0x682C
     /// Host CR0.
     case hostCR0 = 0x6C00
     /// Host CR3.
@@ -313,6 +357,12 @@ public enum VMCSField: UInt32, CaseIterable, Sendable, Codable {
     case hostRSP = 0x6C14
     /// Host RIP.
     case hostRIP = 0x6C16
+    /// Host IA32_S_CET.
+    case hostIA32SCET = 0x6C18
+    /// Host SSP.
+    case hostSSP = 0x6C1A
+    /// Host IA32_INTERRUPT_SSP_TABLE_ADDR.
+    case hostIA32InterruptSSPTableAddr = 0x6C1C
 }
 
 /// Width of a VMCS field (encoding bits 14:13).
