@@ -74,20 +74,7 @@ extension CPU {
     }
 
     func execALURMReg(_ i: borrowing Instruction) throws(Abort) {
-        let size = i.opSize
-        let b = readReg(i.reg, size)
-        if i.isMem {
-            let ea = effectiveAddress(i)
-            let a = i.sub != 7 ? try readMemForWrite(i.seg, ea, size) : try readMem(i.seg, ea, size)
-            let r = aluResult(i.sub, size, a, b)
-            if i.sub != 7 { try writeMem(i.seg, ea, size, r) }
-            commitALUFlags(i.sub, size, a, b, r)
-        } else {
-            let a = readReg(i.rm, size)
-            let r = aluResult(i.sub, size, a, b)
-            if i.sub != 7 { writeReg(i.rm, size, r) }
-            commitALUFlags(i.sub, size, a, b, r)
-        }
+        try aluIntoRM(i, source: readReg(i.reg, i.opSize))
     }
 
     func execALURegRM(_ i: borrowing Instruction) throws(Abort) {
@@ -100,8 +87,13 @@ extension CPU {
     }
 
     func execALURMImm(_ i: borrowing Instruction) throws(Abort) {
+        try aluIntoRM(i, source: i.imm & sizeMask(i.opSize))
+    }
+
+    /// ALU operation `i.sub` with the r/m operand as destination (CMP only reads it).
+    @inline(__always)
+    func aluIntoRM(_ i: borrowing Instruction, source b: UInt64) throws(Abort) {
         let size = i.opSize
-        let b = i.imm & sizeMask(size)
         if i.isMem {
             let ea = effectiveAddress(i)
             let a = i.sub != 7 ? try readMemForWrite(i.seg, ea, size) : try readMem(i.seg, ea, size)

@@ -278,16 +278,7 @@ extension CPU {
         }
         switch d.type {
         case SystemType.callGate16, SystemType.callGate32:
-            let g = try readGate(selector, d)
-            if g.dpl < cpl || g.dpl < Int(selector & 3) { throw Abort.exception(13, code) }
-            if !g.present { throw Abort.exception(11, code) }
-            let tsel = g.gateSelector
-            if tsel & 0xFFFC == 0 { throw Abort.exception(13, 0) }
-            let t = try readDescriptor(tsel)
-            let tcode = UInt32(tsel & 0xFFFC)
-            if !t.isCode || (t.isConforming ? t.dpl > cpl : t.dpl != cpl) { throw Abort.exception(13, tcode) }
-            if !t.present { throw Abort.exception(11, tcode) }
-            if longModeActive && (!t.l || t.db) { throw Abort.exception(13, tcode) }
+            let (g, tsel, t) = try callGateTarget(selector, d, forCall: false)
             let off = longModeActive ? g.gateOffset : (d.type == SystemType.callGate32 ? g.gateOffset & 0xFFFF_FFFF : g.gateOffset & 0xFFFF)
             let target = try checkedTarget(off, t)
             try markAccessed(tsel, t)
@@ -301,6 +292,25 @@ extension CPU {
         default:
             throw Abort.exception(13, code)
         }
+    }
+
+    /// Reads and checks a call gate and the code segment it names, for a far JMP (the target keeps the CPL:
+    /// conforming with DPL ≤ CPL or non-conforming with DPL = CPL) or a far CALL (DPL ≤ CPL; a more privileged
+    /// non-conforming target switches stacks). Returns the gate, the target selector and its descriptor.
+    private func callGateTarget(_ selector: UInt16, _ d: Descriptor, forCall: Bool) throws(Abort) -> (Descriptor, UInt16, Descriptor) {
+        let code = UInt32(selector & 0xFFFC)
+        let g = try readGate(selector, d)
+        if g.dpl < cpl || g.dpl < Int(selector & 3) { throw Abort.exception(13, code) }
+        if !g.present { throw Abort.exception(11, code) }
+        let tsel = g.gateSelector
+        if tsel & 0xFFFC == 0 { throw Abort.exception(13, 0) }
+        let t = try readDescriptor(tsel)
+        let tcode = UInt32(tsel & 0xFFFC)
+        let privilegeOK = forCall ? t.dpl <= cpl : (t.isConforming ? t.dpl <= cpl : t.dpl == cpl)
+        if !t.isCode || !privilegeOK { throw Abort.exception(13, tcode) }
+        if !t.present { throw Abort.exception(11, tcode) }
+        if longModeActive && (!t.l || t.db) { throw Abort.exception(13, tcode) }
+        return (g, tsel, t)
     }
 
     /// Reads a call gate, 16 bytes wide in IA-32e mode (where only 64-bit gates exist).
@@ -367,16 +377,7 @@ extension CPU {
         }
         switch d.type {
         case SystemType.callGate16, SystemType.callGate32:
-            let g = try readGate(selector, d)
-            if g.dpl < cpl || g.dpl < Int(selector & 3) { throw Abort.exception(13, code) }
-            if !g.present { throw Abort.exception(11, code) }
-            let tsel = g.gateSelector
-            if tsel & 0xFFFC == 0 { throw Abort.exception(13, 0) }
-            let t = try readDescriptor(tsel)
-            let tcode = UInt32(tsel & 0xFFFC)
-            if !t.isCode || t.dpl > cpl { throw Abort.exception(13, tcode) }
-            if !t.present { throw Abort.exception(11, tcode) }
-            if longModeActive && (!t.l || t.db) { throw Abort.exception(13, tcode) }
+            let (g, tsel, t) = try callGateTarget(selector, d, forCall: true)
             let gateSize: UInt8 = longModeActive ? 8 : (d.type == SystemType.callGate32 ? 4 : 2)
             let off = longModeActive ? g.gateOffset : (gateSize == 4 ? g.gateOffset & 0xFFFF_FFFF : g.gateOffset & 0xFFFF)
             let target = try checkedTarget(off, t)
