@@ -36,7 +36,7 @@ let package = Package(
         // The command-line tool.
         .executableTarget(
             name: "swiftvmx",
-            dependencies: ["X86", "X86Assembler", "Hypervisor", "VMM", "Guests", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["X86", "X86Assembler", "Hypervisor", "VMM", "Guests", "Devices", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Developer tool: differential testing, fuzzing, benchmarks.
         .executableTarget(
             name: "swiftvmx-dev",

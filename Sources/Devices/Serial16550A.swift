@@ -135,6 +135,9 @@ public final class Serial16550A: ByteRegisterDevice {
     /// Whether the interrupt output reaches the line only while MCR OUT2 is set
     /// (the PC wiring; Linux sets OUT2 when it opens the port).
     public var gateInterruptWithOUT2: Bool
+    /// Whether characters leave the transmit shift register at once instead of at the programmed baud
+    /// rate (as QEMU's UART does): a VMM's console then costs the guest no busy-waiting on the line.
+    public var transmitsInstantly = false
 
     private let output: any ByteSink
     private let interrupt: any InterruptLine
@@ -352,8 +355,8 @@ public final class Serial16550A: ByteRegisterDevice {
     }
 
     private func startShifting(_ byte: UInt8, at time: UInt64) {
-        state.shifting = true
-        state.shiftDoneAt = TimeArithmetic.add(time, characterTime())
+        state.shifting = !transmitsInstantly
+        state.shiftDoneAt = transmitsInstantly ? time : TimeArithmetic.add(time, characterTime())
         if loopback {
             receiveOffWire(byte)
         } else {

@@ -107,6 +107,23 @@ public final class VCPU {
         cpu.setGuestMSR(index, value)
     }
 
+    // MARK: Extended state and CPUID
+
+    /// The guest's XCR0 (`hv_vcpu_read_register(HV_X86_XCR0)`).
+    public var xcr0: UInt64 { cpu.xcr0 }
+
+    /// Sets the guest's XCR0 as XSETBV would (a VMM emulating the XSETBV exit, reason 55); false, with
+    /// nothing changed, for a value XSETBV refuses with #GP.
+    @discardableResult
+    public func setXCR0(_ value: UInt64) -> Bool { cpu.setXCR0(value) }
+
+    /// What the processor model's CPUID returns for `leaf`/`subleaf` in the vCPU's current state (like
+    /// `KVM_GET_SUPPORTED_CPUID`): CPUID always exits in non-root operation, and a VMM answers the exit
+    /// from these values, adjusted to the machine it presents.
+    public func supportedCPUID(leaf: UInt32, subleaf: UInt32) -> (eax: UInt32, ebx: UInt32, ecx: UInt32, edx: UInt32) {
+        cpu.cpuid(leaf: leaf, subleaf: subleaf)
+    }
+
     // MARK: Running
 
     /// Enters the guest and runs it until a VM exit (`hv_vcpu_run`).

@@ -7,5 +7,5 @@ struct SwiftVMX: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftvmx",
         abstract: "SwiftVMX: an x86-64 processor model with Intel VMX, in Swift.",
-        subcommands: [Demo.self])
+        subcommands: [Run.self, Demo.self])
 }

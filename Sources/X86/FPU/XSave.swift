@@ -160,3 +160,17 @@ extension CPU {
         }
     }
 }
+
+extension CPU {
+    /// Extended control register XCR0 (the state components XSAVE manages).
+    public var xcr0: UInt64 { fpu.xcr0 }
+
+    /// Sets XCR0 with the checks XSETBV makes (SDM Vol. 2C "XSETBV"): x87 set, only supported bits.
+    /// Returns false, leaving XCR0 unchanged, where XSETBV would raise #GP — a VMM emulating an XSETBV
+    /// exit injects #GP(0) then.
+    public func setXCR0(_ value: UInt64) -> Bool {
+        guard value & XSave.x87 != 0, value & ~XSave.supported == 0 else { return false }
+        fpu.xcr0 = value
+        return true
+    }
+}

@@ -1,0 +1,419 @@
+// The PC machine: guest RAM, the devices of a PC on a port-I/O bus and an MMIO bus, a kernel or firmware
+// loaded by a boot protocol, and one vCPU in VMX non-root operation. Built only on the public Hypervisor
+// API, so a hardware backend can slot in beneath it.
+import Devices
+import Hypervisor
+import Loaders
+import X86
+
+/// Why a machine could not be built or stopped with an error: one line, naming the problem.
+public struct MachineError: Error, CustomStringConvertible, Equatable {
+    /// The explanation.
+    public var description: String
+    /// Creates the error.
+    public init(_ description: String) { self.description = description }
+}
+
+/// What a guest boots from.
+public enum BootSource: Equatable, Sendable {
+    /// A kernel file: a bzImage (Linux boot protocol), a multiboot v1 kernel, or an ELF executable, chosen by
+    /// what the file contains; `initrd` is the Linux initrd or the first multiboot module.
+    case kernel(image: [UInt8], initrd: [UInt8]?, commandLine: String)
+    /// A firmware ROM started at the reset vector in real mode.
+    case firmware(rom: [UInt8])
+}
+
+/// How guest time relates to the host's.
+public enum ClockMode: String, Equatable, Sendable, CaseIterable {
+    /// Guest time is the instruction count (1 instruction = 1 ns) plus time skipped while the guest halts;
+    /// halts wait on the host until the host clock reaches the guest's next deadline (no faster than real
+    /// time, like QEMU's `-icount shift=0,sleep=on`).
+    case realtime
+    /// Guest time is the instruction count, and halts skip straight to the next deadline without waiting:
+    /// the same guest and input give the same output, run after run.
+    case deterministic
+}
+
+/// The console the guest's COM1 talks to.
+public protocol ConsoleIO: AnyObject {
+    /// Receives the guest's output bytes.
+    func write(_ bytes: [UInt8])
+    /// Pushes buffered output out (before the VMM waits or stops).
+    func flush()
+    /// Input that arrived, waiting at most `timeout` nanoseconds for some (0: do not wait).
+    func read(waitingAtMost timeout: UInt64) -> ConsoleEvent
+}
+
+/// What reading the console returned.
+public enum ConsoleEvent: Equatable, Sendable {
+    /// No input.
+    case none
+    /// Bytes for the guest.
+    case input([UInt8])
+    /// The user asked to quit (Ctrl-A x).
+    case quit
+}
+
+/// A console with no input that keeps the guest's output (tests, `--stats` runs with output captured).
+public final class CapturingConsole: ConsoleIO {
+    /// Everything the guest wrote.
+    public private(set) var output: [UInt8] = []
+    /// Bytes handed to the guest on its first read.
+    public var pendingInput: [UInt8]
+    /// Called with each chunk of output as it arrives.
+    public var echo: (([UInt8]) -> Void)?
+    /// Creates the console, optionally with input already typed.
+    public init(input: [UInt8] = []) { pendingInput = input }
+    /// Appends the bytes.
+    public func write(_ bytes: [UInt8]) { output += bytes; echo?(bytes) }
+    /// Nothing to push.
+    public func flush() {}
+    /// Returns the pending input once.
+    public func read(waitingAtMost timeout: UInt64) -> ConsoleEvent {
+        guard !pendingInput.isEmpty else { return .none }
+        defer { pendingInput.removeAll() }
+        return .input(pendingInput)
+    }
+    /// The output as text.
+    public var text: String { String(decoding: output, as: UTF8.self) }
+}
+
+/// How a run ended.
+public enum MachineOutcome: Equatable, Sendable, CustomStringConvertible {
+    /// The guest powered off (ACPI S5).
+    case powerOff
+    /// The guest wrote V to isa-debug-exit: status `(V << 1) | 1`.
+    case debugExit(status: UInt64)
+    /// The guest asked for a reset (named source); the VMM stops instead of rebooting, like QEMU `-no-reboot`.
+    case reset(String)
+    /// The vCPU entered the shutdown state (a triple fault).
+    case tripleFault(rip: UInt64)
+    /// The guest halted with interrupts disabled: nothing can wake it ("System halted").
+    case halted(rip: UInt64)
+    /// The user quit from the console.
+    case quit
+    /// The instruction limit given to `run` was reached.
+    case instructionLimit(UInt64)
+    /// The VMM stopped on an error it explains.
+    case error(String)
+
+    /// The process exit status for this outcome (QEMU's conventions where it has one).
+    public var exitStatus: Int32 {
+        switch self {
+        case .powerOff, .reset, .quit, .halted: return 0
+        case .debugExit(let status): return Int32(truncatingIfNeeded: status & 0xFF)
+        case .tripleFault, .instructionLimit, .error: return 1
+        }
+    }
+
+    /// One line for the user.
+    public var description: String {
+        func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+        switch self {
+        case .powerOff: return "guest powered off"
+        case .debugExit(let s): return "guest wrote to isa-debug-exit: exit status \(s)"
+        case .reset(let source): return "guest requested a reset (\(source)); stopped instead of rebooting"
+        case .tripleFault(let rip): return "triple fault (shutdown state) at rip=\(hex(rip))"
+        case .halted(let rip): return "guest halted with interrupts disabled at rip=\(hex(rip)); nothing can wake it"
+        case .quit: return "quit from the console"
+        case .instructionLimit(let n): return "stopped after \(n) instructions (limit reached)"
+        case .error(let text): return text
+        }
+    }
+}
+
+/// A PC: RAM, 8259A pair, 8254, port 0x61, MC146818, 16550A COM1, debug console, isa-debug-exit, and the
+/// kernel loaded by its boot protocol; one vCPU in VMX non-root operation.
+public final class PCMachine {
+    /// What to build.
+    public struct Configuration {
+        /// What boots.
+        public var boot: BootSource
+        /// Guest RAM in bytes.
+        public var memorySize: UInt64 = 512 << 20
+        /// Where port 0xE9 output goes (nil: discarded).
+        public var debugConsole: (any ByteSink)?
+        /// How guest time runs.
+        public var clock: ClockMode = .realtime
+        /// Wall-clock time the RTC starts from (Unix seconds).
+        public var startTime: Int64 = 0
+        /// Creates a configuration.
+        public init(boot: BootSource) { self.boot = boot }
+    }
+
+    /// The virtual machine.
+    public let vm: VirtualMachine
+    /// The vCPU.
+    public let vcpu: VCPU
+    /// The port-I/O bus.
+    public let ports = Bus.portIO()
+    /// The MMIO bus.
+    public let mmio = Bus.mmio()
+    /// The 8259A pair.
+    public let pic: DualPIC
+    /// The 8254.
+    public let pit: PIT8254
+    /// The RTC.
+    public let rtc: RTC146818
+    /// COM1.
+    public let com1: Serial16550A
+    /// Exit statistics (counts and VMM time by reason).
+    public let statistics = ExitStatistics()
+    /// Called with one JSON line per VM exit when set (`--trace exits`).
+    public var exitTrace: ((String) -> Void)?
+
+    let configuration: Configuration
+    let console: any ConsoleIO
+    let memoryMap: MemoryMap
+    let serialSink = SerialSink()
+    let exitRequests = MachineRequests()
+
+    /// Guest time skipped while halted (added to the instruction count; also the VMCS TSC offset).
+    var skippedTime: UInt64 = 0
+    /// Whether the guest executed HLT and waits for an interrupt.
+    var halted = false
+    /// The primary processor-based controls as last written.
+    var primaryControls: PrimaryProcessorControls = []
+    /// Whether an event is in the VM-entry interruption-information field for the next entry.
+    var injectionPending = false
+    /// The host-time origin for realtime runs.
+    let hostStart = ContinuousClock.now
+    /// Iterations since the console was last polled.
+    var pollCountdown = 0
+
+    /// Builds the machine: memory, devices, the boot image loaded and the vCPU's VMCS set up.
+    public init(_ configuration: Configuration, console: any ConsoleIO) throws(MachineError) {
+        self.configuration = configuration
+        self.console = console
+        let ram = configuration.memorySize
+        guard ram >= 16 << 20 else { throw MachineError("--memory must be at least 16 MiB (got \(ram >> 20) MiB)") }
+        guard ram <= 64 << 30 else { throw MachineError("--memory must be at most 65536 MiB (got \(ram >> 20) MiB)") }
+        memoryMap = PCLayout.memoryMap(ramSize: ram)
+        vm = VirtualMachine()
+        vcpu = vm.makeVCPU()
+
+        pic = DualPIC()
+        pit = PIT8254(irq0: pic.line(PCLayout.irqTimer))
+        rtc = RTC146818(startTime: configuration.startTime, ramSize: ram)
+        com1 = Serial16550A(output: serialSink, interrupt: pic.line(PCLayout.irqCOM1))
+        com1.transmitsInstantly = true
+        serialSink.console = console
+
+        try mapMemory()
+        try mapDevices()
+        try load()
+        if case .kernel = configuration.boot { try writeACPITables() }
+        try setUpControls()
+    }
+
+    // MARK: Memory
+
+    func mapMemory() throws(MachineError) {
+        let ram = configuration.memorySize
+        do {
+            try vm.allocate(guestPhysical: 0, size: min(ram, PCLayout.lowRAMLimit))
+            if ram > PCLayout.lowRAMLimit {
+                try vm.allocate(guestPhysical: PCLayout.highRAMStart, size: ram - PCLayout.lowRAMLimit)
+            }
+            // VMX's own pages: no guest permissions (a guest access is an EPT violation).
+            try vm.allocate(guestPhysical: PCLayout.vmmPrivate, size: PCLayout.vmmPrivateSize, permissions: [])
+        } catch {
+            throw MachineError("cannot allocate \(ram >> 20) MiB of guest memory: \(error)")
+        }
+    }
+
+    // MARK: Devices
+
+    func mapDevices() throws(MachineError) {
+        func port(_ device: any Device, _ base: UInt16, _ length: UInt64, _ name: String) throws(MachineError) {
+            do { try ports.map(device, at: UInt64(base), length: length) } catch {
+                throw MachineError("internal: \(name): \(error)")
+            }
+        }
+        try port(pic.masterPorts, PCLayout.masterPIC, 2, "master PIC")
+        try port(pic.slavePorts, PCLayout.slavePIC, 2, "slave PIC")
+        try port(pic.elcrPorts, PCLayout.elcr, 2, "ELCR")
+        try port(pit, PCLayout.pit, 4, "PIT")
+        try port(SystemControlPortB(pit: pit), PCLayout.systemControlPortB, 1, "port 0x61")
+        try port(rtc, PCLayout.rtc, 2, "RTC")
+        try port(com1, PCLayout.com1, 8, "COM1")
+        try port(DebugConsole(output: configuration.debugConsole ?? DiscardingByteSink()), PCLayout.debugConsole, 1, "debug console")
+        try port(ISADebugExit(handler: exitRequests), PCLayout.isaDebugExit, 1, "isa-debug-exit")
+        let i8042 = I8042(keyboardIRQ: pic.line(PCLayout.irqKeyboard), auxIRQ: pic.line(PCLayout.irqMouse), resetHandler: exitRequests)
+        try port(i8042.dataPort, PCLayout.i8042Data, 1, "i8042 data")
+        try port(i8042.commandPort, PCLayout.i8042Command, 1, "i8042 command")
+        try port(SystemControlPortA(handler: exitRequests), PCLayout.systemControlPortA, 1, "port 0x92")
+        try port(ResetControlRegister(handler: exitRequests), PCLayout.resetControl, 1, "reset control")
+        let pci = PCIHost()
+        try port(pci.addressPort, PCLayout.pciConfigAddress, 1, "PCI CONFIG_ADDRESS")
+        try port(pci.dataPort, PCLayout.pciConfigAddress + 4, 4, "PCI CONFIG_DATA")
+        var commandLine: String? = nil
+        if case let .kernel(_, _, line) = configuration.boot { commandLine = line }
+        try port(FwCfg(ramSize: configuration.memorySize, cpuCount: 1, commandLine: commandLine), PCLayout.fwCfg, 2, "fw_cfg")
+        try port(ACPIPowerManagement(sci: pic.line(PCLayout.irqSCI), powerOffHandler: exitRequests),
+                 PCLayout.acpiPM, UInt64(ACPIPMRegister.blockLength), "ACPI PM")
+    }
+
+    /// Writes the ACPI tables (RSDP, XSDT/RSDT, FADT, FACS, DSDT with \_S5) at `PCLayout.acpiTables`.
+    func writeACPITables() throws(MachineError) {
+        var acpi = ACPIConfiguration()
+        acpi.pmBase = PCLayout.acpiPM
+        acpi.sciInterrupt = UInt8(PCLayout.irqSCI)
+        acpi.includeMADT = false
+        do {
+            let tables = try ACPITableBuilder.build(at: PCLayout.acpiTables, configuration: acpi)
+            guard UInt64(tables.bytes.count) <= PCLayout.acpiTablesSize, vm.memory.write(tables.bytes, at: tables.baseAddress) else {
+                throw MachineError("internal: the ACPI tables do not fit at 0x\(String(PCLayout.acpiTables, radix: 16))")
+            }
+        } catch let error as MachineError {
+            throw error
+        } catch {
+            throw MachineError("internal: ACPI tables: \(error)")
+        }
+    }
+
+    // MARK: Loading
+
+    func load() throws(MachineError) {
+        let plan: LoadPlan
+        do {
+            switch configuration.boot {
+            case let .kernel(image, initrd, commandLine):
+                plan = try Self.plan(kernel: image, initrd: initrd, commandLine: commandLine, memory: memoryMap)
+            case let .firmware(rom):
+                plan = try FirmwareLoader.load(rom: rom)
+            }
+        } catch {
+            throw MachineError(error.description)
+        }
+        for segment in plan.segments {
+            if segment.kind == .rom {
+                do {
+                    let host = try vm.allocate(guestPhysical: segment.guestPhysical, size: segment.size, permissions: [.read, .execute])
+                    segment.bytes.withUnsafeBytes { source in
+                        // Safe: the allocation is `segment.size` ≥ `bytes.count` bytes long.
+                        if let base = source.baseAddress { host.copyMemory(from: base, byteCount: source.count) }
+                    }
+                } catch {
+                    throw MachineError("cannot map \(segment.name) at 0x\(String(segment.guestPhysical, radix: 16)): \(error)")
+                }
+            } else {
+                guard vm.memory.write(segment.bytes, at: segment.guestPhysical) else {
+                    throw MachineError("\(segment.name) does not fit in guest RAM")
+                }
+            }
+        }
+        applyEntryState(plan.entry)
+    }
+
+    /// Picks the boot protocol from the file's contents: bzImage ("HdrS" at 0x202), multiboot v1 header in
+    /// the first 8 KiB, else ELF.
+    static func plan(kernel image: [UInt8], initrd: [UInt8]?, commandLine: String,
+                     memory: MemoryMap) throws(LoaderError) -> LoadPlan {
+        if image.count > 0x206, image[0x202] == 0x48, image[0x203] == 0x64, image[0x204] == 0x72, image[0x205] == 0x53 {
+            return try LinuxLoader.load(kernel: image, initrd: initrd, commandLine: commandLine, memory: memory)
+        }
+        if (try? MultibootHeader.find(in: image)) != nil {
+            let modules = initrd.map { [MultibootModule(bytes: $0, string: "initrd")] } ?? []
+            return try MultibootLoader.load(kernel: image, modules: modules, commandLine: commandLine, memory: memory)
+        }
+        if image.count >= 4, image[0] == 0x7F, image[1] == 0x45, image[2] == 0x4C, image[3] == 0x46 {
+            return try ELFLoader.load(image, memory: memory)
+        }
+        if image.count < 0x206 {
+            throw .truncated(what: "kernel image", offset: 0, needed: 0x206, fileSize: UInt64(image.count))
+        }
+        throw .badMagic(what: "kernel image (not a bzImage, multiboot kernel or ELF file)",
+                        found: UInt64(image[0x202]) | UInt64(image[0x203]) << 8 | UInt64(image[0x204]) << 16 | UInt64(image[0x205]) << 24,
+                        expected: 0x5372_6448)
+    }
+
+    /// Writes a loader's entry state into the guest-state area.
+    func applyEntryState(_ e: EntryState) {
+        var v = vcpu.vmcs
+        v[.guestCR0] = e.cr0 | CR0.ne.rawValue
+        v[.guestCR3] = e.cr3
+        v[.guestCR4] = e.cr4 | CR4.vmxe.rawValue
+        v[.guestIA32EFER] = e.efer
+        v.entryControls.insert(.loadIA32EFER)
+        v.exitControls.insert(.saveIA32EFER)
+        if e.mode == .long64 { v.entryControls.insert(.ia32eModeGuest) } else { v.entryControls.remove(.ia32eModeGuest) }
+        func segment(_ s: SegmentState) -> SegmentRegister {
+            SegmentRegister(selector: s.selector, base: s.base, limit: s.limit, accessRights: s.accessRights)
+        }
+        v.setGuestSegment(.cs, segment(e.cs))
+        v.setGuestSegment(.ds, segment(e.ds))
+        v.setGuestSegment(.es, segment(e.es))
+        v.setGuestSegment(.ss, segment(e.ss))
+        v.setGuestSegment(.fs, segment(e.fs))
+        v.setGuestSegment(.gs, segment(e.gs))
+        v[.guestGDTRBase] = e.gdtr.base
+        v[.guestGDTRLimit] = UInt64(e.gdtr.limit)
+        v[.guestIDTRBase] = e.idtr.base
+        v[.guestIDTRLimit] = UInt64(e.idtr.limit)
+        v[.guestRIP] = e.rip
+        v[.guestRSP] = e.rsp
+        v[.guestRFLAGS] = e.rflags | 2
+        vcpu.vmcs = v
+        for (r, value) in [(GPR.rax, e.rax), (.rbx, e.rbx), (.rcx, e.rcx), (.rdx, e.rdx), (.rsi, e.rsi), (.rdi, e.rdi), (.rbp, e.rbp)] {
+            vcpu.write(r, value)
+        }
+    }
+
+    /// The execution controls: every I/O instruction exits (the bus is the VMM's), HLT exits (the VMM
+    /// idles until the next device deadline), TSC offsetting (halted time), MSR bitmaps (no MSR exits),
+    /// CR4.VMXE hidden behind the read shadow.
+    func setUpControls() throws(MachineError) {
+        var v = vcpu.vmcs
+        v.primary.formUnion([.unconditionalIOExiting, .hltExiting, .useTSCOffsetting, .useMSRBitmaps])
+        v.secondary.insert(.enableRDTSCP)
+        v[.msrBitmap] = PCLayout.msrBitmap
+        v[.tscOffset] = 0
+        v[.exceptionBitmap] = 0
+        v[.cr4GuestHostMask] = CR4.vmxe.rawValue
+        v[.cr4ReadShadow] = 0
+        primaryControls = v.primary
+        vcpu.vmcs = v
+    }
+
+    // MARK: Time
+
+    /// Guest time in nanoseconds: retired instructions plus time skipped while halted.
+    public var guestTime: UInt64 { vcpu.instructionCount &+ skippedTime }
+
+    /// Host nanoseconds since the machine was built.
+    func hostNanoseconds() -> UInt64 {
+        let d = ContinuousClock.now - hostStart
+        let (s, atto) = d.components
+        return UInt64(max(0, s)) &* 1_000_000_000 &+ UInt64(max(0, atto) / 1_000_000_000)
+    }
+
+    /// Brings every device to `now`; returns the earliest deadline.
+    func advanceDevices(to now: UInt64) -> UInt64? {
+        ports.advance(to: now)
+    }
+}
+
+/// COM1's transmitter: bytes go to the console.
+final class SerialSink: ByteSink {
+    weak var console: (any ConsoleIO)?
+    var buffer: [UInt8] = []
+    func write(_ byte: UInt8) {
+        buffer.append(byte)
+        if byte == 10 || buffer.count >= 4096 { flush() }
+    }
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        console?.write(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Requests a device makes of the machine (isa-debug-exit, reset lines, power-off).
+final class MachineRequests: ExitRequestHandler, ResetRequestHandler, PowerOffHandler {
+    var outcome: MachineOutcome?
+    func requestExit(status: UInt64) { if outcome == nil { outcome = .debugExit(status: status) } }
+    func requestReset(_ cause: ResetCause) { request(.reset("\(cause)")) }
+    func requestPowerOff() { request(.powerOff) }
+    func request(_ o: MachineOutcome) { if outcome == nil { outcome = o } }
+}

@@ -1,0 +1,254 @@
+// The exit-handling loop of the PC machine: bring devices to the guest's time, deliver the interrupt the
+// PIC asks for (event injection, or interrupt-window exiting when the guest cannot take it yet), run the
+// vCPU until the next deadline or a VM exit, and handle the exit — one exhaustive switch.
+import Devices
+import Hypervisor
+import Loaders
+import X86
+
+extension PCMachine {
+    /// Most instructions one entry runs before the VMM looks at the console and the host clock again.
+    static let maximumSlice: UInt64 = 2_000_000
+
+    /// Runs the guest until it powers off, resets, exits through isa-debug-exit, faults fatally, or
+    /// `instructionLimit` instructions have retired.
+    public func run(instructionLimit: UInt64? = nil) -> MachineOutcome {
+        let outcome = loop(instructionLimit: instructionLimit)
+        serialSink.flush()
+        console.flush()
+        return outcome
+    }
+
+    func loop(instructionLimit: UInt64?) -> MachineOutcome {
+        var lastExit: VMExit? = nil
+        while true {
+            if let o = exitRequests.outcome { return o }
+            if let limit = instructionLimit, vcpu.instructionCount >= limit { return .instructionLimit(limit) }
+            let now = guestTime
+            let deadline = advanceDevices(to: now)
+            if let o = pollConsole() { return o }
+            deliverInterrupts(after: lastExit)
+            lastExit = nil
+            if halted {
+                if let o = idle(until: deadline) { return o }
+                continue
+            }
+            var budget = Self.maximumSlice
+            if let d = deadline { budget = min(budget, d > now ? d - now : 1) }
+            if let limit = instructionLimit { budget = min(budget, max(1, limit &- vcpu.instructionCount)) }
+            let exit: VMExit
+            do { exit = try vcpu.run(instructionBudget: budget) } catch {
+                return .error("VM entry failed: \(error)")
+            }
+            injectionPending = false
+            if let exitTrace { exitTrace(traceLine(exit)) }
+            let started = statistics.begin()
+            let o = handle(exit)
+            statistics.end(exit.reason, since: started)
+            if let o { return o }
+            lastExit = exit
+        }
+    }
+
+    // MARK: Exits
+
+    /// Handles one exit; returns an outcome when the run must stop.
+    func handle(_ e: VMExit) -> MachineOutcome? {
+        switch e.reason {
+        case .vmxPreemptionTimerExpired:
+            return nil                                  // the run deadline: devices advance next iteration
+        case .ioInstruction:
+            return emulatePortIO(e)
+        case .hlt:
+            skip(e)
+            halted = true
+            return nil
+        case .interruptWindow:
+            return nil                                  // deliverInterrupts injects now
+        case .cpuid:
+            emulateCPUID()
+            skip(e)
+            return nil
+        case .xsetbv:
+            let value = (vcpu.read(.rdx) & 0xFFFF_FFFF) << 32 | (vcpu.read(.rax) & 0xFFFF_FFFF)
+            if vcpu.read(.rcx) & 0xFFFF_FFFF == 0, vcpu.setXCR0(value) { skip(e) } else { injectException(13, errorCode: 0) }
+            return nil
+        case .vmcall, .vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume, .vmwrite, .vmxoff, .vmxon,
+             .invept, .invvpid, .vmfunc, .getsec, .encls:
+            injectException(6)                          // no VMX or SMX for this guest: #UD as on a CPU without them
+            return nil
+        case .rdmsr:
+            // MSRs outside the bitmap's ranges (or with their bit set) exit: the model's MSR, or #GP.
+            if let value = vcpu.readMSR(UInt32(truncatingIfNeeded: vcpu.read(.rcx))) {
+                vcpu.write(.rax, value & 0xFFFF_FFFF)
+                vcpu.write(.rdx, value >> 32)
+                skip(e)
+            } else {
+                injectException(13, errorCode: 0)
+            }
+            return nil
+        case .wrmsr:
+            let value = (vcpu.read(.rdx) & 0xFFFF_FFFF) << 32 | (vcpu.read(.rax) & 0xFFFF_FFFF)
+            if vcpu.writeMSR(UInt32(truncatingIfNeeded: vcpu.read(.rcx)), value) { skip(e) } else { injectException(13, errorCode: 0) }
+            return nil
+        case .invd, .wbinvd:
+            skip(e)                                     // caches are coherent in the model: nothing to do
+            return nil
+        case .tripleFault:
+            return .tripleFault(rip: vcpu.read(.guestRIP))
+        case .eptViolation:
+            return .error("guest access to unmapped guest-physical address 0x\(String(e.guestPhysicalAddress, radix: 16)) "
+                          + "(qualification 0x\(String(e.qualification, radix: 16)), linear 0x\(String(e.guestLinearAddress, radix: 16)), "
+                          + "rip 0x\(String(vcpu.read(.guestRIP), radix: 16))): no device there")
+        case .entryFailureGuestState, .entryFailureMSRLoading, .entryFailureMachineCheck:
+            return .error("VM entry failed: \(e.failedCheck.map { "\($0)" } ?? "\(e.reason)")")
+        case .exceptionOrNMI, .externalInterrupt, .initSignal, .startupIPI, .ioSMI, .otherSMI, .nmiWindow,
+             .taskSwitch, .invlpg, .rdpmc, .rdtsc, .rsm, .controlRegisterAccess, .movDR,
+             .mwait, .monitorTrapFlag, .monitor, .pause, .tprBelowThreshold, .apicAccess, .virtualizedEOI,
+             .accessToGDTRorIDTR, .accessToLDTRorTR, .eptMisconfiguration, .rdtscp, .apicWrite, .rdrand,
+             .invpcid, .rdseed, .pmlFull, .xsaves, .xrstors:
+            return .error("unexpected VM exit \(e.reason) (\(e.reason.rawValue)) at rip 0x\(String(vcpu.read(.guestRIP), radix: 16)): "
+                          + "its control is off in this machine")
+        }
+    }
+
+    /// Moves RIP past the instruction that exited.
+    func skip(_ e: VMExit) {
+        try? vcpu.write(.guestRIP, vcpu.read(.guestRIP) &+ UInt64(e.instructionLength))
+    }
+
+    /// Injects a hardware exception at the next entry.
+    func injectException(_ vector: UInt8, errorCode: UInt32? = nil) {
+        let info = InterruptionInfo(vector: vector, type: .hardwareException, deliverErrorCode: errorCode != nil)
+        try? vcpu.write(.vmEntryInterruptionInformation, UInt64(info.rawValue))
+        if let errorCode { try? vcpu.write(.vmEntryExceptionErrorCode, UInt64(errorCode)) }
+        injectionPending = true
+    }
+
+    // MARK: CPUID
+
+    /// The processor model's CPUID as this machine presents it: no VMX to the guest, the hypervisor bit
+    /// set, and leaf 0x40000000 naming SwiftVMX.
+    func emulateCPUID() {
+        let leaf = UInt32(truncatingIfNeeded: vcpu.read(.rax)), subleaf = UInt32(truncatingIfNeeded: vcpu.read(.rcx))
+        var r = vcpu.supportedCPUID(leaf: leaf, subleaf: subleaf)
+        switch leaf {
+        case 1:
+            r.ecx &= ~(1 << 5)                  // VMX: not offered to the guest
+            r.ecx |= 1 << 31                    // running under a hypervisor
+        case 0x4000_0000:
+            // "SwiftVMX" + NUL padding in EBX, ECX, EDX; max hypervisor leaf in EAX.
+            r = (0x4000_0000, 0x6674_6953, 0x584D_5674, 0)
+        default:
+            break
+        }
+        vcpu.write(.rax, UInt64(r.eax))
+        vcpu.write(.rbx, UInt64(r.ebx))
+        vcpu.write(.rcx, UInt64(r.ecx))
+        vcpu.write(.rdx, UInt64(r.edx))
+    }
+
+    // MARK: Interrupts
+
+    /// Delivers what the interrupt controllers request: re-injects an event whose delivery an exit cut
+    /// short (IDT-vectoring information), else injects the PIC's vector when the guest can take it (IF=1,
+    /// no STI/MOV-SS blocking), else asks for an interrupt-window exit.
+    func deliverInterrupts(after exit: VMExit?) {
+        guard !injectionPending else { return }
+        if let exit, exit.idtVectoringInformation.valid {
+            let info = exit.idtVectoringInformation
+            try? vcpu.write(.vmEntryInterruptionInformation, UInt64(info.rawValue & ~(1 << 12)))
+            if info.deliverErrorCode { try? vcpu.write(.vmEntryExceptionErrorCode, UInt64(exit.idtVectoringErrorCode)) }
+            try? vcpu.write(.vmEntryInstructionLength, UInt64(exit.instructionLength))
+            injectionPending = true
+            return
+        }
+        guard pic.interruptPending else {
+            setInterruptWindowExiting(false)
+            return
+        }
+        let rflags = vcpu.read(.guestRFLAGS), blocking = vcpu.read(.guestInterruptibilityState)
+        if rflags & RFLAGS.if.rawValue != 0 && blocking & 3 == 0 {
+            let vector = pic.acknowledge()
+            try? vcpu.write(.vmEntryInterruptionInformation, UInt64(InterruptionInfo(vector: vector, type: .external).rawValue))
+            injectionPending = true
+            halted = false
+            setInterruptWindowExiting(false)
+        } else {
+            setInterruptWindowExiting(true)
+        }
+    }
+
+    func setInterruptWindowExiting(_ on: Bool) {
+        guard primaryControls.contains(.interruptWindowExiting) != on else { return }
+        if on { primaryControls.insert(.interruptWindowExiting) } else { primaryControls.remove(.interruptWindowExiting) }
+        try? vcpu.write(.primaryProcessorBasedControls, UInt64(primaryControls.rawValue))
+    }
+
+    // MARK: Idling and the console
+
+    /// The guest is halted and nothing could be injected: let guest time pass to the next deadline (waiting
+    /// on the host in realtime mode, or for console input), or stop if nothing can ever wake it.
+    func idle(until deadline: UInt64?) -> MachineOutcome? {
+        if vcpu.read(.guestRFLAGS) & RFLAGS.if.rawValue == 0 {
+            return .halted(rip: vcpu.read(.guestRIP))
+        }
+        serialSink.flush()
+        console.flush()
+        let now = guestTime
+        var target = deadline ?? UInt64.max
+        if target <= now { return nil }
+        switch configuration.clock {
+        case .realtime:
+            let host = hostNanoseconds()
+            if target > host {
+                let wait = min(target - host, 50_000_000)
+                switch console.read(waitingAtMost: wait) {
+                case .quit: return .quit
+                case .input(let bytes): com1.enqueueInput(bytes); target = max(now, min(target, hostNanoseconds()))
+                case .none: target = min(target, max(now, hostNanoseconds()))
+                }
+            }
+        case .deterministic:
+            if deadline == nil {
+                // Nothing scheduled: only input can wake the guest.
+                switch console.read(waitingAtMost: 1_000_000_000) {
+                case .quit: return .quit
+                case .input(let bytes): com1.enqueueInput(bytes); target = now &+ 1
+                case .none: return nil
+                }
+            }
+        }
+        if target > now { advanceTime(by: target - now) }
+        return nil
+    }
+
+    /// Skips guest time (the guest is halted): moves the TSC with it.
+    func advanceTime(by delta: UInt64) {
+        skippedTime &+= delta
+        try? vcpu.write(.tscOffset, skippedTime)
+    }
+
+    /// Reads console input every few hundred iterations.
+    func pollConsole() -> MachineOutcome? {
+        pollCountdown -= 1
+        guard pollCountdown <= 0 else { return nil }
+        pollCountdown = 256
+        serialSink.flush()
+        switch console.read(waitingAtMost: 0) {
+        case .quit: return .quit
+        case .input(let bytes): com1.enqueueInput(bytes)
+        case .none: break
+        }
+        return nil
+    }
+
+    // MARK: Tracing
+
+    func traceLine(_ e: VMExit) -> String {
+        func hex(_ v: UInt64) -> String { "\"0x" + String(v, radix: 16) + "\"" }
+        return "{\"exit\":\(statistics.total),\"reason\":\"\(e.reason)\",\"code\":\(e.reason.rawValue),"
+            + "\"qualification\":\(hex(e.qualification)),\"rip\":\(hex(vcpu.read(.guestRIP))),"
+            + "\"guest_ns\":\(guestTime),\"host_ns\":\(hostNanoseconds())}"
+    }
+}

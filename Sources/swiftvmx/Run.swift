@@ -1,0 +1,179 @@
+// `swiftvmx run`: build a PC around a kernel (or firmware) and run it in VMX non-root operation with the
+// terminal as its serial console.
+import ArgumentParser
+import Devices
+import Foundation
+import VMM
+
+/// Boots a kernel or firmware on the PC machine.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Boot a kernel (bzImage, multiboot or ELF) or a firmware ROM in VMX non-root operation.",
+        discussion: """
+            COM1 is the terminal: Ctrl-A x quits. Exit status: 0 when the guest powers off, (V << 1) | 1 when \
+            it writes V to isa-debug-exit (port 0xf4), 1 on a fatal guest or VMM error.
+            """)
+
+    @Option(help: "The kernel: a Linux bzImage, a multiboot v1 kernel or an ELF executable.")
+    var kernel: String?
+
+    @Option(help: "A Linux initrd (initramfs) or the multiboot module.")
+    var initrd: String?
+
+    @Option(help: "The kernel command line.")
+    var append: String = ""
+
+    @Option(help: "Guest RAM in MiB (16–65536).")
+    var memory: Int = 512
+
+    @Option(help: "A firmware ROM (size a multiple of 64 KiB) started at the reset vector instead of a kernel.")
+    var firmware: String?
+
+    @Option(help: "Write the guest's port 0xE9 output to this file.")
+    var debugcon: String?
+
+    @Flag(help: "Print a table of VM exits by reason (count, share, VMM time) when the guest stops.")
+    var stats = false
+
+    @Option(help: "exits or exits=FILE: one JSON line per VM exit (reason, qualification, guest RIP, time) to standard error or FILE.")
+    var trace: String?
+
+    @Option(help: "realtime (halts wait for the host clock) or deterministic (guest time from the instruction count only).")
+    var clock: String = "realtime"
+
+    @Option(help: "Stop after this many guest instructions (exit status 1).")
+    var maxInstructions: UInt64?
+
+    mutating func run() throws {
+        do {
+            let status = try boot()
+            throw ExitCode(status)
+        } catch let error as RunError {
+            Self.fail(error.message)
+        }
+    }
+
+    struct RunError: Error { var message: String }
+
+    func boot() throws(RunError) -> Int32 {
+        guard (16...65536).contains(memory) else { throw RunError(message: "--memory must be between 16 and 65536 MiB (got \(memory))") }
+        guard let clockMode = ClockMode(rawValue: clock) else {
+            throw RunError(message: "--clock must be realtime or deterministic (got '\(clock)')")
+        }
+        let traceFile: String?? = try parseTrace()
+        let source: BootSource
+        switch (kernel, firmware) {
+        case (nil, nil): throw RunError(message: "nothing to boot: give --kernel FILE or --firmware FILE")
+        case (.some, .some): throw RunError(message: "--kernel and --firmware exclude each other")
+        case (nil, .some(let path)):
+            guard initrd == nil else { throw RunError(message: "--initrd needs --kernel") }
+            source = .firmware(rom: try Self.readFile(path, what: "firmware"))
+        case (.some(let path), nil):
+            let image = try Self.readFile(path, what: "kernel")
+            let initrdBytes = try initrd.map { (p: String) throws(RunError) -> [UInt8] in try Self.readFile(p, what: "initrd") }
+            source = .kernel(image: image, initrd: initrdBytes, commandLine: append)
+        }
+        var configuration = PCMachine.Configuration(boot: source)
+        configuration.memorySize = UInt64(memory) << 20
+        configuration.clock = clockMode
+        configuration.startTime = clockMode == .deterministic ? 1_704_067_200 : Int64(Date().timeIntervalSince1970)
+        var debugFile: FileSink?
+        if let debugcon {
+            guard let sink = FileSink(path: debugcon) else { throw RunError(message: "cannot open --debugcon file '\(debugcon)' for writing") }
+            debugFile = sink
+            configuration.debugConsole = sink
+        }
+        var traceSink: FileSink?
+        if let traceFile {
+            if let path = traceFile {
+                guard let sink = FileSink(path: path) else { throw RunError(message: "cannot open --trace file '\(path)' for writing") }
+                traceSink = sink
+            } else {
+                traceSink = FileSink(descriptor: FileHandle.standardError)
+            }
+        }
+
+        let console = TerminalConsole(interactive: true)
+        defer { console.restore() }
+        let machine: PCMachine
+        do { machine = try PCMachine(configuration, console: console) } catch {
+            throw RunError(message: error.description)
+        }
+        if let traceSink { machine.exitTrace = { traceSink.writeLine($0) } }
+        let started = ContinuousClock.now
+        let outcome = machine.run(instructionLimit: maxInstructions)
+        let wall = ContinuousClock.now - started
+        console.restore()
+        debugFile?.close()
+        traceSink?.close()
+        if stats {
+            let (s, atto) = wall.components
+            let ns = UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, atto) / 1_000_000_000)
+            FileHandle.standardError.write(Data(("\n" + machine.statistics.table(
+                wallNanoseconds: ns, instructions: machine.vcpu.instructionCount, guestNanoseconds: machine.guestTime) + "\n").utf8))
+        }
+        let line = "swiftvmx: \(outcome)\n"
+        FileHandle.standardError.write(Data(line.utf8))
+        return outcome.exitStatus
+    }
+
+    /// `--trace exits` → standard error (`.some(nil)`), `--trace exits=FILE` → FILE; nil without the option.
+    func parseTrace() throws(RunError) -> String?? {
+        guard let trace else { return nil }
+        if trace == "exits" { return .some(nil) }
+        if trace.hasPrefix("exits="), trace.count > 6 { return .some(String(trace.dropFirst(6))) }
+        throw RunError(message: "--trace takes exits or exits=FILE (got '\(trace)')")
+    }
+
+    static func readFile(_ path: String, what: String) throws(RunError) -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw RunError(message: "cannot read \(what) '\(path)': no such file")
+        }
+        guard !isDirectory.boolValue else { throw RunError(message: "cannot read \(what) '\(path)': it is a directory") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RunError(message: "cannot read \(what) '\(path)': permission denied or unreadable")
+        }
+        guard !data.isEmpty else { throw RunError(message: "\(what) '\(path)' is empty") }
+        return [UInt8](data)
+    }
+
+    /// Prints one "swiftvmx: error: ..." line on standard error and exits with status 1.
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("swiftvmx: error: \(message)\n".utf8))
+        Foundation.exit(1)
+    }
+}
+
+/// A file that receives bytes (the debug console) or lines (the exit trace).
+final class FileSink: ByteSink {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+
+    init?(path: String) {
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+              let handle = FileHandle(forWritingAtPath: path) else { return nil }
+        self.handle = handle
+    }
+
+    init(descriptor: FileHandle) { handle = descriptor }
+
+    func write(_ byte: UInt8) {
+        buffer.append(byte)
+        if buffer.count >= 4096 { drain() }
+    }
+
+    func writeLine(_ line: String) {
+        buffer += Array(line.utf8)
+        buffer.append(10)
+        if buffer.count >= 65536 { drain() }
+    }
+
+    private func drain() {
+        guard !buffer.isEmpty else { return }
+        handle.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() { drain() }
+}
