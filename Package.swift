@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
         .testTarget(name: "LoadersTests", dependencies: ["Loaders", "X86Assembler"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "X86", "X86Assembler"]),
+        .testTarget(name: "VMMTests", dependencies: ["VMM", "Devices", "Loaders", "Guests", "Hypervisor", "X86"]),
     ],
     swiftLanguageModes: [.v6]
 )

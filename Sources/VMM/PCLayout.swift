@@ -79,7 +79,19 @@ public enum PCLayout {
     /// The reset control register.
     public static let resetControl: UInt16 = 0xCF9
 
+    // MARK: Clocks
+
+    /// The TSC rate: one tick per guest nanosecond (guest time counts retired instructions, 1 ns each).
+    public static let tscFrequency: UInt64 = 1_000_000_000
+    /// The local APIC timer's input clock (the "bus" clock before the divide configuration).
+    public static let apicBusFrequency: UInt64 = 100_000_000
+
     // MARK: Interrupt lines (ISA IRQs on the 8259A pair)
+
+    /// The I/O APIC pin of an ISA IRQ: identity, except IRQ 0 (the PIT) on pin 2 as the MADT's interrupt
+    /// source override says (the PC/AT wiring of the 8254 to the I/O APIC).
+    public static func ioAPICPin(irq: Int) -> Int { irq == 0 ? 2 : irq }
+
 
     /// PIT channel 0.
     public static let irqTimer = 0

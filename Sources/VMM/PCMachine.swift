@@ -137,6 +137,9 @@ public final class PCMachine {
         public var clock: ClockMode = .realtime
         /// Wall-clock time the RTC starts from (Unix seconds).
         public var startTime: Int64 = 0
+        /// Whether the machine has a local APIC and an I/O APIC (CPUID reports the APIC and TSC-deadline
+        /// timer, the ACPI tables include a MADT); without, interrupts come from the 8259A pair only.
+        public var apic = true
         /// Creates a configuration.
         public init(boot: BootSource) { self.boot = boot }
     }
@@ -157,6 +160,10 @@ public final class PCMachine {
     public let rtc: RTC146818
     /// COM1.
     public let com1: Serial16550A
+    /// The local APIC (nil without `Configuration.apic`).
+    public let localAPIC: LocalAPIC?
+    /// The I/O APIC (nil without `Configuration.apic`).
+    public let ioAPIC: IOAPIC?
     /// Exit statistics (counts and VMM time by reason).
     public let statistics = ExitStatistics()
     /// Called with one JSON line per VM exit when set (`--trace exits`).
@@ -167,6 +174,8 @@ public final class PCMachine {
     let memoryMap: MemoryMap
     let serialSink = SerialSink()
     let exitRequests = MachineRequests()
+    /// The interrupt line of an ISA IRQ: the 8259A input, and with APICs also the I/O APIC pin.
+    let irqLine: (Int) -> any InterruptLine
 
     /// Guest time skipped while halted (added to the instruction count; also the VMCS TSC offset).
     var skippedTime: UInt64 = 0
@@ -178,6 +187,8 @@ public final class PCMachine {
     var injectionPending = false
     /// The host-time origin for realtime runs.
     let hostStart = ContinuousClock.now
+    /// The TPR threshold as last written.
+    var tprThreshold: UInt64 = 0
     /// Iterations since the console was last polled.
     var pollCountdown = 0
 
@@ -193,15 +204,31 @@ public final class PCMachine {
         vcpu = vm.makeVCPU()
 
         pic = DualPIC()
-        pit = PIT8254(irq0: pic.line(PCLayout.irqTimer))
+        if configuration.apic {
+            let lapic = LocalAPIC(id: 0, busFrequencyHz: PCLayout.apicBusFrequency, tscHz: PCLayout.tscFrequency)
+            let io = IOAPIC(sink: lapic)
+            lapic.eoiListener = io
+            localAPIC = lapic
+            ioAPIC = io
+        } else {
+            localAPIC = nil
+            ioAPIC = nil
+        }
+        let isa = { [pic, ioAPIC] (irq: Int) -> any InterruptLine in
+            guard let ioAPIC else { return pic.line(irq) }
+            return SplitInterruptLine(pic.line(irq), ioAPIC.line(PCLayout.ioAPICPin(irq: irq)))
+        }
+        irqLine = isa
+        pit = PIT8254(irq0: isa(PCLayout.irqTimer))
         rtc = RTC146818(startTime: configuration.startTime, ramSize: ram)
-        com1 = Serial16550A(output: serialSink, interrupt: pic.line(PCLayout.irqCOM1))
+        com1 = Serial16550A(output: serialSink, interrupt: isa(PCLayout.irqCOM1))
         com1.transmitsInstantly = true
         serialSink.console = console
 
+        let plan = try makePlan()           // a bad image is refused before any memory is allocated
         try mapMemory()
         try mapDevices()
-        try load()
+        try load(plan)
         if case .kernel = configuration.boot { try writeACPITables() }
         try setUpControls()
     }
@@ -239,7 +266,7 @@ public final class PCMachine {
         try port(com1, PCLayout.com1, 8, "COM1")
         try port(DebugConsole(output: configuration.debugConsole ?? DiscardingByteSink()), PCLayout.debugConsole, 1, "debug console")
         try port(ISADebugExit(handler: exitRequests), PCLayout.isaDebugExit, 1, "isa-debug-exit")
-        let i8042 = I8042(keyboardIRQ: pic.line(PCLayout.irqKeyboard), auxIRQ: pic.line(PCLayout.irqMouse), resetHandler: exitRequests)
+        let i8042 = I8042(keyboardIRQ: irqLine(PCLayout.irqKeyboard), auxIRQ: irqLine(PCLayout.irqMouse), resetHandler: exitRequests)
         try port(i8042.dataPort, PCLayout.i8042Data, 1, "i8042 data")
         try port(i8042.commandPort, PCLayout.i8042Command, 1, "i8042 command")
         try port(SystemControlPortA(handler: exitRequests), PCLayout.systemControlPortA, 1, "port 0x92")
@@ -250,8 +277,16 @@ public final class PCMachine {
         var commandLine: String? = nil
         if case let .kernel(_, _, line) = configuration.boot { commandLine = line }
         try port(FwCfg(ramSize: configuration.memorySize, cpuCount: 1, commandLine: commandLine), PCLayout.fwCfg, 2, "fw_cfg")
-        try port(ACPIPowerManagement(sci: pic.line(PCLayout.irqSCI), powerOffHandler: exitRequests),
+        try port(ACPIPowerManagement(sci: irqLine(PCLayout.irqSCI), powerOffHandler: exitRequests),
                  PCLayout.acpiPM, UInt64(ACPIPMRegister.blockLength), "ACPI PM")
+        if let localAPIC, let ioAPIC {
+            do {
+                try mmio.map(localAPIC, at: PCLayout.localAPIC, length: 0x1000)
+                try mmio.map(ioAPIC, at: PCLayout.ioAPIC, length: 0x1000)
+            } catch {
+                throw MachineError("internal: APIC mapping: \(error)")
+            }
+        }
     }
 
     /// Writes the ACPI tables (RSDP, XSDT/RSDT, FADT, FACS, DSDT with \_S5) at `PCLayout.acpiTables`.
@@ -259,7 +294,7 @@ public final class PCMachine {
         var acpi = ACPIConfiguration()
         acpi.pmBase = PCLayout.acpiPM
         acpi.sciInterrupt = UInt8(PCLayout.irqSCI)
-        acpi.includeMADT = false
+        acpi.includeMADT = configuration.apic
         do {
             let tables = try ACPITableBuilder.build(at: PCLayout.acpiTables, configuration: acpi)
             guard UInt64(tables.bytes.count) <= PCLayout.acpiTablesSize, vm.memory.write(tables.bytes, at: tables.baseAddress) else {
@@ -274,18 +309,22 @@ public final class PCMachine {
 
     // MARK: Loading
 
-    func load() throws(MachineError) {
-        let plan: LoadPlan
+    /// Runs the boot protocol's loader on the image: the memory contents and entry state, or why not.
+    func makePlan() throws(MachineError) -> LoadPlan {
         do {
             switch configuration.boot {
             case let .kernel(image, initrd, commandLine):
-                plan = try Self.plan(kernel: image, initrd: initrd, commandLine: commandLine, memory: memoryMap)
+                return try Self.plan(kernel: image, initrd: initrd, commandLine: commandLine, memory: memoryMap)
             case let .firmware(rom):
-                plan = try FirmwareLoader.load(rom: rom)
+                return try FirmwareLoader.load(rom: rom)
             }
         } catch {
             throw MachineError(error.description)
         }
+    }
+
+    /// Copies the plan into guest memory (ROM segments mapped read-only) and sets the entry state.
+    func load(_ plan: LoadPlan) throws(MachineError) {
         for segment in plan.segments {
             if segment.kind == .rom {
                 do {
@@ -313,19 +352,22 @@ public final class PCMachine {
         if image.count > 0x206, image[0x202] == 0x48, image[0x203] == 0x64, image[0x204] == 0x72, image[0x205] == 0x53 {
             return try LinuxLoader.load(kernel: image, initrd: initrd, commandLine: commandLine, memory: memory)
         }
-        if (try? MultibootHeader.find(in: image)) != nil {
+        var isMultiboot = true
+        do { _ = try MultibootHeader.find(in: image) } catch {
+            // A header with a bad checksum or flags is a multiboot kernel with a problem: say so.
+            guard error == .multibootHeaderNotFound else { throw error }
+            isMultiboot = false
+        }
+        if isMultiboot {
             let modules = initrd.map { [MultibootModule(bytes: $0, string: "initrd")] } ?? []
             return try MultibootLoader.load(kernel: image, modules: modules, commandLine: commandLine, memory: memory)
         }
         if image.count >= 4, image[0] == 0x7F, image[1] == 0x45, image[2] == 0x4C, image[3] == 0x46 {
             return try ELFLoader.load(image, memory: memory)
         }
-        if image.count < 0x206 {
-            throw .truncated(what: "kernel image", offset: 0, needed: 0x206, fileSize: UInt64(image.count))
-        }
-        throw .badMagic(what: "kernel image (not a bzImage, multiboot kernel or ELF file)",
-                        found: UInt64(image[0x202]) | UInt64(image[0x203]) << 8 | UInt64(image[0x204]) << 16 | UInt64(image[0x205]) << 24,
-                        expected: 0x5372_6448)
+        let first = image.prefix(4).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        throw .badMagic(what: "kernel image (not a bzImage, multiboot kernel or ELF file; first bytes)",
+                        found: first, expected: 0x464C_457F)
     }
 
     /// Writes a loader's entry state into the guest-state area.
@@ -372,6 +414,18 @@ public final class PCMachine {
         v[.exceptionBitmap] = 0
         v[.cr4GuestHostMask] = CR4.vmxe.rawValue
         v[.cr4ReadShadow] = 0
+        if configuration.apic {
+            // CR8 reads and writes the virtual TPR in the virtual-APIC page without exits; IA32_TSC_DEADLINE
+            // exits (its bits set in the MSR bitmap's read-low and write-low quarters) to reach the APIC timer.
+            v.primary.insert(.useTPRShadow)
+            v[.virtualAPICAddress] = PCLayout.virtualAPICPage
+            v[.tprThreshold] = 0
+            for quarter: UInt64 in [0, 2048] {
+                let bit = UInt64(MSRIndex.tscDeadline)
+                let address = PCLayout.msrBitmap + quarter + bit / 8
+                vm.memory.writeInteger(vm.memory.readInteger(at: address, size: 1) | 1 << (bit % 8), at: address, size: 1)
+            }
+        }
         primaryControls = v.primary
         vcpu.vmcs = v
     }
@@ -390,8 +444,19 @@ public final class PCMachine {
 
     /// Brings every device to `now`; returns the earliest deadline.
     func advanceDevices(to now: UInt64) -> UInt64? {
-        ports.advance(to: now)
+        let p = ports.advance(to: now)
+        guard let localAPIC else { return p }
+        guard let a = localAPIC.advance(to: now) else { return p }
+        return p.map { min($0, a) } ?? a
     }
+}
+
+/// One device output driving two interrupt-controller inputs (an ISA IRQ reaches both the 8259A and the
+/// I/O APIC on a PC).
+final class SplitInterruptLine: InterruptLine {
+    let first: any InterruptLine, second: any InterruptLine
+    init(_ first: any InterruptLine, _ second: any InterruptLine) { self.first = first; self.second = second }
+    func setLevel(_ high: Bool) { first.setLevel(high); second.setLevel(high) }
 }
 
 /// COM1's transmitter: bytes go to the console.

@@ -36,10 +36,12 @@ extension PCMachine {
             var budget = Self.maximumSlice
             if let d = deadline { budget = min(budget, d > now ? d - now : 1) }
             if let limit = instructionLimit { budget = min(budget, max(1, limit &- vcpu.instructionCount)) }
+            if localAPIC != nil { syncTPRBeforeEntry() }
             let exit: VMExit
             do { exit = try vcpu.run(instructionBudget: budget) } catch {
                 return .error("VM entry failed: \(error)")
             }
+            if let localAPIC { localAPIC.taskPriority = UInt8(truncatingIfNeeded: vm.memory.readInteger(at: PCLayout.virtualAPICPage + 0x80, size: 1)) }
             injectionPending = false
             if let exitTrace { exitTrace(traceLine(exit)) }
             let started = statistics.begin()
@@ -77,6 +79,16 @@ extension PCMachine {
              .invept, .invvpid, .vmfunc, .getsec, .encls:
             injectException(6)                          // no VMX or SMX for this guest: #UD as on a CPU without them
             return nil
+        case .rdmsr where vcpu.read(.rcx) & 0xFFFF_FFFF == UInt64(MSRIndex.tscDeadline) && localAPIC != nil:
+            let value = localAPIC?.readTSCDeadline() ?? 0
+            vcpu.write(.rax, value & 0xFFFF_FFFF)
+            vcpu.write(.rdx, value >> 32)
+            skip(e)
+            return nil
+        case .wrmsr where vcpu.read(.rcx) & 0xFFFF_FFFF == UInt64(MSRIndex.tscDeadline) && localAPIC != nil:
+            localAPIC?.writeTSCDeadline((vcpu.read(.rdx) & 0xFFFF_FFFF) << 32 | (vcpu.read(.rax) & 0xFFFF_FFFF))
+            skip(e)
+            return nil
         case .rdmsr:
             // MSRs outside the bitmap's ranges (or with their bit set) exit: the model's MSR, or #GP.
             if let value = vcpu.readMSR(UInt32(truncatingIfNeeded: vcpu.read(.rcx))) {
@@ -96,6 +108,10 @@ extension PCMachine {
             return nil
         case .tripleFault:
             return .tripleFault(rip: vcpu.read(.guestRIP))
+        case .eptViolation where mmio.device(at: e.guestPhysicalAddress) != nil:
+            return emulateMMIO(e)
+        case .tprBelowThreshold:
+            return nil                                  // the TPR sync before the next entry delivers
         case .eptViolation:
             return .error("guest access to unmapped guest-physical address 0x\(String(e.guestPhysicalAddress, radix: 16)) "
                           + "(qualification 0x\(String(e.qualification, radix: 16)), linear 0x\(String(e.guestLinearAddress, radix: 16)), "
@@ -104,7 +120,7 @@ extension PCMachine {
             return .error("VM entry failed: \(e.failedCheck.map { "\($0)" } ?? "\(e.reason)")")
         case .exceptionOrNMI, .externalInterrupt, .initSignal, .startupIPI, .ioSMI, .otherSMI, .nmiWindow,
              .taskSwitch, .invlpg, .rdpmc, .rdtsc, .rsm, .controlRegisterAccess, .movDR,
-             .mwait, .monitorTrapFlag, .monitor, .pause, .tprBelowThreshold, .apicAccess, .virtualizedEOI,
+             .mwait, .monitorTrapFlag, .monitor, .pause, .apicAccess, .virtualizedEOI,
              .accessToGDTRorIDTR, .accessToLDTRorTR, .eptMisconfiguration, .rdtscp, .apicWrite, .rdrand,
              .invpcid, .rdseed, .pmlFull, .xsaves, .xrstors:
             return .error("unexpected VM exit \(e.reason) (\(e.reason.rawValue)) at rip 0x\(String(vcpu.read(.guestRIP), radix: 16)): "
@@ -112,9 +128,15 @@ extension PCMachine {
         }
     }
 
-    /// Moves RIP past the instruction that exited.
-    func skip(_ e: VMExit) {
-        try? vcpu.write(.guestRIP, vcpu.read(.guestRIP) &+ UInt64(e.instructionLength))
+    /// Moves RIP past the instruction that exited, as retiring it would: RIP advances and blocking by STI or
+    /// by MOV SS ends (the shadow covers one instruction — `STI; HLT` must not leave the halted guest blocked).
+    func skip(_ e: VMExit) { retire(length: UInt64(e.instructionLength)) }
+
+    /// Moves RIP `length` bytes on and ends STI/MOV-SS blocking (an instruction the VMM emulated retired).
+    func retire(length: UInt64) {
+        try? vcpu.write(.guestRIP, vcpu.read(.guestRIP) &+ length)
+        let blocking = vcpu.read(.guestInterruptibilityState)
+        if blocking & 3 != 0 { try? vcpu.write(.guestInterruptibilityState, blocking & ~3) }
     }
 
     /// Injects a hardware exception at the next entry.
@@ -136,6 +158,10 @@ extension PCMachine {
         case 1:
             r.ecx &= ~(1 << 5)                  // VMX: not offered to the guest
             r.ecx |= 1 << 31                    // running under a hypervisor
+            if localAPIC != nil {
+                r.edx |= 1 << 9                 // the local APIC (a device of this VMM)
+                r.ecx |= 1 << 24                // its TSC-deadline timer mode
+            }
         case 0x4000_0000:
             // "SwiftVMX" + NUL padding in EBX, ECX, EDX; max hypervisor leaf in EAX.
             r = (0x4000_0000, 0x6674_6953, 0x584D_5674, 0)
@@ -163,19 +189,40 @@ extension PCMachine {
             injectionPending = true
             return
         }
-        guard pic.interruptPending else {
+        // The INTR line: the local APIC's highest request above its processor priority, else the 8259A when
+        // it reaches the processor (no APIC, or the APIC's LINT0 in ExtINT mode: virtual wire).
+        let fromAPIC = localAPIC?.pendingVector() != nil
+        let fromPIC = pic.interruptPending && (localAPIC?.lint0ExtINT ?? true)
+        guard fromAPIC || fromPIC else {
             setInterruptWindowExiting(false)
             return
         }
         let rflags = vcpu.read(.guestRFLAGS), blocking = vcpu.read(.guestInterruptibilityState)
         if rflags & RFLAGS.if.rawValue != 0 && blocking & 3 == 0 {
-            let vector = pic.acknowledge()
+            let vector = fromAPIC ? (localAPIC?.acknowledge() ?? pic.acknowledge()) : pic.acknowledge()
             try? vcpu.write(.vmEntryInterruptionInformation, UInt64(InterruptionInfo(vector: vector, type: .external).rawValue))
             injectionPending = true
             halted = false
             setInterruptWindowExiting(false)
         } else {
             setInterruptWindowExiting(true)
+        }
+    }
+
+    /// The TPR shadow: the virtual-APIC page's VTPR holds the APIC's TPR while the guest runs (MOV CR8 reads
+    /// and writes it without exits); the TPR threshold is the priority class of the highest request the TPR
+    /// holds back, so lowering the TPR below it exits (reason 43) and the request is delivered.
+    func syncTPRBeforeEntry() {
+        guard let localAPIC else { return }
+        let tpr = localAPIC.taskPriority
+        vm.memory.writeInteger(UInt64(tpr), at: PCLayout.virtualAPICPage + 0x80, size: 1)
+        var threshold: UInt64 = 0
+        if localAPIC.pendingVector() == nil, let requested = localAPIC.highestRequestedVector {
+            threshold = min(UInt64(requested >> 4), UInt64(tpr >> 4))
+        }
+        if threshold != tprThreshold {
+            tprThreshold = threshold
+            try? vcpu.write(.tprThreshold, threshold)
         }
     }
 
@@ -196,6 +243,10 @@ extension PCMachine {
         serialSink.flush()
         console.flush()
         let now = guestTime
+        if let exitTrace {
+            exitTrace("{\"idle\":true,\"rip\":\"0x\(String(vcpu.read(.guestRIP), radix: 16))\",\"guest_ns\":\(now),"
+                      + "\"deadline\":\(deadline.map { "\($0)" } ?? "null"),\"apic\":\"\(apicSummary())\"}")
+        }
         var target = deadline ?? UInt64.max
         if target <= now { return nil }
         switch configuration.clock {
@@ -244,6 +295,15 @@ extension PCMachine {
     }
 
     // MARK: Tracing
+
+    /// The interrupt controllers' state in one line (for `--trace exits` idle records).
+    func apicSummary() -> String {
+        var parts = ["pic irq pending=\(pic.interruptPending) imr=\(pic.state.master.imr)/\(pic.state.slave.imr) irr=\(pic.state.master.irr)/\(pic.state.slave.irr) isr=\(pic.state.master.isr)/\(pic.state.slave.isr)"]
+        if let a = localAPIC {
+            parts.append("lapic irr=\(a.highestRequestedVector.map { "\($0)" } ?? "-") isr=\(a.highestInServiceVector.map { "\($0)" } ?? "-") tpr=\(a.taskPriority) ppr=\(a.processorPriority) lvtt=0x\(String(a.readRegister(.lvtTimer), radix: 16)) mode=\(a.timerMode) tscdl=\(a.readTSCDeadline()) next=\(a.nextDeadline.map { "\($0)" } ?? "-") sw=\(a.softwareEnabled)")
+        }
+        return parts.joined(separator: "; ")
+    }
 
     func traceLine(_ e: VMExit) -> String {
         func hex(_ v: UInt64) -> String { "\"0x" + String(v, radix: 16) + "\"" }

@@ -38,6 +38,13 @@ public enum MSRIndex {
     public static let gsBase: UInt32 = 0xC000_0101
     /// IA32_KERNEL_GS_BASE.
     public static let kernelGSBase: UInt32 = 0xC000_0102
+    /// IA32_BIOS_SIGN_ID: the microcode update signature in bits 63:32 (SDM Vol. 3A 10.11.7).
+    public static let biosSignID: UInt32 = 0x8B
+    /// IA32_ARCH_CAPABILITIES: enumerates the speculative-execution issues the processor is not subject to.
+    public static let archCapabilities: UInt32 = 0x10A
+    /// IA32_TSC_DEADLINE: the local APIC timer's deadline (SDM Vol. 3A 11.5.4.1) — the APIC is a device of
+    /// the VMM, which intercepts this MSR; the processor model alone raises #GP for it.
+    public static let tscDeadline: UInt32 = 0x6E0
     /// IA32_TSC_AUX.
     public static let tscAux: UInt32 = 0xC000_0103
 }
@@ -62,6 +69,15 @@ struct MSRFile: Equatable {
 }
 
 extension CPU {
+    /// The microcode revision IA32_BIOS_SIGN_ID reports.
+    static let microcodeRevision: UInt32 = 1
+    /// IA32_ARCH_CAPABILITIES: the model executes nothing speculatively, so it reports itself free of
+    /// the transient-execution issues the MSR enumerates: RDCL_NO (0, Meltdown), SKIP_L1DFL_VMENTRY (3),
+    /// SSB_NO (4), MDS_NO (5), PSCHANGE_MC_NO (6), TAA_NO (8), SBDR_SSDP_NO (13), FBSDP_NO (14),
+    /// PSDP_NO (15), BHI_NO (20), PBRSB_NO (24), GDS_NO (26), RFDS_NO (27).
+    static let archCapabilities: UInt64 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8)
+        | (1 << 13) | (1 << 14) | (1 << 15) | (1 << 20) | (1 << 24) | (1 << 26) | (1 << 27)
+
     /// Reads an MSR; unknown indices raise #GP(0).
     func readMSR(_ index: UInt32) throws(Abort) -> UInt64 {
         try hookMSR(index, write: false)
@@ -85,6 +101,8 @@ extension CPU {
         case MSRIndex.gsBase: return seg[5].base
         case MSRIndex.kernelGSBase: return msrs.kernelGSBase
         case MSRIndex.tscAux: return msrs.tscAux
+        case MSRIndex.biosSignID: return UInt64(CPU.microcodeRevision) << 32
+        case MSRIndex.archCapabilities: return CPU.archCapabilities
         default: throw Abort.exception(13, 0)
         }
     }
@@ -130,6 +148,7 @@ extension CPU {
         case MSRIndex.gsBase: try canonical(); seg[5].base = v
         case MSRIndex.kernelGSBase: try canonical(); msrs.kernelGSBase = v
         case MSRIndex.tscAux: msrs.tscAux = v & 0xFFFF_FFFF
+        case MSRIndex.biosSignID: break        // software writes 0 before CPUID to sample the revision
         default: throw Abort.exception(13, 0)
         }
     }
@@ -173,7 +192,8 @@ extension CPU {
             edx |= featureEDX1
             return (eax, ebx, ecx, edx)
         case 7:
-            return (0, 0, 0, 0)
+            // EDX[29]: IA32_ARCH_CAPABILITIES exists (it reports the speculation bugs this model cannot have).
+            return (0, 0, 0, subleaf == 0 ? 1 << 29 : 0)
         case 0xD:
             return xsaveCPUIDLeaf(subleaf: subleaf)     // Sources/X86/FPU/XSave.swift
         case 0x8000_0000:

@@ -1,4 +1,9 @@
 // Physical memory: RAM regions backed by host memory, and a bus for everything else.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Port I/O and memory-mapped I/O outside RAM. The processor calls it on the slow path only.
 public protocol PlatformBus: AnyObject {
@@ -67,12 +72,14 @@ public final class PhysicalMemory: @unchecked Sendable {
         case overlap
         /// The range extends past the 52-bit physical address space.
         case outOfRange
+        /// The host could not provide the memory.
+        case hostOutOfMemory(bytes: UInt64)
     }
 
     /// The mapped regions, sorted by base.
     public private(set) var regions: [Region] = []
     /// Owned allocations to free at deinit.
-    private var owned: [UnsafeMutableRawPointer] = []
+    private var owned: [(pointer: UnsafeMutableRawPointer, size: Int)] = []
     /// Per-page state for the decoded-instruction cache: bit 0 "holds decoded code",
     /// bits 1... a generation counter. Indexed by physical page number below `trackedPages`.
     let pageState: UnsafeMutablePointer<UInt32>
@@ -96,7 +103,8 @@ public final class PhysicalMemory: @unchecked Sendable {
 
     deinit {
         pageState.deallocate()
-        for p in owned { p.deallocate() }
+        // Safe: each pair is a mapping this object created with mmap and nobody else frees.
+        for (p, size) in owned { munmap(p, size) }
     }
 
     /// Allocates zeroed host memory and maps it at `base` with all permissions. Returns the host pointer.
@@ -104,12 +112,15 @@ public final class PhysicalMemory: @unchecked Sendable {
     public func allocateRAM(at base: UInt64, size: UInt64, permissions: Permissions = .all) throws(MapError) -> UnsafeMutableRawPointer {
         guard size > 0, base & 0xFFF == 0, size & 0xFFF == 0 else { throw .misaligned }
         guard size <= 1 << 40 else { throw .outOfRange }
-        let p = UnsafeMutableRawPointer.allocate(byteCount: Int(size), alignment: 4096)
-        p.initializeMemory(as: UInt8.self, repeating: 0, count: Int(size))
+        // Anonymous mappings are page-aligned, zero-filled and backed lazily (a guest's untouched RAM costs
+        // no host memory), and fail with MAP_FAILED instead of trapping when the host has no room.
+        let raw = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let raw, raw != MAP_FAILED else { throw .hostOutOfMemory(bytes: size) }
+        let p = UnsafeMutableRawPointer(raw)
         do { try map(host: p, at: base, size: size, permissions: permissions) } catch {
-            p.deallocate(); throw error
+            munmap(p, Int(size)); throw error
         }
-        owned.append(p)
+        owned.append((p, Int(size)))
         return p
     }
 

@@ -166,7 +166,7 @@ final class FileSink: ByteSink {
     func writeLine(_ line: String) {
         buffer += Array(line.utf8)
         buffer.append(10)
-        if buffer.count >= 65536 { drain() }
+        drain()
     }
 
     private func drain() {
