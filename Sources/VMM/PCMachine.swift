@@ -226,7 +226,7 @@ public final class PCMachine {
         serialSink.console = console
 
         let plan = try makePlan()           // a bad image is refused before any memory is allocated
-        try mapMemory()
+        try mapMemory(holes: plan.segments.filter { $0.kind == .rom }.map { ($0.guestPhysical, $0.size) })
         try mapDevices()
         try load(plan)
         if case .kernel = configuration.boot { try writeACPITables() }
@@ -235,13 +235,21 @@ public final class PCMachine {
 
     // MARK: Memory
 
-    func mapMemory() throws(MachineError) {
+    /// Allocates guest RAM (below the 32-bit hole and above 4 GiB), leaving out `holes` (ROM segments,
+    /// page-aligned by the firmware loader), and the VMM-private pages.
+    func mapMemory(holes: [(start: UInt64, size: UInt64)]) throws(MachineError) {
         let ram = configuration.memorySize
-        do {
-            try vm.allocate(guestPhysical: 0, size: min(ram, PCLayout.lowRAMLimit))
-            if ram > PCLayout.lowRAMLimit {
-                try vm.allocate(guestPhysical: PCLayout.highRAMStart, size: ram - PCLayout.lowRAMLimit)
+        var ranges: [(start: UInt64, end: UInt64)] = [(0, min(ram, PCLayout.lowRAMLimit))]
+        if ram > PCLayout.lowRAMLimit { ranges.append((PCLayout.highRAMStart, PCLayout.highRAMStart + ram - PCLayout.lowRAMLimit)) }
+        for hole in holes {
+            let holeStart = hole.start & ~0xFFF, holeEnd = (hole.start &+ hole.size &+ 0xFFF) & ~0xFFF
+            ranges = ranges.flatMap { r -> [(start: UInt64, end: UInt64)] in
+                guard holeStart < r.end && r.start < holeEnd else { return [r] }
+                return [(r.start, holeStart), (holeEnd, r.end)].filter { $0.start < $0.end }
             }
+        }
+        do {
+            for r in ranges { try vm.allocate(guestPhysical: r.start, size: r.end - r.start) }
             // VMX's own pages: no guest permissions (a guest access is an EPT violation).
             try vm.allocate(guestPhysical: PCLayout.vmmPrivate, size: PCLayout.vmmPrivateSize, permissions: [])
         } catch {
