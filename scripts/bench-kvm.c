@@ -4,20 +4,25 @@
 // Usage: bench-kvm [ITERATIONS [RUNS]]
 //
 // One VM, one vCPU in real mode, 64 KiB of RAM. Three guest loops, each ITERATIONS times:
-//   out:    OUT 0x80, AL; DEC ECX; JNZ   -- every OUT exits to this process (KVM_EXIT_IO), which
-//                                          just calls KVM_RUN again: the I/O exit round trip through
-//                                          user space, like SwiftVMX's port bus.
-//   vmcall: VMCALL; DEC ECX; JNZ         -- each VMCALL is a VM exit handled inside the kernel (KVM's
-//                                          hypercall handler returns -KVM_ENOSYS in EAX) and resumed
-//                                          without leaving KVM_RUN: the exit + entry round trip with an
-//                                          in-kernel handler.
-//   hlt:    HLT; DEC ECX; JNZ            -- each HLT exits to this process (KVM_EXIT_HLT, no in-kernel
-//                                          irqchip): like `out`, for reference.
+//   out:   OUT 0x80, AL; DEC ESI; JNZ          -- every OUT exits to this process (KVM_EXIT_IO), which
+//                                               just calls KVM_RUN again: the I/O exit round trip
+//                                               through user space, like SwiftVMX's port bus.
+//   cpuid: XOR EAX, EAX; CPUID; DEC ESI; JNZ   -- each CPUID is a VM exit that KVM handles inside the
+//                                               kernel and resumes without leaving KVM_RUN: the exit +
+//                                               entry round trip with an in-kernel handler.
+//   vmcall: VMCALL; DEC ESI; JNZ               -- the same with KVM's hypercall handler (it returns
+//                                               -KVM_ENOSYS in EAX). Reported as "guest exception" when
+//                                               the guest gets #UD instead, "timed out" when the loop
+//                                               makes no progress for 5 s (this machine's nested KVM
+//                                               never completes a real-mode VMCALL).
+//   hlt:   HLT; DEC ESI; JNZ                   -- each HLT exits to this process (KVM_EXIT_HLT, no
+//                                               in-kernel irqchip): like `out`, for reference.
 // Every loop ends with OUT 0xF4 (KVM_EXIT_IO on port 0xF4), which stops the run.
 // Prints one JSON object: nanoseconds per iteration (minimum, median, maximum over RUNS runs), or
 // {"skipped": "..."} with exit status 0 when /dev/kvm cannot be used.
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/kvm.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +39,8 @@ static void skip(const char *what) {
     printf("{\"skipped\": \"%s: %s\"}\n", what, strerror(errno));
     exit(0);
 }
+
+static void on_alarm(int sig) { (void)sig; }   // only interrupts KVM_RUN (EINTR)
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -72,14 +79,21 @@ static void setup(struct vm *v) {
     if (v->run == MAP_FAILED) skip("mmap kvm_run");
 }
 
-// Real-mode code at CODE: MOV ECX, n; loop: <body>; DEC ECX; JNZ loop; MOV AL, 0; OUT 0xF4, AL; HLT.
+// Real-mode code at CODE: MOV ESI, n; loop: <body>; DEC ESI; JNZ loop; MOV AL, 0; OUT 0xF4, AL; HLT.
+// The rest of RAM is HLT, and every interrupt vector points at CODE - 1 (a HLT), so a stray jump or an
+// unexpected exception ends in a HLT exit instead of looping inside the guest.
 static void load(struct vm *v, const uint8_t *body, size_t body_len, uint32_t n) {
+    memset(v->ram, 0xF4, RAM_SIZE);
+    for (int vec = 0; vec < 256; vec++) {              // real-mode IVT: offset CODE - 1, segment 0
+        uint16_t entry[2] = { CODE - 1, 0 };
+        memcpy(v->ram + 4 * vec, entry, sizeof entry);
+    }
     uint8_t *p = v->ram + CODE;
-    *p++ = 0x66; *p++ = 0xB9;                          // MOV ECX, imm32
+    *p++ = 0x66; *p++ = 0xBE;                          // MOV ESI, imm32
     memcpy(p, &n, 4); p += 4;
     uint8_t *loop = p;
     memcpy(p, body, body_len); p += body_len;
-    *p++ = 0x66; *p++ = 0x49;                          // DEC ECX
+    *p++ = 0x66; *p++ = 0x4E;                          // DEC ESI
     *p++ = 0x75; *p = (uint8_t)(loop - (p + 1)); p++;  // JNZ loop (rel8)
     *p++ = 0xB0; *p++ = 0x00;                          // MOV AL, 0
     *p++ = 0xE6; *p++ = 0xF4;                          // OUT 0xF4, AL
@@ -95,19 +109,26 @@ static void load(struct vm *v, const uint8_t *body, size_t body_len, uint32_t n)
     if (ioctl(v->vcpu, KVM_SET_REGS, &regs) < 0) skip("KVM_SET_REGS");
 }
 
-// Runs the loaded loop to the OUT 0xF4; returns nanoseconds per iteration, or -1 on an unexpected exit.
-static double measure(struct vm *v, uint32_t n, unsigned long *exits) {
+// Runs the loaded loop to the OUT 0xF4; returns nanoseconds per iteration, -1 on an unexpected exit,
+// -2 when the guest took an exception (it ends in the HLT the interrupt vectors point at), -3 when the
+// 5-second alarm interrupted it.
+// `halts` is the number of HLT exits the loop itself causes (n for the hlt loop, else 0).
+static double measure(struct vm *v, uint32_t n, unsigned long halts, unsigned long *exits) {
     *exits = 0;
+    alarm(5);
     uint64_t start = now_ns();
     for (;;) {
-        if (ioctl(v->vcpu, KVM_RUN, 0) < 0) { if (errno == EINTR) continue; return -1; }
+        if (ioctl(v->vcpu, KVM_RUN, 0) < 0) return errno == EINTR ? -3 : -1;
         ++*exits;
         if (v->run->exit_reason == KVM_EXIT_IO && v->run->io.port == 0xF4) break;
-        if (v->run->exit_reason == KVM_EXIT_IO || v->run->exit_reason == KVM_EXIT_HLT) continue;
+        if (v->run->exit_reason == KVM_EXIT_IO && v->run->io.port == 0x80) continue;
+        if (v->run->exit_reason == KVM_EXIT_HLT && *exits <= halts) continue;
+        if (v->run->exit_reason == KVM_EXIT_HLT) return -2;   // the HLT every interrupt vector points at
         fprintf(stderr, "bench-kvm: unexpected exit reason %u\n", v->run->exit_reason);
         return -1;
     }
     uint64_t end = now_ns();
+    alarm(0);
     return (double)(end - start) / n;
 }
 
@@ -118,10 +139,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench-kvm [ITERATIONS [RUNS <= %d]]\n", MAX_RUNS);
         return 2;
     }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;                          // no SA_RESTART: KVM_RUN returns EINTR
+    sigaction(SIGALRM, &sa, NULL);
     struct vm v;
     setup(&v);
-    static const struct { const char *name; uint8_t body[4]; size_t len; } loops[] = {
+    static const struct { const char *name; uint8_t body[8]; size_t len; } loops[] = {
         { "out", { 0xE6, 0x80 }, 2 },                  // OUT 0x80, AL
+        { "cpuid", { 0x66, 0x31, 0xC0, 0x0F, 0xA2 }, 5 }, // XOR EAX, EAX; CPUID
         { "vmcall", { 0x0F, 0x01, 0xC1 }, 3 },         // VMCALL
         { "hlt", { 0xF4 }, 1 },                        // HLT
     };
@@ -131,13 +157,20 @@ int main(int argc, char **argv) {
         unsigned long exits = 0;
         for (int r = 0; r <= runs; r++) {              // run 0 is a warm-up
             load(&v, loops[l].body, loops[l].len, n);
-            double x = measure(&v, n, &exits);
-            if (x < 0) { printf(", \"%s\": null", loops[l].name); goto next; }
+            double x = measure(&v, n, loops[l].body[0] == 0xF4 ? n : 0, &exits);
+            if (x < 0) {
+                alarm(0);
+                printf(", \"%s\": \"%s\"", loops[l].name,
+                       x < -2 ? "timed out" : x < -1 ? "guest exception" : "unexpected exit");
+                fflush(stdout);
+                goto next;
+            }
             if (r > 0) ns[r - 1] = x;
         }
         qsort(ns, (size_t)runs, sizeof ns[0], cmp_double);
         printf(", \"%s\": {\"min\": %.1f, \"median\": %.1f, \"max\": %.1f, \"userspace_exits\": %lu}",
                loops[l].name, ns[0], ns[runs / 2], ns[runs - 1], exits);
+        fflush(stdout);
     next:;
     }
     printf("}\n");

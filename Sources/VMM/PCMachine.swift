@@ -42,6 +42,9 @@ public protocol ConsoleIO: AnyObject {
     func flush()
     /// Input that arrived, waiting at most `timeout` nanoseconds for some (0: do not wait).
     func read(waitingAtMost timeout: UInt64) -> ConsoleEvent
+    /// Whether input may still arrive (false once the input reached its end): a guest halted with no timer
+    /// armed can then never wake.
+    var mayProvideInput: Bool { get }
 }
 
 /// What reading the console returned.
@@ -76,6 +79,8 @@ public final class CapturingConsole: ConsoleIO {
     }
     /// The output as text.
     public var text: String { String(decoding: output, as: UTF8.self) }
+    /// Input remains until it has been read.
+    public var mayProvideInput: Bool { !pendingInput.isEmpty }
 }
 
 /// How a run ended.
@@ -88,7 +93,8 @@ public enum MachineOutcome: Equatable, Sendable, CustomStringConvertible {
     case reset(String)
     /// The vCPU entered the shutdown state (a triple fault).
     case tripleFault(rip: UInt64)
-    /// The guest halted with interrupts disabled: nothing can wake it ("System halted").
+    /// The guest halted with interrupts disabled, or with no timer armed and no input to come: nothing can
+    /// wake it ("System halted").
     case halted(rip: UInt64)
     /// The user quit from the console.
     case quit
@@ -114,7 +120,7 @@ public enum MachineOutcome: Equatable, Sendable, CustomStringConvertible {
         case .debugExit(let s): return "guest wrote to isa-debug-exit: exit status \(s)"
         case .reset(let source): return "guest requested a reset (\(source)); stopped instead of rebooting"
         case .tripleFault(let rip): return "triple fault (shutdown state) at rip=\(hex(rip))"
-        case .halted(let rip): return "guest halted with interrupts disabled at rip=\(hex(rip)); nothing can wake it"
+        case .halted(let rip): return "guest halted at rip=\(hex(rip)) with interrupts disabled or no timer armed and no input to come; nothing can wake it"
         case .quit: return "quit from the console"
         case .instructionLimit(let n): return "stopped after \(n) instructions (limit reached)"
         case .error(let text): return text
@@ -187,6 +193,9 @@ public final class PCMachine {
     var injectionPending = false
     /// The host-time origin for realtime runs.
     let hostStart = ContinuousClock.now
+    /// Work the VMM did for the guest that the instruction count does not show (elements of REP INS/OUTS),
+    /// counted against `run(instructionLimit:)`.
+    var emulatedWork: UInt64 = 0
     /// The TPR threshold as last written.
     var tprThreshold: UInt64 = 0
     /// Iterations since the console was last polled.

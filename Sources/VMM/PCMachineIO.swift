@@ -51,6 +51,7 @@ extension PCMachine {
             }
             linear = down ? linear &- step : linear &+ step
         }
+        emulatedWork &+= count               // each element is work done for the guest (instruction limit)
         let moved = count &* step
         let newIndex = down ? index &- moved : index &+ moved
         vcpu.write(indexRegister, (index & ~addressMask) | (newIndex & addressMask))
@@ -65,8 +66,13 @@ extension PCMachine {
 
     // MARK: Guest memory by linear address
 
-    /// Reads `size` bytes at a guest-linear address (unmapped bytes read as 0xFF).
+    /// Reads `size` bytes at a guest-linear address (unmapped bytes read as 0xFF). An element inside one
+    /// page is translated once; one that crosses a page, byte by byte.
     func readGuestLinear(_ linear: UInt64, size: Int) -> UInt64 {
+        if linear & 0xFFF <= 0x1000 - UInt64(size) {
+            guard let pa = translate(linear), vm.memory.hostPointer(pa, count: size) != nil else { return Bus.allOnes(size: size) }
+            return vm.memory.readInteger(at: pa, size: size)
+        }
         var value: UInt64 = 0
         for i in 0..<size {
             let byte = translate(linear &+ UInt64(i)).map { vm.memory.readInteger(at: $0, size: 1) } ?? 0xFF
@@ -77,6 +83,10 @@ extension PCMachine {
 
     /// Writes `size` bytes at a guest-linear address (bytes at unmapped addresses are dropped).
     func writeGuestLinear(_ linear: UInt64, size: Int, value: UInt64) {
+        if linear & 0xFFF <= 0x1000 - UInt64(size) {
+            if let pa = translate(linear) { vm.memory.writeInteger(value, at: pa, size: size) }
+            return
+        }
         for i in 0..<size {
             if let pa = translate(linear &+ UInt64(i)) {
                 vm.memory.writeInteger(value >> (8 * UInt64(i)) & 0xFF, at: pa, size: 1)

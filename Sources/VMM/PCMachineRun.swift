@@ -21,9 +21,24 @@ extension PCMachine {
 
     func loop(instructionLimit: UInt64?) -> MachineOutcome {
         var lastExit: VMExit? = nil
+        var stuck = 0, lastProgress: (UInt64, UInt64) = (0, 0)
         while true {
             if let o = exitRequests.outcome { return o }
-            if let limit = instructionLimit, vcpu.instructionCount >= limit { return .instructionLimit(limit) }
+            // A watchdog on the VMM itself: neither instructions nor guest time moving for a million
+            // iterations is a bug in a device model or here, reported instead of spinning forever.
+            let progress = (vcpu.instructionCount, guestTime)
+            if progress == lastProgress {
+                stuck += 1
+                if stuck >= 1_000_000 {
+                    return .error("the VMM made no progress (halted=\(halted), rip 0x\(String(vcpu.read(.guestRIP), radix: 16)), "
+                                  + "guest time \(guestTime), next deadline \(advanceDevices(to: guestTime).map { "\($0)" } ?? "none"), "
+                                  + "\(apicSummary()))")
+                }
+            } else {
+                stuck = 0
+                lastProgress = progress
+            }
+            if let limit = instructionLimit, vcpu.instructionCount &+ emulatedWork >= limit { return .instructionLimit(limit) }
             let now = guestTime
             let deadline = advanceDevices(to: now)
             if let o = pollConsole() { return o }
@@ -246,6 +261,9 @@ extension PCMachine {
         if let exitTrace {
             exitTrace("{\"idle\":true,\"rip\":\"0x\(String(vcpu.read(.guestRIP), radix: 16))\",\"guest_ns\":\(now),"
                       + "\"deadline\":\(deadline.map { "\($0)" } ?? "null"),\"apic\":\"\(apicSummary())\"}")
+        }
+        if deadline == nil && !console.mayProvideInput {
+            return .halted(rip: vcpu.read(.guestRIP))
         }
         var target = deadline ?? UInt64.max
         if target <= now { return nil }

@@ -98,18 +98,6 @@ struct BenchCPU: ParsableCommand {
 
 /// What `bench image` writes beside the image: how to patch it and what each workload retires.
 struct BenchManifest: Codable {
-    /// One workload of the image.
-    struct Workload: Codable {
-        var number: Int
-        var name: String
-        var summary: String
-        var instructionsPerUnit: Int
-        var fixedInstructions: Int
-        var repElementsPerUnit: Int
-        var portWritesPerUnit: Int
-        var defaultUnits: Int
-        var isMIPS: Bool
-    }
     var kernel: String
     var disk: String
     var ramMiB: Int
@@ -120,7 +108,7 @@ struct BenchManifest: Codable {
     var diskCylinders: Int
     var diskHeads: Int
     var diskSectorsPerTrack: Int
-    var workloads: [Workload]
+    var workloads: [BenchImage.Workload]
 }
 
 /// Writes the benchmark guest image: the multiboot kernel, the Bochs disk image and a JSON manifest.
@@ -163,11 +151,7 @@ struct BenchImageCommand: ParsableCommand {
             workloadOffset: BenchImage.workloadOffset, unitsOffset: BenchImage.unitsOffset,
             diskKernelOffset: BenchImage.diskKernelOffset, diskCylinders: BenchImage.diskCylinders,
             diskHeads: BenchImage.diskHeads, diskSectorsPerTrack: BenchImage.diskSectorsPerTrack,
-            workloads: BenchImage.workloads.map {
-                .init(number: $0.number, name: $0.name, summary: $0.summary, instructionsPerUnit: $0.instructionsPerUnit,
-                      fixedInstructions: $0.fixedInstructions, repElementsPerUnit: $0.repElementsPerUnit,
-                      portWritesPerUnit: $0.portWritesPerUnit, defaultUnits: $0.defaultUnits, isMIPS: $0.isMIPS)
-            })
+            workloads: BenchImage.workloads)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         do {
@@ -183,20 +167,26 @@ struct BenchImageCommand: ParsableCommand {
 
 /// Port I/O of a bare-processor run of the benchmark image: the debug console and the exit port.
 final class BenchBus: PlatformBus {
+    /// Bytes written to port 0xE9.
     private(set) var console: [UInt8] = []
+    /// The first value written to port 0xF4 (isa-debug-exit), if any.
     private(set) var exitValue: UInt32?
 
+    /// Unmapped: all ones.
     func ioRead(port: UInt16, size: Int) -> UInt32 { size >= 4 ? 0xFFFF_FFFF : (1 << (size * 8)) - 1 }
 
+    /// Records writes to the debug console and the exit port; drops the rest.
     func ioWrite(port: UInt16, size: Int, value: UInt32) {
-        switch UInt16(port) {
+        switch port {
         case MultibootTestKernel.debugPort: console.append(UInt8(truncatingIfNeeded: value))
         case MultibootTestKernel.exitPort: if exitValue == nil { exitValue = value & 0xFF }
         default: break
         }
     }
 
+    /// Unmapped: all ones.
     func mmioRead(address: UInt64, size: Int) -> UInt64 { size >= 8 ? ~0 : (1 << UInt64(size * 8)) - 1 }
+    /// Dropped.
     func mmioWrite(address: UInt64, size: Int, value: UInt64) {}
 }
 
@@ -232,7 +222,7 @@ struct BenchVerify: ParsableCommand {
         guard mem.write(kernel, at: BenchImage.loadAddress) else { throw ValidationError("the image does not fit in RAM") }
         let bus = BenchBus()
         let cpu = CPU(memory: mem, bus: bus)
-        cpu.cr0 = CR0.pe.rawValue | 0x10
+        cpu.cr0 = CR0.pe.rawValue | CR0.et.rawValue                 // protected mode, paging off (multiboot §3.2)
         let code = SegmentRegister(selector: 0x08, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC09B)
         let data = SegmentRegister(selector: 0x10, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
         cpu.setSegment(.cs, code)

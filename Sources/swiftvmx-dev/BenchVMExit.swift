@@ -17,6 +17,9 @@ struct BenchVMExit: ParsableCommand {
     @Option(help: "Number of timed runs.")
     var runs: Int = 5
 
+    @Flag(help: "Print one JSON object (nanoseconds per round trip: min, median, max) instead of text.")
+    var json = false
+
     func run() throws {
         guard iterations > 0, runs > 0 else { throw ValidationError("iterations and runs must be positive") }
         var results: [Double] = []
@@ -26,6 +29,11 @@ struct BenchVMExit: ParsableCommand {
         }
         results.sort()
         let median = results[results.count / 2]
+        if json {
+            print(String(format: "{\"iterations\": %d, \"runs\": %d, \"min\": %.1f, \"median\": %.1f, \"max\": %.1f}",
+                         iterations, runs, results[0], median, results[results.count - 1]))
+            return
+        }
         print(String(format: "VM exit + entry round trip (VMCALL, Swift handler): min %.0f ns, median %.0f ns, max %.0f ns  (target ≤ 100 ns)",
                      results[0], median, results[results.count - 1]))
     }

@@ -50,6 +50,8 @@ final class TerminalConsole: ConsoleIO {
 
     func flush() {}
 
+    var mayProvideInput: Bool { inputOpen }
+
     func read(waitingAtMost timeout: UInt64) -> ConsoleEvent {
         guard inputOpen else {
             if timeout > 0 { usleep(useconds_t(min(timeout / 1000, 1_000_000))) }
