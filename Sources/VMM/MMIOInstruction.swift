@@ -117,10 +117,15 @@ extension PCMachine {
         if vcpu.read(.guestIA32EFER) & EFER.lma.rawValue != 0 && csRights & (1 << 13) != 0 { codeSize = 8 }
         else if csRights & (1 << 14) != 0 { codeSize = 4 } else { codeSize = 2 }
         let linear = codeSize == 8 ? rip : (csBase &+ rip) & 0xFFFF_FFFF
+        // Up to 15 instruction bytes, translated once per page (an instruction spans at most two).
         var bytes: [UInt8] = []
-        for k in 0..<15 {
-            guard let pa = translate(linear &+ UInt64(k)), let host = vm.memory.hostPointer(pa) else { break }
-            bytes.append(host.load(as: UInt8.self))
+        bytes.reserveCapacity(15)
+        var fetch = linear
+        while bytes.count < 15 {
+            let inPage = min(15 - bytes.count, Int(0x1000 - (fetch & 0xFFF)))
+            guard let pa = translate(fetch), let host = vm.memory.hostPointer(pa, count: inPage) else { break }
+            for k in 0..<inPage { bytes.append(host.load(fromByteOffset: k, as: UInt8.self)) }
+            fetch &+= UInt64(inPage)
         }
         guard let instruction = MMIOInstruction.decode(bytes, codeSize: codeSize) else {
             let shown = bytes.prefix(8).map { String($0, radix: 16) }.joined(separator: " ")

@@ -103,7 +103,9 @@ extension PCMachine {
         let cr3 = vcpu.read(.guestCR3)
         let frameMask: UInt64 = 0x000F_FFFF_FFFF_F000
         func entry(_ address: UInt64, _ size: Int) -> UInt64? {
-            let v = vm.memory.readInteger(at: address, size: size)
+            // Paging-structure entries are naturally aligned: one load from the host page.
+            guard let host = vm.memory.hostPointer(address, count: size) else { return nil }
+            let v = size == 8 ? host.loadUnaligned(as: UInt64.self) : UInt64(host.loadUnaligned(as: UInt32.self))
             return v & 1 != 0 ? v : nil
         }
         if cr4 & CR4.pae.rawValue == 0 {
