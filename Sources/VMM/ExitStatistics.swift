@@ -24,13 +24,9 @@ public final class ExitStatistics {
         guard index < counts.count else { return }
         counts[index] &+= 1
         total &+= 1
-        handlingNanoseconds[index] &+= Self.nanoseconds(ContinuousClock.now - start)
+        handlingNanoseconds[index] &+= (ContinuousClock.now - start).nanoseconds
     }
 
-    static func nanoseconds(_ d: Duration) -> UInt64 {
-        let (s, atto) = d.components
-        return UInt64(max(0, s)) &* 1_000_000_000 &+ UInt64(max(0, atto) / 1_000_000_000)
-    }
 
     /// A table of exits by reason, most frequent first: count, share of exits, VMM handling time and its
     /// share, mean time per exit; with the run's wall time and guest instructions above it.
@@ -65,5 +61,13 @@ public final class ExitStatistics {
     private func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
         let fill = String(repeating: " ", count: max(0, width - s.count))
         return right ? fill + s : s + fill
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (negative durations count as zero).
+    public var nanoseconds: UInt64 {
+        let (s, atto) = components
+        return UInt64(max(0, s)) &* 1_000_000_000 &+ UInt64(max(0, atto) / 1_000_000_000)
     }
 }

@@ -453,11 +453,7 @@ public final class PCMachine {
     public var guestTime: UInt64 { vcpu.instructionCount &+ skippedTime }
 
     /// Host nanoseconds since the machine was built.
-    func hostNanoseconds() -> UInt64 {
-        let d = ContinuousClock.now - hostStart
-        let (s, atto) = d.components
-        return UInt64(max(0, s)) &* 1_000_000_000 &+ UInt64(max(0, atto) / 1_000_000_000)
-    }
+    func hostNanoseconds() -> UInt64 { (ContinuousClock.now - hostStart).nanoseconds }
 
     /// Brings every device to `now`; returns the earliest deadline.
     func advanceDevices(to now: UInt64) -> UInt64? {

@@ -20,11 +20,8 @@ extension PCMachine {
         }
         if !isString {
             if isIn {
-                let value = ports.read(address: port, size: size)
-                let rax = vcpu.read(.rax)
                 // IN AL/AX keep the rest of RAX; IN EAX zero-extends into RAX (a 32-bit destination).
-                let merged = size == 4 ? value & 0xFFFF_FFFF : (rax & ~Bus.allOnes(size: size)) | value
-                vcpu.write(.rax, merged)
+                setRegister(GPR.rax.rawValue, size: size, highByte: false, ports.read(address: port, size: size))
             } else {
                 ports.write(address: port, size: size, value: vcpu.read(.rax) & Bus.allOnes(size: size))
             }

@@ -87,36 +87,17 @@ extension PCMachine {
             skip(e)
             return nil
         case .xsetbv:
-            let value = (vcpu.read(.rdx) & 0xFFFF_FFFF) << 32 | (vcpu.read(.rax) & 0xFFFF_FFFF)
-            if vcpu.read(.rcx) & 0xFFFF_FFFF == 0, vcpu.setXCR0(value) { skip(e) } else { injectException(13, errorCode: 0) }
+            if vcpu.read(.rcx) & 0xFFFF_FFFF == 0, vcpu.setXCR0(edxEAX) { skip(e) } else { injectException(13, errorCode: 0) }
             return nil
         case .vmcall, .vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume, .vmwrite, .vmxoff, .vmxon,
              .invept, .invvpid, .vmfunc, .getsec, .encls:
             injectException(6)                          // no VMX or SMX for this guest: #UD as on a CPU without them
             return nil
-        case .rdmsr where vcpu.read(.rcx) & 0xFFFF_FFFF == UInt64(MSRIndex.tscDeadline) && localAPIC != nil:
-            let value = localAPIC?.readTSCDeadline() ?? 0
-            vcpu.write(.rax, value & 0xFFFF_FFFF)
-            vcpu.write(.rdx, value >> 32)
-            skip(e)
-            return nil
-        case .wrmsr where vcpu.read(.rcx) & 0xFFFF_FFFF == UInt64(MSRIndex.tscDeadline) && localAPIC != nil:
-            localAPIC?.writeTSCDeadline((vcpu.read(.rdx) & 0xFFFF_FFFF) << 32 | (vcpu.read(.rax) & 0xFFFF_FFFF))
-            skip(e)
-            return nil
         case .rdmsr:
-            // MSRs outside the bitmap's ranges (or with their bit set) exit: the model's MSR, or #GP.
-            if let value = vcpu.readMSR(UInt32(truncatingIfNeeded: vcpu.read(.rcx))) {
-                vcpu.write(.rax, value & 0xFFFF_FFFF)
-                vcpu.write(.rdx, value >> 32)
-                skip(e)
-            } else {
-                injectException(13, errorCode: 0)
-            }
+            emulateRDMSR(e)
             return nil
         case .wrmsr:
-            let value = (vcpu.read(.rdx) & 0xFFFF_FFFF) << 32 | (vcpu.read(.rax) & 0xFFFF_FFFF)
-            if vcpu.writeMSR(UInt32(truncatingIfNeeded: vcpu.read(.rcx)), value) { skip(e) } else { injectException(13, errorCode: 0) }
+            emulateWRMSR(e)
             return nil
         case .invd, .wbinvd:
             skip(e)                                     // caches are coherent in the model: nothing to do
@@ -141,6 +122,34 @@ extension PCMachine {
             return .error("unexpected VM exit \(e.reason) (\(e.reason.rawValue)) at rip 0x\(String(vcpu.read(.guestRIP), radix: 16)): "
                           + "its control is off in this machine")
         }
+    }
+
+    // MARK: MSRs
+
+    /// EDX:EAX, the 64-bit operand of WRMSR and XSETBV.
+    var edxEAX: UInt64 { (vcpu.read(.rdx) & 0xFFFF_FFFF) << 32 | (vcpu.read(.rax) & 0xFFFF_FFFF) }
+
+    /// RDMSR exits for MSRs outside the bitmap's ranges or with their bit set: IA32_TSC_DEADLINE reads the
+    /// local APIC; any other reads the model's MSR, or #GP(0) when it has none.
+    func emulateRDMSR(_ e: VMExit) {
+        let index = UInt32(truncatingIfNeeded: vcpu.read(.rcx))
+        let value = index == MSRIndex.tscDeadline && localAPIC != nil ? localAPIC?.readTSCDeadline() : vcpu.readMSR(index)
+        guard let value else { injectException(13, errorCode: 0); return }
+        vcpu.write(.rax, value & 0xFFFF_FFFF)
+        vcpu.write(.rdx, value >> 32)
+        skip(e)
+    }
+
+    /// WRMSR exits: IA32_TSC_DEADLINE arms the local APIC timer; any other writes the model's MSR, or #GP(0).
+    func emulateWRMSR(_ e: VMExit) {
+        let index = UInt32(truncatingIfNeeded: vcpu.read(.rcx))
+        if index == MSRIndex.tscDeadline, let localAPIC {
+            localAPIC.writeTSCDeadline(edxEAX)
+        } else if !vcpu.writeMSR(index, edxEAX) {
+            injectException(13, errorCode: 0)
+            return
+        }
+        skip(e)
     }
 
     /// Moves RIP past the instruction that exited, as retiring it would: RIP advances and blocking by STI or

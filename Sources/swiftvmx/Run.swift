@@ -107,10 +107,8 @@ struct Run: ParsableCommand {
         debugFile?.close()
         traceSink?.close()
         if stats {
-            let (s, atto) = wall.components
-            let ns = UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, atto) / 1_000_000_000)
             FileHandle.standardError.write(Data(("\n" + machine.statistics.table(
-                wallNanoseconds: ns, instructions: machine.vcpu.instructionCount, guestNanoseconds: machine.guestTime) + "\n").utf8))
+                wallNanoseconds: wall.nanoseconds, instructions: machine.vcpu.instructionCount, guestNanoseconds: machine.guestTime) + "\n").utf8))
         }
         let line = "swiftvmx: \(outcome)\n"
         FileHandle.standardError.write(Data(line.utf8))
