@@ -210,6 +210,30 @@ public struct DifferentialReport: Sendable {
     public var mix: [String: Int] = [:]
     /// Set when the host oracle cannot run (not x86-64 Linux, or the runner failed).
     public var oracleUnavailable = false
+    /// Sequences with at least one reachable x87/SSE/SSE2 instruction (`isFloatingPointEncoding`).
+    public var floatingPointSequences = 0
+    /// Reachable instructions in all sequences, and how many of them are x87/SSE/SSE2.
+    public var instructions = 0
+    public var floatingPointInstructions = 0
+}
+
+/// Whether an encoding is an x87, SSE or SSE2 instruction: WAIT or an escape D8–DF, or a 0F-map opcode of
+/// the SSE/SSE2 ranges (0F 10–17, 28–2F, 50–7F, AE /2–/3 LDMXCSR/STMXCSR, C2, C4–C6, D0–FE), after any
+/// legacy and REX prefixes.
+public func isFloatingPointEncoding(_ bytes: [UInt8]) -> Bool {
+    var k = 0
+    while k < bytes.count, [0x66, 0xF2, 0xF3, 0xF0, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x67].contains(bytes[k]) { k += 1 }
+    if k < bytes.count, bytes[k] & 0xF0 == 0x40 { k += 1 }
+    guard k < bytes.count else { return false }
+    let op = bytes[k]
+    if op == 0x9B || (0xD8...0xDF).contains(op) { return true }
+    guard op == 0x0F, k + 1 < bytes.count else { return false }
+    let op2 = bytes[k + 1]
+    switch op2 {
+    case 0x10...0x17, 0x28...0x2F, 0x50...0x7F, 0xC2, 0xC4...0xC6, 0xD0...0xFE: return true
+    case 0xAE: return k + 2 < bytes.count && bytes[k + 2] < 0xC0 && (bytes[k + 2] >> 3) & 7 >= 2 && (bytes[k + 2] >> 3) & 7 <= 3
+    default: return false
+    }
 }
 
 private let registerNames = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12",
@@ -288,6 +312,14 @@ public func runDifferential(count: Int, seed: UInt64, keep: Int = 20, collectMix
         case .completed: report.outcomes["completed", default: 0] += 1
         case .exception(let v, _): report.outcomes["#" + exceptionName(v), default: 0] += 1
         }
+        var floatingPoint = 0, reachable = 0
+        for i in seq.instructions where i.reachable {
+            reachable += 1
+            if isFloatingPointEncoding(i.bytes) { floatingPoint += 1 }
+        }
+        report.instructions += reachable
+        report.floatingPointInstructions += floatingPoint
+        if floatingPoint > 0 { report.floatingPointSequences += 1 }
         if collectMix {
             for i in seq.instructions where i.reachable {
                 let word = i.text.split(separator: " ", maxSplits: 1).first.map(String.init) ?? i.text

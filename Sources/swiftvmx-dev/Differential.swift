@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import X86Testing
 
 /// `swiftvmx-dev differential <count>`: runs generated user-mode sequences on the processor model and on
@@ -42,6 +43,11 @@ struct Differential: ParsableCommand {
             print("instruction mix (executed-path instructions in listings):")
             for (k, v) in report.mix.sorted(by: { $0.value > $1.value }) { print("  \(k): \(v)") }
         }
+        let sequences = report.passed + report.failed
+        func percent(_ n: Int, _ of: Int) -> String { of == 0 ? "0%" : String(format: "%.1f%%", 100 * Double(n) / Double(of)) }
+        print("floating-point sequences: \(report.floatingPointSequences) of \(sequences) (\(percent(report.floatingPointSequences, sequences))); "
+            + "x87/SSE/SSE2 instructions: \(report.floatingPointInstructions) of \(report.instructions) executed-path instructions "
+            + "(\(percent(report.floatingPointInstructions, report.instructions)))")
         print("host outcomes: " + report.outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
             .joined(separator: ", "))
         print("\(report.passed) passed, \(report.failed) failed")

@@ -4,11 +4,15 @@
 // and environment instructions (FLDCW, FNSTSW, FNSTENV/FLDENV, FNSAVE/FRSTOR in all four layouts),
 // exceptions with masked responses and deferred #MF for unmasked ones.
 //
+// The transcendental instructions (F2XM1, FYL2X, FYL2XP1, FPTAN, FPATAN, FSIN, FCOS, FSINCOS) evaluate in
+// double-word extended precision on x86-64 hosts (`TranscendentalMath`; binary64 libm elsewhere) and round
+// once: within 0.54 ulp of mpmath on the accuracy table (scripts/x87-accuracy), and their special cases
+// and flags match the host processor bit for bit (Tests/X86Tests/FPUTranscendentalTests.swift).
+//
 // Simplifications: an unmasked overflow/underflow leaves the destination unchanged (the processor stores
-// a biased result); C1 is not set on round-up; FOP is recorded with mod = 0 for memory forms; the
-// transcendental instructions (F2XM1, FYL2X, FYL2XP1, FPTAN, FPATAN, FSIN, FCOS, FSINCOS) compute in
-// 80-bit precision through the host's long-double libm on x86-64 hosts (binary64 libm elsewhere), within
-// 2 ulps of the host processor (Tests/X86Tests/FPUTranscendentalTests.swift).
+// a biased result); C1 is not set on round-up; FOP is recorded with mod = 0 for memory forms; outside
+// the SDM's domains (F2XM1 |x| > 1, FYL2XP1 |x| ≥ 1 − √2/2) results are undefined: F2XM1 leaves x
+// unchanged as the processor does, FYL2XP1 computes the function.
 
 #if canImport(Glibc)
 import Glibc
@@ -761,127 +765,491 @@ extension CPU {
         return SoftFloat.roundPack(sign, expR, hiR, loR, .extended, &e).withConditionCodes(self, partial: false, q: q)
     }
 
-    /// Transcendental instructions. On x86-64 hosts they evaluate in 80-bit extended precision through the
-    /// C library's long-double functions, with FSIN/FCOS/FSINCOS/FPTAN reducing the argument exactly by the
-    /// processor's 68-bit approximation of π (`TrigReduction`); elsewhere they fall back to binary64 libm.
+    /// Transcendental instructions (SDM Vol. 2 F2XM1, FYL2X, FYL2XP1, FPTAN, FPATAN, FSIN, FCOS, FSINCOS).
+    /// Special operands (NaN, ±∞, ±0, |x| ≥ 2^63 for the trigonometric ones) follow the SDM's result tables
+    /// and the flags the processor raises: IE for invalid combinations and SNaNs, ZE for FYL2X of zero, DE
+    /// for a denormal ST(0) or ST(1), PE whenever a finite nonzero operand goes through the approximation
+    /// (even when the result happens to be exact), UE when such a result is tiny. Finite results come from
+    /// `TranscendentalMath`.
     private func x87Transcendental(_ code: Int, _ a: FPValue, _ e: inout FPEnv) throws(Abort) {
-        #if arch(x86_64) && (os(Linux) || os(macOS))
-        func toDouble(_ v: FPValue) -> Float80 {
-            let b = v.bits80
-            return Float80(sign: b.se >> 15 != 0 ? .minus : .plus, exponentBitPattern: UInt(b.se & 0x7FFF),
-                           significandBitPattern: b.sig & ~(1 << 63))
+        fpu.fsw &= ~FSW.c1
+        switch code {
+        case 0: x87F2XM1(a, &e)
+        case 1, 3, 9: x87TwoOperandTranscendental(code, a, &e)
+        case 2, 11, 14, 15: x87Trigonometric(code, a, &e)
+        default: throw Abort.exception(6, nil)
         }
-        func fromDouble(_ d: Float80) -> FPValue {
-            var x = FPEnv()
-            let ex = UInt16(d.exponentBitPattern)
-            let se = ex | (d.sign == .minus ? 0x8000 : 0)
-            return FPValue.unpack80(sig: (ex != 0 ? 1 << 63 : 0) | d.significandBitPattern, se: se, &x)
+    }
+
+    /// A finite result of an approximation: sets PE, and UE when it is tiny (denormal or zero).
+    private func x87Approximated(_ r: TranscendentalMath.Real, _ e: inout FPEnv) -> FPValue {
+        e.flags |= FPFlag.inexact
+        let v = TranscendentalMath.unpack(r)
+        if v.cls == .zero || (v.cls == .finite && v.exp < -16382) { e.flags |= FPFlag.underflow }
+        return v
+    }
+
+    /// F2XM1: ST(0) ← 2^ST(0) − 1. Outside −1 ≤ x ≤ +1 the SDM leaves the result undefined; the processor
+    /// leaves a finite x unchanged and reports PE, and so does the model.
+    private func x87F2XM1(_ a: FPValue, _ e: inout FPEnv) {
+        let r: FPValue
+        switch a.cls {
+        case .quietNaN, .signalingNaN, .unsupported: r = SoftFloat.specialOperands(a, a, x87: true, &e) ?? .defaultNaN
+        case .zero: r = a
+        case .infinity: r = a.sign ? FPValue(sign: true, cls: .finite, exp: 0, sig: 1 << 63) : a
+        case .finite:
+            if a.exp >= 0 && !(a.exp == 0 && a.sig == 1 << 63) {
+                e.flags |= FPFlag.inexact
+                r = a
+            } else {
+                r = x87Approximated(TranscendentalMath.exp2m1(TranscendentalMath.real(a)), &e)
+            }
         }
-        let M_LN2: Float80 = 0.693147180559945309417232121458176568
-        func expm1(_ x: Float80) -> Float80 { expm1l(x) }
-        func log2(_ x: Float80) -> Float80 { log2l(x) }
-        func log1p(_ x: Float80) -> Float80 { log1pl(x) }
-        func atan2(_ y: Float80, _ x: Float80) -> Float80 { atan2l(y, x) }
-        func abs(_ x: Float80) -> Float80 { Swift.abs(x) }
-        func tan(_ x: Float80) -> Float80 { let (q, r) = TrigReduction.reduce(x); return q & 1 == 0 ? tanl(r) : -1 / tanl(r) }
-        func sin(_ x: Float80) -> Float80 { let (q, r) = TrigReduction.reduce(x); return TrigReduction.sinQ(q, r) }
-        func cos(_ x: Float80) -> Float80 { let (q, r) = TrigReduction.reduce(x); return TrigReduction.sinQ(q &+ 1, r) }
-        #else
-        func toDouble(_ v: FPValue) -> Double {
-            var x = FPEnv()
-            return Double(bitPattern: SoftFloat.round(v, .double, &x).bits64)
+        if x87Commit(e.flags) { setST(0, r) }
+    }
+
+    /// FYL2X (ST(1) × log2 ST(0)), FYL2XP1 (ST(1) × log2(ST(0) + 1)) and FPATAN (arctan(ST(1) / ST(0))):
+    /// the result replaces ST(1) and the stack is popped.
+    private func x87TwoOperandTranscendental(_ code: Int, _ x: FPValue, _ e: inout FPEnv) {
+        let y = stValue(1, &e)
+        let r: FPValue
+        if let n = SoftFloat.specialOperands(x, y, x87: true, &e) {
+            r = n
+        } else if code == 3 {
+            // FPATAN: exact ±0 when y is ±0 and x is +0 or positive, or y is finite and x is +∞.
+            if (y.cls == .zero && !x.sign) || (y.cls != .infinity && x.cls == .infinity && !x.sign) {
+                r = .zero(y.sign)
+            } else {
+                r = x87Approximated(TranscendentalMath.atan2(TranscendentalMath.real(y), TranscendentalMath.real(x)), &e)
+            }
+        } else {
+            // l = log2(x) or log2(1 + x): its class and sign decide the special cases of y × l.
+            let one = x.cls == .finite && x.exp == 0 && x.sig == 1 << 63
+            let invalid: Bool, logZero: Bool, logInfinite: Bool, logNegative: Bool
+            if code == 1 {
+                invalid = x.sign && x.cls != .zero
+                logZero = one
+                logInfinite = x.cls == .zero || x.cls == .infinity
+                logNegative = x.cls == .zero || (x.cls == .finite && x.exp < 0)
+            } else {
+                invalid = x.sign && (x.cls == .infinity || (x.cls == .finite && x.exp >= 0 && !one))
+                logZero = x.cls == .zero
+                logInfinite = x.cls == .infinity || (one && x.sign)
+                logNegative = x.sign
+            }
+            let sign = y.sign != logNegative
+            if invalid || (logInfinite && y.cls == .zero) || (logZero && y.cls == .infinity) {
+                e.flags |= FPFlag.invalid
+                r = .defaultNaN
+            } else if logInfinite || y.cls == .infinity {
+                if logInfinite && x.cls != .infinity && y.cls == .finite { e.flags |= FPFlag.divideByZero }
+                r = .infinity(sign)
+            } else if logZero || y.cls == .zero {
+                r = .zero(sign)
+            } else {
+                let xr = TranscendentalMath.real(x), yr = TranscendentalMath.real(y)
+                r = x87Approximated(code == 1 ? TranscendentalMath.ylog2x(yr, xr) : TranscendentalMath.ylog2xp1(yr, xr), &e)
+            }
         }
-        func fromDouble(_ d: Double) -> FPValue {
-            var x = FPEnv()
-            return SoftFloat.round(FPValue.unpack64(d.bitPattern, &x), .extended, &x)
+        if x87Commit(e.flags) {
+            x87Pop()
+            setST(0, r)
         }
-        #endif
-        if a.isNaN || a.cls == .unsupported {
-            let n = SoftFloat.specialOperands(a, a, x87: true, &e) ?? .defaultNaN
-            if x87Commit(e.flags) { setST(0, n) }
+    }
+
+    /// FPTAN, FSINCOS, FSIN, FCOS. |x| ≥ 2^63 sets C2 and changes nothing else; otherwise C2 is cleared.
+    /// FPTAN replaces ST(0) with tan x and pushes 1; FSINCOS replaces it with sin x and pushes cos x.
+    private func x87Trigonometric(_ code: Int, _ a: FPValue, _ e: inout FPEnv) {
+        if a.cls == .finite && a.exp >= 63 { fpu.fsw |= FSW.c2; return }
+        let pushes = code == 2 || code == 11
+        if pushes && !stEmpty(7) {
+            if x87Commit(0, stackFault: true, c1: true) { setST(0, .defaultNaN); x87Push(.defaultNaN) }
             return
         }
-        let x = toDouble(a)
-        if a.cls == .finite && a.sig << 1 != 0 { e.flags |= FPFlag.inexact }
-        switch code {
-        case 0:   // F2XM1
-            if x87Commit(e.flags) { setST(0, fromDouble(expm1(x * M_LN2))) }
-        case 1, 9:   // FYL2X, FYL2XP1
-            var e1 = FPEnv()
-            let y = toDouble(stValue(1, &e1))
-            let l = code == 1 ? log2(x) : log1p(x) / M_LN2
-            if code == 1 && x < 0 { e.flags |= FPFlag.invalid }
-            if code == 1 && x == 0 && y != 0 { e.flags |= FPFlag.divideByZero }
-            if x87Commit(e.flags) { x87Pop(); setST(0, fromDouble(code == 1 ? y * l : (y / M_LN2) * log1p(x))) }
-        case 2:   // FPTAN
-            if abs(x) >= 9.223372036854775808e18 { fpu.fsw |= FSW.c2; return }
-            if !stEmpty(7) { if x87Commit(0, stackFault: true, c1: true) { setST(0, .defaultNaN); x87Push(.defaultNaN) }; return }
-            if a.cls == .infinity { e.flags |= FPFlag.invalid }
-            if x87Commit(e.flags) {
-                fpu.fsw &= ~FSW.c2
-                setST(0, a.cls == .infinity ? .defaultNaN : fromDouble(tan(x)))
-                x87Push(FPValue(sign: false, cls: .finite, exp: 0, sig: 1 << 63))
+        fpu.fsw &= ~FSW.c2
+        let oneValue = FPValue(sign: false, cls: .finite, exp: 0, sig: 1 << 63)
+        var first: FPValue, second: FPValue
+        switch a.cls {
+        case .quietNaN, .signalingNaN, .unsupported:
+            first = SoftFloat.specialOperands(a, a, x87: true, &e) ?? .defaultNaN
+            second = first
+        case .infinity:
+            e.flags |= FPFlag.invalid
+            first = .defaultNaN; second = .defaultNaN
+        case .zero:
+            first = code == 15 ? oneValue : a
+            second = oneValue
+        case .finite:
+            let x = TranscendentalMath.real(a)
+            switch code {
+            case 2: first = x87Approximated(TranscendentalMath.tan(x), &e); second = oneValue
+            case 11: first = x87Approximated(TranscendentalMath.sin(x), &e); second = x87Approximated(TranscendentalMath.cos(x), &e)
+            case 14: first = x87Approximated(TranscendentalMath.sin(x), &e); second = first
+            default: first = x87Approximated(TranscendentalMath.cos(x), &e); second = first
             }
-        case 3:   // FPATAN
-            var e1 = FPEnv()
-            let y = toDouble(stValue(1, &e1))
-            if x87Commit(e.flags) { x87Pop(); setST(0, fromDouble(atan2(y, x))) }
-        case 11:  // FSINCOS
-            if abs(x) >= 9.223372036854775808e18 { fpu.fsw |= FSW.c2; return }
-            if !stEmpty(7) { if x87Commit(0, stackFault: true, c1: true) { setST(0, .defaultNaN); x87Push(.defaultNaN) }; return }
-            if a.cls == .infinity { e.flags |= FPFlag.invalid }
-            if x87Commit(e.flags) {
-                fpu.fsw &= ~FSW.c2
-                setST(0, a.cls == .infinity ? .defaultNaN : fromDouble(sin(x)))
-                x87Push(a.cls == .infinity ? .defaultNaN : fromDouble(cos(x)))
-            }
-        case 14, 15:   // FSIN, FCOS
-            if abs(x) >= 9.223372036854775808e18 { fpu.fsw |= FSW.c2; return }
-            if a.cls == .infinity { e.flags |= FPFlag.invalid }
-            if x87Commit(e.flags) {
-                fpu.fsw &= ~FSW.c2
-                setST(0, a.cls == .infinity ? .defaultNaN : fromDouble(code == 14 ? sin(x) : cos(x)))
-            }
-        default:
-            throw Abort.exception(6, nil)
+        }
+        if x87Commit(e.flags) {
+            setST(0, first)
+            if pushes { x87Push(second) }
         }
     }
 }
 
+/// The finite part of the transcendental instructions, in the host's widest format: 80-bit extended
+/// (`Float80`) on x86-64, binary64 elsewhere. Results are evaluated in double-word arithmetic (an
+/// unevaluated sum hi + lo, about twice the working precision) and rounded once at the end, so they stay
+/// well within the SDM's bound of 1 ulp (scripts/x87-accuracy measures the error against mpmath): exp by
+/// its Taylor series, logarithms by the series of atanh, sine and cosine by their Taylor series after an
+/// exact reduction by the processor's 66-bit π (`TrigReduction`, x86-64 hosts), tangent as their quotient.
+/// FPATAN reduces by a table of atan(k/8) and sums the series of atan.
+enum TranscendentalMath {
+    #if arch(x86_64) && (os(Linux) || os(macOS))
+    /// The host format used for the approximations.
+    typealias Real = Float80
+    /// ln 2 and log2 e as double words.
+    static let ln2 = DW(0xB172_17F7_D1CF_79ACp-64, -0xD871_319F_F034_2543p-130)
+    static let log2e = DW(0xB8AA_3B29_5C17_F0BCp-63, -0x82F0_025F_2DC5_82EEp-128)
+    /// π, π/2, π/4 and 3π/4 as double words.
+    static let pi = DW(0xC90F_DAA2_2168_C235p-62, -0xECE6_75D1_FC8F_8CBBp-128)
+    static let halfPi = DW(0xC90F_DAA2_2168_C235p-63, -0xECE6_75D1_FC8F_8CBBp-129)
+    static let quarterPi = DW(0xC90F_DAA2_2168_C235p-64, -0xECE6_75D1_FC8F_8CBBp-130)
+    static let threeQuarterPi = DW(0x96CB_E3F9_990E_91A8p-62, -0xD8D6_6C2E_BEB5_D4C6p-127)
+    /// atan(k/8) for k = 0…8 as double words.
+    static let atanEighths: [DW] = [
+        DW(0), DW(0xFEAD_D4D5_617B_6E33p-67, -0xDDA1_9D83_05DD_C422p-133),
+        DW(0xFADB_AFC9_6406_EB15p-66, 0xDB8F_3DEB_EF44_2FCBp-131), DW(0xB7B0_CA0F_26F7_8474p-65, -0xEAB9_BDBA_4603_76FAp-130),
+        DW(0xED63_382B_0DDA_7B45p-65, 0xDFC8_8BD9_7875_1A07p-130), DW(0x8F00_5D5E_F7F5_9F9Bp-64, 0xB906_BC2C_CB88_6E8Fp-129),
+        DW(0xA4BC_7D19_34F7_0924p-64, 0xCD43_F952_2BED_64F7p-131), DW(0xB805_3E2B_C231_9E74p-64, -0xD349_6AB7_BD6E_EF0Bp-130),
+        DW(0xC90F_DAA2_2168_C235p-64, -0xECE6_75D1_FC8F_8CBBp-130),
+    ]
+
+    /// atan z for 0 ≤ z ≤ 1: atan(k/8) + atan((z − k/8) / (1 + z·k/8)) with k = round(8z), the second term
+    /// by its Taylor series (|t| ≤ 1/16).
+    static func atanKernel(_ z: DW) -> DW {
+        let k = Int((z.hi * 8).rounded())
+        let c = Real(k) / 8
+        let t = (z + DW(-c)).divided(by: DW(1) + z * DW(c))
+        let t2 = t * t
+        var power = t, sum = t
+        var n: Real = 3
+        while n < 60 {
+            power = -(power * t2)
+            let term = power.divided(by: n)
+            sum = sum + term
+            if Swift.abs(term.hi) < 0x1p-80 * Swift.abs(sum.hi) + tinyBound { break }
+            n += 2
+        }
+        return atanEighths[k] + sum
+    }
+
+    /// atan2(y, x) (FPATAN: the angle of (x, y)) for operands that are not NaN, not both zero, and not one
+    /// of the exact-zero cases (y = ±0 with x ≥ +0, or finite y with x = +∞), which the caller handles.
+    static func atan2(_ y: Real, _ x: Real) -> Real {
+        let ay = Swift.abs(y), ax = Swift.abs(x)
+        let angle: DW
+        if ay.isInfinite {
+            angle = ax.isInfinite ? (x > 0 ? quarterPi : threeQuarterPi) : halfPi
+        } else if ax.isInfinite || ay == 0 {
+            angle = pi                                            // x = −∞, or y = ±0 with x negative
+        } else if ax == 0 {
+            angle = halfPi
+        } else {
+            let swapped = ay > ax
+            let (num, den) = swapped ? (ax, ay) : (ay, ax)
+            let direct = num / den
+            if isTiny(direct) {
+                // atan z = z − z³/3 …: z alone is exact to far below the last place; rounded once here.
+                if !swapped && x > 0 { return y.sign == .minus ? -direct : direct }
+                angle = swapped ? (x > 0 ? halfPi + DW(-direct) : halfPi + DW(direct)) : pi + DW(-direct)
+                return y.sign == .minus ? -angle.value : angle.value
+            }
+            // Scale both by the same power of two so that the quotient's double word stays exact.
+            // (In two steps: 2^−exponent alone may be out of range for denormal or huge operands.)
+            let e = -den.exponent, s1 = Real(sign: .plus, exponent: e / 2, significand: 1)
+            let s2 = Real(sign: .plus, exponent: e - e / 2, significand: 1)
+            let z = DW(num * s1 * s2).divided(by: DW(den * s1 * s2))
+            var a = atanKernel(z)
+            if swapped { a = halfPi + -a }
+            angle = x < 0 ? pi + -a : a
+        }
+        return y.sign == .minus ? -angle.value : angle.value
+    }
+
+    /// tan x with the processor's argument reduction.
+    static func tan(_ x: Real) -> Real {
+        let (q, r) = TrigReduction.reduce(x)
+        let s = sinKernel(r), c = cosKernel(r)
+        return (q & 1 == 0 ? s.divided(by: c) : -c.divided(by: s)).value
+    }
+
+    /// sin x with the processor's argument reduction.
+    static func sin(_ x: Real) -> Real { let (q, r) = TrigReduction.reduce(x); return sinQuadrant(q, r) }
+
+    /// cos x with the processor's argument reduction.
+    static func cos(_ x: Real) -> Real { let (q, r) = TrigReduction.reduce(x); return sinQuadrant(q &+ 1, r) }
+
+    /// sin(q × π/2 + r).
+    static func sinQuadrant(_ q: Int, _ r: DW) -> Real {
+        switch q & 3 {
+        case 0: return sinKernel(r).value
+        case 1: return cosKernel(r).value
+        case 2: return -sinKernel(r).value
+        default: return -cosKernel(r).value
+        }
+    }
+
+    /// sin r for |r| ≤ π/4: r − r³/3! + r⁵/5! − …
+    static func sinKernel(_ r: DW) -> DW {
+        let r2 = r * r
+        var term = r, sum = r
+        var n: Real = 3
+        while n < 40 {
+            term = -(term * r2).divided(by: n * (n - 1))
+            sum = sum + term
+            if Swift.abs(term.hi) < Swift.abs(sum.hi) * 0x1p-80 { break }
+            n += 2
+        }
+        return sum
+    }
+
+    /// cos r for |r| ≤ π/4: 1 − r²/2! + r⁴/4! − …
+    static func cosKernel(_ r: DW) -> DW {
+        let r2 = r * r
+        var term = DW(1), sum = DW(1)
+        var n: Real = 2
+        while n < 40 {
+            term = -(term * r2).divided(by: n * (n - 1))
+            sum = sum + term
+            if Swift.abs(term.hi) < 0x1p-80 { break }
+            n += 2
+        }
+        return sum
+    }
+
+    /// An 80-bit value as a `Float80` (bit for bit).
+    static func real(_ v: FPValue) -> Real {
+        let b = v.bits80
+        return Float80(sign: b.se >> 15 != 0 ? .minus : .plus, exponentBitPattern: UInt(b.se & 0x7FFF),
+                       significandBitPattern: b.sig & ~(1 << 63))
+    }
+
+    /// A `Float80` as an unpacked value (bit for bit).
+    static func unpack(_ d: Real) -> FPValue {
+        var x = FPEnv()
+        let ex = UInt16(d.exponentBitPattern)
+        let se = ex | (d.sign == .minus ? 0x8000 : 0)
+        return FPValue.unpack80(sig: (ex != 0 ? 1 << 63 : 0) | d.significandBitPattern, se: se, &x)
+    }
+    #else
+    typealias Real = Double
+    static let ln2 = DW(0x1.62E42FEFA39EFp-1, 0x1.ABC9E3B39803Fp-56)
+    static let log2e = DW(0x1.71547652B82FEp0, 0x1.777D0FFDA0D24p-56)
+    static func atan2(_ y: Real, _ x: Real) -> Real { cAtan2(y, x) }
+    static func tan(_ x: Real) -> Real { cTan(x) }
+    static func sin(_ x: Real) -> Real { cSin(x) }
+    static func cos(_ x: Real) -> Real { cCos(x) }
+
+    static func real(_ v: FPValue) -> Real {
+        var x = FPEnv()
+        return Double(bitPattern: SoftFloat.round(v, .double, &x).bits64)
+    }
+
+    static func unpack(_ d: Real) -> FPValue {
+        var x = FPEnv()
+        return SoftFloat.round(FPValue.unpack64(d.bitPattern, &x), .extended, &x)
+    }
+    #endif
+
+    /// A double word: the unevaluated sum hi + lo with |lo| ≤ half an ulp of hi.
+    struct DW {
+        var hi: Real
+        var lo: Real
+
+        init(_ hi: Real, _ lo: Real = 0) {
+            self.hi = hi
+            self.lo = lo
+        }
+
+        /// hi + lo rounded to the working format.
+        var value: Real { hi + lo }
+
+        /// a + b exactly (Knuth's two-sum).
+        static func twoSum(_ a: Real, _ b: Real) -> DW {
+            let s = a + b
+            let bb = s - a
+            return DW(s, (a - (s - bb)) + (b - bb))
+        }
+
+        /// a + b exactly when |a| ≥ |b| (Dekker's fast two-sum).
+        static func fastTwoSum(_ a: Real, _ b: Real) -> DW {
+            let s = a + b
+            return DW(s, b - (s - a))
+        }
+
+        /// a × b exactly (Dekker's product; the operands' magnitudes here keep it free of overflow).
+        static func twoProduct(_ a: Real, _ b: Real) -> DW {
+            let splitter = Real(sign: .plus, exponent: (Real.significandBitCount + 2) / 2, significand: 1) + 1
+            func split(_ v: Real) -> (Real, Real) {
+                let c = splitter * v
+                let h = c - (c - v)
+                return (h, v - h)
+            }
+            let p = a * b
+            let (ah, al) = split(a), (bh, bl) = split(b)
+            return DW(p, ((ah * bh - p) + ah * bl + al * bh) + al * bl)
+        }
+
+        static func + (a: DW, b: DW) -> DW {
+            let s = twoSum(a.hi, b.hi), t = twoSum(a.lo, b.lo)
+            let u = fastTwoSum(s.hi, s.lo + t.hi)
+            return fastTwoSum(u.hi, u.lo + t.lo)
+        }
+
+        static prefix func - (a: DW) -> DW { DW(-a.hi, -a.lo) }
+
+        static func * (a: DW, b: DW) -> DW {
+            let p = twoProduct(a.hi, b.hi)
+            return fastTwoSum(p.hi, p.lo + (a.hi * b.lo + a.lo * b.hi))
+        }
+
+        /// self / d.
+        func divided(by d: DW) -> DW {
+            let q1 = hi / d.hi
+            let r = self + -(d * DW(q1))
+            let q2 = r.hi / d.hi
+            let r2 = r + -(d * DW(q2))
+            return DW.fastTwoSum(q1, q2) + DW(r2.hi / d.hi)
+        }
+
+        /// self / n for a small exact n.
+        func divided(by n: Real) -> DW { divided(by: DW(n)) }
+    }
+
+    /// 2^128 and 2^−128: tiny operands are scaled up so that double-word products stay exact.
+    static let up: Real = 0x1p128, down: Real = 0x1p-128
+
+    /// Magnitudes below `tinyBound` (2^−16000 in Float80) are close enough to the denormal range that
+    /// double-word products with them would underflow; above `hugeBound` (2^16000) Dekker's split could
+    /// overflow.
+    static let tinyBound = Real(sign: .plus, exponent: Real.leastNormalMagnitude.exponent + 382, significand: 1)
+    static let hugeBound = Real(sign: .plus, exponent: Real.greatestFiniteMagnitude.exponent - 383, significand: 1)
+
+    /// Whether |v| is below `tinyBound`.
+    static func isTiny(_ v: Real) -> Bool { Swift.abs(v) < tinyBound }
+
+    /// (v × s, 1/s) with s a power of two that brings a tiny or huge v into the comfortable range.
+    static func normalized(_ v: Real) -> (Real, Real) {
+        if isTiny(v) { return (v * up, down) }
+        if Swift.abs(v) > hugeBound { return (v * down, up) }
+        return (v, 1)
+    }
+
+    /// e^t − 1 for |t| ≤ ln 2: t + t²/2! + t³/3! + …
+    static func expm1Kernel(_ t: DW) -> DW {
+        var term = t, sum = t
+        var n: Real = 2
+        while n < 40 {
+            term = (term * t).divided(by: n)
+            sum = sum + term
+            if Swift.abs(term.hi) < Swift.abs(sum.hi) * 0x1p-80 { break }
+            n += 1
+        }
+        return sum
+    }
+
+    /// atanh s = s + s³/3 + s⁵/5 + … for |s| ≤ 0.18.
+    static func atanhKernel(_ s: DW) -> DW {
+        let s2 = s * s
+        var power = s, sum = s
+        var n: Real = 3
+        while n < 80 {
+            power = power * s2
+            let term = power.divided(by: n)
+            sum = sum + term
+            if Swift.abs(term.hi) < Swift.abs(sum.hi) * 0x1p-80 { break }
+            n += 2
+        }
+        return sum
+    }
+
+    /// log2 x for positive finite x: x = 2^k × m with √½ ≤ m < √2, log2 x = k + 2 atanh((m − 1)/(m + 1)) × log2 e.
+    static func log2(_ x: Real) -> DW {
+        var k = Real(x.exponent)
+        var m = x.significand                 // 1 ≤ m < 2, exact (denormals included)
+        if m > 1.4142135623730950488 { m /= 2; k += 1 }
+        let s = DW(m - 1).divided(by: DW.twoSum(m, 1))
+        let l = DW(2) * atanhKernel(s) * log2e
+        return DW(k) + l
+    }
+
+    /// 2^x − 1 for |x| ≤ 1. For tiny x the result is x·ln 2 (the quadratic term is far below the last
+    /// place), formed scaled and rounded once.
+    static func exp2m1(_ x: Real) -> Real {
+        if isTiny(x) { return (DW(x * up) * ln2).value * down }
+        return expm1Kernel(DW(x) * ln2).value
+    }
+
+    /// y × log2 x for positive finite x ≠ 1 and finite nonzero y.
+    static func ylog2x(_ y: Real, _ x: Real) -> Real {
+        let (ys, scale) = normalized(y)
+        return (DW(ys) * log2(x)).value * scale
+    }
+
+    /// y × log2(1 + x) for 0 < |x| < 1 − √2/2 and finite nonzero y: log(1 + x) = 2 atanh(x / (2 + x)).
+    /// Tiny x gives log2(1 + x) = x·log2 e (the quadratic term is far below the last place).
+    static func ylog2xp1(_ y: Real, _ x: Real) -> Real {
+        var (ys, scale) = normalized(y)
+        let l: DW
+        if isTiny(x) {
+            l = DW(x * up) * log2e
+            scale *= down
+        } else {
+            let s = DW(x).divided(by: DW.twoSum(2, x))
+            l = DW(2) * atanhKernel(s) * log2e
+        }
+        return (DW(ys) * l).value * scale
+    }
+}
+
+#if !(arch(x86_64) && (os(Linux) || os(macOS)))
+// The C library's binary64 functions, for TranscendentalMath on hosts without Float80.
+private func cAtan2(_ y: Double, _ x: Double) -> Double { atan2(y, x) }
+private func cTan(_ x: Double) -> Double { tan(x) }
+private func cSin(_ x: Double) -> Double { sin(x) }
+private func cCos(_ x: Double) -> Double { cos(x) }
+#endif
+
 #if arch(x86_64) && (os(Linux) || os(macOS))
 /// Argument reduction of FSIN, FCOS, FSINCOS and FPTAN: the processor computes sin(x·π/p) etc., where p is π
-/// rounded to 68 bits (0.C90FDAA22168C234C × 2^2; Intel, "The Difference Between x87 Instructions FSIN, FCOS,
-/// FSINCOS, and FPTAN and Mathematical Functions"). x is reduced by p/2 exactly in 128-bit fixed point.
+/// rounded to 66 bits (0xC90FDAA22168C234C × 2^−66; Intel, "The Difference Between x87 Instructions FSIN,
+/// FCOS, FSINCOS, and FPTAN and Mathematical Functions"). x is reduced by p/2 exactly in 128-bit fixed
+/// point and the remainder scaled by π/p.
 enum TrigReduction {
-    /// p/2 × 2^65 (66 bits): 0x3243F6A8885A308D3.
+    /// p/2 × 2^65 (66 bits).
     static let halfP: UInt128 = 0x3_243F_6A88_85A3_08D3
+    /// π/p as a double word: 1 + 0xC28C716D17449508 × 2^−133.
+    static let piOverP = TranscendentalMath.DW(1, 0xC28C_716D_1744_9508p-133)
 
-    /// (quadrant, r) with x = quadrant × p/2 + r, |r| ≤ p/4; r is exact unless it needs more than 64 bits.
-    static func reduce(_ x: Float80) -> (Int, Float80) {
+    /// (quadrant q, r) with x·π/p = q × π/2 + r, |r| ≤ π/4 (r as a double word).
+    static func reduce(_ x: Float80) -> (Int, TranscendentalMath.DW) {
         let mag = Swift.abs(x)
-        if !(mag > 0.78) || !mag.isFinite { return (0, x) }
         let e = Int(mag.exponent) - 63                        // mag = m × 2^e, m a 64-bit integer
-        let m = UInt128(mag.significandBitPattern | (1 << 63))
         let shift = e + 65
-        guard shift >= 0 && shift <= 64 else { return (0, x) }
+        guard mag > 0.78, mag.isFinite, shift >= 0 && shift <= 64 else {
+            return (0, TranscendentalMath.DW(x) * piOverP)
+        }
+        let m = UInt128(mag.significandBitPattern | (1 << 63))
         let fixed = m << UInt128(shift)                     // mag × 2^65, exact
         var k = fixed / halfP
         var rem = Int128(fixed - k * halfP)
         if rem > Int128(halfP / 2) { k += 1; rem -= Int128(halfP) }
-        var r = Float80(rem) * 0x1p-65
+        // rem has at most 66 significant bits: split it into two exact Float80 parts.
+        let hi = Float80(rem)
+        let lo = Float80(rem - Int128(hi))
+        var r = TranscendentalMath.DW.fastTwoSum(hi * 0x1p-65, lo * 0x1p-65) * piOverP
         if x < 0 { r = -r }
         let q = Int(truncatingIfNeeded: k & 3)
         return (x < 0 ? (4 - q) & 3 : q, r)
-    }
-
-    /// sin(q × π/2 + r).
-    static func sinQ(_ q: Int, _ r: Float80) -> Float80 {
-        switch q & 3 {
-        case 0: return sinl(r)
-        case 1: return cosl(r)
-        case 2: return -sinl(r)
-        default: return -cosl(r)
-        }
     }
 }
 #endif

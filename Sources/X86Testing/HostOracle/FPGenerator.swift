@@ -133,3 +133,292 @@ extension SequenceBuilder {
         return true
     }
 }
+
+// MARK: - x87 transcendental accuracy table
+
+/// One x87 80-bit extended value as stored in memory: the 64-bit significand (explicit integer bit) and the
+/// sign and 15-bit biased exponent.
+public struct X87Bits: Equatable, Hashable, Sendable {
+    /// Significand, integer bit included (bit 63).
+    public var sig: UInt64
+    /// Sign (bit 15) and biased exponent (bits 14..0).
+    public var se: UInt16
+
+    /// Creates a value from its two fields.
+    public init(sig: UInt64, se: UInt16) {
+        self.sig = sig
+        self.se = se
+    }
+
+    /// +0.
+    public static let posZero = X87Bits(sig: 0, se: 0)
+    /// −0.
+    public static let negZero = X87Bits(sig: 0, se: 0x8000)
+    /// +∞.
+    public static let posInf = X87Bits(sig: 1 << 63, se: 0x7FFF)
+    /// −∞.
+    public static let negInf = X87Bits(sig: 1 << 63, se: 0xFFFF)
+    /// A positive quiet NaN with a payload.
+    public static let qnan = X87Bits(sig: 0xC000_0000_0000_1234, se: 0x7FFF)
+    /// A negative signalling NaN with a payload.
+    public static let snan = X87Bits(sig: 0x8000_0000_0000_0042, se: 0xFFFF)
+    /// +1.
+    public static let one = X87Bits(sig: 1 << 63, se: 0x3FFF)
+    /// −1.
+    public static let minusOne = X87Bits(sig: 1 << 63, se: 0xBFFF)
+
+    /// Finite and not zero (denormals included).
+    public var isFiniteNonzero: Bool { se & 0x7FFF != 0x7FFF && !(se & 0x7FFF == 0 && sig == 0) }
+
+    /// `se:sig` in hexadecimal, the table's notation.
+    public var hex: String { String(se, radix: 16) + ":" + String(sig, radix: 16) }
+
+    /// Distance to `other` in units in the last place of the 64-bit significand (denormals included), or
+    /// nil when either value is zero, infinite or NaN.
+    public func ulps(to other: X87Bits) -> UInt64? {
+        guard isFiniteNonzero, other.isFiniteNonzero else { return nil }
+        // (exponent, fraction) as one integer is monotonic in |v| and steps by one ulp.
+        func ordinal(_ v: X87Bits) -> UInt128 {
+            let e = v.se & 0x7FFF
+            return UInt128(e) << 63 | UInt128(e == 0 ? v.sig : v.sig & ~(1 << 63))
+        }
+        let a = ordinal(self), b = ordinal(other)
+        let d = se >> 15 == other.se >> 15 ? (a > b ? a - b : b - a) : a + b
+        return d > UInt128(UInt64.max) ? UInt64.max : UInt64(d)
+    }
+}
+
+/// The x87 transcendental instructions, their D9-escape opcode bytes and the inputs they are tested on.
+public enum X87Transcendental: String, CaseIterable, Sendable {
+    case f2xm1 = "F2XM1", fyl2x = "FYL2X", fyl2xp1 = "FYL2XP1", fptan = "FPTAN", fpatan = "FPATAN"
+    case fsin = "FSIN", fcos = "FCOS", fsincos = "FSINCOS"
+
+    /// The second opcode byte (after D9).
+    public var opcode: UInt8 {
+        switch self {
+        case .f2xm1: return 0xF0
+        case .fyl2x: return 0xF1
+        case .fptan: return 0xF2
+        case .fpatan: return 0xF3
+        case .fsincos: return 0xFB
+        case .fyl2xp1: return 0xF9
+        case .fsin: return 0xFE
+        case .fcos: return 0xFF
+        }
+    }
+
+    /// Edge cases first (zeros, denormals, infinities, quiet and signalling NaNs, huge arguments, arguments
+    /// near multiples of π/2), then deterministic random values over the instruction's domain, `count` in
+    /// all (at least the edge cases). x goes to ST(0), y to ST(1). Finite x outside FYL2XP1's domain
+    /// (|x| < 1 − √2/2) is left out: the SDM leaves those results undefined and the processor returns values
+    /// unrelated to the function (e.g. −1 for x = −1, y = 1).
+    public func inputs(count: Int) -> [(x: X87Bits, y: X87Bits)] {
+        var m = X87Mix(state: 0x5EED_0000 &+ UInt64(opcode))
+        var out = edges
+        while out.count < count { out.append(random(&m)) }
+        return out
+    }
+
+    private var edges: [(x: X87Bits, y: X87Bits)] {
+        typealias B = X87Bits
+        let one = B.one
+        let common: [B] = [.posZero, .negZero, .posInf, .negInf, .qnan, .snan, .one, .minusOne]
+        let tiny: [B] = [B(sig: 1, se: 0), B(sig: 0x7FFF_FFFF_FFFF_FFFF, se: 0x8000), B(sig: 1 << 63, se: 0x0001)]
+        switch self {
+        case .f2xm1:
+            return (common + tiny + [B(sig: 1 << 63, se: 0x3FFE), B(sig: 1 << 63, se: 0xBFFE), B(sig: 1 << 63, se: 0x3FBF),
+                                     B(sig: 1 << 63, se: 0x4000), B(sig: 1 << 63, se: 0xC07F), B(sig: 0xC000_0000_0000_0000, se: 0x3FFF)])
+                .map { ($0, one) }
+        case .fyl2x:
+            return [(.posZero, one), (.negZero, .minusOne), (.posZero, .posZero), (B(sig: 1 << 63, se: 0xC000), one), (one, one),
+                    (one, .posInf), (one, .negInf), (.posInf, one), (.posInf, .posZero), (.posInf, .minusOne), (.qnan, one),
+                    (.snan, one), (one, .qnan), (one, .snan), (.qnan, .snan), (.negInf, one), (.posZero, .posInf),
+                    (B(sig: 1, se: 0), one), (B(sig: 1 << 63, se: 0x7FFE), one), (B(sig: 1 << 63, se: 0x0001), .negZero),
+                    (B(sig: 1 << 62, se: 0), B(sig: 3, se: 0)), (B(sig: 1 << 63, se: 0x3FFE), .posInf),
+                    (B(sig: 1 << 63, se: 0x4000), .negZero)]
+        case .fyl2xp1:
+            return [(.posZero, one), (.negZero, one), (.posZero, .posInf), (.qnan, one), (.snan, one), (one, .qnan), (one, .snan),
+                    (B(sig: 1, se: 0), one), (B(sig: 5, se: 0x8000), .negInf), (B(sig: 1 << 63, se: 0x3FFD), one),
+                    (B(sig: 1 << 63, se: 0xBFFD), .posInf), (B(sig: 1 << 63, se: 0x3FFD), .posZero),
+                    (B(sig: 1 << 63, se: 0x3FFD), B(sig: 7, se: 0)), (.posInf, one)]
+        case .fpatan:
+            return [(.posZero, .posZero), (.negZero, .posZero), (.posZero, .negZero), (.negZero, .negZero),
+                    (.posInf, .posInf), (.negInf, .posInf), (.posInf, .negInf), (.negInf, .negInf), (.posInf, one),
+                    (.negInf, one), (one, .posInf), (one, .negInf), (.posZero, one), (.negZero, .minusOne),
+                    (.qnan, one), (one, .snan), (.snan, .qnan), (.qnan, .posInf), (B(sig: 1, se: 0), one), (one, B(sig: 1, se: 0)),
+                    (B(sig: 1, se: 0), B(sig: 3, se: 0x8000)), (B(sig: 1 << 63, se: 0x7FFE), B(sig: 1, se: 0)),
+                    (B(sig: 1, se: 0), B(sig: 1 << 63, se: 0x7FFE))]
+        case .fptan, .fsin, .fcos, .fsincos:
+            return (common + tiny + [
+                B(sig: 1 << 63, se: 0x403E), B(sig: 1 << 63, se: 0xC03E), B(sig: UInt64.max, se: 0x403D), B(sig: 1 << 63, se: 0x7FFE),
+                B(sig: 0xC90F_DAA2_2168_C235, se: 0x4000), B(sig: 0xC90F_DAA2_2168_C234, se: 0x3FFF),
+                B(sig: 0xC90F_DAA2_2168_C235, se: 0x3FFF), B(sig: 0x96CB_E3F9_990E_91A8, se: 0x4001),
+                B(sig: 0xC90F_DAA2_2168_C235, se: 0x4018), B(sig: UInt64.max, se: 0xC03D), B(sig: 1 << 63, se: 0x3FBF),
+            ]).map { ($0, one) }
+        }
+    }
+
+    private func random(_ m: inout X87Mix) -> (x: X87Bits, y: X87Bits) {
+        switch self {
+        case .f2xm1:
+            return (m.next() % 4 == 0 ? m.normal(-16382 ... -2) : m.normal(-40 ... -1), .one)
+        case .fyl2x:
+            return (m.next() % 8 == 0 ? X87Bits(sig: m.next() >> 1 | 1, se: 0) : m.normal(-16382 ... 16383, positive: true),
+                    m.normal(-60 ... 60))
+        case .fyl2xp1:
+            return (m.next() % 8 == 0 ? m.denormal() : m.normal(-70 ... -3), m.normal(-60 ... 60))
+        case .fpatan:
+            return (m.next() % 4 == 0 ? m.normal(-16000 ... 16000) : m.normal(-30 ... 30),
+                    m.next() % 4 == 0 ? m.normal(-16000 ... 16000) : m.normal(-30 ... 30))
+        case .fptan, .fsin, .fcos, .fsincos:
+            return (m.next() % 4 == 0 ? m.normal(-70 ... 62) : m.normal(-8 ... 8), .one)
+        }
+    }
+}
+
+/// SplitMix64, for deterministic table inputs.
+private struct X87Mix {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A normal value with unbiased exponent in `exp`, random sign unless `positive`.
+    mutating func normal(_ exp: ClosedRange<Int>, positive: Bool = false) -> X87Bits {
+        let e = exp.lowerBound + Int(next() % UInt64(exp.count))
+        let sign: UInt16 = positive || next() & 1 == 0 ? 0 : 0x8000
+        return X87Bits(sig: next() | 1 << 63, se: sign | UInt16(e + 16383))
+    }
+
+    /// A denormal of random sign.
+    mutating func denormal() -> X87Bits { X87Bits(sig: next() >> 1 | 1, se: next() & 1 == 0 ? 0 : 0x8000) }
+}
+
+/// What one run of an instruction left behind: FSW right after it, then ST(0) and ST(1) (stored with FSTP,
+/// so an empty register reads as the default NaN).
+public struct X87Result: Equatable, Sendable {
+    /// The status word after the instruction.
+    public var fsw: UInt16
+    /// ST(0) and ST(1) after the instruction.
+    public var st0: X87Bits, st1: X87Bits
+}
+
+/// One input of the table with the model's and the host's results.
+public struct X87TableRow: Sendable {
+    /// The instruction.
+    public var instruction: X87Transcendental
+    /// ST(0) and ST(1) before it.
+    public var x: X87Bits, y: X87Bits
+    /// The processor model's result.
+    public var model: X87Result
+    /// The host processor's result.
+    public var host: X87Result
+
+    /// FSW bits that must agree exactly: all but C1 — the exception flags IE DE ZE OE UE PE, SF, ES, C0, C2
+    /// (the trigonometric instructions' "out of range" code), C3, TOP and B. C1 (round-up indicator, or
+    /// stack overflow after a stack fault) is compared too when no result is finite and nonzero, i.e. when
+    /// nothing was rounded.
+    public static let exactFSWMask: UInt16 = 0xFFFF & ~0x0200
+
+    /// The worst distance between model and host results over ST(0) and ST(1), in ulps (nil when no
+    /// result is finite and nonzero on both sides).
+    public var worstULPs: UInt64? {
+        [model.st0.ulps(to: host.st0), model.st1.ulps(to: host.st1)].compactMap { $0 }.max()
+    }
+
+    /// What differs where the model must equal the host bit for bit (empty: nothing): the exact FSW bits,
+    /// and every result that is not finite and nonzero on both sides.
+    public var specialCaseMismatches: [String] {
+        var out: [String] = []
+        var mask = X87TableRow.exactFSWMask
+        let rounded = model.st0.ulps(to: host.st0) != nil || model.st1.ulps(to: host.st1) != nil
+        if !rounded { mask |= 0x0200 }
+        if (model.fsw ^ host.fsw) & mask != 0 {
+            out.append("FSW model \(String(model.fsw, radix: 16)) host \(String(host.fsw, radix: 16))")
+        }
+        for (name, m, h) in [("ST0", model.st0, host.st0), ("ST1", model.st1, host.st1)]
+        where m.ulps(to: h) == nil && m != h {
+            out.append("\(name) model \(m.hex) host \(h.hex)")
+        }
+        return out
+    }
+
+    /// One tab-separated line: name, x, y, then FSW, ST0, ST1 of the model and of the host (hexadecimal,
+    /// values as se:sig).
+    public var tsv: String {
+        func r(_ v: X87Result) -> String { "\(String(v.fsw, radix: 16))\t\(v.st0.hex)\t\(v.st1.hex)" }
+        return "\(instruction.rawValue)\t\(x.hex)\t\(y.hex)\t\(r(model))\t\(r(host))"
+    }
+}
+
+/// Runs the transcendental instructions on the model and on the host over a table of inputs.
+public enum X87TranscendentalTable {
+    /// Bytes per record in the data area: x at 0, y at 16, FSW at 32, ST(0) at 40, ST(1) at 56.
+    static let recordSize = 80
+    /// Records per native run (they must fit the data area below the stack).
+    static let batch = 600
+
+    /// The loop over RCX records at RSI: FNINIT; FLD y; FLD x; the instruction; FNSTSW AX; store FSW,
+    /// FSTP ST(0), FSTP ST(1); next record. A final FNINIT empties the register stack: the native runner
+    /// does not restore this process's x87 state, and a register left valid (FPTAN pushes a third value)
+    /// would make later long-double arithmetic in the process overflow the stack.
+    static func loopCode(_ op: X87Transcendental) -> [UInt8] {
+        var c: [UInt8] = [0xDB, 0xE3, 0xDB, 0x6E, 0x10, 0xDB, 0x2E, 0xD9, op.opcode, 0xDF, 0xE0, 0x66, 0x89, 0x46, 0x20,
+                          0xDB, 0x7E, 0x28, 0xDB, 0x7E, 0x38, 0x48, 0x83, 0xC6, 0x50, 0xFF, 0xC9]
+        c += [0x75, UInt8(bitPattern: Int8(-(c.count + 2)))]
+        return c + [0xDB, 0xE3]
+    }
+
+    /// The rows for `inputs` of `op`, or nil when the host oracle is unavailable or a run did not complete.
+    public static func run(_ op: X87Transcendental, inputs: [(x: X87Bits, y: X87Bits)]) -> [X87TableRow]? {
+        guard HostCPU.isAvailable, let machine = try? UserModeMachine() else { return nil }
+        machine.instructionLimit = 20 * batch + 100
+        let code = loopCode(op)
+        var rows: [X87TableRow] = []
+        rows.reserveCapacity(inputs.count)
+        for start in stride(from: 0, to: inputs.count, by: batch) {
+            let chunk = inputs[start ..< min(start + batch, inputs.count)]
+            var data = [UInt8](repeating: 0, count: chunk.count * recordSize)
+            for (k, (x, y)) in chunk.enumerated() {
+                put(&data, k * recordSize, x)
+                put(&data, k * recordSize + 16, y)
+            }
+            var gpr = [UInt64](repeating: 0, count: 16)
+            gpr[1] = UInt64(chunk.count)
+            gpr[4] = HostCPU.dataAddress + UInt64(HostCPU.dataSize) - 64
+            gpr[6] = HostCPU.dataAddress
+            let state = HostState(gpr: gpr, rip: HostCPU.codeAddress, rflags: 2)
+            let host = HostCPU.runDetailed(code: code, state: state, data: data)
+            guard host.outcome == .completed else { return nil }
+            let m = machine.run(code: code, state: state, data: data)
+            guard m.outcome == .completed else { return nil }
+            let model = machine.data
+            for (k, (x, y)) in chunk.enumerated() {
+                rows.append(X87TableRow(instruction: op, x: x, y: y, model: result(model, k * recordSize),
+                                        host: result(host.data, k * recordSize)))
+            }
+        }
+        return rows
+    }
+
+    private static func put(_ d: inout [UInt8], _ off: Int, _ v: X87Bits) {
+        for k in 0..<8 { d[off + k] = UInt8(truncatingIfNeeded: v.sig >> UInt64(8 * k)) }
+        d[off + 8] = UInt8(truncatingIfNeeded: v.se)
+        d[off + 9] = UInt8(v.se >> 8)
+    }
+
+    private static func get(_ d: [UInt8], _ off: Int) -> X87Bits {
+        var s: UInt64 = 0
+        for k in 0..<8 { s |= UInt64(d[off + k]) << UInt64(8 * k) }
+        return X87Bits(sig: s, se: UInt16(d[off + 8]) | UInt16(d[off + 9]) << 8)
+    }
+
+    private static func result(_ d: [UInt8], _ off: Int) -> X87Result {
+        X87Result(fsw: UInt16(d[off + 32]) | UInt16(d[off + 33]) << 8, st0: get(d, off + 40), st1: get(d, off + 56))
+    }
+}
