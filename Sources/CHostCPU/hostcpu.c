@@ -251,11 +251,16 @@ int hostcpu_run(const uint8_t *code, size_t code_len, const uint64_t *in_regs,
     hc_entry = HOSTCPU_CODE_ADDRESS;
     hc_fault_info.status = 0;
     hc_tid = hc_my_tid;
+    // The sequence may leave x87 registers full, change the x87 control word or MXCSR (rounding, FTZ/DAZ):
+    // save this process's floating-point state and put it back afterwards, whatever the sequence did.
+    static uint8_t saved_fp[512] __attribute__((aligned(16)));
+    __asm__ volatile("fxsave64 %0" : "=m"(saved_fp) :: "memory");
     hc_active = 1;
     __asm__ volatile("" ::: "memory");
     int r = hc_enter();
     __asm__ volatile("" ::: "memory");
     hc_active = 0;
+    __asm__ volatile("fxrstor64 %0" :: "m"(saved_fp) : "memory");
     if (r == 0) {
         hc_out[16] = HOSTCPU_CODE_ADDRESS + code_len;
         memset(fault, 0, sizeof *fault);
