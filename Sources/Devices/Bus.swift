@@ -75,7 +75,11 @@ public final class Bus {
     public let kind: BusKind
     /// The number of addresses in the space (`nil`: all 2^64 addresses).
     public let addressSpaceSize: UInt64?
-    private var mappings: [Mapping] = []   // sorted by base, never overlapping
+    private var mappings: [Mapping] = [] {  // sorted by base, never overlapping
+        didSet { devices = Self.distinctDevices(mappings) }
+    }
+    /// Each mapped device once (a device mapped at several ranges appears once), for `advance(to:)`.
+    private var devices: [any Device] = []
 
     /// How many reads hit no device.
     public private(set) var unmappedReads: UInt64 = 0
@@ -156,16 +160,18 @@ public final class Bus {
     /// any of them reported. A device mapped at several ranges is advanced once.
     public func advance(to now: UInt64) -> UInt64? {
         var earliest: UInt64?
-        var seen: [ObjectIdentifier] = []
-        for mapping in mappings {
-            let id = ObjectIdentifier(mapping.device)
-            if seen.contains(id) { continue }
-            seen.append(id)
-            if let deadline = mapping.device.advance(to: now) {
+        for device in devices {
+            if let deadline = device.advance(to: now) {
                 earliest = min(earliest ?? deadline, deadline)
             }
         }
         return earliest
+    }
+
+    /// The devices of `mappings`, each once, in mapping order.
+    private static func distinctDevices(_ mappings: [Mapping]) -> [any Device] {
+        var seen = Set<ObjectIdentifier>()
+        return mappings.compactMap { seen.insert(ObjectIdentifier($0.device)).inserted ? $0.device : nil }
     }
 
     /// All ones in the low `size` bytes (8 bytes for sizes outside 1...7).

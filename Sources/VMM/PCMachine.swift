@@ -21,6 +21,14 @@ public enum BootSource: Equatable, Sendable {
     case kernel(image: [UInt8], initrd: [UInt8]?, commandLine: String)
     /// A firmware ROM started at the reset vector in real mode.
     case firmware(rom: [UInt8])
+
+    /// The same source without its file images (the command line stays), kept by a machine after loading.
+    var loaded: BootSource {
+        switch self {
+        case .kernel(_, _, let commandLine): return .kernel(image: [], initrd: nil, commandLine: commandLine)
+        case .firmware: return .firmware(rom: [])
+        }
+    }
 }
 
 /// How guest time relates to the host's.
@@ -175,7 +183,8 @@ public final class PCMachine {
     /// Called with one JSON line per VM exit when set (`--trace exits`).
     public var exitTrace: ((String) -> Void)?
 
-    let configuration: Configuration
+    /// The configuration, with the boot images emptied once they are loaded (see `BootSource.loaded`).
+    private(set) var configuration: Configuration
     let console: any ConsoleIO
     let memoryMap: MemoryMap
     let serialSink = SerialSink()
@@ -240,6 +249,8 @@ public final class PCMachine {
         try load(plan)
         if case .kernel = configuration.boot { try writeACPITables() }
         try setUpControls()
+        // The images are in guest memory now; a reset request stops the machine rather than reloading them.
+        self.configuration.boot = configuration.boot.loaded
     }
 
     // MARK: Memory

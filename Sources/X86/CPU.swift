@@ -188,6 +188,8 @@ public final class CPU {
     let tlb: TLB
     /// The decoded-instruction cache.
     let icache: DecodeCache
+    /// Pre-decoded basic blocks (64-bit code).
+    let blocks = BlockCache()
     /// Memory map generation the TLB was filled under.
     var tlbMapGeneration: UInt64 = 0
     // Raw pointers into the fetch TLB, the decode cache and the page-state table, kept here so the
@@ -411,100 +413,142 @@ public final class CPU {
         var n = 0
         // The current 64-bit code page's translation, held in registers: while no TLB flush happened
         // (same epoch) and the CPL is the same, it is what the fetch TLB slot said when it was copied.
-        // This takes two dependent loads (TLB tag, TLB physical page) off the fetch path, which is the
-        // critical path: the next RIP depends on the decoded entry's length.
         var codePage: UInt64 = ~0
         var codePhys: UInt64 = 0
         var codeEpoch: UInt64 = 0
         var codeCPL = -1
         while n < count {
+            let ip = ripValue
+            if codeSize == 8 {
+                if ip & ~0xFFF != codePage || tlbEpoch.pointee != codeEpoch || cplValue != codeCPL {
+                    let s = TLB.slot(ip, .fetch, cplValue == 3)
+                    if tlbTags[s] == ip & ~0xFFF {
+                        codePage = ip & ~0xFFF
+                        codePhys = tlbPhys[s]
+                        codeEpoch = tlbEpoch.pointee
+                        codeCPL = cplValue
+                    } else {
+                        codePage = ~0
+                    }
+                }
+                // A pre-decoded block at RIP (BlockCache.swift): run it entry after entry.
+                let pa = codePhys | (ip & 0xFFF)
+                let page = Int(truncatingIfNeeded: pa >> 12)
+                var block: UnsafeMutablePointer<BlockEntry>? = nil
+                if ip & ~0xFFF == codePage && UInt64(page) < trackedPages {
+                    let b = blocks.slot(pa)
+                    if b.pointee.tag == pa && b.pointee.mode == decodeMode && b.pointee.generation == pageState[page] | 1 {
+                        block = b
+                    } else {
+                        block = buildBlock(at: pa)
+                    }
+                }
+                if let b = block {
+                    let generation = b.pointee.generation
+                    let mode = b.pointee.mode
+                    var e = blocks.arena + Int(b.pointee.start)
+                    var left = Int(b.pointee.count)
+                    var at = ip
+                    while true {
+                        n += 1
+                        startRIP = at
+                        let savedFlags = flagsBase
+                        let savedLazy = lazy
+                        let savedSP = gpr[4]
+                        let next = at &+ UInt64(e.pointee.length)
+                        ripValue = next
+                        do throws(Abort) {
+                            try execute(e)
+                        } catch {
+                            finishAbort(error, savedFlags: savedFlags, savedLazy: savedLazy, savedSP: savedSP)
+                            return n
+                        }
+                        instructionCount &+= 1
+                        if interruptibility != 0 || newShadow != 0 {
+                            interruptibility = newShadow
+                            newShadow = 0
+                            if interruptibility == 0 { return n }
+                        }
+                        if halted { return n }
+                        if lazyEventCheck { lazyEventCheck = false; return n }
+                        left -= 1
+                        // Leave the block at its end, on a taken branch (or a repeated string instruction),
+                        // and when anything it was decoded under changed.
+                        if left == 0 || n >= count || ripValue != next || pageState[page] | 1 != generation
+                            || decodeMode != mode || tlbEpoch.pointee != codeEpoch || cplValue != codeCPL { break }
+                        e += 1
+                        at = next
+                    }
+                    continue
+                }
+            }
+            // One instruction through the decoded-instruction cache.
             n += 1
-            startRIP = ripValue
+            startRIP = ip
             let savedFlags = flagsBase
             let savedLazy = lazy
             let savedSP = gpr[4]
             do throws(Abort) {
-                let ip = ripValue
-                var hit: UnsafeMutablePointer<Instruction>? = nil
-                if ip & ~0xFFF == codePage && codeSize == 8 && tlbEpoch.pointee == codeEpoch && cplValue == codeCPL {
-                    let pa = codePhys | (ip & 0xFFF)
-                    let e = icacheEntries + Int(truncatingIfNeeded: (pa ^ (pa >> 15)) & UInt64(DecodeCache.size - 1))
-                    let page = pa >> 12
-                    if e.pointee.tag == pa && e.pointee.mode == decodeMode && page < trackedPages
-                        && e.pointee.generation == pageState[Int(truncatingIfNeeded: page)] | 1 {
-                        ripValue = ip &+ UInt64(e.pointee.length)
-                        hit = e
-                    }
-                }
-                let d: UnsafeMutablePointer<Instruction>
-                if let e = hit { d = e } else {
-                    d = try fetchFast()
-                    if codeSize == 8 {
-                        let s = TLB.slot(ip, .fetch, cplValue == 3)
-                        if tlbTags[s] == ip & ~0xFFF {
-                            codePage = ip & ~0xFFF
-                            codePhys = tlbPhys[s]
-                            codeEpoch = tlbEpoch.pointee
-                            codeCPL = cplValue
-                        }
-                    }
-                }
-                try execute(d)
-                instructionCount &+= 1
-                if interruptibility != 0 || newShadow != 0 {
-                    interruptibility = newShadow
-                    newShadow = 0
-                    if interruptibility == 0 { return n }
-                }
-                if halted { return n }
-                if lazyEventCheck { lazyEventCheck = false; return n }
+                try execute(try fetchFast())
             } catch {
-                newShadow = 0
-                switch error {
-                case .exception(let v, let code):
-                    if taskSwitchCommitted {
-                        // A fault after a task switch's commit point belongs to the new task (SDM Vol. 3A §8.3).
-                        taskSwitchCommitted = false
-                    } else {
-                        ripValue = startRIP
-                        flagsBase = savedFlags
-                        lazy = savedLazy
-                        gpr[4] = savedSP
-                    }
-                    if exceptionIntercept & (1 << UInt32(v & 31)) != 0 {
-                        stopReason = .exception(vector: v, errorCode: code)
-                        return n
-                    }
-                    if vmxNonRoot && exceptionCausesExit(v, code) {
-                        vmx.pendingExit = exceptionExit(v, code, kind: .hardwareException)
-                        stopReason = .vmExit
-                        return n
-                    }
-                    deliverException(v, code)
-                    if inShutdown { stopReason = .shutdown; return n }
-                    if stopReason != .instructionLimit { return n }
-                case .shutdown:
-                    ripValue = startRIP
-                    enterShutdown()
-                    stopReason = .shutdown
-                    return n
-                case .stop:
-                    // A VM exit or an intercepted trap: RIP is what the stopping code left.
-                    if vmx.pendingExit != nil {
-                        // Faults and instruction exits leave the instruction unexecuted.
-                        flagsBase = savedFlags
-                        lazy = savedLazy
-                        gpr[4] = savedSP
-                        stopReason = .vmExit
-                    } else {
-                        instructionCount &+= 1
-                    }
-                    return n
-                }
+                finishAbort(error, savedFlags: savedFlags, savedLazy: savedLazy, savedSP: savedSP)
                 return n
             }
+            instructionCount &+= 1
+            if interruptibility != 0 || newShadow != 0 {
+                interruptibility = newShadow
+                newShadow = 0
+                if interruptibility == 0 { return n }
+            }
+            if halted { return n }
+            if lazyEventCheck { lazyEventCheck = false; return n }
         }
         return n
+    }
+
+    /// Ends a batch on an aborted instruction: undoes the instruction's register effects for a fault (RIP,
+    /// RFLAGS, RSP), then stops the run, exits to the VMM or delivers the exception.
+    @inline(never)
+    func finishAbort(_ error: Abort, savedFlags: UInt64, savedLazy: LazyFlags, savedSP: UInt64) {
+        newShadow = 0
+        switch error {
+        case .exception(let v, let code):
+            if taskSwitchCommitted {
+                // A fault after a task switch's commit point belongs to the new task (SDM Vol. 3A §8.3).
+                taskSwitchCommitted = false
+            } else {
+                ripValue = startRIP
+                flagsBase = savedFlags
+                lazy = savedLazy
+                gpr[4] = savedSP
+            }
+            if exceptionIntercept & (1 << UInt32(v & 31)) != 0 {
+                stopReason = .exception(vector: v, errorCode: code)
+                return
+            }
+            if vmxNonRoot && exceptionCausesExit(v, code) {
+                vmx.pendingExit = exceptionExit(v, code, kind: .hardwareException)
+                stopReason = .vmExit
+                return
+            }
+            deliverException(v, code)
+            if inShutdown { stopReason = .shutdown }
+        case .shutdown:
+            ripValue = startRIP
+            enterShutdown()
+            stopReason = .shutdown
+        case .stop:
+            // A VM exit or an intercepted trap: RIP is what the stopping code left.
+            if vmx.pendingExit != nil {
+                // Faults and instruction exits leave the instruction unexecuted.
+                flagsBase = savedFlags
+                lazy = savedLazy
+                gpr[4] = savedSP
+                stopReason = .vmExit
+            } else {
+                instructionCount &+= 1
+            }
+        }
     }
 
     /// The decoded instruction at RIP, advancing RIP past it. The common case — 64-bit code, a fetch-TLB

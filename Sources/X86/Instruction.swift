@@ -117,23 +117,26 @@ struct Instruction {
 /// The decoded-instruction cache: direct-mapped by physical address of the first byte, validated
 /// by the code page's generation (bumped by any write to the page) and the decode mode.
 final class DecodeCache {
-    static let bits = 15
+    static let bits = 13
     static let size = 1 << bits
     let entries: UnsafeMutablePointer<Instruction>
+    /// Storage of `entries`.
+    private let table: ZeroedTable<Instruction>
     /// Scratch entry for instructions that are not cached (page-crossing or fetched from MMIO).
     let scratch: UnsafeMutablePointer<Instruction>
 
     init() {
-        // Aligned to a cache line: with 64-byte entries, a lookup touches one line.
-        entries = UnsafeMutableRawPointer.allocate(byteCount: DecodeCache.size * MemoryLayout<Instruction>.stride, alignment: 64)
-            .bindMemory(to: Instruction.self, capacity: DecodeCache.size)
-        entries.initialize(repeating: Instruction(), count: DecodeCache.size)
+        // Page-aligned (a lookup touches one 64-byte line) and zero-filled: an all-zero entry never validates,
+        // since its generation 0 differs from every tracked page's generation (always odd), and its tag 0
+        // matches no untracked page.
+        table = ZeroedTable(count: DecodeCache.size, zero: Instruction(tag: ~0, generation: 0))
+        entries = table.base
         scratch = .allocate(capacity: 1)
         scratch.initialize(to: Instruction())
     }
 
     deinit {
-        UnsafeMutableRawPointer(entries).deallocate()   // allocated raw, with 64-byte alignment
+        table.free()
         scratch.deallocate()
     }
 

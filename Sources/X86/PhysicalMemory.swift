@@ -5,6 +5,39 @@ import Glibc
 import Darwin
 #endif
 
+/// A large table that starts all zero: anonymous host pages, zero-filled by the host on first touch, so the
+/// untouched part of the table (most of the page-state table, cold parts of the decode caches) costs no host
+/// memory. `Element`'s all-zero bit pattern must be a valid value, and it is what every slot starts as.
+/// Falls back to the heap, filled with `zero`, when the host refuses the mapping.
+struct ZeroedTable<Element> {
+    /// The first element.
+    let base: UnsafeMutablePointer<Element>
+    /// Number of elements.
+    let count: Int
+    /// Whether `base` is an anonymous mapping (else a heap allocation).
+    private let mapped: Bool
+
+    init(count: Int, zero: Element) {
+        self.count = count
+        let bytes = count * MemoryLayout<Element>.stride
+        let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        if let raw, raw != MAP_FAILED {
+            // Safe: the mapping is page-aligned (enough for any element), `bytes` long and zero-filled.
+            base = UnsafeMutableRawPointer(raw).bindMemory(to: Element.self, capacity: count)
+            mapped = true
+        } else {
+            base = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64).bindMemory(to: Element.self, capacity: count)
+            base.initialize(repeating: zero, count: count)
+            mapped = false
+        }
+    }
+
+    /// Releases the table (once, by its owner's deinit).
+    func free() {
+        if mapped { munmap(base, count * MemoryLayout<Element>.stride) } else { UnsafeMutableRawPointer(base).deallocate() }
+    }
+}
+
 /// Port I/O and memory-mapped I/O outside RAM. The processor calls it on the slow path only.
 public protocol PlatformBus: AnyObject {
     /// Reads `size` (1, 2 or 4) bytes from an I/O port.
@@ -85,14 +118,17 @@ public final class PhysicalMemory: @unchecked Sendable {
     let pageState: UnsafeMutablePointer<UInt32>
     /// Number of pages tracked by `pageState` (covers the highest RAM address below 64 GiB).
     let trackedPages: Int
+    /// Storage of `pageState`.
+    private let pageStateTable: ZeroedTable<UInt32>
     /// Incremented on every map/unmap so processors flush their TLBs.
     public private(set) var mapGeneration: UInt64 = 0
 
     /// Creates physical memory tracking pages up to `trackedLimit` bytes (default 4 GiB + 64 MiB).
     public init(trackedLimit: UInt64 = (4 << 30) + (64 << 20)) {
         trackedPages = Int(trackedLimit >> 12)
-        pageState = .allocate(capacity: trackedPages)
-        pageState.initialize(repeating: 0, count: trackedPages)
+        // Zero (no decoded code, generation 0) is every page's initial state.
+        pageStateTable = ZeroedTable(count: trackedPages, zero: 0)
+        pageState = pageStateTable.base
     }
 
     /// Creates physical memory with `size` bytes of zeroed RAM at physical address 0.
@@ -102,7 +138,7 @@ public final class PhysicalMemory: @unchecked Sendable {
     }
 
     deinit {
-        pageState.deallocate()
+        pageStateTable.free()
         // Safe: each pair is a mapping this object created with mmap and nobody else frees.
         for (p, size) in owned { munmap(p, size) }
     }

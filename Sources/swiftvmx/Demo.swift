@@ -1,6 +1,5 @@
 // `swiftvmx demo`: boot the demo guest OS in VMX non-root operation and show each VT-x mechanism at work.
 import ArgumentParser
-import Foundation
 import Hypervisor
 import VMM
 import X86
@@ -27,7 +26,7 @@ struct Demo: ParsableCommand {
 
     /// Prints one "error: ..." line on standard error and exits with status 1.
     static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        writeStandardError("error: \(message)\n")
         Demo.exit(withError: ExitCode.failure)
     }
 

@@ -2,7 +2,6 @@
 // terminal as its serial console.
 import ArgumentParser
 import Devices
-import Foundation
 import VMM
 
 /// Boots a kernel or firmware on the PC machine.
@@ -61,43 +60,46 @@ struct Run: ParsableCommand {
             throw RunError(message: "--clock must be realtime or deterministic (got '\(clock)')")
         }
         let traceFile: String?? = try parseTrace()
-        let source: BootSource
-        switch (kernel, firmware) {
-        case (nil, nil): throw RunError(message: "nothing to boot: give --kernel FILE or --firmware FILE")
-        case (.some, .some): throw RunError(message: "--kernel and --firmware exclude each other")
-        case (nil, .some(let path)):
-            guard initrd == nil else { throw RunError(message: "--initrd needs --kernel") }
-            source = .firmware(rom: try Self.readFile(path, what: "firmware"))
-        case (.some(let path), nil):
-            let image = try Self.readFile(path, what: "kernel")
-            let initrdBytes = try initrd.map { (p: String) throws(RunError) -> [UInt8] in try Self.readFile(p, what: "initrd") }
-            source = .kernel(image: image, initrd: initrdBytes, commandLine: append)
-        }
-        var configuration = PCMachine.Configuration(boot: source)
-        configuration.memorySize = UInt64(memory) << 20
-        configuration.clock = clockMode
-        configuration.startTime = clockMode == .deterministic ? 1_704_067_200 : Int64(Date().timeIntervalSince1970)
-        var debugFile: FileSink?
-        if let debugcon {
-            guard let sink = FileSink(path: debugcon) else { throw RunError(message: "cannot open --debugcon file '\(debugcon)' for writing") }
-            debugFile = sink
-            configuration.debugConsole = sink
-        }
-        var traceSink: FileSink?
-        if let traceFile {
-            if let path = traceFile {
-                guard let sink = FileSink(path: path) else { throw RunError(message: "cannot open --trace file '\(path)' for writing") }
-                traceSink = sink
-            } else {
-                traceSink = FileSink(descriptor: FileHandle.standardError)
-            }
-        }
-
+        // The file images live only in this scope: the machine keeps none of them once loaded.
         let console = TerminalConsole(interactive: true)
         defer { console.restore() }
         let machine: PCMachine
-        do { machine = try PCMachine(configuration, console: console) } catch {
-            throw RunError(message: error.description)
+        var debugFile: FileSink?
+        var traceSink: FileSink?
+        do {
+            let source: BootSource
+            switch (kernel, firmware) {
+            case (nil, nil): throw RunError(message: "nothing to boot: give --kernel FILE or --firmware FILE")
+            case (.some, .some): throw RunError(message: "--kernel and --firmware exclude each other")
+            case (nil, .some(let path)):
+                guard initrd == nil else { throw RunError(message: "--initrd needs --kernel") }
+                source = .firmware(rom: try Self.readFile(path, what: "firmware"))
+            case (.some(let path), nil):
+                let image = try Self.readFile(path, what: "kernel")
+                let initrdBytes = try initrd.map { (p: String) throws(RunError) -> [UInt8] in try Self.readFile(p, what: "initrd") }
+                source = .kernel(image: image, initrd: initrdBytes, commandLine: append)
+            }
+            var configuration = PCMachine.Configuration(boot: source)
+            configuration.memorySize = UInt64(memory) << 20
+            configuration.clock = clockMode
+            configuration.startTime = clockMode == .deterministic ? 1_704_067_200 : unixTime()
+            if let debugcon {
+                guard let sink = FileSink(path: debugcon) else { throw RunError(message: "cannot open --debugcon file '\(debugcon)' for writing") }
+                debugFile = sink
+                configuration.debugConsole = sink
+            }
+            if let traceFile {
+                if let path = traceFile {
+                    guard let sink = FileSink(path: path) else { throw RunError(message: "cannot open --trace file '\(path)' for writing") }
+                    traceSink = sink
+                } else {
+                    traceSink = FileSink(file: .standardError)
+                }
+            }
+
+            do { machine = try PCMachine(configuration, console: console) } catch {
+                throw RunError(message: error.description)
+            }
         }
         if let traceSink { machine.exitTrace = { traceSink.writeLine($0) } }
         let started = ContinuousClock.now
@@ -107,11 +109,11 @@ struct Run: ParsableCommand {
         debugFile?.close()
         traceSink?.close()
         if stats {
-            FileHandle.standardError.write(Data(("\n" + machine.statistics.table(
-                wallNanoseconds: wall.nanoseconds, instructions: machine.vcpu.instructionCount, guestNanoseconds: machine.guestTime) + "\n").utf8))
+            writeStandardError("\n" + machine.statistics.table(
+                wallNanoseconds: wall.nanoseconds, instructions: machine.vcpu.instructionCount, guestNanoseconds: machine.guestTime) + "\n")
         }
         let line = "swiftvmx: \(outcome)\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        writeStandardError(line)
         return outcome.exitStatus
     }
 
@@ -124,37 +126,34 @@ struct Run: ParsableCommand {
     }
 
     static func readFile(_ path: String, what: String) throws(RunError) -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw RunError(message: "cannot read \(what) '\(path)': no such file")
+        switch readWholeFile(path) {
+        case .failure(.noSuchFile): throw RunError(message: "cannot read \(what) '\(path)': no such file")
+        case .failure(.isDirectory): throw RunError(message: "cannot read \(what) '\(path)': it is a directory")
+        case .failure(.unreadable): throw RunError(message: "cannot read \(what) '\(path)': permission denied or unreadable")
+        case .success(let bytes):
+            guard !bytes.isEmpty else { throw RunError(message: "\(what) '\(path)' is empty") }
+            return bytes
         }
-        guard !isDirectory.boolValue else { throw RunError(message: "cannot read \(what) '\(path)': it is a directory") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw RunError(message: "cannot read \(what) '\(path)': permission denied or unreadable")
-        }
-        guard !data.isEmpty else { throw RunError(message: "\(what) '\(path)' is empty") }
-        return [UInt8](data)
     }
 
     /// Prints one "swiftvmx: error: ..." line on standard error and exits with status 1.
     static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("swiftvmx: error: \(message)\n".utf8))
-        Foundation.exit(1)
+        writeStandardError("swiftvmx: error: \(message)\n")
+        Run.exit(withError: ExitCode.failure)
     }
 }
 
 /// A file that receives bytes (the debug console) or lines (the exit trace).
 final class FileSink: ByteSink {
-    private let handle: FileHandle
+    private let file: OutputFile
     private var buffer: [UInt8] = []
 
     init?(path: String) {
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: path) else { return nil }
-        self.handle = handle
+        guard let file = OutputFile(path: path) else { return nil }
+        self.file = file
     }
 
-    init(descriptor: FileHandle) { handle = descriptor }
+    init(file: OutputFile) { self.file = file }
 
     func write(_ byte: UInt8) {
         buffer.append(byte)
@@ -169,7 +168,7 @@ final class FileSink: ByteSink {
 
     private func drain() {
         guard !buffer.isEmpty else { return }
-        handle.write(Data(buffer))
+        file.write(buffer)
         buffer.removeAll(keepingCapacity: true)
     }
 

@@ -217,6 +217,32 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
 }
 
 extension CPU {
+    /// The checks of `checkVMEntry` that read guest memory instead of VMCS fields, so that a VMCS whose fields
+    /// already passed every check can be re-checked without a VMWRITE: the VTPR on the virtual-APIC page
+    /// against the TPR threshold (§26.2.1.1), and the revision identifier at the VMCS link pointer (§26.3.1.5).
+    static func checkEntryMemory(_ v: VMCS, memory: PhysicalMemory) -> EntryFailure? {
+        if v.primary.contains(.useTPRShadow), let f = checkVirtualTPR(v, memory: memory) { return f }
+        if v[.vmcsLinkPointer] != ~0, let f = checkLinkPointerRevision(v, memory: memory) { return f }
+        return nil
+    }
+
+    /// "TPR threshold ≤ VTPR[7:4]" with the VTPR read from the virtual-APIC page (SDM Vol. 3C §26.2.1.1).
+    static func checkVirtualTPR(_ v: VMCS, memory: PhysicalMemory) -> EntryFailure? {
+        let vtpr = memory.readInteger(at: v[.virtualAPICAddress] &+ 0x80, size: 1)
+        guard v[.tprThreshold] & 0xF > vtpr >> 4 else { return nil }
+        return EntryFailure(.tprThresholdAboveVirtualTPR, ["TPR threshold=0x" + String(v[.tprThreshold], radix: 16),
+                                                           "VTPR=0x" + String(vtpr, radix: 16)])
+    }
+
+    /// The VMCS link pointer must name a region with the processor's VMCS revision (SDM Vol. 3C §26.3.1.5).
+    static func checkLinkPointerRevision(_ v: VMCS, memory: PhysicalMemory) -> EntryFailure? {
+        let link = v[.vmcsLinkPointer]
+        let revision = memory.readInteger(at: link, size: 4)
+        guard revision != UInt64(VMXCapability.vmcsRevision) else { return nil }
+        return EntryFailure(.guestVMCSLinkPointer, ["VMCS link pointer=0x" + String(link, radix: 16),
+                                                    "revision identifier there=0x" + String(revision, radix: 16)])
+    }
+
     /// Runs every check of SDM Vol. 3C §26.2–26.3 on a VMCS, in the SDM's order. Returns the first failure.
     /// `memory` is guest-physical memory, for the checks that read it (the VTPR on the virtual-APIC page,
     /// the revision identifier at the VMCS link pointer); without it those parts are skipped.
@@ -258,12 +284,7 @@ extension CPU {
             let a = v[.virtualAPICAddress]
             if a & 0xFFF != 0 || a & ~maxPA != 0 { return fail(.virtualAPICAddress, hex("virtual-APIC address", a)) }
             if v[.tprThreshold] & ~0xF != 0 { return fail(.tprThresholdReservedBits, hex("TPR threshold", v[.tprThreshold])) }
-            if let m = memory {
-                let vtpr = m.readInteger(at: a &+ 0x80, size: 1)
-                if v[.tprThreshold] & 0xF > vtpr >> 4 {
-                    return fail(.tprThresholdAboveVirtualTPR, hex("TPR threshold", v[.tprThreshold]), hex("VTPR", vtpr))
-                }
-            }
+            if let m = memory, let f = checkVirtualTPR(v, memory: m) { return f }
         }
         if !pinC.contains(.nmiExiting) && pinC.contains(.virtualNMIs) { return fail(.virtualNMIsRequireNMIExiting, hex("pin-based", UInt64(pin))) }
         if !pinC.contains(.virtualNMIs) && primC.contains(.nmiWindowExiting) { return fail(.nmiWindowRequiresVirtualNMIs, hex("primary", UInt64(prim))) }
@@ -535,12 +556,7 @@ extension CPU {
         let link = v[.vmcsLinkPointer]
         if link != ~0 {
             if link & 0xFFF != 0 || link & ~maxPA != 0 { return fail(.guestVMCSLinkPointer, hex("VMCS link pointer", link)) }
-            if let m = memory {
-                let revision = m.readInteger(at: link, size: 4)
-                if revision != UInt64(VMXCapability.vmcsRevision) {
-                    return fail(.guestVMCSLinkPointer, hex("VMCS link pointer", link), hex("revision identifier there", revision))
-                }
-            }
+            if let m = memory, let f = checkLinkPointerRevision(v, memory: m) { return f }
         }
 
         // §26.3.1.6: with EPT, PAE paging outside IA-32e mode takes its PDPTEs from the guest-state area.

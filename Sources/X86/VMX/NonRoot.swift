@@ -194,10 +194,10 @@ extension CPU {
     /// The entry checks, or the cached verdict when nothing they read has been written since they passed.
     func cachedEntryCheck() -> EntryFailure? {
         // Checks that read guest memory (the VTPR byte of the virtual-APIC page, the revision at a VMCS link
-        // pointer) can change without a VMWRITE: run them whenever they apply.
-        let v = vmx.current.pointee
-        if v.checkedAll {
-            if v.primary.contains(.useTPRShadow) || v[.vmcsLinkPointer] != ~0 { vmx.current.pointee.checkedAll = false }
+        // pointer) can change without a VMWRITE: with every field-based check passed, re-run just those.
+        if vmx.current.pointee.checkedAll, let f = CPU.checkEntryMemory(vmx.current.pointee, memory: memory) {
+            vmx.current.pointee.checkedAll = false
+            return f
         }
         if vmx.guestStateStale && !vmx.loadNeeded && vmx.current.pointee.checkedAll {
             // The processor holds the guest state it left non-root operation with; only RIP/RSP were written.
@@ -401,6 +401,7 @@ extension CPU {
             case .guestRIP: return ripValue
             case .guestRSP: return gpr[4]
             case .guestRFLAGS: return materializedFlags()
+            case .guestInterruptibilityState: return interruptibilityStateField
             default:
                 if field.type == .guestState || field == .vmEntryControls { syncGuestState() }
             }
@@ -460,6 +461,12 @@ extension CPU {
         }
     }
 
+    /// The guest-interruptibility-state field as a VM exit saves it: blocking by STI and by MOV SS, and
+    /// blocking by NMI with virtual NMIs (SDM Vol. 3C §24.4.2, Table 24-3).
+    var interruptibilityStateField: UInt64 {
+        UInt64(interruptibility & 3) | (nmiBlocked && vmx.pin.contains(.virtualNMIs) ? 8 : 0)
+    }
+
     /// Writes the guest state back into the VMCS guest-state area.
     func saveGuestState() {
         vmx.current.pointee.store(.guestCR0, cr0Value)
@@ -484,7 +491,7 @@ extension CPU {
         var entry = vmx.current.pointee.entryControls
         if eferValue & EFER.lma.rawValue != 0 { entry.insert(.ia32eModeGuest) } else { entry.remove(.ia32eModeGuest) }
         vmx.current.pointee.store(.vmEntryControls, UInt64(entry.rawValue))
-        vmx.current.pointee.store(.guestInterruptibilityState, UInt64(interruptibility & 3) | (nmiBlocked && vmx.pin.contains(.virtualNMIs) ? 8 : 0))
+        vmx.current.pointee.store(.guestInterruptibilityState, interruptibilityStateField)
         vmx.current.pointee.store(.guestActivityState, halted ? 1 : 0)
         if vmx.pin.contains(.activateVMXPreemptionTimer) && vmx.exitControls.contains(.saveVMXPreemptionTimerValue) {
             let now = instructionCount &+ tscOffset
