@@ -32,9 +32,9 @@ final class BlockCache {
     /// Instructions per block at most.
     static let maxLength = 48
     /// Directory slots (a power of two).
-    static let directorySize = 1 << 14
+    static let directorySize = 1 << 13
     /// Arena capacity in instructions.
-    static let arenaSize = 1 << 15
+    static let arenaSize = 1 << 14
 
     let directory: UnsafeMutablePointer<BlockEntry>
     let arena: UnsafeMutablePointer<Instruction>

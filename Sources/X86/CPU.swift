@@ -463,14 +463,7 @@ public final class CPU {
                             finishAbort(error, savedFlags: savedFlags, savedLazy: savedLazy, savedSP: savedSP)
                             return n
                         }
-                        instructionCount &+= 1
-                        if interruptibility != 0 || newShadow != 0 {
-                            interruptibility = newShadow
-                            newShadow = 0
-                            if interruptibility == 0 { return n }
-                        }
-                        if halted { return n }
-                        if lazyEventCheck { lazyEventCheck = false; return n }
+                        if retireEndsBatch() { return n }
                         left -= 1
                         // Leave the block at its end, on a taken branch (or a repeated string instruction),
                         // and when anything it was decoded under changed.
@@ -494,16 +487,24 @@ public final class CPU {
                 finishAbort(error, savedFlags: savedFlags, savedLazy: savedLazy, savedSP: savedSP)
                 return n
             }
-            instructionCount &+= 1
-            if interruptibility != 0 || newShadow != 0 {
-                interruptibility = newShadow
-                newShadow = 0
-                if interruptibility == 0 { return n }
-            }
-            if halted { return n }
-            if lazyEventCheck { lazyEventCheck = false; return n }
+            if retireEndsBatch() { return n }
         }
         return n
+    }
+
+    /// Counts a retired instruction and moves the interrupt shadow on; true when the batch must end here
+    /// (the shadow just ended, HLT, or an event the run loop must look at).
+    @inline(__always)
+    func retireEndsBatch() -> Bool {
+        instructionCount &+= 1
+        if interruptibility != 0 || newShadow != 0 {
+            interruptibility = newShadow
+            newShadow = 0
+            if interruptibility == 0 { return true }
+        }
+        if halted { return true }
+        if lazyEventCheck { lazyEventCheck = false; return true }
+        return false
     }
 
     /// Ends a batch on an aborted instruction: undoes the instruction's register effects for a fault (RIP,
@@ -522,16 +523,7 @@ public final class CPU {
                 lazy = savedLazy
                 gpr[4] = savedSP
             }
-            if exceptionIntercept & (1 << UInt32(v & 31)) != 0 {
-                stopReason = .exception(vector: v, errorCode: code)
-                return
-            }
-            if vmxNonRoot && exceptionCausesExit(v, code) {
-                vmx.pendingExit = exceptionExit(v, code, kind: .hardwareException)
-                stopReason = .vmExit
-                return
-            }
-            deliverException(v, code)
+            routeException(v, code)
             if inShutdown { stopReason = .shutdown }
         case .shutdown:
             ripValue = startRIP

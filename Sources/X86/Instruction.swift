@@ -117,7 +117,7 @@ struct Instruction {
 /// The decoded-instruction cache: direct-mapped by physical address of the first byte, validated
 /// by the code page's generation (bumped by any write to the page) and the decode mode.
 final class DecodeCache {
-    static let bits = 13
+    static let bits = 12
     static let size = 1 << bits
     let entries: UnsafeMutablePointer<Instruction>
     /// Storage of `entries`.

@@ -70,6 +70,19 @@ extension CPU {
         enterShutdown()
     }
 
+    /// Sends an exception where it goes: a stop of the run when `exceptionIntercept` names its vector, a VM
+    /// exit when the exception bitmap says so (SDM Vol. 3C §25.2), else delivery through the IDT.
+    func routeException(_ vector: UInt8, _ errorCode: UInt32?) {
+        if exceptionIntercept & (1 << UInt32(vector & 31)) != 0 {
+            stopReason = .exception(vector: vector, errorCode: errorCode)
+        } else if vmxNonRoot && exceptionCausesExit(vector, errorCode) {
+            vmx.pendingExit = exceptionExit(vector, errorCode, kind: .hardwareException)
+            stopReason = .vmExit
+        } else {
+            deliverException(vector, errorCode)
+        }
+    }
+
     /// Delivers an event that did not come from an instruction fault (external interrupt, NMI, injected event).
     /// A fault during delivery is handled like an exception raised at the current RIP.
     func deliverEvent(vector: UInt8, kind: EventKind, errorCode: UInt32?) {
@@ -79,16 +92,7 @@ extension CPU {
             taskSwitchCommitted = false
             switch error {
             case .exception(let v2, let c2):
-                if exceptionIntercept & (1 << UInt32(v2 & 31)) != 0 {
-                    stopReason = .exception(vector: v2, errorCode: c2)
-                    return
-                }
-                if vmxNonRoot && exceptionCausesExit(v2, c2) {
-                    vmx.pendingExit = exceptionExit(v2, c2, kind: .hardwareException)
-                    stopReason = .vmExit
-                    return
-                }
-                deliverException(v2, c2)
+                routeException(v2, c2)
             case .shutdown: enterShutdown()
             case .stop: break
             }
