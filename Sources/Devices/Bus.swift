@@ -69,6 +69,16 @@ public final class Bus {
     private struct Mapping {
         var range: AddressRange
         var device: any Device
+        /// Index of the device in `devices`.
+        var slot = 0
+    }
+
+    /// When a device was last brought to a time, and the deadline it reported then.
+    private struct Timing {
+        var time: UInt64 = 0
+        var deadline: UInt64? = nil
+        /// False until the device has been advanced (and after `deviceStateChanged()`).
+        var current = false
     }
 
     /// The address space this bus serves.
@@ -76,10 +86,16 @@ public final class Bus {
     /// The number of addresses in the space (`nil`: all 2^64 addresses).
     public let addressSpaceSize: UInt64?
     private var mappings: [Mapping] = [] {  // sorted by base, never overlapping
-        didSet { devices = Self.distinctDevices(mappings) }
+        didSet { if !renumbering { renumberDevices() } }
     }
     /// Each mapped device once (a device mapped at several ranges appears once), for `advance(to:)`.
     private var devices: [any Device] = []
+    /// Per device of `devices`: its time and deadline.
+    private var timing: [Timing] = []
+    /// The latest time given to `advance(to:)`.
+    private var now: UInt64 = 0
+    /// Set while `renumberDevices` rewrites the mappings' slots.
+    private var renumbering = false
 
     /// How many reads hit no device.
     public private(set) var unmappedReads: UInt64 = 0
@@ -131,47 +147,94 @@ public final class Bus {
 
     /// The device mapped at `address` and the offset of `address` inside its range.
     public func device(at address: UInt64) -> (device: any Device, offset: UInt64)? {
+        guard let m = mapping(at: address) else { return nil }
+        return (m.device, address &- m.range.base)
+    }
+
+    /// The mapping that contains `address`.
+    private func mapping(at address: UInt64) -> Mapping? {
         let index = upperBound(for: address)   // first mapping with base > address
-        guard index > 0 else { return nil }
-        let mapping = mappings[index - 1]
-        guard mapping.range.contains(address) else { return nil }
-        return (mapping.device, address &- mapping.range.base)
+        guard index > 0, mappings[index - 1].range.contains(address) else { return nil }
+        return mappings[index - 1]
     }
 
     /// Reads `size` bytes at `address`; all ones of that size when unmapped.
     public func read(address: UInt64, size: Int) -> UInt64 {
-        guard let (device, offset) = device(at: address) else {
+        guard let m = mapping(at: address) else {
             unmappedReads &+= 1
             return Bus.allOnes(size: size)
         }
-        return device.read(offset: offset, size: size) & Bus.allOnes(size: size)
+        bringCurrent(m.slot)
+        let value = m.device.read(offset: address &- m.range.base, size: size) & Bus.allOnes(size: size)
+        refreshDeadline(m.slot)
+        return value
     }
 
     /// Writes the low `size` bytes of `value` at `address`; counted and dropped when unmapped.
     public func write(address: UInt64, size: Int, value: UInt64) {
-        guard let (device, offset) = device(at: address) else {
+        guard let m = mapping(at: address) else {
             unmappedWrites &+= 1
             return
         }
-        device.write(offset: offset, size: size, value: value & Bus.allOnes(size: size))
+        bringCurrent(m.slot)
+        m.device.write(offset: address &- m.range.base, size: size, value: value & Bus.allOnes(size: size))
+        refreshDeadline(m.slot)
     }
 
-    /// Advances every mapped device to `now` and returns the earliest deadline
-    /// any of them reported. A device mapped at several ranges is advanced once.
+    /// Brings the mapped devices to `now` and returns the earliest deadline any of them reported. A device
+    /// mapped at several ranges counts once. Devices are advanced lazily: one whose last reported deadline
+    /// lies after `now` is left where it is (by the `Device.advance(to:)` contract nothing happens to it
+    /// before its deadline) and is brought to `now` just before its next access through this bus. A device
+    /// changed other than through this bus (input delivered to it directly) needs `deviceStateChanged()`.
     public func advance(to now: UInt64) -> UInt64? {
+        self.now = max(self.now, now)
         var earliest: UInt64?
-        for device in devices {
-            if let deadline = device.advance(to: now) {
+        for slot in devices.indices {
+            let t = timing[slot]
+            if !t.current || (t.deadline.map { $0 <= self.now } ?? false) {
+                bringCurrent(slot, force: true)
+            }
+            if let deadline = timing[slot].deadline {
                 earliest = min(earliest ?? deadline, deadline)
             }
         }
         return earliest
     }
 
-    /// The devices of `mappings`, each once, in mapping order.
-    private static func distinctDevices(_ mappings: [Mapping]) -> [any Device] {
-        var seen = Set<ObjectIdentifier>()
-        return mappings.compactMap { seen.insert(ObjectIdentifier($0.device)).inserted ? $0.device : nil }
+    /// Makes the next `advance(to:)` advance every device: call it after changing a device's state other
+    /// than through `read`/`write` (its deadline may have moved).
+    public func deviceStateChanged() {
+        for slot in timing.indices { timing[slot].current = false }
+    }
+
+    /// Advances the device in `slot` to the bus's time unless it is there already (or `force`).
+    private func bringCurrent(_ slot: Int, force: Bool = false) {
+        guard force || !timing[slot].current || timing[slot].time != now else { return }
+        timing[slot] = Timing(time: now, deadline: devices[slot].advance(to: now), current: true)
+    }
+
+    /// Asks the device in `slot` for its deadline again after an access (which may have reprogrammed it).
+    private func refreshDeadline(_ slot: Int) {
+        timing[slot] = Timing(time: now, deadline: devices[slot].advance(to: now), current: true)
+    }
+
+    /// Lists each mapped device once and points every mapping at its device's slot.
+    private func renumberDevices() {
+        renumbering = true
+        defer { renumbering = false }
+        var slots: [ObjectIdentifier: Int] = [:]
+        devices = []
+        for k in mappings.indices {
+            let id = ObjectIdentifier(mappings[k].device)
+            if let slot = slots[id] {
+                mappings[k].slot = slot
+            } else {
+                slots[id] = devices.count
+                mappings[k].slot = devices.count
+                devices.append(mappings[k].device)
+            }
+        }
+        timing = Array(repeating: Timing(), count: devices.count)
     }
 
     /// All ones in the low `size` bytes (8 bytes for sizes outside 1...7).

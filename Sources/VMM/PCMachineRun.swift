@@ -69,6 +69,12 @@ extension PCMachine {
 
     // MARK: Exits
 
+    /// Console input to COM1; the port bus re-advances its devices (the UART's deadline may have moved).
+    func receiveConsoleInput(_ bytes: [UInt8]) {
+        com1.enqueueInput(bytes)
+        ports.deviceStateChanged()
+    }
+
     /// Handles one exit; returns an outcome when the run must stop.
     func handle(_ e: VMExit) -> MachineOutcome? {
         switch e.reason {
@@ -283,7 +289,7 @@ extension PCMachine {
                 let wait = min(target - host, 50_000_000)
                 switch console.read(waitingAtMost: wait) {
                 case .quit: return .quit
-                case .input(let bytes): com1.enqueueInput(bytes); target = max(now, min(target, hostNanoseconds()))
+                case .input(let bytes): receiveConsoleInput(bytes); target = max(now, min(target, hostNanoseconds()))
                 case .none: target = min(target, max(now, hostNanoseconds()))
                 }
             }
@@ -292,7 +298,7 @@ extension PCMachine {
                 // Nothing scheduled: only input can wake the guest.
                 switch console.read(waitingAtMost: 1_000_000_000) {
                 case .quit: return .quit
-                case .input(let bytes): com1.enqueueInput(bytes); target = now &+ 1
+                case .input(let bytes): receiveConsoleInput(bytes); target = now &+ 1
                 case .none: return nil
                 }
             }
@@ -315,7 +321,7 @@ extension PCMachine {
         serialSink.flush()
         switch console.read(waitingAtMost: 0) {
         case .quit: return .quit
-        case .input(let bytes): com1.enqueueInput(bytes)
+        case .input(let bytes): receiveConsoleInput(bytes)
         case .none: break
         }
         return nil

@@ -226,12 +226,23 @@ public final class PhysicalMemory: @unchecked Sendable {
     /// Reads a little-endian value of `size` bytes from RAM (0xFF bytes outside RAM).
     public func readInteger(at address: UInt64, size: Int) -> UInt64 {
         var v: UInt64 = 0
+        if (1...8).contains(size), let p = hostPointer(address, count: size) {
+            // Safe: `hostPointer` checked that all `size` bytes lie in one RAM region.
+            for i in 0..<size { v |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << (8 * i) }
+            return v
+        }
         for (i, b) in read(at: address, count: size).enumerated() { v |= UInt64(b) << (8 * i) }
         return v
     }
 
     /// Writes a little-endian value of `size` bytes to RAM.
     public func writeInteger(_ value: UInt64, at address: UInt64, size: Int) {
+        if (1...8).contains(size), let p = hostPointer(address, count: size) {
+            // Safe: `hostPointer` checked that all `size` bytes lie in one RAM region.
+            for i in 0..<size { p.storeBytes(of: UInt8(truncatingIfNeeded: value >> (8 * i)), toByteOffset: i, as: UInt8.self) }
+            invalidateCode(from: address, size: UInt64(size))
+            return
+        }
         write((0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }, at: address)
     }
 
