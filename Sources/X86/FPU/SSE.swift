@@ -226,6 +226,45 @@ extension CPU {
 
     // MARK: Floating point
 
+    /// ADDSD/SUBSD/MULSD/DIVSD/SQRTSD (and the packed lanes) on the host's IEEE `Double`, for the case where
+    /// that gives the architectural result bit for bit: round to nearest, operands and result normal and far
+    /// from overflow and underflow (biased exponents 256…1791). Then precision (PE) is the only exception
+    /// possible, and whether the result was rounded is found exactly by an error-free transformation: TwoSum
+    /// for add and subtract, a fused multiply-add residual for multiply, divide and square root (exactly
+    /// representable in that exponent range). Returns nil when the soft-float path must decide.
+    @inline(__always)
+    static func hostDoubleArith(_ op: UInt8, _ a: UInt64, _ b: UInt64) -> (bits: UInt64, inexact: Bool)? {
+        @inline(__always) func inRange(_ v: UInt64) -> Bool { let ex = (v >> 52) & 0x7FF; return ex >= 256 && ex <= 1791 }
+        guard inRange(b) else { return nil }
+        let y = Double(bitPattern: b)
+        let r: Double
+        let inexact: Bool
+        if op == 0x51 {
+            guard b >> 63 == 0 else { return nil }
+            r = y.squareRoot()
+            inexact = y.addingProduct(-r, r) != 0
+        } else {
+            guard inRange(a) else { return nil }
+            let x = Double(bitPattern: a)
+            switch op {
+            case 0x58, 0x5C:
+                let y2 = op == 0x5C ? -y : y
+                r = x + y2
+                let bv = r - x
+                let av = r - bv
+                inexact = (x - av) + (y2 - bv) != 0
+            case 0x59:
+                r = x * y
+                inexact = (-r).addingProduct(x, y) != 0
+            default:
+                r = x / y
+                inexact = x.addingProduct(-r, y) != 0
+            }
+        }
+        guard inRange(r.bitPattern) else { return nil }
+        return (r.bitPattern, inexact)
+    }
+
     /// One arithmetic operation on unpacked values; `kind` 0x51 SQRT, 0x58 ADD, 0x59 MUL, 0x5C SUB,
     /// 0x5D MIN, 0x5E DIV, 0x5F MAX.
     @inline(__always)
@@ -285,7 +324,13 @@ extension CPU {
             let b: V128 = scalar ? V128(lo: try readXMMRMLow(i, UInt8(size)), hi: 0) : try readXMMRM(i, aligned: true)
             var r = a
             let lanes = scalar ? 1 : 16 / size
+            let hostDouble = dbl && e.rounding == .nearest && (op == 0x51 || op == 0x58 || op == 0x59 || op == 0x5C || op == 0x5E)
             for k in 0..<lanes {
+                if hostDouble, let z = CPU.hostDoubleArith(op, a.lane(k, 8), b.lane(k, 8)) {
+                    r.setLane(k, 8, z.bits)
+                    if z.inexact { e.flags |= FPFlag.inexact }
+                    continue
+                }
                 // Per-lane exception precedence (SDM Vol. 1 §4.9.2): an SNaN/QNaN operand, an invalid operation
                 // or a divide by zero suppresses the denormal-operand flag of the same lane.
                 let before = e.flags
