@@ -85,17 +85,13 @@ public final class Bus {
     public let kind: BusKind
     /// The number of addresses in the space (`nil`: all 2^64 addresses).
     public let addressSpaceSize: UInt64?
-    private var mappings: [Mapping] = [] {  // sorted by base, never overlapping
-        didSet { if !renumbering { renumberDevices() } }
-    }
+    private var mappings: [Mapping] = []   // sorted by base, never overlapping
     /// Each mapped device once (a device mapped at several ranges appears once), for `advance(to:)`.
     private var devices: [any Device] = []
     /// Per device of `devices`: its time and deadline.
     private var timing: [Timing] = []
     /// The latest time given to `advance(to:)`.
     private var now: UInt64 = 0
-    /// Set while `renumberDevices` rewrites the mappings' slots.
-    private var renumbering = false
 
     /// How many reads hit no device.
     public private(set) var unmappedReads: UInt64 = 0
@@ -135,6 +131,7 @@ public final class Bus {
             throw .overlap(requested: range, existing: mappings[index].range)
         }
         mappings.insert(Mapping(range: range, device: device), at: index)
+        renumberDevices()
     }
 
     /// Removes the mapping that starts at `base`; returns whether there was one.
@@ -142,6 +139,7 @@ public final class Bus {
     public func unmap(at base: UInt64) -> Bool {
         guard let index = mappings.firstIndex(where: { $0.range.base == base }) else { return false }
         mappings.remove(at: index)
+        renumberDevices()
         return true
     }
 
@@ -166,7 +164,7 @@ public final class Bus {
         }
         bringCurrent(m.slot)
         let value = m.device.read(offset: address &- m.range.base, size: size) & Bus.allOnes(size: size)
-        refreshDeadline(m.slot)
+        advanceDevice(m.slot)
         return value
     }
 
@@ -178,7 +176,7 @@ public final class Bus {
         }
         bringCurrent(m.slot)
         m.device.write(offset: address &- m.range.base, size: size, value: value & Bus.allOnes(size: size))
-        refreshDeadline(m.slot)
+        advanceDevice(m.slot)
     }
 
     /// Brings the mapped devices to `now` and returns the earliest deadline any of them reported. A device
@@ -191,9 +189,7 @@ public final class Bus {
         var earliest: UInt64?
         for slot in devices.indices {
             let t = timing[slot]
-            if !t.current || (t.deadline.map { $0 <= self.now } ?? false) {
-                bringCurrent(slot, force: true)
-            }
+            if !t.current || (t.deadline.map { $0 <= self.now } ?? false) { advanceDevice(slot) }
             if let deadline = timing[slot].deadline {
                 earliest = min(earliest ?? deadline, deadline)
             }
@@ -207,21 +203,19 @@ public final class Bus {
         for slot in timing.indices { timing[slot].current = false }
     }
 
-    /// Advances the device in `slot` to the bus's time unless it is there already (or `force`).
-    private func bringCurrent(_ slot: Int, force: Bool = false) {
-        guard force || !timing[slot].current || timing[slot].time != now else { return }
+    /// Advances the device in `slot` to the bus's time and records the deadline it reports (also after an
+    /// access, which may have reprogrammed it).
+    private func advanceDevice(_ slot: Int) {
         timing[slot] = Timing(time: now, deadline: devices[slot].advance(to: now), current: true)
     }
 
-    /// Asks the device in `slot` for its deadline again after an access (which may have reprogrammed it).
-    private func refreshDeadline(_ slot: Int) {
-        timing[slot] = Timing(time: now, deadline: devices[slot].advance(to: now), current: true)
+    /// Advances the device in `slot` to the bus's time unless it is there already.
+    private func bringCurrent(_ slot: Int) {
+        if !timing[slot].current || timing[slot].time != now { advanceDevice(slot) }
     }
 
-    /// Lists each mapped device once and points every mapping at its device's slot.
+    /// Lists each mapped device once and points every mapping at its device's slot (after each map/unmap).
     private func renumberDevices() {
-        renumbering = true
-        defer { renumbering = false }
         var slots: [ObjectIdentifier: Int] = [:]
         devices = []
         for k in mappings.indices {

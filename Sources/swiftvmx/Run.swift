@@ -60,13 +60,13 @@ struct Run: ParsableCommand {
             throw RunError(message: "--clock must be realtime or deterministic (got '\(clock)')")
         }
         let traceFile: String?? = try parseTrace()
-        // The file images live only in this scope: the machine keeps none of them once loaded.
         let console = TerminalConsole(interactive: true)
         defer { console.restore() }
         let machine: PCMachine
         var debugFile: FileSink?
         var traceSink: FileSink?
         do {
+            // The file images live only in this scope: the machine keeps none of them once loaded.
             let source: BootSource
             switch (kernel, firmware) {
             case (nil, nil): throw RunError(message: "nothing to boot: give --kernel FILE or --firmware FILE")

@@ -35,19 +35,7 @@ final class TerminalConsole: ConsoleIO {
 
     deinit { restore() }
 
-    func write(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { buffer in
-            // Safe: `buffer` is valid for `buffer.count` bytes for the duration of the closure.
-            guard var p = buffer.baseAddress else { return }
-            var left = buffer.count
-            while left > 0 {
-                let n = posixWrite(1, p, left)
-                if n <= 0 { if errno == EINTR { continue }; return }
-                p += n
-                left -= n
-            }
-        }
-    }
+    func write(_ bytes: [UInt8]) { writeAll(1, bytes) }
 
     func flush() {}
 

@@ -216,6 +216,9 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
     }
 }
 
+/// "name=0x…": how an entry failure shows an offending value.
+private func hex(_ name: String, _ x: UInt64) -> String { "\(name)=0x" + String(x, radix: 16) }
+
 extension CPU {
     /// The checks of `checkVMEntry` that read guest memory instead of VMCS fields, so that a VMCS whose fields
     /// already passed every check can be re-checked without a VMWRITE: the VTPR on the virtual-APIC page
@@ -230,8 +233,7 @@ extension CPU {
     static func checkVirtualTPR(_ v: VMCS, memory: PhysicalMemory) -> EntryFailure? {
         let vtpr = memory.readInteger(at: v[.virtualAPICAddress] &+ 0x80, size: 1)
         guard v[.tprThreshold] & 0xF > vtpr >> 4 else { return nil }
-        return EntryFailure(.tprThresholdAboveVirtualTPR, ["TPR threshold=0x" + String(v[.tprThreshold], radix: 16),
-                                                           "VTPR=0x" + String(vtpr, radix: 16)])
+        return EntryFailure(.tprThresholdAboveVirtualTPR, [hex("TPR threshold", v[.tprThreshold]), hex("VTPR", vtpr)])
     }
 
     /// The VMCS link pointer must name a region with the processor's VMCS revision (SDM Vol. 3C §26.3.1.5).
@@ -239,15 +241,13 @@ extension CPU {
         let link = v[.vmcsLinkPointer]
         let revision = memory.readInteger(at: link, size: 4)
         guard revision != UInt64(VMXCapability.vmcsRevision) else { return nil }
-        return EntryFailure(.guestVMCSLinkPointer, ["VMCS link pointer=0x" + String(link, radix: 16),
-                                                    "revision identifier there=0x" + String(revision, radix: 16)])
+        return EntryFailure(.guestVMCSLinkPointer, [hex("VMCS link pointer", link), hex("revision identifier there", revision)])
     }
 
     /// Runs every check of SDM Vol. 3C §26.2–26.3 on a VMCS, in the SDM's order. Returns the first failure.
     /// `memory` is guest-physical memory, for the checks that read it (the VTPR on the virtual-APIC page,
     /// the revision identifier at the VMCS link pointer); without it those parts are skipped.
     static func checkVMEntry(_ v: VMCS, hostIn64: Bool = true, memory: PhysicalMemory? = nil) -> EntryFailure? {
-        func hex(_ name: String, _ x: UInt64) -> String { "\(name)=0x" + String(x, radix: 16) }
         func fail(_ c: EntryCheck, _ vals: String...) -> EntryFailure { EntryFailure(c, vals) }
         let maxPA = CPU.physicalAddressMask
         func canonical(_ x: UInt64) -> Bool { let t = Int64(bitPattern: x) >> 47; return t == 0 || t == -1 }
