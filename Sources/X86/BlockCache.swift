@@ -110,6 +110,8 @@ extension CPU {
             let available = min(4096 - offset, 15)
             guard decode(UnsafeRawBufferPointer(start: pageHost + offset, count: available), into: &d) == .ok else { break }
             d.tag = pa &+ UInt64(offset &- Int(pa & 0xFFF))
+            d.fast = d.fastForm64
+            d.fastAccessesMemory = d.fast.rawValue >= FastForm.firstMemoryForm.rawValue
             blocks.arena[first + count] = d
             count += 1
             offset += Int(d.length)

@@ -452,23 +452,44 @@ public final class CPU {
                     while true {
                         n += 1
                         startRIP = at
-                        let savedFlags = flagsBase
-                        let savedLazy = lazy
-                        let savedSP = gpr[4]
                         let next = at &+ UInt64(e.pointee.length)
                         ripValue = next
-                        do throws(Abort) {
-                            try execute(e)
-                        } catch {
-                            finishAbort(error, savedFlags: savedFlags, savedLazy: savedLazy, savedSP: savedSP)
-                            return n
+                        let form = e.pointee.fast
+                        if form != .none {
+                            // A specialised form (FastForms.swift) changes nothing before it can fault, so the
+                            // state at a fault is the state before the instruction; and it changes no mode,
+                            // privilege or event state, so only RIP, the code page and the TLB need re-checking.
+                            do throws(Abort) {
+                                try executeFast(e, form)
+                            } catch {
+                                finishAbort(error, savedFlags: flagsBase, savedLazy: lazy, savedSP: gpr[4])
+                                return n
+                            }
+                            // Retiring it: a specialised form sets no shadow, halt or event request, so only
+                            // an interrupt shadow this block started under can end (see `retireEndsBatch`).
+                            instructionCount &+= 1
+                            if interruptibilityValue != 0 { interruptibilityValue = 0; return n }
+                            left &-= 1
+                            if left == 0 || n >= count || ripValue != next { break }
+                            if e.pointee.fastAccessesMemory
+                                && (pageState[page] | 1 != generation || tlbEpoch.pointee != codeEpoch) { break }
+                        } else {
+                            let savedFlags = flagsBase
+                            let savedLazy = lazy
+                            let savedSP = gpr[4]
+                            do throws(Abort) {
+                                try execute(e)
+                            } catch {
+                                finishAbort(error, savedFlags: savedFlags, savedLazy: savedLazy, savedSP: savedSP)
+                                return n
+                            }
+                            if retireEndsBatch() { return n }
+                            left -= 1
+                            // Leave the block at its end, on a taken branch (or a repeated string instruction),
+                            // and when anything it was decoded under changed.
+                            if left == 0 || n >= count || ripValue != next || pageState[page] | 1 != generation
+                                || decodeMode != mode || tlbEpoch.pointee != codeEpoch || cplValue != codeCPL { break }
                         }
-                        if retireEndsBatch() { return n }
-                        left -= 1
-                        // Leave the block at its end, on a taken branch (or a repeated string instruction),
-                        // and when anything it was decoded under changed.
-                        if left == 0 || n >= count || ripValue != next || pageState[page] | 1 != generation
-                            || decodeMode != mode || tlbEpoch.pointee != codeEpoch || cplValue != codeCPL { break }
                         e += 1
                         at = next
                     }

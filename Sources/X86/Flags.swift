@@ -32,16 +32,22 @@ let parityTable = EvenParity()
 
 /// Even parity of a byte: bit k of 0x6996 is the odd parity of the nibble k.
 struct EvenParity {
-    @inline(__always) subscript(_ b: Int) -> Bool { (0x6996 >> ((b ^ (b >> 4)) & 0xF)) & 1 == 0 }
+    @inline(__always) subscript(_ b: Int) -> Bool { evenParity(UInt64(truncatingIfNeeded: b)) }
+}
+
+/// Whether the low byte of `v` has even parity (PF).
+@_transparent func evenParity(_ v: UInt64) -> Bool {
+    let b = v & 0xFF
+    return (0x6996 as UInt64) >> ((b ^ (b >> 4)) & 0xF) & 1 == 0
 }
 
 /// Value mask of an operand size in bytes.
-@inline(__always) func sizeMask(_ size: UInt8) -> UInt64 {
+@_transparent func sizeMask(_ size: UInt8) -> UInt64 {
     size >= 8 ? ~0 : (1 << (UInt64(size) << 3)) &- 1
 }
 
 /// Sign bit of an operand size in bytes.
-@inline(__always) func signBit(_ size: UInt8) -> UInt64 {
+@_transparent func signBit(_ size: UInt8) -> UInt64 {
     1 << ((UInt64(size) << 3) &- 1)
 }
 
@@ -85,7 +91,7 @@ extension CPU {
 
     /// CF.
     var carryFlag: Bool {
-        @inline(__always) get {
+        @_transparent get {
             switch lazy.op {
             case .none, .inc, .dec: return flagsBase & CPU.cfBit != 0
             case .add: return lazy.res < lazy.dst
@@ -96,15 +102,15 @@ extension CPU {
     }
     /// ZF.
     var zeroFlag: Bool {
-        @inline(__always) get { lazy.op == .none ? flagsBase & CPU.zfBit != 0 : lazy.res == 0 }
+        @_transparent get { lazy.op == .none ? flagsBase & CPU.zfBit != 0 : lazy.res == 0 }
     }
     /// SF.
     var signFlag: Bool {
-        @inline(__always) get { lazy.op == .none ? flagsBase & CPU.sfBit != 0 : lazy.res & signBit(lazy.size) != 0 }
+        @_transparent get { lazy.op == .none ? flagsBase & CPU.sfBit != 0 : lazy.res & signBit(lazy.size) != 0 }
     }
     /// OF.
     var overflowFlag: Bool {
-        @inline(__always) get {
+        @_transparent get {
             let sb = signBit(lazy.size)
             switch lazy.op {
             case .none: return flagsBase & CPU.ofBit != 0
@@ -116,7 +122,7 @@ extension CPU {
     }
     /// PF.
     var parityFlag: Bool {
-        @inline(__always) get { lazy.op == .none ? flagsBase & CPU.pfBit != 0 : parityTable[Int(lazy.res & 0xFF)] }
+        @_transparent get { lazy.op == .none ? flagsBase & CPU.pfBit != 0 : evenParity(lazy.res) }
     }
     /// AF.
     var auxFlag: Bool {
@@ -148,7 +154,7 @@ extension CPU {
     }
 
     /// Evaluates condition code `cc` (0–15; SDM Vol. 1 Appendix B, Table B-1).
-    @inline(__always) func condition(_ cc: UInt8) -> Bool {
+    @_transparent func condition(_ cc: UInt8) -> Bool {
         let r: Bool
         switch cc >> 1 {
         case 0: r = overflowFlag

@@ -107,6 +107,10 @@ struct Instruction {
     var generation: UInt32 = 0
     /// Decode mode at decode time.
     var mode: UInt8 = 0xFF
+    /// Specialised form for the block loop (`FastForms.swift`); set only in pre-decoded blocks.
+    var fast: FastForm = .none
+    /// Whether `fast` is a form that accesses memory (`FastForm.firstMemoryForm` and after).
+    var fastAccessesMemory = false
     /// Unused: pads the entry to 64 bytes, so that a decode-cache entry fills exactly one cache line.
     var padding: UInt64 = 0
 

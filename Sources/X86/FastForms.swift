@@ -1,0 +1,463 @@
+// Decode-time specialised forms of the most frequent 64-bit instructions.
+//
+// `CPU.execute` dispatches on the operation and then branches at run time on operand size, register or
+// memory form, ALU operation and condition code. For the forms that dominate real 64-bit code (measured on
+// the Linux boot: 32- and 64-bit register ALU operations, moves, loads and stores, LEA, shifts by an
+// immediate, conditional branches, CALL/RET/PUSH/POP), the block builder (`CPU.buildBlock`) resolves all of
+// that once and stores a `FastForm` in the instruction; the block loop then runs a handler with nothing left
+// to decide.
+//
+// Every handler keeps the one-at-a-time path's results exactly (the differential tests compare both with the
+// host processor), and keeps two promises that let the block loop skip work:
+// - it changes no architectural state before its last possible fault, so a fault needs no undo snapshot;
+// - it touches no event, mode or privilege state (interrupt flag, shadows, CPL, CR0/CR3/CR4/EFER, segments),
+//   so after it only RIP (a taken branch) and, for memory forms, the code page and the TLB can have changed.
+// Only 64-bit code with 64-bit addressing and no LOCK prefix gets a form; everything else stays `.none`.
+
+/// A specialised instruction form (`Instruction.fast`); `none` runs through `CPU.execute`.
+enum FastForm: UInt8 {
+    case none = 0
+    // Register ALU operations, destination ModRM.rm, source ModRM.reg (01 09 21 29 31 39 with a register r/m).
+    case add32RR, or32RR, and32RR, sub32RR, xor32RR, cmp32RR
+    case add64RR, or64RR, and64RR, sub64RR, xor64RR, cmp64RR
+    // Destination ModRM.rm, source the immediate (81 and 83 with a register r/m).
+    case add32RI, or32RI, and32RI, sub32RI, xor32RI, cmp32RI
+    case add64RI, or64RI, and64RI, sub64RI, xor64RI, cmp64RI
+    // TEST r/m, reg and TEST r/m, imm with a register r/m.
+    case test32RR, test64RR, test32RI, test64RI
+    // MOV between registers: destination ModRM.rm (89) or ModRM.reg (8B).
+    case mov32ToRM, mov64ToRM, mov32ToReg, mov64ToReg
+    // MOV reg, imm (B8+r, C7 with a register r/m).
+    case movImm32, movImm64
+    // Shifts of a register by an immediate or by 1.
+    case shl32, shr32, sar32, shl64, shr64, sar64
+    // INC/DEC of a register.
+    case inc32, dec32, inc64, dec64
+    // IMUL reg, r/m with a register r/m.
+    case imul32RR, imul64RR
+    // CMOVcc reg, r/m with a register r/m (condition in `sub`).
+    case cmov32RR, cmov64RR
+    // LEA at 64- and 32-bit operand size.
+    case lea64, lea32
+    // Jcc by condition code (sub 0–15).
+    case jo, jno, jb, jae, je, jne, jbe, ja, js, jns, jp, jnp, jl, jge, jle, jg
+    // Near JMP/CALL relative, RET without an immediate.
+    case jmpRel, callRel, ret
+    // NOP (90, 0F 1F).
+    case nop
+    // From here on: forms that access memory (the block loop re-checks the code page and TLB after them).
+    case load32, load64, loadZX8, loadZX16
+    case store8, store16, store32, store64
+    // ALU reg, [mem] (03 0B 23 2B 33 3B); ALU operation in `sub`.
+    case aluLoad32, aluLoad64
+    // PUSH/POP of a 64-bit register.
+    case push64, pop64
+
+    /// The first form that accesses memory.
+    static let firstMemoryForm = FastForm.load32
+}
+
+extension Instruction {
+    /// The specialised form of this instruction in 64-bit code, or `.none`.
+    var fastForm64: FastForm {
+        if flags & InstructionFlags.lock != 0 { return .none }
+        let mem = isMem
+        if mem && addrSize != 8 { return .none }
+        let size = opSize
+        let wide = size == 8
+        guard size == 4 || size == 8 || (op == .movRMReg && mem) || op == .jcc || op == .jmpRel
+                || op == .callRel || op == .retNear || op == .pushReg || op == .popReg || op == .nop
+                || op == .movzx else { return .none }
+        switch op {
+        case .aluRMReg where !mem:
+            guard let k = FastForm.aluIndex(sub) else { return .none }
+            return FastForm(rawValue: (wide ? FastForm.add64RR : FastForm.add32RR).rawValue + k) ?? .none
+        case .aluRMImm where !mem:
+            guard let k = FastForm.aluIndex(sub) else { return .none }
+            return FastForm(rawValue: (wide ? FastForm.add64RI : FastForm.add32RI).rawValue + k) ?? .none
+        case .aluRegRM where mem:
+            return FastForm.aluIndex(sub) == nil ? .none : (wide ? .aluLoad64 : .aluLoad32)
+        case .testRMReg where !mem: return wide ? .test64RR : .test32RR
+        case .testRMImm where !mem: return wide ? .test64RI : .test32RI
+        case .movRMReg:
+            if !mem { return wide ? .mov64ToRM : .mov32ToRM }
+            switch size {
+            case 1: return reg < 16 ? .store8 : .none
+            case 2: return .store16
+            case 4: return .store32
+            default: return .store64
+            }
+        case .movRegRM: return mem ? (wide ? .load64 : .load32) : (wide ? .mov64ToReg : .mov32ToReg)
+        case .movRegImm: return wide ? .movImm64 : .movImm32
+        case .movRMImm where !mem: return wide ? .movImm64 : .movImm32
+        case .movzx where mem && (size == 4 || size == 8):
+            return size2 == 1 ? .loadZX8 : (size2 == 2 ? .loadZX16 : .none)
+        case .shiftRMImm where !mem, .shiftRM1 where !mem:
+            switch sub {
+            case 4, 6: return wide ? .shl64 : .shl32
+            case 5: return wide ? .shr64 : .shr32
+            case 7: return wide ? .sar64 : .sar32
+            default: return .none
+            }
+        case .incRM where !mem: return wide ? .inc64 : .inc32
+        case .decRM where !mem: return wide ? .dec64 : .dec32
+        case .imulRegRM where !mem: return wide ? .imul64RR : .imul32RR
+        case .cmov where !mem: return wide ? .cmov64RR : .cmov32RR
+        case .lea where mem: return wide ? .lea64 : .lea32
+        case .jcc where size == 8: return FastForm(rawValue: FastForm.jo.rawValue + (sub & 15)) ?? .none
+        case .jmpRel where size == 8: return .jmpRel
+        case .callRel where size == 8: return .callRel
+        case .retNear where size == 8 && sub == 0: return .ret
+        case .pushReg where size == 8: return .push64
+        case .popReg where size == 8: return .pop64
+        case .nop: return .nop
+        default: return .none
+        }
+    }
+}
+
+extension FastForm {
+    /// Position of an ALU operation (`Instruction.sub`) in the ADD OR AND SUB XOR CMP runs of forms; nil for
+    /// ADC and SBB, which read CF and stay on the general path.
+    static func aluIndex(_ sub: UInt8) -> UInt8? {
+        switch sub {
+        case 0: return 0
+        case 1: return 1
+        case 4: return 2
+        case 5: return 3
+        case 6: return 4
+        case 7: return 5
+        default: return nil
+        }
+    }
+}
+
+extension CPU {
+    /// Runs an instruction that has a specialised form. RIP already points past it.
+    @_transparent
+    func executeFast(_ p: UnsafeMutablePointer<Instruction>, _ form: FastForm) throws(Abort) {
+        let rm = Int(p.pointee.rm & 15)
+        let reg = Int(p.pointee.reg & 15)
+        switch form {
+        case .none: break   // never dispatched here: the block loop sends these to `execute`
+        case .add32RR: alu32(rm, gpr[reg], .add)
+        case .or32RR: alu32(rm, gpr[reg], .or)
+        case .and32RR: alu32(rm, gpr[reg], .and)
+        case .sub32RR: alu32(rm, gpr[reg], .sub)
+        case .xor32RR: alu32(rm, gpr[reg], .xor)
+        case .cmp32RR: alu32(rm, gpr[reg], .cmp)
+        case .add64RR: alu64(rm, gpr[reg], .add)
+        case .or64RR: alu64(rm, gpr[reg], .or)
+        case .and64RR: alu64(rm, gpr[reg], .and)
+        case .sub64RR: alu64(rm, gpr[reg], .sub)
+        case .xor64RR: alu64(rm, gpr[reg], .xor)
+        case .cmp64RR: alu64(rm, gpr[reg], .cmp)
+        case .add32RI: alu32(rm, p.pointee.imm, .add)
+        case .or32RI: alu32(rm, p.pointee.imm, .or)
+        case .and32RI: alu32(rm, p.pointee.imm, .and)
+        case .sub32RI: alu32(rm, p.pointee.imm, .sub)
+        case .xor32RI: alu32(rm, p.pointee.imm, .xor)
+        case .cmp32RI: alu32(rm, p.pointee.imm, .cmp)
+        case .add64RI: alu64(rm, p.pointee.imm, .add)
+        case .or64RI: alu64(rm, p.pointee.imm, .or)
+        case .and64RI: alu64(rm, p.pointee.imm, .and)
+        case .sub64RI: alu64(rm, p.pointee.imm, .sub)
+        case .xor64RI: alu64(rm, p.pointee.imm, .xor)
+        case .cmp64RI: alu64(rm, p.pointee.imm, .cmp)
+        case .test32RR: test(gpr[rm] & 0xFFFF_FFFF, gpr[reg] & 0xFFFF_FFFF, 4)
+        case .test64RR: test(gpr[rm], gpr[reg], 8)
+        case .test32RI: test(gpr[rm] & 0xFFFF_FFFF, p.pointee.imm & 0xFFFF_FFFF, 4)
+        case .test64RI: test(gpr[rm], p.pointee.imm, 8)
+        case .mov32ToRM: gpr[rm] = gpr[reg] & 0xFFFF_FFFF
+        case .mov64ToRM: gpr[rm] = gpr[reg]
+        case .mov32ToReg: gpr[reg] = gpr[rm] & 0xFFFF_FFFF
+        case .mov64ToReg: gpr[reg] = gpr[rm]
+        case .movImm32: gpr[rm] = p.pointee.imm & 0xFFFF_FFFF
+        case .movImm64: gpr[rm] = p.pointee.imm
+        case .shl32: shift32(rm, shiftCount(p), .shl)
+        case .shr32: shift32(rm, shiftCount(p), .shr)
+        case .sar32: shift32(rm, shiftCount(p), .sar)
+        case .shl64: shift64(rm, shiftCount(p), .shl)
+        case .shr64: shift64(rm, shiftCount(p), .shr)
+        case .sar64: shift64(rm, shiftCount(p), .sar)
+        case .inc32: incDec(rm, 4, .inc)
+        case .dec32: incDec(rm, 4, .dec)
+        case .inc64: incDec(rm, 8, .inc)
+        case .dec64: incDec(rm, 8, .dec)
+        case .imul32RR:
+            let product = Int64(Int32(truncatingIfNeeded: gpr[reg])) &* Int64(Int32(truncatingIfNeeded: gpr[rm]))
+            let r = UInt64(bitPattern: product) & 0xFFFF_FFFF
+            gpr[reg] = r
+            setMultiplyFlags(r, 4, overflow: product != Int64(Int32(truncatingIfNeeded: product)))
+        case .imul64RR:
+            let product = Int64(bitPattern: gpr[reg]).multipliedReportingOverflow(by: Int64(bitPattern: gpr[rm]))
+            let r = UInt64(bitPattern: product.partialValue)
+            gpr[reg] = r
+            setMultiplyFlags(r, 8, overflow: product.overflow)
+        case .cmov32RR: gpr[reg] = (condition(p.pointee.sub) ? gpr[rm] : gpr[reg]) & 0xFFFF_FFFF
+        case .cmov64RR: if condition(p.pointee.sub) { gpr[reg] = gpr[rm] }
+        case .lea64: gpr[reg] = fastOffset(p)
+        case .lea32: gpr[reg] = fastOffset(p) & 0xFFFF_FFFF
+        case .jo: try jump(p, if: condition(0))
+        case .jno: try jump(p, if: condition(1))
+        case .jb: try jump(p, if: condition(2))
+        case .jae: try jump(p, if: condition(3))
+        case .je: try jump(p, if: condition(4))
+        case .jne: try jump(p, if: condition(5))
+        case .jbe: try jump(p, if: condition(6))
+        case .ja: try jump(p, if: condition(7))
+        case .js: try jump(p, if: condition(8))
+        case .jns: try jump(p, if: condition(9))
+        case .jp: try jump(p, if: condition(10))
+        case .jnp: try jump(p, if: condition(11))
+        case .jl: try jump(p, if: condition(12))
+        case .jge: try jump(p, if: condition(13))
+        case .jle: try jump(p, if: condition(14))
+        case .jg: try jump(p, if: condition(15))
+        case .jmpRel: try jump(p, if: true)
+        case .callRel:
+            let target = ripValue &+ p.pointee.imm
+            if !isCanonical(target) { throw Abort.exception(13, 0) }
+            let sp = gpr[4] &- 8
+            try fastWrite(2, sp, 8, ripValue)
+            gpr[4] = sp
+            ripValue = target
+        case .ret:
+            let sp = gpr[4]
+            let target = try fastRead(2, sp, 8)
+            if !isCanonical(target) { throw Abort.exception(13, 0) }
+            gpr[4] = sp &+ 8
+            ripValue = target
+        case .nop: break
+        case .load32: gpr[reg] = try fastRead(p.pointee.seg, fastOffset(p), 4)
+        case .load64: gpr[reg] = try fastRead(p.pointee.seg, fastOffset(p), 8)
+        case .loadZX8: gpr[reg] = try fastRead(p.pointee.seg, fastOffset(p), 1)
+        case .loadZX16: gpr[reg] = try fastRead(p.pointee.seg, fastOffset(p), 2)
+        case .store8: try fastWrite(p.pointee.seg, fastOffset(p), 1, gpr[reg])
+        case .store16: try fastWrite(p.pointee.seg, fastOffset(p), 2, gpr[reg])
+        case .store32: try fastWrite(p.pointee.seg, fastOffset(p), 4, gpr[reg])
+        case .store64: try fastWrite(p.pointee.seg, fastOffset(p), 8, gpr[reg])
+        case .aluLoad32:
+            let b = try fastRead(p.pointee.seg, fastOffset(p), 4)
+            alu32(reg, b, FastALU(p.pointee.sub))
+        case .aluLoad64:
+            let b = try fastRead(p.pointee.seg, fastOffset(p), 8)
+            alu64(reg, b, FastALU(p.pointee.sub))
+        case .push64:
+            let v = gpr[rm]
+            let sp = gpr[4] &- 8
+            try fastWrite(2, sp, 8, v)
+            gpr[4] = sp
+        case .pop64:
+            let sp = gpr[4]
+            let v = try fastRead(2, sp, 8)
+            gpr[4] = sp &+ 8
+            gpr[rm] = v
+        }
+    }
+
+    /// A 32-bit ALU operation on register `dst` (the upper half is zeroed unless the operation is CMP).
+    @_transparent
+    func alu32(_ dst: Int, _ source: UInt64, _ op: FastALU) {
+        let a = gpr[dst] & 0xFFFF_FFFF
+        let b = source & 0xFFFF_FFFF
+        let r: UInt64
+        let flagOp: FlagOp
+        switch op {
+        case .add: r = (a &+ b) & 0xFFFF_FFFF; flagOp = .add
+        case .or: r = a | b; flagOp = .logic
+        case .and: r = a & b; flagOp = .logic
+        case .xor: r = a ^ b; flagOp = .logic
+        case .sub, .cmp: r = (a &- b) & 0xFFFF_FFFF; flagOp = .sub
+        }
+        if op != .cmp { gpr[dst] = r }
+        lazy = LazyFlags(op: flagOp, size: 4, dst: a, src: b, res: r)
+    }
+
+    /// A 64-bit ALU operation on register `dst`.
+    @_transparent
+    func alu64(_ dst: Int, _ b: UInt64, _ op: FastALU) {
+        let a = gpr[dst]
+        let r: UInt64
+        let flagOp: FlagOp
+        switch op {
+        case .add: r = a &+ b; flagOp = .add
+        case .or: r = a | b; flagOp = .logic
+        case .and: r = a & b; flagOp = .logic
+        case .xor: r = a ^ b; flagOp = .logic
+        case .sub, .cmp: r = a &- b; flagOp = .sub
+        }
+        if op != .cmp { gpr[dst] = r }
+        lazy = LazyFlags(op: flagOp, size: 8, dst: a, src: b, res: r)
+    }
+
+    /// SHL, SHR or SAR of a 32-bit register by an immediate count (the same results as `shiftRegFast`: CF the
+    /// last bit shifted out, OF for a count of 1 as the SDM defines it, SF ZF PF of the result, AF clear).
+    @_transparent
+    func shift32(_ r: Int, _ rawCount: UInt64, _ kind: FastShift) {
+        let count = rawCount & 31
+        let a = gpr[r] & 0xFFFF_FFFF
+        if count == 0 { gpr[r] = a; return }
+        let result: UInt64
+        var f: UInt64
+        switch kind {
+        case .shl:
+            result = (a << count) & 0xFFFF_FFFF
+            f = (a >> (32 &- count)) & 1
+            if (result >> 31) ^ f != 0 { f |= CPU.ofBit }
+        case .shr:
+            result = a >> count
+            f = (a >> (count &- 1)) & 1
+            if count == 1 && a >> 31 != 0 { f |= CPU.ofBit }
+        case .sar:
+            let s = Int64(Int32(truncatingIfNeeded: a))
+            result = UInt64(bitPattern: s >> Int64(count)) & 0xFFFF_FFFF
+            f = UInt64(bitPattern: s >> Int64(count &- 1)) & 1
+        }
+        gpr[r] = result
+        if result == 0 { f |= CPU.zfBit }
+        if result & 0x8000_0000 != 0 { f |= CPU.sfBit }
+        if evenParity(result) { f |= CPU.pfBit }
+        flagsBase = (flagsBase & ~CPU.statusBits) | f
+        lazy.op = .none
+    }
+
+    /// SHL, SHR or SAR of a 64-bit register by an immediate count (see `shift32`).
+    @_transparent
+    func shift64(_ r: Int, _ rawCount: UInt64, _ kind: FastShift) {
+        let count = rawCount & 63
+        if count == 0 { return }
+        let a = gpr[r]
+        let result: UInt64
+        var f: UInt64
+        switch kind {
+        case .shl:
+            result = a << count
+            f = (a >> (64 &- count)) & 1
+            if (result >> 63) ^ f != 0 { f |= CPU.ofBit }
+        case .shr:
+            result = a >> count
+            f = (a >> (count &- 1)) & 1
+            if count == 1 && a >> 63 != 0 { f |= CPU.ofBit }
+        case .sar:
+            let s = Int64(bitPattern: a)
+            result = UInt64(bitPattern: s >> Int64(count))
+            f = UInt64(bitPattern: s >> Int64(count &- 1)) & 1
+        }
+        gpr[r] = result
+        if result == 0 { f |= CPU.zfBit }
+        if result >> 63 != 0 { f |= CPU.sfBit }
+        if evenParity(result) { f |= CPU.pfBit }
+        flagsBase = (flagsBase & ~CPU.statusBits) | f
+        lazy.op = .none
+    }
+
+    /// INC or DEC of a 32- or 64-bit register; CF is kept (made concrete in `flagsBase` first).
+    @_transparent
+    func incDec(_ r: Int, _ size: UInt8, _ op: FlagOp) {
+        let mask: UInt64 = size == 8 ? ~0 : 0xFFFF_FFFF
+        let a = gpr[r] & mask
+        let result = (op == .dec ? a &- 1 : a &+ 1) & mask
+        gpr[r] = result
+        let cf = carryFlag
+        flagsBase = (flagsBase & ~CPU.cfBit) | (cf ? CPU.cfBit : 0)
+        lazy = LazyFlags(op: op, size: size, dst: a, src: 1, res: result)
+    }
+
+    /// TEST: the flags of `a & b`.
+    @_transparent
+    func test(_ a: UInt64, _ b: UInt64, _ size: UInt8) {
+        lazy = LazyFlags(op: .logic, size: size, dst: a, src: b, res: a & b)
+    }
+
+    /// Flags of a two- or three-operand IMUL: CF = OF = the product did not fit; SF, ZF, PF of the result
+    /// (SDM Vol. 2A "IMUL": SF, ZF, AF and PF are undefined; these are what `execIMulReg` sets).
+    @_transparent
+    func setMultiplyFlags(_ r: UInt64, _ size: UInt8, overflow: Bool) {
+        var f = szpFlags(r, size)
+        if overflow { f |= CPU.cfBit | CPU.ofBit }
+        setStatusFlags(f)
+    }
+
+    /// The count of a shift by an immediate (C1) or by one (D1).
+    @_transparent
+    func shiftCount(_ p: UnsafeMutablePointer<Instruction>) -> UInt64 {
+        p.pointee.op == .shiftRM1 ? 1 : p.pointee.imm & 0xFF
+    }
+
+    /// Near relative jump in 64-bit mode when `taken`.
+    @_transparent
+    func jump(_ p: UnsafeMutablePointer<Instruction>, if taken: Bool) throws(Abort) {
+        if taken {
+            let target = ripValue &+ p.pointee.imm
+            if !isCanonical(target) { throw Abort.exception(13, 0) }
+            ripValue = target
+        }
+    }
+
+    /// The effective address of a memory operand with 64-bit addressing (no segment base).
+    @_transparent
+    func fastOffset(_ p: UnsafeMutablePointer<Instruction>) -> UInt64 {
+        var a = UInt64(bitPattern: p.pointee.disp)
+        let base = p.pointee.base
+        if base != 0xFF { a &+= base == 16 ? ripValue : gpr[Int(base & 15)] }
+        let index = p.pointee.index
+        if index != 0xFF { a &+= gpr[Int(index & 15)] &<< UInt64(p.pointee.scale) }
+        return a
+    }
+
+    /// Reads `size` bytes at segment `s`, offset `off` in 64-bit mode: a read-TLB hit within one page is
+    /// served here (a TLB tag is only ever a canonical page, so the access is canonical); anything else goes
+    /// through `readMem`, which raises the faults.
+    @_transparent
+    func fastRead(_ s: UInt8, _ off: UInt64, _ size: Int) throws(Abort) -> UInt64 {
+        let la = s >= 4 ? seg[Int(s)].base &+ off : off
+        let slot = TLB.slot(la, .read, cplValue == 3)
+        if tlbTags[slot] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096
+            && (la & UInt64(size &- 1) == 0 || !alignmentCheck), let h = tlbHosts[slot] {
+            // Safe: a TLB entry's host pointer is the start of a mapped 4 KiB page of guest RAM, and the access
+            // lies inside that page.
+            let q = h + Int(truncatingIfNeeded: la & 0xFFF)
+            switch size {
+            case 1: return UInt64(q.load(as: UInt8.self))
+            case 2: return UInt64(UInt16(littleEndian: q.loadUnaligned(as: UInt16.self)))
+            case 4: return UInt64(UInt32(littleEndian: q.loadUnaligned(as: UInt32.self)))
+            default: return UInt64(littleEndian: q.loadUnaligned(as: UInt64.self))
+            }
+        }
+        return try readMem(s, off, UInt8(size))
+    }
+
+    /// Writes `size` bytes at segment `s`, offset `off` in 64-bit mode (see `fastRead`).
+    @_transparent
+    func fastWrite(_ s: UInt8, _ off: UInt64, _ size: Int, _ v: UInt64) throws(Abort) {
+        let la = s >= 4 ? seg[Int(s)].base &+ off : off
+        let slot = TLB.slot(la, .write, cplValue == 3)
+        if tlbTags[slot] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096
+            && (la & UInt64(size &- 1) == 0 || !alignmentCheck), let h = tlbHosts[slot] {
+            // Safe: as in `fastRead`; a write-TLB entry is never installed for a page holding decoded code.
+            let q = h + Int(truncatingIfNeeded: la & 0xFFF)
+            switch size {
+            case 1: q.storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self)
+            case 2: q.storeBytes(of: UInt16(truncatingIfNeeded: v).littleEndian, as: UInt16.self)
+            case 4: q.storeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian, as: UInt32.self)
+            default: q.storeBytes(of: v.littleEndian, as: UInt64.self)
+            }
+            return
+        }
+        try writeMem(s, off, UInt8(size), v)
+    }
+}
+
+/// The shifts with specialised forms.
+enum FastShift { case shl, shr, sar }
+
+/// The ALU operations with specialised forms (`Instruction.sub` values).
+enum FastALU: UInt8 {
+    case add = 0, or = 1, and = 4, sub = 5, xor = 6, cmp = 7
+
+    /// The operation for `Instruction.sub` (only ever called with the values `FastForm.aluIndex` accepts).
+    @inline(__always) init(_ sub: UInt8) {
+        self = FastALU(rawValue: sub) ?? .cmp
+    }
+}
