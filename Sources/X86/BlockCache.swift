@@ -2,9 +2,11 @@
 // execution loop steps to the next instruction by a pointer increment instead of a decode-cache lookup.
 //
 // A block starts at a physical address and holds the instructions that follow it on the same 4 KiB page, up
-// to an unconditional control transfer, a system instruction, an instruction that does not decode or would
-// cross the page, or `BlockCache.maxLength` instructions. Conditional branches do not end a block: when one
-// is taken, RIP differs from the next entry's address and the loop leaves the block there.
+// to an indirect or out-of-page control transfer, a system instruction, an instruction that does not decode or
+// would cross the page, or `BlockCache.maxLength` instructions. A direct JMP or CALL to a target on the same
+// page continues the block at its target. Conditional branches do not end a block: when one is taken, RIP
+// differs from the next entry's address (its page offset is that of its physical address) and the loop leaves
+// the block there.
 //
 // Validity is that of the decoded-instruction cache (`DecodeCache`): a block is tagged with its physical
 // address, the decode mode and the generation of its code page, and any write to the page bumps the
@@ -109,12 +111,18 @@ extension CPU {
             var d = Instruction()
             let available = min(4096 - offset, 15)
             guard decode(UnsafeRawBufferPointer(start: pageHost + offset, count: available), into: &d) == .ok else { break }
-            d.tag = pa &+ UInt64(offset &- Int(pa & 0xFFF))
+            d.tag = (pa & ~0xFFF) | UInt64(offset)
             d.fast = d.fastForm64
             d.fastAccessesMemory = d.fast.rawValue >= FastForm.firstMemoryForm.rawValue
             blocks.arena[first + count] = d
             count += 1
             offset += Int(d.length)
+            // A direct JMP or CALL whose target lies on this page continues the block at the target.
+            if (d.op == .jmpRel || d.op == .callRel) && d.opSize == 8 {
+                let target = Int64(offset) &+ Int64(bitPattern: d.imm)
+                if target >= 0 && target < 4096 { offset = Int(target); continue }
+                break
+            }
             if !d.op.continuesBlock { break }
         }
         guard count > 0 else { return nil }

@@ -470,7 +470,7 @@ public final class CPU {
                             instructionCount &+= 1
                             if interruptibilityValue != 0 { interruptibilityValue = 0; return n }
                             left &-= 1
-                            if left == 0 || n >= count || ripValue != next { break }
+                            if left == 0 || n >= count { break }
                             if e.pointee.fastAccessesMemory
                                 && (pageState[page] | 1 != generation || tlbEpoch.pointee != codeEpoch) { break }
                         } else {
@@ -485,13 +485,20 @@ public final class CPU {
                             }
                             if retireEndsBatch() { return n }
                             left -= 1
-                            // Leave the block at its end, on a taken branch (or a repeated string instruction),
-                            // and when anything it was decoded under changed.
-                            if left == 0 || n >= count || ripValue != next || pageState[page] | 1 != generation
+                            // Leave the block at its end and when anything it was decoded under changed.
+                            if left == 0 || n >= count || pageState[page] | 1 != generation
                                 || decodeMode != mode || tlbEpoch.pointee != codeEpoch || cplValue != codeCPL { break }
                         }
+                        // Go on with the next entry if RIP is its address (same page, page offset of its physical
+                        // address); a taken branch or an unfinished string instruction leaves the block.
                         e += 1
-                        at = next
+                        if ripValue != next {
+                            let following = (at & ~0xFFF) | (e.pointee.tag & 0xFFF)
+                            if ripValue != following { break }
+                            at = following
+                        } else {
+                            at = next
+                        }
                     }
                     continue
                 }

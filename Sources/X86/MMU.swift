@@ -237,8 +237,18 @@ extension CPU {
 
     /// Reads a paging-structure entry.
     @inline(__always) func readPTE(_ pa: UInt64, _ size: Int) throws(Abort) -> UInt64 {
-        if !vmxNonRoot, let p = memory.hostPointer(pa, count: size) {
-            return size == 8 ? UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) : UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+        // An entry in RAM is read in place, with one region lookup. In non-root operation the map must also
+        // permit the access as `eptCheck` requires it (the permission of the access being translated);
+        // otherwise `readPhysical` raises the EPT violation.
+        if let r = memory.region(containing: pa), pa &- r.base &+ UInt64(size) <= r.size {
+            let kind = currentAccess.kind
+            let needed: PhysicalMemory.Permissions = kind == .write ? .write : (kind == .fetch ? .execute : .read)
+            if !vmxNonRoot || r.permissions.contains(needed) {
+                // Safe: the region's host mapping holds all `size` bytes from `pa` (checked just above).
+                let p = r.host + Int(truncatingIfNeeded: pa &- r.base)
+                return size == 8 ? UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
+                    : UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+            }
         }
         pageWalkDepth += 1
         defer { pageWalkDepth -= 1 }
