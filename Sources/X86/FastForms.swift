@@ -29,7 +29,7 @@ enum FastForm: UInt8 {
     case mov32ToRM, mov64ToRM, mov32ToReg, mov64ToReg
     // MOV reg, imm (B8+r, C7 with a register r/m).
     case movImm32, movImm64
-    // Shifts of a register by an immediate or by 1.
+    // Shifts of a register by an immediate, by 1 or by CL.
     case shl32, shr32, sar32, shl64, shr64, sar64
     // INC/DEC of a register.
     case inc32, dec32, inc64, dec64
@@ -45,6 +45,20 @@ enum FastForm: UInt8 {
     case jmpRel, callRel, ret
     // NOP (90, 0F 1F).
     case nop
+    // IMUL reg, r/m, imm with a register r/m.
+    case imul32RRI, imul64RRI
+    // MOVZX from a byte or word register (not AH–BH), MOVSXD from a register.
+    case movzx8RR, movzx16RR, movsxdRR
+    // JMP through a 64-bit register.
+    case jmpReg64
+    // SETcc of a low byte register (condition in `sub`); TEST of two low byte registers.
+    case setccReg, test8RR
+    // ADD OR AND SUB XOR CMP of a low byte register and an immediate (operation in `sub`).
+    case alu8RI
+    // ADC and SBB of 64-bit registers (destination ModRM.rm).
+    case adc64RR, sbb64RR
+    // NOT of a register.
+    case not32, not64
     // From here on: forms that access memory (the block loop re-checks the code page and TLB after them).
     case load32, load64, loadZX8, loadZX16
     case store8, store16, store32, store64
@@ -52,6 +66,14 @@ enum FastForm: UInt8 {
     case aluLoad32, aluLoad64
     // PUSH/POP of a 64-bit register.
     case push64, pop64
+    // MOVSXD reg, [mem]; MOV [mem], imm.
+    case movsxdLoad, storeImm32, storeImm64
+    // CMP [mem], imm / CMP [mem], reg / TEST [mem], imm (read only).
+    case cmpMemImm32, cmpMemImm64, cmpMemReg32, cmpMemReg64, testMemImm32, testMemImm64
+    // CALL through a register or memory, JMP through memory (64-bit).
+    case callReg64, callMem64, jmpMem64
+    // CMP byte [mem], imm; TEST byte [mem], imm; MOV byte [mem], imm.
+    case cmpMemImm8, testMemImm8, storeImm8
 
     /// The first form that accesses memory.
     static let firstMemoryForm = FastForm.load32
@@ -65,6 +87,17 @@ extension Instruction {
         if mem && addrSize != 8 { return .none }
         let size = opSize
         let wide = size == 8
+        if size == 1 {
+            switch op {
+            case .setcc where !mem && rm < 16: return .setccReg
+            case .testRMReg where !mem && rm < 16 && reg < 16: return .test8RR
+            case .aluRMImm where !mem && rm < 16: return FastForm.aluIndex(sub) == nil ? .none : .alu8RI
+            case .aluRMImm where mem && sub == 7: return .cmpMemImm8
+            case .testRMImm where mem: return .testMemImm8
+            case .movRMImm where mem: return .storeImm8
+            default: break
+            }
+        }
         guard size == 4 || size == 8 || (op == .movRMReg && mem) || op == .jcc || op == .jmpRel
                 || op == .callRel || op == .retNear || op == .pushReg || op == .popReg || op == .nop
                 || op == .movzx else { return .none }
@@ -111,6 +144,25 @@ extension Instruction {
         case .pushReg where size == 8: return .push64
         case .popReg where size == 8: return .pop64
         case .nop: return .nop
+        case .imulRegRMImm where !mem: return wide ? .imul64RRI : .imul32RRI
+        case .movzx where !mem && (size == 4 || size == 8) && rm < 16:
+            return size2 == 1 ? .movzx8RR : (size2 == 2 ? .movzx16RR : .none)
+        case .movsxd where wide: return mem ? .movsxdLoad : .movsxdRR
+        case .movRMImm where mem: return wide ? .storeImm64 : .storeImm32
+        case .aluRMImm where mem && sub == 7: return wide ? .cmpMemImm64 : .cmpMemImm32
+        case .aluRMReg where mem && sub == 7: return wide ? .cmpMemReg64 : .cmpMemReg32
+        case .testRMImm where mem: return wide ? .testMemImm64 : .testMemImm32
+        case .callRM where wide: return mem ? .callMem64 : .callReg64
+        case .jmpRM where wide: return mem ? .jmpMem64 : .jmpReg64
+        case .shiftRMCL where !mem:
+            switch sub {
+            case 4, 6: return wide ? .shl64 : .shl32
+            case 5: return wide ? .shr64 : .shr32
+            case 7: return wide ? .sar64 : .sar32
+            default: return .none
+            }
+        case .aluRMReg where !mem && wide && (sub == 2 || sub == 3): return sub == 2 ? .adc64RR : .sbb64RR
+        case .notRM where !mem: return wide ? .not64 : .not32
         default: return .none
         }
     }
@@ -215,13 +267,7 @@ extension CPU {
         case .jle: try jump(p, if: condition(14))
         case .jg: try jump(p, if: condition(15))
         case .jmpRel: try jump(p, if: true)
-        case .callRel:
-            let target = ripValue &+ p.pointee.imm
-            if !isCanonical(target) { throw Abort.exception(13, 0) }
-            let sp = gpr[4] &- 8
-            try fastWrite(2, sp, 8, ripValue)
-            gpr[4] = sp
-            ripValue = target
+        case .callRel: try callAbsolute(ripValue &+ p.pointee.imm)
         case .ret:
             let sp = gpr[4]
             let target = try fastRead(2, sp, 8)
@@ -253,6 +299,77 @@ extension CPU {
             let v = try fastRead(2, sp, 8)
             gpr[4] = sp &+ 8
             gpr[rm] = v
+        case .imul32RRI:
+            let product = Int64(Int32(truncatingIfNeeded: gpr[rm])) &* Int64(Int32(truncatingIfNeeded: p.pointee.imm))
+            let r = UInt64(bitPattern: product) & 0xFFFF_FFFF
+            gpr[reg] = r
+            setMultiplyFlags(r, 4, overflow: product != Int64(Int32(truncatingIfNeeded: product)))
+        case .imul64RRI:
+            let product = Int64(bitPattern: gpr[rm]).multipliedReportingOverflow(by: Int64(bitPattern: p.pointee.imm))
+            let r = UInt64(bitPattern: product.partialValue)
+            gpr[reg] = r
+            setMultiplyFlags(r, 8, overflow: product.overflow)
+        case .movzx8RR: gpr[reg] = gpr[rm] & 0xFF
+        case .movzx16RR: gpr[reg] = gpr[rm] & 0xFFFF
+        case .movsxdRR: gpr[reg] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: gpr[rm])))
+        case .jmpReg64: try jumpAbsolute(gpr[rm])
+        case .setccReg: gpr[rm] = (gpr[rm] & ~0xFF) | (condition(p.pointee.sub) ? 1 : 0)
+        case .test8RR: test(gpr[rm] & 0xFF, gpr[reg] & 0xFF, 1)
+        case .alu8RI:
+            let a = gpr[rm] & 0xFF
+            let b = p.pointee.imm & 0xFF
+            let r: UInt64
+            let flagOp: FlagOp
+            switch FastALU(p.pointee.sub) {
+            case .add: r = (a &+ b) & 0xFF; flagOp = .add
+            case .or: r = a | b; flagOp = .logic
+            case .and: r = a & b; flagOp = .logic
+            case .xor: r = a ^ b; flagOp = .logic
+            case .sub, .cmp: r = (a &- b) & 0xFF; flagOp = .sub
+            }
+            if p.pointee.sub != 7 { gpr[rm] = (gpr[rm] & ~0xFF) | r }
+            lazy = LazyFlags(op: flagOp, size: 1, dst: a, src: b, res: r)
+        case .adc64RR:
+            let a = gpr[rm], b = gpr[reg]
+            let r = aluResult(2, 8, a, b)
+            gpr[rm] = r
+            commitALUFlags(2, 8, a, b, r)
+        case .sbb64RR:
+            let a = gpr[rm], b = gpr[reg]
+            let r = aluResult(3, 8, a, b)
+            gpr[rm] = r
+            commitALUFlags(3, 8, a, b, r)
+        case .not32: gpr[rm] = ~gpr[rm] & 0xFFFF_FFFF
+        case .not64: gpr[rm] = ~gpr[rm]
+        case .movsxdLoad:
+            gpr[reg] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: try fastRead(p.pointee.seg, fastOffset(p), 4))))
+        case .storeImm32: try fastWrite(p.pointee.seg, fastOffset(p), 4, p.pointee.imm)
+        case .storeImm64: try fastWrite(p.pointee.seg, fastOffset(p), 8, p.pointee.imm)
+        case .cmpMemImm32:
+            let a = try fastRead(p.pointee.seg, fastOffset(p), 4)
+            let b = p.pointee.imm & 0xFFFF_FFFF
+            lazy = LazyFlags(op: .sub, size: 4, dst: a, src: b, res: (a &- b) & 0xFFFF_FFFF)
+        case .cmpMemImm64:
+            let a = try fastRead(p.pointee.seg, fastOffset(p), 8)
+            lazy = LazyFlags(op: .sub, size: 8, dst: a, src: p.pointee.imm, res: a &- p.pointee.imm)
+        case .cmpMemReg32:
+            let a = try fastRead(p.pointee.seg, fastOffset(p), 4)
+            let b = gpr[reg] & 0xFFFF_FFFF
+            lazy = LazyFlags(op: .sub, size: 4, dst: a, src: b, res: (a &- b) & 0xFFFF_FFFF)
+        case .cmpMemReg64:
+            let a = try fastRead(p.pointee.seg, fastOffset(p), 8)
+            lazy = LazyFlags(op: .sub, size: 8, dst: a, src: gpr[reg], res: a &- gpr[reg])
+        case .testMemImm32: test(try fastRead(p.pointee.seg, fastOffset(p), 4), p.pointee.imm & 0xFFFF_FFFF, 4)
+        case .testMemImm64: test(try fastRead(p.pointee.seg, fastOffset(p), 8), p.pointee.imm, 8)
+        case .callReg64: try callAbsolute(gpr[rm])
+        case .callMem64: try callAbsolute(try fastRead(p.pointee.seg, fastOffset(p), 8))
+        case .jmpMem64: try jumpAbsolute(try fastRead(p.pointee.seg, fastOffset(p), 8))
+        case .cmpMemImm8:
+            let a = try fastRead(p.pointee.seg, fastOffset(p), 1)
+            let b = p.pointee.imm & 0xFF
+            lazy = LazyFlags(op: .sub, size: 1, dst: a, src: b, res: (a &- b) & 0xFF)
+        case .testMemImm8: test(try fastRead(p.pointee.seg, fastOffset(p), 1), p.pointee.imm & 0xFF, 1)
+        case .storeImm8: try fastWrite(p.pointee.seg, fastOffset(p), 1, p.pointee.imm)
         }
     }
 
@@ -379,10 +496,14 @@ extension CPU {
         setStatusFlags(f)
     }
 
-    /// The count of a shift by an immediate (C1) or by one (D1).
+    /// The count of a shift by an immediate (C1), by one (D1) or by CL (D3).
     @_transparent
     func shiftCount(_ p: UnsafeMutablePointer<Instruction>) -> UInt64 {
-        p.pointee.op == .shiftRM1 ? 1 : p.pointee.imm & 0xFF
+        switch p.pointee.op {
+        case .shiftRM1: return 1
+        case .shiftRMCL: return gpr[1] & 0xFF
+        default: return p.pointee.imm & 0xFF
+        }
     }
 
     /// Near relative jump in 64-bit mode when `taken`.
@@ -393,6 +514,24 @@ extension CPU {
             if !isCanonical(target) { throw Abort.exception(13, 0) }
             ripValue = target
         }
+    }
+
+    /// Near CALL to `target` in 64-bit mode: #GP(0) for a non-canonical target before anything is pushed
+    /// (SDM Vol. 2A "CALL"), then the return address is pushed.
+    @_transparent
+    func callAbsolute(_ target: UInt64) throws(Abort) {
+        if !isCanonical(target) { throw Abort.exception(13, 0) }
+        let sp = gpr[4] &- 8
+        try fastWrite(2, sp, 8, ripValue)
+        gpr[4] = sp
+        ripValue = target
+    }
+
+    /// Near JMP to `target` in 64-bit mode (#GP(0) if it is not canonical).
+    @_transparent
+    func jumpAbsolute(_ target: UInt64) throws(Abort) {
+        if !isCanonical(target) { throw Abort.exception(13, 0) }
+        ripValue = target
     }
 
     /// The effective address of a memory operand with 64-bit addressing (no segment base).
