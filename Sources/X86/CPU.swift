@@ -470,7 +470,7 @@ public final class CPU {
                             instructionCount &+= 1
                             if interruptibilityValue != 0 { interruptibilityValue = 0; return n }
                             left &-= 1
-                            if left == 0 || n >= count { break }
+                            if n >= count { break }
                             if e.pointee.fastAccessesMemory
                                 && (pageState[page] | 1 != generation || tlbEpoch.pointee != codeEpoch) { break }
                         } else {
@@ -485,20 +485,29 @@ public final class CPU {
                             }
                             if retireEndsBatch() { return n }
                             left -= 1
-                            // Leave the block at its end and when anything it was decoded under changed.
-                            if left == 0 || n >= count || pageState[page] | 1 != generation
+                            // Stop when anything the block was decoded under changed.
+                            if n >= count || pageState[page] | 1 != generation
                                 || decodeMode != mode || tlbEpoch.pointee != codeEpoch || cplValue != codeCPL { break }
                         }
                         // Go on with the next entry if RIP is its address (same page, page offset of its physical
-                        // address); a taken branch or an unfinished string instruction leaves the block.
-                        e += 1
-                        if ripValue != next {
+                        // address).
+                        if left != 0 {
+                            e += 1
+                            if ripValue == next { at = next; continue }
                             let following = (at & ~0xFFF) | (e.pointee.tag & 0xFFF)
-                            if ripValue != following { break }
-                            at = following
-                        } else {
-                            at = next
+                            if ripValue == following { at = following; continue }
                         }
+                        // The block ended, or a taken branch or an unfinished string instruction left it: go on
+                        // directly with the block at RIP when it is on this page and was built from the page as it
+                        // is now, in this mode (nothing it was decoded under has changed: the checks above hold).
+                        let target = ripValue
+                        if target & ~0xFFF != at & ~0xFFF { break }
+                        let targetPA = (pa & ~0xFFF) | (target & 0xFFF)
+                        let c = blocks.slot(targetPA)
+                        if c.pointee.tag != targetPA || c.pointee.generation != generation || c.pointee.mode != mode { break }
+                        e = blocks.arena + Int(c.pointee.start)
+                        left = Int(c.pointee.count)
+                        at = target
                     }
                     continue
                 }
