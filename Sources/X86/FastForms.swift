@@ -74,6 +74,9 @@ enum FastForm: UInt8 {
     case callReg64, callMem64, jmpMem64
     // CMP byte [mem], imm; TEST byte [mem], imm; MOV byte [mem], imm.
     case cmpMemImm8, testMemImm8, storeImm8
+    // SSE2 ADDSD SUBSD MULSD DIVSD SQRTSD (register or m64 source), the same packed on registers (opcode
+    // byte in `opcode`), MOVSD xmm, m64 and MOVSD m64, xmm.
+    case sseScalarDouble, ssePackedDouble, movsdLoad, movsdStore
 
     /// The first form that accesses memory.
     static let firstMemoryForm = FastForm.load32
@@ -100,7 +103,7 @@ extension Instruction {
         }
         guard size == 4 || size == 8 || (op == .movRMReg && mem) || op == .jcc || op == .jmpRel
                 || op == .callRel || op == .retNear || op == .pushReg || op == .popReg || op == .nop
-                || op == .movzx else { return .none }
+                || op == .movzx || op == .sse else { return .none }
         switch op {
         case .aluRMReg where !mem:
             guard let k = FastForm.aluIndex(sub) else { return .none }
@@ -154,6 +157,17 @@ extension Instruction {
         case .testRMImm where mem: return wide ? .testMemImm64 : .testMemImm32
         case .callRM where wide: return mem ? .callMem64 : .callReg64
         case .jmpRM where wide: return mem ? .jmpMem64 : .jmpReg64
+        case .sse:
+            let prefixes = flags & (InstructionFlags.rep | InstructionFlags.repne | InstructionFlags.opsize)
+            switch opcode {
+            case 0x151, 0x158, 0x159, 0x15C, 0x15E:
+                if prefixes & ~InstructionFlags.opsize == InstructionFlags.repne { return .sseScalarDouble }
+                if prefixes == InstructionFlags.opsize && !mem { return .ssePackedDouble }
+                return .none
+            case 0x110 where mem && prefixes & ~InstructionFlags.opsize == InstructionFlags.repne: return .movsdLoad
+            case 0x111 where mem && prefixes & ~InstructionFlags.opsize == InstructionFlags.repne: return .movsdStore
+            default: return .none
+            }
         case .shiftRMCL where !mem:
             switch sub {
             case 4, 6: return wide ? .shl64 : .shl32
@@ -370,6 +384,37 @@ extension CPU {
             lazy = LazyFlags(op: .sub, size: 1, dst: a, src: b, res: (a &- b) & 0xFF)
         case .testMemImm8: test(try fastRead(p.pointee.seg, fastOffset(p), 1), p.pointee.imm & 0xFF, 1)
         case .storeImm8: try fastWrite(p.pointee.seg, fastOffset(p), 1, p.pointee.imm)
+        case .sseScalarDouble:
+            let d = Int(p.pointee.reg & 15) * 2
+            if sseFastUsable, let b = p.pointee.isMem ? ramRead64(p.pointee.seg, fastOffset(p)) : fpu.xmm[rm * 2],
+               let z = CPU.hostDoubleArith(UInt8(truncatingIfNeeded: p.pointee.opcode), fpu.xmm[d], b),
+               !z.inexact || fpu.mxcsr & (UInt32(FPFlag.inexact) << MXCSR.maskShift) != 0 {
+                fpu.xmm[d] = z.bits
+                if z.inexact { fpu.mxcsr |= UInt32(FPFlag.inexact) }
+            } else {
+                try execSSE(p.pointee)
+            }
+        case .ssePackedDouble:
+            let d = Int(p.pointee.reg & 15) * 2
+            let op = UInt8(truncatingIfNeeded: p.pointee.opcode)
+            if sseFastUsable, let lo = CPU.hostDoubleArith(op, fpu.xmm[d], fpu.xmm[rm * 2]),
+               let hi = CPU.hostDoubleArith(op, fpu.xmm[d + 1], fpu.xmm[rm * 2 + 1]),
+               !(lo.inexact || hi.inexact) || fpu.mxcsr & (UInt32(FPFlag.inexact) << MXCSR.maskShift) != 0 {
+                fpu.xmm[d] = lo.bits
+                fpu.xmm[d + 1] = hi.bits
+                if lo.inexact || hi.inexact { fpu.mxcsr |= UInt32(FPFlag.inexact) }
+            } else {
+                try execSSE(p.pointee)
+            }
+        case .movsdLoad:
+            guard sseEnabled else { try execSSE(p.pointee); return }
+            let v = try fastRead(p.pointee.seg, fastOffset(p), 8)
+            let d = Int(p.pointee.reg & 15) * 2
+            fpu.xmm[d] = v
+            fpu.xmm[d + 1] = 0
+        case .movsdStore:
+            guard sseEnabled else { try execSSE(p.pointee); return }
+            try fastWrite(p.pointee.seg, fastOffset(p), 8, fpu.xmm[reg * 2])
         }
     }
 
@@ -514,6 +559,35 @@ extension CPU {
             if !isCanonical(target) { throw Abort.exception(13, 0) }
             ripValue = target
         }
+    }
+
+    /// Whether SSE instructions run (CR0.EM clear, CR0.TS clear, CR4.OSFXSR set); otherwise the general path
+    /// raises #UD or #NM.
+    @_transparent
+    var sseEnabled: Bool {
+        cr0Value & (CR0.em.rawValue | CR0.ts.rawValue) == 0 && cr4Value & CR4.osfxsr.rawValue != 0
+    }
+
+    /// Whether the host-`Double` path can decide an SSE2 double operation: SSE enabled and MXCSR rounding to
+    /// nearest (`CPU.hostDoubleArith` then answers, or declines, for the operand values).
+    @_transparent
+    var sseFastUsable: Bool {
+        sseEnabled && fpu.mxcsr & (3 << MXCSR.rcShift) == 0
+    }
+
+    /// Reads 8 bytes of guest RAM at segment `s`, offset `off` in 64-bit mode when the read TLB holds the page
+    /// and the access needs no fault check (within the page, aligned or alignment checking off); nil otherwise,
+    /// with nothing read, so the caller can hand the whole instruction to the general path.
+    @_transparent
+    func ramRead64(_ s: UInt8, _ off: UInt64) -> UInt64? {
+        let la = s >= 4 ? seg[Int(s)].base &+ off : off
+        let slot = TLB.slot(la, .read, cplValue == 3)
+        if tlbTags[slot] == la & ~0xFFF && (la & 0xFFF) <= 4088 && (la & 7 == 0 || !alignmentCheck),
+           let h = tlbHosts[slot] {
+            // Safe: as in `fastRead`.
+            return UInt64(littleEndian: (h + Int(truncatingIfNeeded: la & 0xFFF)).loadUnaligned(as: UInt64.self))
+        }
+        return nil
     }
 
     /// Near CALL to `target` in 64-bit mode: #GP(0) for a non-canonical target before anything is pushed
