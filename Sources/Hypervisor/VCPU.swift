@@ -139,13 +139,16 @@ public final class VCPU {
         while true {
             let chunk = Int(min(left, 1 << 20))
             let before = cpu.instructionCount
-            let r = cpu.runGuest(instructionLimit: chunk)
+            let r = cpu.enterAndRunGuest(instructionLimit: chunk)
             let done = cpu.instructionCount &- before
             switch r {
-            case .exit(let e):
+            case .exit:
+                // The exit is copied once, from where the processor built it.
+                let e = cpu.lastExit
                 exitTally[Int(e.reason.rawValue)] += 1
                 return e
-            case .entryFailed(let f, let n):
+            case .entryFailed:
+                let (f, n) = cpu.lastEntryFailure
                 throw .entryFailed(f, instructionError: n)
             case .stopRequested:
                 exitTally[Int(ExitReason.vmxPreemptionTimerExpired.rawValue)] += 1
