@@ -92,6 +92,11 @@ public final class Bus {
     private var timing: [Timing] = []
     /// The latest time given to `advance(to:)`.
     private var now: UInt64 = 0
+    /// The earliest deadline of `timing`, valid while `timingChanged` is false: `advance(to:)` before it
+    /// has nothing to do (the VMM calls it on every exit).
+    private var earliestDeadline: UInt64? = nil
+    /// Whether `timing` changed since `earliestDeadline` was computed.
+    private var timingChanged = true
 
     /// How many reads hit no device.
     public private(set) var unmappedReads: UInt64 = 0
@@ -186,6 +191,8 @@ public final class Bus {
     /// changed other than through this bus (input delivered to it directly) needs `deviceStateChanged()`.
     public func advance(to now: UInt64) -> UInt64? {
         self.now = max(self.now, now)
+        // Every device current, and none due yet: nothing to advance, and the earliest deadline stands.
+        if !timingChanged && earliestDeadline.map({ self.now < $0 }) ?? true { return earliestDeadline }
         var earliest: UInt64?
         for slot in devices.indices {
             let t = timing[slot]
@@ -194,6 +201,8 @@ public final class Bus {
                 earliest = min(earliest ?? deadline, deadline)
             }
         }
+        earliestDeadline = earliest
+        timingChanged = false
         return earliest
     }
 
@@ -201,12 +210,14 @@ public final class Bus {
     /// than through `read`/`write` (its deadline may have moved).
     public func deviceStateChanged() {
         for slot in timing.indices { timing[slot].current = false }
+        timingChanged = true
     }
 
     /// Advances the device in `slot` to the bus's time and records the deadline it reports (also after an
     /// access, which may have reprogrammed it).
     private func advanceDevice(_ slot: Int) {
         timing[slot] = Timing(time: now, deadline: devices[slot].advance(to: now), current: true)
+        timingChanged = true
     }
 
     /// Advances the device in `slot` to the bus's time unless it is there already.
@@ -229,6 +240,7 @@ public final class Bus {
             }
         }
         timing = Array(repeating: Timing(), count: devices.count)
+        timingChanged = true
     }
 
     /// All ones in the low `size` bytes (8 bytes for sizes outside 1...7).

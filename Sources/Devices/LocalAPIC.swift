@@ -216,9 +216,12 @@ public struct APICVectorSet: Hashable, Codable, Sendable {
     }
     /// The highest vector in the set, or `nil` when it is empty.
     public var highest: UInt8? {
-        for index in stride(from: min(registers.count, 8) - 1, through: 0, by: -1) where registers[index] != 0 {
-            let bit = 31 - registers[index].leadingZeroBitCount
-            return UInt8(truncatingIfNeeded: index * 32 + bit)
+        // A plain countdown (the VMM asks on every exit; a `stride` loop here compiled to generic code).
+        var index = min(registers.count, 8)
+        while index > 0 {
+            index -= 1
+            let bits = registers[index]
+            if bits != 0 { return UInt8(truncatingIfNeeded: index * 32 + 31 - bits.leadingZeroBitCount) }
         }
         return nil
     }

@@ -20,7 +20,8 @@ extension PCMachine {
     }
 
     func loop(instructionLimit: UInt64?) -> MachineOutcome {
-        var lastExit: VMExit? = nil
+        // What the last exit said about an event it interrupted (re-injected by `deliverInterrupts`).
+        var interrupted = InterruptedEvent()
         var stuck = 0, lastProgress: (UInt64, UInt64) = (0, 0)
         while true {
             if let o = exitRequests.outcome { return o }
@@ -42,8 +43,8 @@ extension PCMachine {
             let now = guestTime
             let deadline = advanceDevices(to: now)
             if let o = pollConsole() { return o }
-            deliverInterrupts(after: lastExit)
-            lastExit = nil
+            deliverInterrupts(reinjecting: interrupted)
+            interrupted = InterruptedEvent()
             if halted {
                 if let o = idle(until: deadline) { return o }
                 continue
@@ -56,14 +57,15 @@ extension PCMachine {
             do { exit = try vcpu.run(instructionBudget: budget) } catch {
                 return .error("VM entry failed: \(error)")
             }
-            if let localAPIC { localAPIC.taskPriority = UInt8(truncatingIfNeeded: vm.memory.readInteger(at: PCLayout.virtualAPICPage + 0x80, size: 1)) }
+            // The guest's MOV CR8 writes went to the VTPR without exits: the APIC's TPR follows it.
+            if let localAPIC { localAPIC.taskPriority = virtualTPR.pointee }
             injectionPending = false
             if let exitTrace { exitTrace(traceLine(exit)) }
             let started = statistics.begin()
             let o = handle(exit)
             statistics.end(exit.reason, since: started)
             if let o { return o }
-            lastExit = exit
+            interrupted = InterruptedEvent(exit)
         }
     }
 
@@ -209,12 +211,12 @@ extension PCMachine {
     /// Delivers what the interrupt controllers request: re-injects an event whose delivery an exit cut
     /// short (IDT-vectoring information), else injects the PIC's vector when the guest can take it (IF=1,
     /// no STI/MOV-SS blocking), else asks for an interrupt-window exit.
-    func deliverInterrupts(after exit: VMExit?) {
+    func deliverInterrupts(reinjecting exit: InterruptedEvent) {
         guard !injectionPending else { return }
-        if let exit, exit.idtVectoringInformation.valid {
-            let info = exit.idtVectoringInformation
+        if exit.information.valid {
+            let info = exit.information
             try? vcpu.write(.vmEntryInterruptionInformation, UInt64(info.rawValue & ~(1 << 12)))
-            if info.deliverErrorCode { try? vcpu.write(.vmEntryExceptionErrorCode, UInt64(exit.idtVectoringErrorCode)) }
+            if info.deliverErrorCode { try? vcpu.write(.vmEntryExceptionErrorCode, UInt64(exit.errorCode)) }
             try? vcpu.write(.vmEntryInstructionLength, UInt64(exit.instructionLength))
             injectionPending = true
             return
@@ -245,7 +247,7 @@ extension PCMachine {
     func syncTPRBeforeEntry() {
         guard let localAPIC else { return }
         let tpr = localAPIC.taskPriority
-        vm.memory.writeInteger(UInt64(tpr), at: PCLayout.virtualAPICPage + 0x80, size: 1)
+        virtualTPR.pointee = tpr
         var threshold: UInt64 = 0
         if localAPIC.pendingVector() == nil, let requested = localAPIC.highestRequestedVector {
             threshold = min(UInt64(requested >> 4), UInt64(tpr >> 4))
@@ -253,6 +255,20 @@ extension PCMachine {
         if threshold != tprThreshold {
             tprThreshold = threshold
             try? vcpu.write(.tprThreshold, threshold)
+        }
+    }
+
+    /// The part of an exit `deliverInterrupts` needs: the event the exit cut short (IDT-vectoring
+    /// information, invalid when none), its error code, and the instruction length for a software event.
+    struct InterruptedEvent {
+        var information = InterruptionInfo(rawValue: 0)
+        var errorCode: UInt32 = 0
+        var instructionLength: UInt32 = 0
+        init() {}
+        init(_ e: VMExit) {
+            information = e.idtVectoringInformation
+            errorCode = e.idtVectoringErrorCode
+            instructionLength = e.instructionLength
         }
     }
 
