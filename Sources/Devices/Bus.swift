@@ -86,6 +86,9 @@ public final class Bus {
     /// The number of addresses in the space (`nil`: all 2^64 addresses).
     public let addressSpaceSize: UInt64?
     private var mappings: [Mapping] = []   // sorted by base, never overlapping
+    /// `mappings[k].range` for every k: the lookup searches these plain values (no device references to
+    /// retain on the way, as every I/O exit pays the lookup).
+    private var rangeIndex: [AddressRange] = []
     /// Each mapped device once (a device mapped at several ranges appears once), for `advance(to:)`.
     private var devices: [any Device] = []
     /// Per device of `devices`: its time and deadline.
@@ -157,7 +160,7 @@ public final class Bus {
     /// The mapping that contains `address`.
     private func mapping(at address: UInt64) -> Mapping? {
         let index = upperBound(for: address)   // first mapping with base > address
-        guard index > 0, mappings[index - 1].range.contains(address) else { return nil }
+        guard index > 0, rangeIndex[index - 1].contains(address) else { return nil }
         return mappings[index - 1]
     }
 
@@ -227,6 +230,7 @@ public final class Bus {
 
     /// Lists each mapped device once and points every mapping at its device's slot (after each map/unmap).
     private func renumberDevices() {
+        rangeIndex = mappings.map(\.range)
         var slots: [ObjectIdentifier: Int] = [:]
         devices = []
         for k in mappings.indices {
@@ -249,10 +253,10 @@ public final class Bus {
     }
 
     private func upperBound(for address: UInt64) -> Int {
-        var low = 0, high = mappings.count
+        var low = 0, high = rangeIndex.count
         while low < high {
             let mid = (low + high) / 2
-            if mappings[mid].range.base <= address { low = mid + 1 } else { high = mid }
+            if rangeIndex[mid].base <= address { low = mid + 1 } else { high = mid }
         }
         return low
     }

@@ -217,13 +217,16 @@ public struct APICVectorSet: Hashable, Codable, Sendable {
     /// The highest vector in the set, or `nil` when it is empty.
     public var highest: UInt8? {
         // A plain countdown (the VMM asks on every exit; a `stride` loop here compiled to generic code).
-        var index = min(registers.count, 8)
-        while index > 0 {
-            index -= 1
-            let bits = registers[index]
-            if bits != 0 { return UInt8(truncatingIfNeeded: index * 32 + 31 - bits.leadingZeroBitCount) }
+        registers.withUnsafeBufferPointer { r in
+            // Safe: indices stay below `min(r.count, 8)`.
+            var index = min(r.count, 8)
+            while index > 0 {
+                index -= 1
+                let bits = r[index]
+                if bits != 0 { return UInt8(truncatingIfNeeded: index * 32 + 31 - bits.leadingZeroBitCount) }
+            }
+            return nil
         }
-        return nil
     }
     /// Register `index` (0 outside 0–7).
     public func register(_ index: Int) -> UInt32 {

@@ -249,7 +249,8 @@ extension PCMachine {
         let tpr = localAPIC.taskPriority
         virtualTPR.pointee = tpr
         var threshold: UInt64 = 0
-        if localAPIC.pendingVector() == nil, let requested = localAPIC.highestRequestedVector {
+        // The IRR first: when it is empty (most entries), no priority arithmetic is needed.
+        if let requested = localAPIC.highestRequestedVector, localAPIC.pendingVector() == nil {
             threshold = min(UInt64(requested >> 4), UInt64(tpr >> 4))
         }
         if threshold != tprThreshold {

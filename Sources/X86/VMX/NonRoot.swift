@@ -12,10 +12,10 @@ public final class VMXRuntime {
         set { current.pointee = newValue }
     }
     /// The run loop's VMX state, in a struct behind a pointer allocated once (no exclusivity checks).
-    struct Hot {
+    @usableFromInline struct Hot {
         /// The exit being produced (valid while `exitPending`), then the exit being completed: one place
         /// the exit is built and finished in, instead of copies of an optional passed along.
-        var exit = VMExit(reason: .exceptionOrNMI)
+        @usableFromInline var exit = VMExit(reason: .exceptionOrNMI)
         /// Whether `exit` holds an exit something caused and the run loop has not taken yet.
         var exitPending = false
         /// The failed check and VM-instruction error of the last entry that failed with VMfailValid.
@@ -36,7 +36,7 @@ public final class VMXRuntime {
         /// The next VM entry must load the guest-state area (the VMM wrote the VMCS since the last exit).
         var loadNeeded = true
     }
-    let hot: UnsafeMutablePointer<Hot>
+    @usableFromInline let hot: UnsafeMutablePointer<Hot>
 
     /// Whether an exit is being produced: set to the token of an exit built in `hot.pointee.exit` (by
     /// `exceptionExit`, `checkPendingExitsAtBoundary`…), nil once the run loop took it. A one-byte token,
@@ -150,7 +150,8 @@ extension CPU {
     }
 
     /// The exit the last `enterAndRunGuest` returned `.exit` for (also in the VMCS exit-information fields).
-    public var lastExit: VMExit { vmx.hot.pointee.exit }
+    /// Inlinable: the caller copies the exit straight from where it was built.
+    @inlinable public var lastExit: VMExit { vmx.hot.pointee.exit }
 
     /// The failed check and VM-instruction error of the last `enterAndRunGuest` that returned `.entryFailed`.
     public var lastEntryFailure: (failure: EntryFailure, instructionError: UInt32) {
@@ -399,7 +400,16 @@ extension CPU {
     /// Delivers the event in the VM-entry interruption-information field (SDM Vol. 3C §26.6).
     /// Returns an exit if delivery itself caused one.
     /// Returns whether delivery itself caused an exit (completed, in `vmx.hot.pointee.exit`).
+    @inline(__always)
     func injectEventOnEntry() -> Bool {
+        // Bit 31 (valid) clear: nothing to inject, the usual case.
+        guard vmx.current.pointee[.vmEntryInterruptionInformation] & (1 << 31) != 0 else { return false }
+        return injectEvent()
+    }
+
+    /// `injectEventOnEntry` with a valid event.
+    @inline(never)
+    func injectEvent() -> Bool {
         let info = InterruptionInfo(rawValue: UInt32(truncatingIfNeeded: vmx.current.pointee[.vmEntryInterruptionInformation]))
         guard info.valid else { return false }
         vmx.current.pointee.store(.vmEntryInterruptionInformation, UInt64(info.rawValue & ~(1 << 31)))
@@ -530,8 +540,10 @@ extension CPU {
         if vmx.guestStateStale {
             switch field {
             case .guestRIP:
+                // The VMCS field is written when the guest state is synced (`saveGuestState`); the flag keeps
+                // the RIP rules' re-check (`cachedEntryCheck`) as a VMWRITE would.
                 ripValue = value
-                vmx.current.pointee[field] = value
+                vmx.current.pointee.ripChanged = true
                 return
             case .guestRSP:
                 gpr[4] = value
@@ -556,7 +568,14 @@ extension CPU {
 
     /// The VM-exit MSR-store area (SDM Vol. 3C §27.4): the guest's value of each listed MSR is stored.
     /// (The VM-exit MSR-load area loads host MSRs; the embedding API has no host processor state to load.)
+    @inline(__always)
     func storeExitMSRs() {
+        if vmx.current.pointee[.vmExitMSRStoreCount] != 0 { storeExitMSRList() }
+    }
+
+    /// `storeExitMSRs` with a non-empty list.
+    @inline(never)
+    func storeExitMSRList() {
         let count = Int(min(vmx.current.pointee[.vmExitMSRStoreCount], 512))
         guard count > 0 else { return }
         let base = vmx.current.pointee[.vmExitMSRStoreAddress]
