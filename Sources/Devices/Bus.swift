@@ -89,6 +89,11 @@ public final class Bus {
     /// `mappings[k].range` for every k: the lookup searches these plain values (no device references to
     /// retain on the way, as every I/O exit pays the lookup).
     private var rangeIndex: [AddressRange] = []
+    /// For the port-I/O bus: per port, 1 + the index in `mappings` of the mapping that holds it, or 0.
+    /// One load finds an I/O exit's device (128 KiB, rebuilt at the first access after a map/unmap).
+    private var portSlots: [UInt16] = []
+    /// Whether `portSlots` must be rebuilt before its next use.
+    private var portSlotsStale = true
     /// Each mapped device once (a device mapped at several ranges appears once), for `advance(to:)`.
     private var devices: [any Device] = []
     /// Per device of `devices`: its time and deadline.
@@ -159,6 +164,12 @@ public final class Bus {
 
     /// The mapping that contains `address`.
     private func mapping(at address: UInt64) -> Mapping? {
+        if portSlotsStale { rebuildPortSlots() }
+        if !portSlots.isEmpty {
+            guard address < UInt64(portSlots.count) else { return nil }
+            let slot = Int(portSlots[Int(address)])
+            return slot == 0 ? nil : mappings[slot - 1]
+        }
         let index = upperBound(for: address)   // first mapping with base > address
         guard index > 0, rangeIndex[index - 1].contains(address) else { return nil }
         return mappings[index - 1]
@@ -231,6 +242,7 @@ public final class Bus {
     /// Lists each mapped device once and points every mapping at its device's slot (after each map/unmap).
     private func renumberDevices() {
         rangeIndex = mappings.map(\.range)
+        portSlotsStale = true
         var slots: [ObjectIdentifier: Int] = [:]
         devices = []
         for k in mappings.indices {
@@ -245,6 +257,20 @@ public final class Bus {
         }
         timing = Array(repeating: Timing(), count: devices.count)
         timingChanged = true
+    }
+
+    /// Fills `portSlots` from `mappings` (a port-sized address space only; other buses search `rangeIndex`).
+    private func rebuildPortSlots() {
+        portSlotsStale = false
+        guard let size = addressSpaceSize, size <= 0x1_0000, mappings.count < Int(UInt16.max) else {
+            portSlots = []
+            return
+        }
+        portSlots = Array(repeating: 0, count: Int(size))
+        for (k, m) in mappings.enumerated() {
+            // The range lies inside the address space (`map` refused any other).
+            for a in m.range.base..<(m.range.base &+ m.range.length) { portSlots[Int(a)] = UInt16(k + 1) }
+        }
     }
 
     /// All ones in the low `size` bytes (8 bytes for sizes outside 1...7).

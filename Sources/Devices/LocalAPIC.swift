@@ -218,8 +218,18 @@ public struct APICVectorSet: Hashable, Codable, Sendable {
     public var highest: UInt8? {
         // A plain countdown (the VMM asks on every exit; a `stride` loop here compiled to generic code).
         registers.withUnsafeBufferPointer { r in
-            // Safe: indices stay below `min(r.count, 8)`.
-            var index = min(r.count, 8)
+            let n = min(r.count, 8)
+            if n == 8 {
+                // Two registers per test, highest first: an empty set (the usual IRR) costs four tests.
+                var pair = 4
+                while pair > 0 {
+                    pair -= 1
+                    let bits = UInt64(r[2 * pair + 1]) << 32 | UInt64(r[2 * pair])
+                    if bits != 0 { return UInt8(truncatingIfNeeded: pair * 64 + 63 - bits.leadingZeroBitCount) }
+                }
+                return nil
+            }
+            var index = n
             while index > 0 {
                 index -= 1
                 let bits = r[index]

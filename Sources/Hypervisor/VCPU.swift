@@ -140,7 +140,6 @@ public final class VCPU {
             let chunk = Int(min(left, 1 << 20))
             let before = cpu.instructionCount
             let r = cpu.enterAndRunGuest(instructionLimit: chunk)
-            let done = cpu.instructionCount &- before
             switch r {
             case .exit:
                 // The exit is copied once, from where the processor built it.
@@ -154,6 +153,7 @@ public final class VCPU {
                 exitTally[Int(ExitReason.vmxPreemptionTimerExpired.rawValue)] += 1
                 return cpu.exitGuest(.vmxPreemptionTimerExpired)
             case .instructionLimit:
+                let done = cpu.instructionCount &- before
                 // A guest that retires nothing (halted with only undeliverable events) must not spin the host.
                 stalls = done == 0 ? stalls + 1 : 0
                 if stalls > 2 {

@@ -27,7 +27,9 @@ extension PCMachine {
             if let o = exitRequests.outcome { return o }
             // A watchdog on the VMM itself: neither instructions nor guest time moving for a million
             // iterations is a bug in a device model or here, reported instead of spinning forever.
-            let progress = (vcpu.instructionCount, guestTime)
+            let retired = vcpu.instructionCount         // read once per iteration (a call into the processor)
+            let now = retired &+ skippedTime            // guestTime
+            let progress = (retired, now)
             if progress == lastProgress {
                 stuck += 1
                 if stuck >= 1_000_000 {
@@ -39,8 +41,7 @@ extension PCMachine {
                 stuck = 0
                 lastProgress = progress
             }
-            if let limit = instructionLimit, vcpu.instructionCount &+ emulatedWork >= limit { return .instructionLimit(limit) }
-            let now = guestTime
+            if let limit = instructionLimit, retired &+ emulatedWork >= limit { return .instructionLimit(limit) }
             let deadline = advanceDevices(to: now)
             if let o = pollConsole() { return o }
             deliverInterrupts(reinjecting: interrupted)
@@ -51,7 +52,7 @@ extension PCMachine {
             }
             var budget = Self.maximumSlice
             if let d = deadline { budget = min(budget, d > now ? d - now : 1) }
-            if let limit = instructionLimit { budget = min(budget, max(1, limit &- vcpu.instructionCount)) }
+            if let limit = instructionLimit { budget = min(budget, max(1, limit &- retired)) }
             if localAPIC != nil { syncTPRBeforeEntry() }
             let exit: VMExit
             do { exit = try vcpu.run(instructionBudget: budget) } catch {

@@ -27,8 +27,16 @@ public struct VMExit: Equatable, Sendable, Codable {
     public var idtVectoringInformation: InterruptionInfo = InterruptionInfo(rawValue: 0)
     /// IDT-vectoring error code.
     public var idtVectoringErrorCode: UInt32 = 0
-    /// I/O RCX, RSI, RDI, RIP (SMIs during I/O; zero otherwise).
-    public var ioRCX: UInt64 = 0, ioRSI: UInt64 = 0, ioRDI: UInt64 = 0, ioRIP: UInt64 = 0
+    /// I/O RCX, RSI, RDI, RIP: saved for SMIs during I/O instructions, zero otherwise (SDM Vol. 3C §24.9.2).
+    /// Always zero here: the processor model has no SMM, so no exit reports an SMI (and the exit value stays
+    /// small enough to copy inline).
+    public var ioRCX: UInt64 { 0 }
+    /// See `ioRCX`.
+    public var ioRSI: UInt64 { 0 }
+    /// See `ioRCX`.
+    public var ioRDI: UInt64 { 0 }
+    /// See `ioRCX`.
+    public var ioRIP: UInt64 { 0 }
     /// For a failed VM entry: the check that failed, its SDM section and the offending values.
     public var failedCheck: EntryFailure? = nil
 
@@ -48,11 +56,13 @@ public struct EntryFailure: Equatable, Sendable, Codable, CustomStringConvertibl
     public var check: EntryCheck
     /// MSR-load entry index for MSR-loading failures (the exit qualification), else 0.
     public var msrIndex: UInt32 = 0
+    /// The offending values, inline: numbers, then names (apart, so the value packs without padding);
+    /// unused slots stay at `EntryFailureValue.unused`.
+    private var value0: UInt64 = 0, value1: UInt64 = 0, value2: UInt64 = 0, value3: UInt64 = 0
+    private var name0 = EntryFailureValue.unused.name, name1 = EntryFailureValue.unused.name
+    private var name2 = EntryFailureValue.unused.name, name3 = EntryFailureValue.unused.name
     /// How many of the inline values are in use.
     private var count: UInt8 = 0
-    /// The offending values, inline (unused slots stay at `EntryFailureValue.unused`).
-    private var v0 = EntryFailureValue.unused, v1 = EntryFailureValue.unused
-    private var v2 = EntryFailureValue.unused, v3 = EntryFailureValue.unused
 
     /// Most offending values a failure records (the checks name at most four).
     public static let maximumValues = 4
@@ -66,14 +76,19 @@ public struct EntryFailure: Equatable, Sendable, Codable, CustomStringConvertibl
 
     /// Offending fields and their values.
     public var values: [EntryFailureValue] {
-        get { Array([v0, v1, v2, v3].prefix(Int(count))) }
+        get {
+            let all = [EntryFailureValue(name0, value0), EntryFailureValue(name1, value1),
+                       EntryFailureValue(name2, value2), EntryFailureValue(name3, value3)]
+            return Array(all.prefix(Int(count)))
+        }
         set {
             let n = min(newValue.count, EntryFailure.maximumValues)
             count = UInt8(n)
-            v0 = n > 0 ? newValue[0] : .unused
-            v1 = n > 1 ? newValue[1] : .unused
-            v2 = n > 2 ? newValue[2] : .unused
-            v3 = n > 3 ? newValue[3] : .unused
+            let v = Array(newValue.prefix(n)) + Array(repeating: EntryFailureValue.unused, count: EntryFailure.maximumValues - n)
+            (name0, value0) = (v[0].name, v[0].value)
+            (name1, value1) = (v[1].name, v[1].value)
+            (name2, value2) = (v[2].name, v[2].value)
+            (name3, value3) = (v[3].name, v[3].value)
         }
     }
 
