@@ -8,8 +8,15 @@ public final class VMXRuntime {
     let current: UnsafeMutablePointer<VMCS>
     /// The current VMCS (for the Hypervisor API: the vCPU's VMCS).
     public var vmcs: VMCS {
-        get { current.pointee }
-        set { current.pointee = newValue }
+        get { syncExitInformation(); return current.pointee }
+        set { current.pointee = newValue; hot.pointee.exitInformationStale = false }
+    }
+
+    /// Writes the last exit into the VMCS exit-information fields if they lag it.
+    func syncExitInformation() {
+        guard hot.pointee.exitInformationStale else { return }
+        hot.pointee.exitInformationStale = false
+        current.pointee.storeExitInformation(hot.pointee.exit)
     }
     /// The run loop's VMX state, in a struct behind a pointer allocated once (no exclusivity checks).
     @usableFromInline struct Hot {
@@ -18,6 +25,9 @@ public final class VMXRuntime {
         @usableFromInline var exit = VMExit(reason: .exceptionOrNMI)
         /// Whether `exit` holds an exit something caused and the run loop has not taken yet.
         var exitPending = false
+        /// Whether the VMCS exit-information fields lag `exit` (the last completed exit): like the guest-state
+        /// area, they are written when someone reads the VMCS (`syncExitInformation`), not on every exit.
+        var exitInformationStale = false
         /// The failed check and VM-instruction error of the last entry that failed with VMfailValid.
         var entryFailure = EntryFailure(.pinBasedControlsReserved)
         var entryFailureError: UInt32 = 0
@@ -504,7 +514,8 @@ extension CPU {
         // Guest state stays in the processor; `vmcsRead`/`vmcs` write it into the VMCS when asked.
         hot.pointee.guestStateStale = true
         hot.pointee.loadNeeded = false
-        vmx.current.pointee.storeExitInformation(hot.pointee.exit)
+        // The exit-information fields follow when the VMCS is read (`VMXRuntime.syncExitInformation`).
+        hot.pointee.exitInformationStale = true
         vmxNonRoot = false
     }
 
@@ -512,8 +523,9 @@ extension CPU {
 
     /// The current VMCS with the guest-state area up to date.
     public var currentVMCS: VMCS {
-        get { syncGuestState(); return vmx.current.pointee }
+        get { syncGuestState(); vmx.syncExitInformation(); return vmx.current.pointee }
         set {
+            vmx.hot.pointee.exitInformationStale = false
             vmx.current.pointee = newValue
             vmx.guestStateStale = false
             vmx.loadNeeded = true
@@ -522,6 +534,7 @@ extension CPU {
 
     /// Reads a VMCS field (VMREAD); guest RIP, RSP and RFLAGS come straight from the processor after an exit.
     public func vmcsRead(_ field: VMCSField) -> UInt64 {
+        if vmx.hot.pointee.exitInformationStale && field.isExitInformation { vmx.syncExitInformation() }
         if vmx.guestStateStale {
             switch field {
             case .guestRIP: return ripValue
@@ -537,6 +550,7 @@ extension CPU {
 
     /// Writes a VMCS field (VMWRITE; the caller enforces the read-only rule).
     public func vmcsWrite(_ field: VMCSField, _ value: UInt64) {
+        if vmx.hot.pointee.exitInformationStale && field.isExitInformation { vmx.syncExitInformation() }
         if vmx.guestStateStale {
             switch field {
             case .guestRIP:
@@ -636,6 +650,7 @@ extension CPU {
 
     /// Stores an exit's information in the VMCS exit-information fields (SDM Vol. 3C §24.9).
     func recordExitFields(_ e: VMExit) {
+        vmx.hot.pointee.exitInformationStale = false
         vmx.current.pointee.storeExitInformation(e)
     }
 
