@@ -93,6 +93,13 @@ public final class VCPU {
         if r == .rsp { cpu.vmcsWrite(.guestRSP, value) } else { cpu.setGPR(r, value) }
     }
 
+    /// Retires an instruction the VMM emulated after its exit: guest RIP moves `length` bytes on (the exit's
+    /// instruction length) and blocking by STI or by MOV SS ends, as the processor does when an instruction
+    /// retires. The same as writing `.guestRIP` and `.guestInterruptibilityState`, in one call.
+    public func retireInstruction(length: UInt64) {
+        cpu.retireEmulatedInstruction(length: length)
+    }
+
     // MARK: MSRs
 
     /// Reads a guest MSR (`hv_vcpu_read_msr`); nil for an MSR the processor does not implement.

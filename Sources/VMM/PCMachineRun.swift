@@ -167,9 +167,7 @@ extension PCMachine {
 
     /// Moves RIP `length` bytes on and ends STI/MOV-SS blocking (an instruction the VMM emulated retired).
     func retire(length: UInt64) {
-        try? vcpu.write(.guestRIP, vcpu.read(.guestRIP) &+ length)
-        let blocking = vcpu.read(.guestInterruptibilityState)
-        if blocking & 3 != 0 { try? vcpu.write(.guestInterruptibilityState, blocking & ~3) }
+        vcpu.retireInstruction(length: length)
     }
 
     /// Injects a hardware exception at the next entry.

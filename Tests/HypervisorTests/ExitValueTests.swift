@@ -41,3 +41,22 @@ import X86
     exit.failedCheck = g
     #expect(try JSONDecoder().decode(VMExit.self, from: try JSONEncoder().encode(exit)) == exit)
 }
+
+@Test func retireInstructionAdvancesRIPAndEndsSTIBlocking() throws {
+    let (_, vcpu) = try makeGuest { a in
+        a.sti()
+        a.cpuid()      // exits inside the STI shadow
+        a.cpuid()
+    }
+    let e = try vcpu.run()
+    #expect(e.reason == .cpuid)
+    let rip = vcpu.read(.guestRIP)
+    #expect(vcpu.read(.guestInterruptibilityState) & 1 == 1)
+    vcpu.retireInstruction(length: UInt64(e.instructionLength))
+    #expect(vcpu.read(.guestRIP) == rip &+ 2)
+    #expect(vcpu.read(.guestInterruptibilityState) & 3 == 0)
+    // The next entry runs from there: the second CPUID exits at the new RIP.
+    let next = try vcpu.run()
+    #expect(next.reason == .cpuid)
+    #expect(vcpu.read(.guestRIP) == rip &+ 2)
+}

@@ -571,6 +571,21 @@ extension CPU {
         vmx.current.pointee[field] = value
     }
 
+    /// Moves the guest RIP `length` bytes on and ends blocking by STI and by MOV SS, as retiring an instruction
+    /// the VMM emulated does: the same as writing guest RIP and the interruptibility state through
+    /// `vmcsWrite`, without the field-by-field round trips when the processor still holds the guest state.
+    public func retireEmulatedInstruction(length: UInt64) {
+        if vmx.guestStateStale {
+            ripValue = ripValue &+ length
+            vmx.current.pointee.ripChanged = true
+            if interruptibility & 3 != 0 { vmcsWrite(.guestInterruptibilityState, interruptibilityStateField & ~3) }
+            return
+        }
+        vmcsWrite(.guestRIP, vmcsRead(.guestRIP) &+ length)
+        let blocking = vmcsRead(.guestInterruptibilityState)
+        if blocking & 3 != 0 { vmcsWrite(.guestInterruptibilityState, blocking & ~3) }
+    }
+
     /// Writes the processor's guest state into the VMCS if it is newer.
     func syncGuestState() {
         if vmx.guestStateStale {
