@@ -86,12 +86,25 @@ public final class Bus {
     /// The number of addresses in the space (`nil`: all 2^64 addresses).
     public let addressSpaceSize: UInt64?
     private var mappings: [Mapping] = []   // sorted by base, never overlapping
+    /// `mappings[k].range` for every k: the lookup searches these plain values (no device references to
+    /// retain on the way, as every I/O exit pays the lookup).
+    private var rangeIndex: [AddressRange] = []
+    /// For the port-I/O bus: per port, 1 + the index in `mappings` of the mapping that holds it, or 0.
+    /// One load finds an I/O exit's device (128 KiB, rebuilt at the first access after a map/unmap).
+    private var portSlots: [UInt16] = []
+    /// Whether `portSlots` must be rebuilt before its next use.
+    private var portSlotsStale = true
     /// Each mapped device once (a device mapped at several ranges appears once), for `advance(to:)`.
     private var devices: [any Device] = []
     /// Per device of `devices`: its time and deadline.
     private var timing: [Timing] = []
     /// The latest time given to `advance(to:)`.
     private var now: UInt64 = 0
+    /// The earliest deadline of `timing`, valid while `timingChanged` is false: `advance(to:)` before it
+    /// has nothing to do (the VMM calls it on every exit).
+    private var earliestDeadline: UInt64? = nil
+    /// Whether `timing` changed since `earliestDeadline` was computed.
+    private var timingChanged = true
 
     /// How many reads hit no device.
     public private(set) var unmappedReads: UInt64 = 0
@@ -151,8 +164,14 @@ public final class Bus {
 
     /// The mapping that contains `address`.
     private func mapping(at address: UInt64) -> Mapping? {
+        if portSlotsStale { rebuildPortSlots() }
+        if !portSlots.isEmpty {
+            guard address < UInt64(portSlots.count) else { return nil }
+            let slot = Int(portSlots[Int(address)])
+            return slot == 0 ? nil : mappings[slot - 1]
+        }
         let index = upperBound(for: address)   // first mapping with base > address
-        guard index > 0, mappings[index - 1].range.contains(address) else { return nil }
+        guard index > 0, rangeIndex[index - 1].contains(address) else { return nil }
         return mappings[index - 1]
     }
 
@@ -186,6 +205,8 @@ public final class Bus {
     /// changed other than through this bus (input delivered to it directly) needs `deviceStateChanged()`.
     public func advance(to now: UInt64) -> UInt64? {
         self.now = max(self.now, now)
+        // Every device current, and none due yet: nothing to advance, and the earliest deadline stands.
+        if !timingChanged && earliestDeadline.map({ self.now < $0 }) ?? true { return earliestDeadline }
         var earliest: UInt64?
         for slot in devices.indices {
             let t = timing[slot]
@@ -194,6 +215,8 @@ public final class Bus {
                 earliest = min(earliest ?? deadline, deadline)
             }
         }
+        earliestDeadline = earliest
+        timingChanged = false
         return earliest
     }
 
@@ -201,12 +224,14 @@ public final class Bus {
     /// than through `read`/`write` (its deadline may have moved).
     public func deviceStateChanged() {
         for slot in timing.indices { timing[slot].current = false }
+        timingChanged = true
     }
 
     /// Advances the device in `slot` to the bus's time and records the deadline it reports (also after an
     /// access, which may have reprogrammed it).
     private func advanceDevice(_ slot: Int) {
         timing[slot] = Timing(time: now, deadline: devices[slot].advance(to: now), current: true)
+        timingChanged = true
     }
 
     /// Advances the device in `slot` to the bus's time unless it is there already.
@@ -216,6 +241,8 @@ public final class Bus {
 
     /// Lists each mapped device once and points every mapping at its device's slot (after each map/unmap).
     private func renumberDevices() {
+        rangeIndex = mappings.map(\.range)
+        portSlotsStale = true
         var slots: [ObjectIdentifier: Int] = [:]
         devices = []
         for k in mappings.indices {
@@ -229,6 +256,21 @@ public final class Bus {
             }
         }
         timing = Array(repeating: Timing(), count: devices.count)
+        timingChanged = true
+    }
+
+    /// Fills `portSlots` from `mappings` (a port-sized address space only; other buses search `rangeIndex`).
+    private func rebuildPortSlots() {
+        portSlotsStale = false
+        guard let size = addressSpaceSize, size <= 0x1_0000, mappings.count < Int(UInt16.max) else {
+            portSlots = []
+            return
+        }
+        portSlots = Array(repeating: 0, count: Int(size))
+        for (k, m) in mappings.enumerated() {
+            // The range lies inside the address space (`map` refused any other).
+            for a in m.range.base..<(m.range.base &+ m.range.length) { portSlots[Int(a)] = UInt16(k + 1) }
+        }
     }
 
     /// All ones in the low `size` bytes (8 bytes for sizes outside 1...7).
@@ -237,10 +279,10 @@ public final class Bus {
     }
 
     private func upperBound(for address: UInt64) -> Int {
-        var low = 0, high = mappings.count
+        var low = 0, high = rangeIndex.count
         while low < high {
             let mid = (low + high) / 2
-            if mappings[mid].range.base <= address { low = mid + 1 } else { high = mid }
+            if rangeIndex[mid].base <= address { low = mid + 1 } else { high = mid }
         }
         return low
     }

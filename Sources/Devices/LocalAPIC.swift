@@ -216,11 +216,27 @@ public struct APICVectorSet: Hashable, Codable, Sendable {
     }
     /// The highest vector in the set, or `nil` when it is empty.
     public var highest: UInt8? {
-        for index in stride(from: min(registers.count, 8) - 1, through: 0, by: -1) where registers[index] != 0 {
-            let bit = 31 - registers[index].leadingZeroBitCount
-            return UInt8(truncatingIfNeeded: index * 32 + bit)
+        // A plain countdown (the VMM asks on every exit; a `stride` loop here compiled to generic code).
+        registers.withUnsafeBufferPointer { r in
+            let n = min(r.count, 8)
+            if n == 8 {
+                // Two registers per test, highest first: an empty set (the usual IRR) costs four tests.
+                var pair = 4
+                while pair > 0 {
+                    pair -= 1
+                    let bits = UInt64(r[2 * pair + 1]) << 32 | UInt64(r[2 * pair])
+                    if bits != 0 { return UInt8(truncatingIfNeeded: pair * 64 + 63 - bits.leadingZeroBitCount) }
+                }
+                return nil
+            }
+            var index = n
+            while index > 0 {
+                index -= 1
+                let bits = r[index]
+                if bits != 0 { return UInt8(truncatingIfNeeded: index * 32 + 31 - bits.leadingZeroBitCount) }
+            }
+            return nil
         }
-        return nil
     }
     /// Register `index` (0 outside 0–7).
     public func register(_ index: Int) -> UInt32 {

@@ -93,6 +93,13 @@ public final class VCPU {
         if r == .rsp { cpu.vmcsWrite(.guestRSP, value) } else { cpu.setGPR(r, value) }
     }
 
+    /// Retires an instruction the VMM emulated after its exit: guest RIP moves `length` bytes on (the exit's
+    /// instruction length) and blocking by STI or by MOV SS ends, as the processor does when an instruction
+    /// retires. The same as writing `.guestRIP` and `.guestInterruptibilityState`, in one call.
+    public func retireInstruction(length: UInt64) {
+        cpu.retireEmulatedInstruction(length: length)
+    }
+
     // MARK: MSRs
 
     /// Reads a guest MSR (`hv_vcpu_read_msr`); nil for an MSR the processor does not implement.
@@ -139,18 +146,21 @@ public final class VCPU {
         while true {
             let chunk = Int(min(left, 1 << 20))
             let before = cpu.instructionCount
-            let r = cpu.runGuest(instructionLimit: chunk)
-            let done = cpu.instructionCount &- before
+            let r = cpu.enterAndRunGuest(instructionLimit: chunk)
             switch r {
-            case .exit(let e):
+            case .exit:
+                // The exit is copied once, from where the processor built it.
+                let e = cpu.lastExit
                 exitTally[Int(e.reason.rawValue)] += 1
                 return e
-            case .entryFailed(let f, let n):
+            case .entryFailed:
+                let (f, n) = cpu.lastEntryFailure
                 throw .entryFailed(f, instructionError: n)
             case .stopRequested:
                 exitTally[Int(ExitReason.vmxPreemptionTimerExpired.rawValue)] += 1
                 return cpu.exitGuest(.vmxPreemptionTimerExpired)
             case .instructionLimit:
+                let done = cpu.instructionCount &- before
                 // A guest that retires nothing (halted with only undeliverable events) must not spin the host.
                 stalls = done == 0 ? stalls + 1 : 0
                 if stalls > 2 {

@@ -1,36 +1,68 @@
 // VM exits counted by reason with the host time the VMM spent handling each (`--stats`, like
 // `perf kvm stat`).
 import X86
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Counts of VM exits and VMM handling time by basic exit reason.
 public final class ExitStatistics {
+    /// Number of reason slots (basic exit reasons are below 80).
+    static let slots = 80
+    /// Exits and handling nanoseconds by reason number, in buffers allocated once: the per-exit update
+    /// is two adds, with no copy-on-write or exclusivity check.
+    private let countBuffer: UnsafeMutablePointer<UInt64>
+    private let timeBuffer: UnsafeMutablePointer<UInt64>
     /// Exits by reason number.
-    public private(set) var counts = [UInt64](repeating: 0, count: 80)
-    /// Host nanoseconds spent handling exits, by reason number.
-    public private(set) var handlingNanoseconds = [UInt64](repeating: 0, count: 80)
+    public var counts: [UInt64] { Array(UnsafeBufferPointer(start: countBuffer, count: Self.slots)) }
+    /// Host nanoseconds spent handling exits, by reason number (zero while `timesHandling` is off).
+    public var handlingNanoseconds: [UInt64] { Array(UnsafeBufferPointer(start: timeBuffer, count: Self.slots)) }
     /// All exits.
     public private(set) var total: UInt64 = 0
-    private let origin = ContinuousClock.now
+    /// Whether the VMM's handling of each exit is timed (two host-clock reads per exit). Counts are kept
+    /// either way.
+    public var timesHandling = true
 
     /// Creates empty statistics.
-    public init() {}
-
-    /// The start of handling one exit.
-    func begin() -> ContinuousClock.Instant { ContinuousClock.now }
-
-    /// Records one exit of `reason` whose handling began at `start`.
-    func end(_ reason: ExitReason, since start: ContinuousClock.Instant) {
-        let index = Int(reason.rawValue)
-        guard index < counts.count else { return }
-        counts[index] &+= 1
-        total &+= 1
-        handlingNanoseconds[index] &+= (ContinuousClock.now - start).nanoseconds
+    public init() {
+        countBuffer = .allocate(capacity: Self.slots)
+        countBuffer.initialize(repeating: 0, count: Self.slots)
+        timeBuffer = .allocate(capacity: Self.slots)
+        timeBuffer.initialize(repeating: 0, count: Self.slots)
     }
 
+    deinit {
+        countBuffer.deallocate()
+        timeBuffer.deallocate()
+    }
+
+    /// The start of handling one exit (0 when handling is not timed).
+    @inline(__always) func begin() -> UInt64 { timesHandling ? Self.monotonicNanoseconds() : 0 }
+
+    /// Records one exit of `reason` whose handling began at `start` (from `begin()`).
+    @inline(__always) func end(_ reason: ExitReason, since start: UInt64) {
+        let index = Int(reason.rawValue)
+        guard index < Self.slots else { return }
+        // Safe: `index` is below `slots`, the buffers' capacity.
+        countBuffer[index] &+= 1
+        total &+= 1
+        if timesHandling { timeBuffer[index] &+= Self.monotonicNanoseconds() &- start }
+    }
+
+    /// The host's monotonic clock in nanoseconds: one `clock_gettime` (a vDSO call on Linux) and integer
+    /// arithmetic, a fraction of `ContinuousClock.now` with its `Duration` arithmetic.
+    static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(truncatingIfNeeded: ts.tv_sec) &* 1_000_000_000 &+ UInt64(truncatingIfNeeded: ts.tv_nsec)
+    }
 
     /// A table of exits by reason, most frequent first: count, share of exits, VMM handling time and its
     /// share, mean time per exit; with the run's wall time and guest instructions above it.
     public func table(wallNanoseconds: UInt64, instructions: UInt64, guestNanoseconds: UInt64) -> String {
+        let counts = self.counts, handlingNanoseconds = self.handlingNanoseconds
         let handled = handlingNanoseconds.reduce(0, &+)
         var lines: [String] = []
         func ms(_ ns: UInt64) -> String { String(format1(Double(ns) / 1e6)) }

@@ -209,6 +209,12 @@ public final class PCMachine {
     var tprThreshold: UInt64 = 0
     /// Iterations since the console was last polled.
     var pollCountdown = 0
+    /// The VMM-private pages (MSR bitmap, virtual-APIC page), owned by the machine and mapped at
+    /// `PCLayout.vmmPrivate` without guest permissions.
+    let vmmPrivatePages: UnsafeMutableRawPointer
+    /// The VTPR byte of the virtual-APIC page (offset 0x80), which the VMM reads after and writes before
+    /// every entry: a pointer into `vmmPrivatePages`, valid for the machine's lifetime.
+    let virtualTPR: UnsafeMutablePointer<UInt8>
 
     /// Builds the machine: memory, devices, the boot image loaded and the vCPU's VMCS set up.
     public init(_ configuration: Configuration, console: any ConsoleIO) throws(MachineError) {
@@ -218,6 +224,12 @@ public final class PCMachine {
         guard ram >= 16 << 20 else { throw MachineError("--memory must be at least 16 MiB (got \(ram >> 20) MiB)") }
         guard ram <= 64 << 30 else { throw MachineError("--memory must be at most 65536 MiB (got \(ram >> 20) MiB)") }
         memoryMap = PCLayout.memoryMap(ramSize: ram)
+        // Zeroed, page-aligned; freed in deinit. The guest never reaches it directly (no permissions):
+        // only the processor model's VMX accesses (MSR bitmap, virtual-APIC page) and the VMM do.
+        vmmPrivatePages = UnsafeMutableRawPointer.allocate(byteCount: Int(PCLayout.vmmPrivateSize), alignment: 0x1000)
+        vmmPrivatePages.initializeMemory(as: UInt8.self, repeating: 0, count: Int(PCLayout.vmmPrivateSize))
+        // Safe: the virtual-APIC page lies inside the private pages (PCLayout), so offset 0x80 is in bounds.
+        virtualTPR = (vmmPrivatePages + Int(PCLayout.virtualAPICPage - PCLayout.vmmPrivate + 0x80)).assumingMemoryBound(to: UInt8.self)
         vm = VirtualMachine()
         vcpu = vm.makeVCPU()
 
@@ -253,6 +265,13 @@ public final class PCMachine {
         self.configuration.boot = configuration.boot.loaded
     }
 
+    deinit {
+        // The VM may outlive the machine (`vm` is public): take the pages out of its map, then free them.
+        // Safe: allocated in init, freed once here, and no longer reachable through the VM's memory.
+        vm.unmap(guestPhysical: PCLayout.vmmPrivate, size: PCLayout.vmmPrivateSize)
+        vmmPrivatePages.deallocate()
+    }
+
     // MARK: Memory
 
     /// Allocates guest RAM (below the 32-bit hole and above 4 GiB), leaving out `holes` (ROM segments,
@@ -271,7 +290,7 @@ public final class PCMachine {
         do {
             for r in ranges { try vm.allocate(guestPhysical: r.start, size: r.end - r.start) }
             // VMX's own pages: no guest permissions (a guest access is an EPT violation).
-            try vm.allocate(guestPhysical: PCLayout.vmmPrivate, size: PCLayout.vmmPrivateSize, permissions: [])
+            try vm.map(vmmPrivatePages, guestPhysical: PCLayout.vmmPrivate, size: PCLayout.vmmPrivateSize, permissions: [])
         } catch {
             throw MachineError("cannot allocate \(ram >> 20) MiB of guest memory: \(error)")
         }

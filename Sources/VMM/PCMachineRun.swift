@@ -20,13 +20,16 @@ extension PCMachine {
     }
 
     func loop(instructionLimit: UInt64?) -> MachineOutcome {
-        var lastExit: VMExit? = nil
+        // What the last exit said about an event it interrupted (re-injected by `deliverInterrupts`).
+        var interrupted = InterruptedEvent()
         var stuck = 0, lastProgress: (UInt64, UInt64) = (0, 0)
         while true {
             if let o = exitRequests.outcome { return o }
             // A watchdog on the VMM itself: neither instructions nor guest time moving for a million
             // iterations is a bug in a device model or here, reported instead of spinning forever.
-            let progress = (vcpu.instructionCount, guestTime)
+            let retired = vcpu.instructionCount         // read once per iteration (a call into the processor)
+            let now = retired &+ skippedTime            // guestTime
+            let progress = (retired, now)
             if progress == lastProgress {
                 stuck += 1
                 if stuck >= 1_000_000 {
@@ -38,32 +41,32 @@ extension PCMachine {
                 stuck = 0
                 lastProgress = progress
             }
-            if let limit = instructionLimit, vcpu.instructionCount &+ emulatedWork >= limit { return .instructionLimit(limit) }
-            let now = guestTime
+            if let limit = instructionLimit, retired &+ emulatedWork >= limit { return .instructionLimit(limit) }
             let deadline = advanceDevices(to: now)
             if let o = pollConsole() { return o }
-            deliverInterrupts(after: lastExit)
-            lastExit = nil
+            deliverInterrupts(reinjecting: interrupted)
+            interrupted = InterruptedEvent()
             if halted {
                 if let o = idle(until: deadline) { return o }
                 continue
             }
             var budget = Self.maximumSlice
             if let d = deadline { budget = min(budget, d > now ? d - now : 1) }
-            if let limit = instructionLimit { budget = min(budget, max(1, limit &- vcpu.instructionCount)) }
+            if let limit = instructionLimit { budget = min(budget, max(1, limit &- retired)) }
             if localAPIC != nil { syncTPRBeforeEntry() }
             let exit: VMExit
             do { exit = try vcpu.run(instructionBudget: budget) } catch {
                 return .error("VM entry failed: \(error)")
             }
-            if let localAPIC { localAPIC.taskPriority = UInt8(truncatingIfNeeded: vm.memory.readInteger(at: PCLayout.virtualAPICPage + 0x80, size: 1)) }
+            // The guest's MOV CR8 writes went to the VTPR without exits: the APIC's TPR follows it.
+            if let localAPIC { localAPIC.taskPriority = virtualTPR.pointee }
             injectionPending = false
             if let exitTrace { exitTrace(traceLine(exit)) }
             let started = statistics.begin()
             let o = handle(exit)
             statistics.end(exit.reason, since: started)
             if let o { return o }
-            lastExit = exit
+            interrupted = InterruptedEvent(exit)
         }
     }
 
@@ -164,9 +167,7 @@ extension PCMachine {
 
     /// Moves RIP `length` bytes on and ends STI/MOV-SS blocking (an instruction the VMM emulated retired).
     func retire(length: UInt64) {
-        try? vcpu.write(.guestRIP, vcpu.read(.guestRIP) &+ length)
-        let blocking = vcpu.read(.guestInterruptibilityState)
-        if blocking & 3 != 0 { try? vcpu.write(.guestInterruptibilityState, blocking & ~3) }
+        vcpu.retireInstruction(length: length)
     }
 
     /// Injects a hardware exception at the next entry.
@@ -209,12 +210,12 @@ extension PCMachine {
     /// Delivers what the interrupt controllers request: re-injects an event whose delivery an exit cut
     /// short (IDT-vectoring information), else injects the PIC's vector when the guest can take it (IF=1,
     /// no STI/MOV-SS blocking), else asks for an interrupt-window exit.
-    func deliverInterrupts(after exit: VMExit?) {
+    func deliverInterrupts(reinjecting exit: InterruptedEvent) {
         guard !injectionPending else { return }
-        if let exit, exit.idtVectoringInformation.valid {
-            let info = exit.idtVectoringInformation
+        if exit.information.valid {
+            let info = exit.information
             try? vcpu.write(.vmEntryInterruptionInformation, UInt64(info.rawValue & ~(1 << 12)))
-            if info.deliverErrorCode { try? vcpu.write(.vmEntryExceptionErrorCode, UInt64(exit.idtVectoringErrorCode)) }
+            if info.deliverErrorCode { try? vcpu.write(.vmEntryExceptionErrorCode, UInt64(exit.errorCode)) }
             try? vcpu.write(.vmEntryInstructionLength, UInt64(exit.instructionLength))
             injectionPending = true
             return
@@ -245,14 +246,29 @@ extension PCMachine {
     func syncTPRBeforeEntry() {
         guard let localAPIC else { return }
         let tpr = localAPIC.taskPriority
-        vm.memory.writeInteger(UInt64(tpr), at: PCLayout.virtualAPICPage + 0x80, size: 1)
+        virtualTPR.pointee = tpr
         var threshold: UInt64 = 0
-        if localAPIC.pendingVector() == nil, let requested = localAPIC.highestRequestedVector {
+        // The IRR first: when it is empty (most entries), no priority arithmetic is needed.
+        if let requested = localAPIC.highestRequestedVector, localAPIC.pendingVector() == nil {
             threshold = min(UInt64(requested >> 4), UInt64(tpr >> 4))
         }
         if threshold != tprThreshold {
             tprThreshold = threshold
             try? vcpu.write(.tprThreshold, threshold)
+        }
+    }
+
+    /// The part of an exit `deliverInterrupts` needs: the event the exit cut short (IDT-vectoring
+    /// information, invalid when none), its error code, and the instruction length for a software event.
+    struct InterruptedEvent {
+        var information = InterruptionInfo(rawValue: 0)
+        var errorCode: UInt32 = 0
+        var instructionLength: UInt32 = 0
+        init() {}
+        init(_ e: VMExit) {
+            information = e.idtVectoringInformation
+            errorCode = e.idtVectoringErrorCode
+            instructionLength = e.instructionLength
         }
     }
 

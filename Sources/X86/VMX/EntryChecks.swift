@@ -216,8 +216,86 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
     }
 }
 
-/// "name=0x…": how an entry failure shows an offending value.
-private func hex(_ name: String, _ x: UInt64) -> String { "\(name)=0x" + String(x, radix: 16) }
+/// What an offending value of a failed VM-entry check is (`EntryFailureValue`): the words shown before it.
+/// Each case's raw value is the text a report shows.
+public enum EntryFailureLabel: String, Sendable, Codable {
+    // Values of VM-entry MSR loading (§26.4): the entry's 1-based number, the MSR index, the value.
+    case msrLoadEntry = "MSR-load entry", msr = "MSR", value = "value"
+    // Fields and registers the checks of §26.2–26.3 read.
+    case accessRights = "access rights"
+    case activityState = "activity state"
+    case base = "base"
+    case cr3TargetCount = "CR3-target count"
+    case csAccessRights = "CS access rights"
+    case csBase = "CS base"
+    case csLimit = "CS limit"
+    case csSelector = "CS selector"
+    case entryControls = "entry controls"
+    case eptp = "EPTP"
+    case errorCode = "error code"
+    case exitControls = "exit controls"
+    case gdtrBase = "GDTR base"
+    case gdtrLimit = "GDTR limit"
+    case guestCR0 = "guest CR0"
+    case guestCR3 = "guest CR3"
+    case guestCR4 = "guest CR4"
+    case guestDebugCtl = "guest DEBUGCTL"
+    case guestDR7 = "guest DR7"
+    case guestEFER = "guest EFER"
+    case guestPAT = "guest PAT"
+    case guestRFLAGS = "guest RFLAGS"
+    case guestRIP = "guest RIP"
+    case guestSysenterEIP = "guest SYSENTER_EIP"
+    case guestSysenterESP = "guest SYSENTER_ESP"
+    case hostCR0 = "host CR0"
+    case hostCR3 = "host CR3"
+    case hostCR4 = "host CR4"
+    case hostEFER = "host EFER"
+    case hostPAT = "host PAT"
+    case hostRIP = "host RIP"
+    case hostSysenterEIP = "host SYSENTER_EIP"
+    case hostSysenterESP = "host SYSENTER_ESP"
+    case idtrBase = "IDTR base"
+    case idtrLimit = "IDTR limit"
+    case instructionLength = "instruction length"
+    case interruptibility = "interruptibility"
+    case interruptionInfo = "interruption info"
+    case ldtrAccessRights = "LDTR access rights"
+    case ldtrBase = "LDTR base"
+    case ldtrLimit = "LDTR limit"
+    case ldtrSelector = "LDTR selector"
+    case limit = "limit"
+    case msrBitmap = "MSR bitmap"
+    case msrLoadAddress = "MSR-load address"
+    case msrStoreAddress = "MSR-store address"
+    case pendingDebugExceptions = "pending debug exceptions"
+    case pinBased = "pin-based"
+    case primary = "primary"
+    case revisionIdentifierThere = "revision identifier there"
+    case rflags = "RFLAGS"
+    case secondary = "secondary"
+    case selector = "selector"
+    case ssAccessRights = "SS access rights"
+    case ssLimit = "SS limit"
+    case ssSelector = "SS selector"
+    case tprThreshold = "TPR threshold"
+    case trAccessRights = "TR access rights"
+    case trLimit = "TR limit"
+    case trSelector = "TR selector"
+    case virtualAPICAddress = "virtual-APIC address"
+    case vmcsLinkPointer = "VMCS link pointer"
+    case vpid = "VPID"
+    case vtpr = "VTPR"
+}
+
+/// An offending value of a failed check, named by a label (`hex(.guestCR0, x)` shows as "guest CR0=0x…").
+private func hex(_ label: EntryFailureLabel, _ x: UInt64) -> EntryFailureValue { EntryFailureValue(.label(label), x) }
+/// An offending value named by a guest segment register and a label ("ss base=0x…").
+private func hex(_ s: SegmentRegisterName, _ label: EntryFailureLabel, _ x: UInt64) -> EntryFailureValue {
+    EntryFailureValue(.segment(s, label), x)
+}
+/// An offending value named by its VMCS field ("hostESSelector=0x…").
+private func hex(field f: VMCSField, _ x: UInt64) -> EntryFailureValue { EntryFailureValue(.field(f), x) }
 
 extension CPU {
     /// The checks of `checkVMEntry` that read guest memory instead of VMCS fields, so that a VMCS whose fields
@@ -233,7 +311,7 @@ extension CPU {
     static func checkVirtualTPR(_ v: VMCS, memory: PhysicalMemory) -> EntryFailure? {
         let vtpr = memory.readInteger(at: v[.virtualAPICAddress] &+ 0x80, size: 1)
         guard v[.tprThreshold] & 0xF > vtpr >> 4 else { return nil }
-        return EntryFailure(.tprThresholdAboveVirtualTPR, [hex("TPR threshold", v[.tprThreshold]), hex("VTPR", vtpr)])
+        return EntryFailure(.tprThresholdAboveVirtualTPR, [hex(.tprThreshold, v[.tprThreshold]), hex(.vtpr, vtpr)])
     }
 
     /// The VMCS link pointer must name a region with the processor's VMCS revision (SDM Vol. 3C §26.3.1.5).
@@ -241,14 +319,14 @@ extension CPU {
         let link = v[.vmcsLinkPointer]
         let revision = memory.readInteger(at: link, size: 4)
         guard revision != UInt64(VMXCapability.vmcsRevision) else { return nil }
-        return EntryFailure(.guestVMCSLinkPointer, [hex("VMCS link pointer", link), hex("revision identifier there", revision)])
+        return EntryFailure(.guestVMCSLinkPointer, [hex(.vmcsLinkPointer, link), hex(.revisionIdentifierThere, revision)])
     }
 
     /// Runs every check of SDM Vol. 3C §26.2–26.3 on a VMCS, in the SDM's order. Returns the first failure.
     /// `memory` is guest-physical memory, for the checks that read it (the VTPR on the virtual-APIC page,
     /// the revision identifier at the VMCS link pointer); without it those parts are skipped.
     static func checkVMEntry(_ v: VMCS, hostIn64: Bool = true, memory: PhysicalMemory? = nil) -> EntryFailure? {
-        func fail(_ c: EntryCheck, _ vals: String...) -> EntryFailure { EntryFailure(c, vals) }
+        func fail(_ c: EntryCheck, _ vals: EntryFailureValue...) -> EntryFailure { EntryFailure(c, vals) }
         let maxPA = CPU.physicalAddressMask
         func canonical(_ x: UInt64) -> Bool { let t = Int64(bitPattern: x) >> 47; return t == 0 || t == -1 }
         func ctlOK(_ value: UInt32, default1: UInt32, allowed1: UInt32) -> Bool {
@@ -263,32 +341,32 @@ extension CPU {
         let primC = PrimaryProcessorControls(rawValue: prim)
         let secC = SecondaryProcessorControls(rawValue: sec)
         if !ctlOK(pin, default1: VMXCapability.pinDefault1, allowed1: VMXCapability.pinAllowed1.rawValue) {
-            return fail(.pinBasedControlsReserved, hex("pin-based", UInt64(pin)))
+            return fail(.pinBasedControlsReserved, hex(.pinBased, UInt64(pin)))
         }
         if !ctlOK(prim, default1: VMXCapability.primaryTrueDefault1, allowed1: VMXCapability.primaryAllowed1.rawValue) {
-            return fail(.primaryControlsReserved, hex("primary", UInt64(prim)))
+            return fail(.primaryControlsReserved, hex(.primary, UInt64(prim)))
         }
         if primC.contains(.activateSecondaryControls) && sec & ~VMXCapability.secondaryAllowed1.rawValue != 0 {
-            return fail(.secondaryControlsReserved, hex("secondary", UInt64(sec)))
+            return fail(.secondaryControlsReserved, hex(.secondary, UInt64(sec)))
         }
-        if v[.cr3TargetCount] > 4 { return fail(.cr3TargetCount, hex("CR3-target count", v[.cr3TargetCount])) }
+        if v[.cr3TargetCount] > 4 { return fail(.cr3TargetCount, hex(.cr3TargetCount, v[.cr3TargetCount])) }
         if primC.contains(.useIOBitmaps) {
             for f in [VMCSField.ioBitmapA, .ioBitmapB] where v[f] & 0xFFF != 0 || v[f] & ~maxPA != 0 {
-                return fail(.ioBitmapAddresses, hex("\(f)", v[f]))
+                return fail(.ioBitmapAddresses, hex(field: f, v[f]))
             }
         }
         if primC.contains(.useMSRBitmaps) && (v[.msrBitmap] & 0xFFF != 0 || v[.msrBitmap] & ~maxPA != 0) {
-            return fail(.msrBitmapAddress, hex("MSR bitmap", v[.msrBitmap]))
+            return fail(.msrBitmapAddress, hex(.msrBitmap, v[.msrBitmap]))
         }
         if primC.contains(.useTPRShadow) {
             let a = v[.virtualAPICAddress]
-            if a & 0xFFF != 0 || a & ~maxPA != 0 { return fail(.virtualAPICAddress, hex("virtual-APIC address", a)) }
-            if v[.tprThreshold] & ~0xF != 0 { return fail(.tprThresholdReservedBits, hex("TPR threshold", v[.tprThreshold])) }
+            if a & 0xFFF != 0 || a & ~maxPA != 0 { return fail(.virtualAPICAddress, hex(.virtualAPICAddress, a)) }
+            if v[.tprThreshold] & ~0xF != 0 { return fail(.tprThresholdReservedBits, hex(.tprThreshold, v[.tprThreshold])) }
             if let m = memory, let f = checkVirtualTPR(v, memory: m) { return f }
         }
-        if !pinC.contains(.nmiExiting) && pinC.contains(.virtualNMIs) { return fail(.virtualNMIsRequireNMIExiting, hex("pin-based", UInt64(pin))) }
-        if !pinC.contains(.virtualNMIs) && primC.contains(.nmiWindowExiting) { return fail(.nmiWindowRequiresVirtualNMIs, hex("primary", UInt64(prim))) }
-        if secC.contains(.enableVPID) && v[.vpid] == 0 { return fail(.vpidNonZero, "VPID=0") }
+        if !pinC.contains(.nmiExiting) && pinC.contains(.virtualNMIs) { return fail(.virtualNMIsRequireNMIExiting, hex(.pinBased, UInt64(pin))) }
+        if !pinC.contains(.virtualNMIs) && primC.contains(.nmiWindowExiting) { return fail(.nmiWindowRequiresVirtualNMIs, hex(.primary, UInt64(prim))) }
+        if secC.contains(.enableVPID) && v[.vpid] == 0 { return fail(.vpidNonZero, hex(.vpid, 0)) }
         if secC.contains(.enableEPT) {
             let e = v[.eptPointer]
             let memType = e & 7
@@ -296,30 +374,30 @@ extension CPU {
             let adOK = true   // accessed/dirty flags are supported (EPT_VPID_CAP bit 21)
             // Only write-back is reported (IA32_VMX_EPT_VPID_CAP bit 14; bit 8, uncacheable, is 0).
             if memType != 6 || walk != 3 || e & 0xF80 != 0 || e & ~maxPA & ~0xFFF != 0 || !adOK {
-                return fail(.eptPointerValid, hex("EPTP", e))
+                return fail(.eptPointerValid, hex(.eptp, e))
             }
         }
-        if secC.contains(.unrestrictedGuest) && !secC.contains(.enableEPT) { return fail(.unrestrictedGuestRequiresEPT, hex("secondary", UInt64(sec))) }
+        if secC.contains(.unrestrictedGuest) && !secC.contains(.enableEPT) { return fail(.unrestrictedGuestRequiresEPT, hex(.secondary, UInt64(sec))) }
 
         // §26.2.1.2
         let exitC = v.exitControls
         if !ctlOK(exitC.rawValue, default1: VMXCapability.exitDefault1 & ~UInt32(1 << 2), allowed1: VMXCapability.exitAllowed1.rawValue) {
-            return fail(.exitControlsReserved, hex("exit controls", UInt64(exitC.rawValue)))
+            return fail(.exitControlsReserved, hex(.exitControls, UInt64(exitC.rawValue)))
         }
         if !pinC.contains(.activateVMXPreemptionTimer) && exitC.contains(.saveVMXPreemptionTimerValue) {
-            return fail(.preemptionTimerSaveRequiresActivate, hex("exit controls", UInt64(exitC.rawValue)))
+            return fail(.preemptionTimerSaveRequiresActivate, hex(.exitControls, UInt64(exitC.rawValue)))
         }
         if v[.vmExitMSRStoreCount] > 0 && (v[.vmExitMSRStoreAddress] & 0xF != 0 || v[.vmExitMSRStoreAddress] & ~maxPA != 0) {
-            return fail(.exitMSRStoreAddress, hex("MSR-store address", v[.vmExitMSRStoreAddress]))
+            return fail(.exitMSRStoreAddress, hex(.msrStoreAddress, v[.vmExitMSRStoreAddress]))
         }
         if v[.vmExitMSRLoadCount] > 0 && (v[.vmExitMSRLoadAddress] & 0xF != 0 || v[.vmExitMSRLoadAddress] & ~maxPA != 0) {
-            return fail(.exitMSRLoadAddress, hex("MSR-load address", v[.vmExitMSRLoadAddress]))
+            return fail(.exitMSRLoadAddress, hex(.msrLoadAddress, v[.vmExitMSRLoadAddress]))
         }
 
         // §26.2.1.3
         let entryC = v.entryControls
         if !ctlOK(entryC.rawValue, default1: VMXCapability.entryDefault1 & ~UInt32(1 << 2), allowed1: VMXCapability.entryAllowed1.rawValue) {
-            return fail(.entryControlsReserved, hex("entry controls", UInt64(entryC.rawValue)))
+            return fail(.entryControlsReserved, hex(.entryControls, UInt64(entryC.rawValue)))
         }
         let inj = InterruptionInfo(rawValue: v.u32(.vmEntryInterruptionInformation))
         let guestCR0 = v[.guestCR0]
@@ -327,98 +405,98 @@ extension CPU {
         if inj.valid {
             let t = inj.typeBits
             // Type 7 ("other event", a pending MTF VM exit) is supported with the monitor trap flag.
-            if t == 1 { return fail(.entryInterruptionTypeValid, hex("interruption info", UInt64(inj.rawValue))) }
+            if t == 1 { return fail(.entryInterruptionTypeValid, hex(.interruptionInfo, UInt64(inj.rawValue))) }
             if (t == 2 && inj.vector != 2) || (t == 3 && inj.vector > 31) || (t == 7 && inj.vector != 0) {
-                return fail(.entryInterruptionVectorValid, hex("interruption info", UInt64(inj.rawValue)))
+                return fail(.entryInterruptionVectorValid, hex(.interruptionInfo, UInt64(inj.rawValue)))
             }
             let needsCode = t == 3 && [8, 10, 11, 12, 13, 14, 17].contains(inj.vector) && (guestCR0 & 1 != 0 || !unrestricted)
             if inj.deliverErrorCode != needsCode {
-                return fail(.entryDeliverErrorCodeConsistent, hex("interruption info", UInt64(inj.rawValue)), hex("guest CR0", guestCR0))
+                return fail(.entryDeliverErrorCodeConsistent, hex(.interruptionInfo, UInt64(inj.rawValue)), hex(.guestCR0, guestCR0))
             }
-            if inj.rawValue & 0x7FFF_F000 != 0 { return fail(.entryInterruptionReservedBits, hex("interruption info", UInt64(inj.rawValue))) }
+            if inj.rawValue & 0x7FFF_F000 != 0 { return fail(.entryInterruptionReservedBits, hex(.interruptionInfo, UInt64(inj.rawValue))) }
             if inj.deliverErrorCode && v[.vmEntryExceptionErrorCode] & 0xFFFF_0000 != 0 {
-                return fail(.entryErrorCodeReservedBits, hex("error code", v[.vmEntryExceptionErrorCode]))
+                return fail(.entryErrorCodeReservedBits, hex(.errorCode, v[.vmEntryExceptionErrorCode]))
             }
             if t == 4 || t == 5 || t == 6 {
                 let len = v[.vmEntryInstructionLength]
-                if len < 1 || len > 15 { return fail(.entryInstructionLength, hex("instruction length", len)) }
+                if len < 1 || len > 15 { return fail(.entryInstructionLength, hex(.instructionLength, len)) }
             }
         }
         if v[.vmEntryMSRLoadCount] > 0 && (v[.vmEntryMSRLoadAddress] & 0xF != 0 || v[.vmEntryMSRLoadAddress] & ~maxPA != 0) {
-            return fail(.entryMSRLoadAddress, hex("MSR-load address", v[.vmEntryMSRLoadAddress]))
+            return fail(.entryMSRLoadAddress, hex(.msrLoadAddress, v[.vmEntryMSRLoadAddress]))
         }
         // "Entry to SMM" and "deactivate dual-monitor treatment" are reserved (no SMM): the reserved-bit check covers them.
 
         // §26.2.2 host state
         let hCR0 = v[.hostCR0], hCR4 = v[.hostCR4]
         if hCR0 & VMXCapability.cr0Fixed0 != VMXCapability.cr0Fixed0 || hCR0 & ~VMXCapability.cr0Fixed1 != 0 {
-            return fail(.hostCR0FixedBits, hex("host CR0", hCR0))
+            return fail(.hostCR0FixedBits, hex(.hostCR0, hCR0))
         }
         if hCR4 & VMXCapability.cr4Fixed0 != VMXCapability.cr4Fixed0 || hCR4 & ~VMXCapability.cr4Fixed1 != 0 {
-            return fail(.hostCR4FixedBits, hex("host CR4", hCR4))
+            return fail(.hostCR4FixedBits, hex(.hostCR4, hCR4))
         }
-        if v[.hostCR3] & ~maxPA != 0 { return fail(.hostCR3Width, hex("host CR3", v[.hostCR3])) }
+        if v[.hostCR3] & ~maxPA != 0 { return fail(.hostCR3Width, hex(.hostCR3, v[.hostCR3])) }
         if !canonical(v[.hostIA32SysenterESP]) || !canonical(v[.hostIA32SysenterEIP]) {
-            return fail(.hostSysenterCanonical, hex("host SYSENTER_ESP", v[.hostIA32SysenterESP]), hex("host SYSENTER_EIP", v[.hostIA32SysenterEIP]))
+            return fail(.hostSysenterCanonical, hex(.hostSysenterESP, v[.hostIA32SysenterESP]), hex(.hostSysenterEIP, v[.hostIA32SysenterEIP]))
         }
-        if exitC.contains(.loadIA32PAT) && !validPAT(v[.hostIA32PAT]) { return fail(.hostPATValid, hex("host PAT", v[.hostIA32PAT])) }
+        if exitC.contains(.loadIA32PAT) && !validPAT(v[.hostIA32PAT]) { return fail(.hostPATValid, hex(.hostPAT, v[.hostIA32PAT])) }
         let host64 = exitC.contains(.hostAddressSpaceSize)
         if exitC.contains(.loadIA32EFER) {
             let e = v[.hostIA32EFER]
             let lma = e & EFER.lma.rawValue != 0, lme = e & EFER.lme.rawValue != 0
             if e & ~UInt64(0xD01) != 0 || lma != host64 || (hCR0 & CR0.pg.rawValue != 0 && lme != host64) {
-                return fail(.hostEFERValid, hex("host EFER", e))
+                return fail(.hostEFERValid, hex(.hostEFER, e))
             }
         }
         // §26.2.3
         let hostSel: [VMCSField] = [.hostESSelector, .hostCSSelector, .hostSSSelector, .hostDSSelector, .hostFSSelector, .hostGSSelector, .hostTRSelector]
-        for f in hostSel where v[f] & 7 != 0 { return fail(.hostSelectorRPLTI, hex("\(f)", v[f])) }
+        for f in hostSel where v[f] & 7 != 0 { return fail(.hostSelectorRPLTI, hex(field: f, v[f])) }
         if v[.hostCSSelector] == 0 { return fail(.hostCSNonNull) }
         if v[.hostTRSelector] == 0 { return fail(.hostTRNonNull) }
         if !host64 && v[.hostSSSelector] == 0 { return fail(.hostSSNonNull) }
         for f in [VMCSField.hostFSBase, .hostGSBase, .hostGDTRBase, .hostIDTRBase, .hostTRBase] where !canonical(v[f]) {
-            return fail(.hostBasesCanonical, hex("\(f)", v[f]))
+            return fail(.hostBasesCanonical, hex(field: f, v[f]))
         }
         // §26.2.4
         let ia32e = entryC.contains(.ia32eModeGuest)
-        if hostIn64 && !host64 { return fail(.hostAddressSpaceSize, hex("exit controls", UInt64(exitC.rawValue))) }
-        if !hostIn64 && (ia32e || host64) { return fail(.guestIA32eModeRequiresHost64, hex("entry controls", UInt64(entryC.rawValue))) }
-        if !host64 && v[.hostRIP] >> 32 != 0 { return fail(.hostRIPHigh, hex("host RIP", v[.hostRIP])) }
+        if hostIn64 && !host64 { return fail(.hostAddressSpaceSize, hex(.exitControls, UInt64(exitC.rawValue))) }
+        if !hostIn64 && (ia32e || host64) { return fail(.guestIA32eModeRequiresHost64, hex(.entryControls, UInt64(entryC.rawValue))) }
+        if !host64 && v[.hostRIP] >> 32 != 0 { return fail(.hostRIPHigh, hex(.hostRIP, v[.hostRIP])) }
         if host64 {
-            if hCR4 & CR4.pae.rawValue == 0 { return fail(.hostCR4PAEIn64, hex("host CR4", hCR4)) }
-            if !canonical(v[.hostRIP]) { return fail(.hostRIPCanonical, hex("host RIP", v[.hostRIP])) }
+            if hCR4 & CR4.pae.rawValue == 0 { return fail(.hostCR4PAEIn64, hex(.hostCR4, hCR4)) }
+            if !canonical(v[.hostRIP]) { return fail(.hostRIPCanonical, hex(.hostRIP, v[.hostRIP])) }
         }
 
         // §26.3.1.1 guest control registers
         var fixed0 = VMXCapability.cr0Fixed0
         if unrestricted { fixed0 &= ~(CR0.pe.rawValue | CR0.pg.rawValue) }
         if guestCR0 & fixed0 != fixed0 || guestCR0 & ~VMXCapability.cr0Fixed1 != 0 {
-            return fail(.guestCR0FixedBits, hex("guest CR0", guestCR0))
+            return fail(.guestCR0FixedBits, hex(.guestCR0, guestCR0))
         }
-        if guestCR0 & CR0.pg.rawValue != 0 && guestCR0 & CR0.pe.rawValue == 0 { return fail(.guestCR0PagingRequiresPE, hex("guest CR0", guestCR0)) }
+        if guestCR0 & CR0.pg.rawValue != 0 && guestCR0 & CR0.pe.rawValue == 0 { return fail(.guestCR0PagingRequiresPE, hex(.guestCR0, guestCR0)) }
         let gCR4 = v[.guestCR4]
         if gCR4 & VMXCapability.cr4Fixed0 != VMXCapability.cr4Fixed0 || gCR4 & ~VMXCapability.cr4Fixed1 != 0 {
-            return fail(.guestCR4FixedBits, hex("guest CR4", gCR4))
+            return fail(.guestCR4FixedBits, hex(.guestCR4, gCR4))
         }
         if entryC.contains(.loadDebugControls) && v[.guestIA32DebugCtl] & ~UInt64(0x3) != 0 {
-            return fail(.guestDebugCtlReserved, hex("guest DEBUGCTL", v[.guestIA32DebugCtl]))
+            return fail(.guestDebugCtlReserved, hex(.guestDebugCtl, v[.guestIA32DebugCtl]))
         }
         if ia32e && (guestCR0 & CR0.pg.rawValue == 0 || gCR4 & CR4.pae.rawValue == 0) {
-            return fail(.guestIA32eModeRequiresPaging, hex("guest CR0", guestCR0), hex("guest CR4", gCR4))
+            return fail(.guestIA32eModeRequiresPaging, hex(.guestCR0, guestCR0), hex(.guestCR4, gCR4))
         }
         // CR4.PCIDE is fixed to 0 (IA32_VMX_CR4_FIXED1), so "PCIDE only in IA-32e mode" is covered above.
-        if v[.guestCR3] & ~maxPA != 0 { return fail(.guestCR3Width, hex("guest CR3", v[.guestCR3])) }
-        if entryC.contains(.loadDebugControls) && v[.guestDR7] >> 32 != 0 { return fail(.guestDR7High, hex("guest DR7", v[.guestDR7])) }
+        if v[.guestCR3] & ~maxPA != 0 { return fail(.guestCR3Width, hex(.guestCR3, v[.guestCR3])) }
+        if entryC.contains(.loadDebugControls) && v[.guestDR7] >> 32 != 0 { return fail(.guestDR7High, hex(.guestDR7, v[.guestDR7])) }
         if !canonical(v[.guestIA32SysenterESP]) || !canonical(v[.guestIA32SysenterEIP]) {
-            return fail(.guestSysenterCanonical, hex("guest SYSENTER_ESP", v[.guestIA32SysenterESP]), hex("guest SYSENTER_EIP", v[.guestIA32SysenterEIP]))
+            return fail(.guestSysenterCanonical, hex(.guestSysenterESP, v[.guestIA32SysenterESP]), hex(.guestSysenterEIP, v[.guestIA32SysenterEIP]))
         }
-        if entryC.contains(.loadIA32PAT) && !validPAT(v[.guestIA32PAT]) { return fail(.guestPATValid, hex("guest PAT", v[.guestIA32PAT])) }
+        if entryC.contains(.loadIA32PAT) && !validPAT(v[.guestIA32PAT]) { return fail(.guestPATValid, hex(.guestPAT, v[.guestIA32PAT])) }
         if entryC.contains(.loadIA32EFER) {
             let e = v[.guestIA32EFER]
-            if e & ~UInt64(0xD01) != 0 { return fail(.guestEFERReserved, hex("guest EFER", e)) }
-            if (e & EFER.lma.rawValue != 0) != ia32e { return fail(.guestEFERLMA, hex("guest EFER", e)) }
+            if e & ~UInt64(0xD01) != 0 { return fail(.guestEFERReserved, hex(.guestEFER, e)) }
+            if (e & EFER.lma.rawValue != 0) != ia32e { return fail(.guestEFERLMA, hex(.guestEFER, e)) }
             if guestCR0 & CR0.pg.rawValue != 0 && (e & EFER.lme.rawValue != 0) != (e & EFER.lma.rawValue != 0) {
-                return fail(.guestEFERLME, hex("guest EFER", e))
+                return fail(.guestEFERLME, hex(.guestEFER, e))
             }
         }
 
@@ -426,27 +504,27 @@ extension CPU {
         let rflags = v[.guestRFLAGS]
         let v86 = rflags & RFLAGS.vm.rawValue != 0
         let cs = v.guestSegment(.cs), ss = v.guestSegment(.ss), tr = v.guestSegment(.tr), ldtr = v.guestSegment(.ldtr)
-        if tr.selector & 4 != 0 { return fail(.guestTRTableIndicator, hex("TR selector", UInt64(tr.selector))) }
-        if !ldtr.unusable && ldtr.selector & 4 != 0 { return fail(.guestLDTRTableIndicator, hex("LDTR selector", UInt64(ldtr.selector))) }
+        if tr.selector & 4 != 0 { return fail(.guestTRTableIndicator, hex(.trSelector, UInt64(tr.selector))) }
+        if !ldtr.unusable && ldtr.selector & 4 != 0 { return fail(.guestLDTRTableIndicator, hex(.ldtrSelector, UInt64(ldtr.selector))) }
         if !v86 && !unrestricted && ss.selector & 3 != cs.selector & 3 {
-            return fail(.guestSSRPLEqualsCSRPL, hex("SS selector", UInt64(ss.selector)), hex("CS selector", UInt64(cs.selector)))
+            return fail(.guestSSRPLEqualsCSRPL, hex(.ssSelector, UInt64(ss.selector)), hex(.csSelector, UInt64(cs.selector)))
         }
         if v86 {
             for s in [SegmentRegisterName.cs, .ss, .ds, .es, .fs, .gs] {
                 let r = v.guestSegment(s)
                 if r.base != UInt64(r.selector) << 4 || r.limit != 0xFFFF || r.accessRights != 0xF3 {
-                    return fail(.guestV86Segment, "\(s): selector=0x\(String(r.selector, radix: 16)) base=0x\(String(r.base, radix: 16)) limit=0x\(String(r.limit, radix: 16)) AR=0x\(String(r.accessRights, radix: 16))")
+                    return fail(.guestV86Segment, hex(s, .selector, UInt64(r.selector)), hex(s, .base, r.base), hex(s, .limit, UInt64(r.limit)), hex(s, .accessRights, UInt64(r.accessRights)))
                 }
             }
         }
         for s in [SegmentRegisterName.tr, .fs, .gs] where !canonical(v.guestSegment(s).base) {
-            return fail(.guestBaseCanonical, hex("\(s) base", v.guestSegment(s).base))
+            return fail(.guestBaseCanonical, hex(s, .base, v.guestSegment(s).base))
         }
-        if !ldtr.unusable && !canonical(ldtr.base) { return fail(.guestBaseCanonical, hex("LDTR base", ldtr.base)) }
-        if cs.base >> 32 != 0 { return fail(.guestCSBaseHigh, hex("CS base", cs.base)) }
+        if !ldtr.unusable && !canonical(ldtr.base) { return fail(.guestBaseCanonical, hex(.ldtrBase, ldtr.base)) }
+        if cs.base >> 32 != 0 { return fail(.guestCSBaseHigh, hex(.csBase, cs.base)) }
         for s in [SegmentRegisterName.ss, .ds, .es] {
             let r = v.guestSegment(s)
-            if !r.unusable && r.base >> 32 != 0 { return fail(.guestDataBaseHigh, hex("\(s) base", r.base)) }
+            if !r.unusable && r.base >> 32 != 0 { return fail(.guestDataBaseHigh, hex(s, .base, r.base)) }
         }
         func granularityOK(_ r: SegmentRegister) -> Bool {
             if r.limit & 0xFFF != 0xFFF && r.g { return false }
@@ -456,76 +534,76 @@ extension CPU {
         if !v86 {
             // CS
             let csType = cs.type
-            if !([9, 11, 13, 15].contains(csType) || (unrestricted && csType == 3)) { return fail(.guestCSType, hex("CS access rights", UInt64(cs.accessRights))) }
-            if !cs.s { return fail(.guestCSDescriptorType, hex("CS access rights", UInt64(cs.accessRights))) }
-            if csType == 3 && cs.dpl != 0 { return fail(.guestCSDPL, hex("CS access rights", UInt64(cs.accessRights))) }
-            if (csType == 9 || csType == 11) && cs.dpl != ss.dpl { return fail(.guestCSDPL, hex("CS access rights", UInt64(cs.accessRights)), hex("SS access rights", UInt64(ss.accessRights))) }
-            if (csType == 13 || csType == 15) && cs.dpl > ss.dpl { return fail(.guestCSDPL, hex("CS access rights", UInt64(cs.accessRights)), hex("SS access rights", UInt64(ss.accessRights))) }
-            if !cs.present { return fail(.guestCSPresent, hex("CS access rights", UInt64(cs.accessRights))) }
-            if cs.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestCSReservedBits, hex("CS access rights", UInt64(cs.accessRights))) }
-            if ia32e && cs.l && cs.db { return fail(.guestCSLongAndDefault, hex("CS access rights", UInt64(cs.accessRights))) }
-            if !granularityOK(cs) { return fail(.guestCSGranularity, hex("CS limit", UInt64(cs.limit)), hex("CS access rights", UInt64(cs.accessRights))) }
+            if !([9, 11, 13, 15].contains(csType) || (unrestricted && csType == 3)) { return fail(.guestCSType, hex(.csAccessRights, UInt64(cs.accessRights))) }
+            if !cs.s { return fail(.guestCSDescriptorType, hex(.csAccessRights, UInt64(cs.accessRights))) }
+            if csType == 3 && cs.dpl != 0 { return fail(.guestCSDPL, hex(.csAccessRights, UInt64(cs.accessRights))) }
+            if (csType == 9 || csType == 11) && cs.dpl != ss.dpl { return fail(.guestCSDPL, hex(.csAccessRights, UInt64(cs.accessRights)), hex(.ssAccessRights, UInt64(ss.accessRights))) }
+            if (csType == 13 || csType == 15) && cs.dpl > ss.dpl { return fail(.guestCSDPL, hex(.csAccessRights, UInt64(cs.accessRights)), hex(.ssAccessRights, UInt64(ss.accessRights))) }
+            if !cs.present { return fail(.guestCSPresent, hex(.csAccessRights, UInt64(cs.accessRights))) }
+            if cs.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestCSReservedBits, hex(.csAccessRights, UInt64(cs.accessRights))) }
+            if ia32e && cs.l && cs.db { return fail(.guestCSLongAndDefault, hex(.csAccessRights, UInt64(cs.accessRights))) }
+            if !granularityOK(cs) { return fail(.guestCSGranularity, hex(.csLimit, UInt64(cs.limit)), hex(.csAccessRights, UInt64(cs.accessRights))) }
             // SS
             if !ss.unusable {
-                if ss.type != 3 && ss.type != 7 { return fail(.guestSSType, hex("SS access rights", UInt64(ss.accessRights))) }
-                if ss.accessRights & 0x10 == 0 || ss.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestSSReservedBits, hex("SS access rights", UInt64(ss.accessRights))) }
-                if !ss.present { return fail(.guestSSPresent, hex("SS access rights", UInt64(ss.accessRights))) }
-                if !granularityOK(ss) { return fail(.guestSSGranularity, hex("SS limit", UInt64(ss.limit)), hex("SS access rights", UInt64(ss.accessRights))) }
+                if ss.type != 3 && ss.type != 7 { return fail(.guestSSType, hex(.ssAccessRights, UInt64(ss.accessRights))) }
+                if ss.accessRights & 0x10 == 0 || ss.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestSSReservedBits, hex(.ssAccessRights, UInt64(ss.accessRights))) }
+                if !ss.present { return fail(.guestSSPresent, hex(.ssAccessRights, UInt64(ss.accessRights))) }
+                if !granularityOK(ss) { return fail(.guestSSGranularity, hex(.ssLimit, UInt64(ss.limit)), hex(.ssAccessRights, UInt64(ss.accessRights))) }
             }
-            if !unrestricted && ss.dpl != ss.rpl { return fail(.guestSSDPL, hex("SS selector", UInt64(ss.selector)), hex("SS access rights", UInt64(ss.accessRights))) }
-            if (cs.type == 3 || guestCR0 & 1 == 0) && ss.dpl != 0 { return fail(.guestSSDPL, hex("SS access rights", UInt64(ss.accessRights))) }
+            if !unrestricted && ss.dpl != ss.rpl { return fail(.guestSSDPL, hex(.ssSelector, UInt64(ss.selector)), hex(.ssAccessRights, UInt64(ss.accessRights))) }
+            if (cs.type == 3 || guestCR0 & 1 == 0) && ss.dpl != 0 { return fail(.guestSSDPL, hex(.ssAccessRights, UInt64(ss.accessRights))) }
             // DS, ES, FS, GS
             for s in [SegmentRegisterName.ds, .es, .fs, .gs] {
                 let r = v.guestSegment(s)
                 if r.unusable { continue }
                 let ar = UInt64(r.accessRights)
-                if r.type & 1 == 0 || (r.type & 8 != 0 && r.type & 2 == 0) { return fail(.guestDataType, hex("\(s) access rights", ar)) }
-                if !r.s || r.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestDataReservedBits, hex("\(s) access rights", ar)) }
-                if !unrestricted && r.type <= 11 && r.dpl < r.rpl { return fail(.guestDataDPL, hex("\(s) selector", UInt64(r.selector)), hex("\(s) access rights", ar)) }
-                if !r.present { return fail(.guestDataPresent, hex("\(s) access rights", ar)) }
-                if !granularityOK(r) { return fail(.guestDataGranularity, hex("\(s) limit", UInt64(r.limit)), hex("\(s) access rights", ar)) }
+                if r.type & 1 == 0 || (r.type & 8 != 0 && r.type & 2 == 0) { return fail(.guestDataType, hex(s, .accessRights, ar)) }
+                if !r.s || r.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestDataReservedBits, hex(s, .accessRights, ar)) }
+                if !unrestricted && r.type <= 11 && r.dpl < r.rpl { return fail(.guestDataDPL, hex(s, .selector, UInt64(r.selector)), hex(s, .accessRights, ar)) }
+                if !r.present { return fail(.guestDataPresent, hex(s, .accessRights, ar)) }
+                if !granularityOK(r) { return fail(.guestDataGranularity, hex(s, .limit, UInt64(r.limit)), hex(s, .accessRights, ar)) }
             }
         }
         // TR
         let trAR = UInt64(tr.accessRights)
-        if !(tr.type == 11 || (!ia32e && tr.type == 3)) { return fail(.guestTRType, hex("TR access rights", trAR)) }
-        if tr.s { return fail(.guestTRDescriptorType, hex("TR access rights", trAR)) }
-        if !tr.present { return fail(.guestTRPresent, hex("TR access rights", trAR)) }
-        if tr.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestTRReservedBits, hex("TR access rights", trAR)) }
-        if !granularityOK(tr) { return fail(.guestTRGranularity, hex("TR limit", UInt64(tr.limit)), hex("TR access rights", trAR)) }
-        if tr.unusable { return fail(.guestTRUsable, hex("TR access rights", trAR)) }
+        if !(tr.type == 11 || (!ia32e && tr.type == 3)) { return fail(.guestTRType, hex(.trAccessRights, trAR)) }
+        if tr.s { return fail(.guestTRDescriptorType, hex(.trAccessRights, trAR)) }
+        if !tr.present { return fail(.guestTRPresent, hex(.trAccessRights, trAR)) }
+        if tr.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestTRReservedBits, hex(.trAccessRights, trAR)) }
+        if !granularityOK(tr) { return fail(.guestTRGranularity, hex(.trLimit, UInt64(tr.limit)), hex(.trAccessRights, trAR)) }
+        if tr.unusable { return fail(.guestTRUsable, hex(.trAccessRights, trAR)) }
         // LDTR
         if !ldtr.unusable {
             let ar = UInt64(ldtr.accessRights)
-            if ldtr.type != 2 { return fail(.guestLDTRType, hex("LDTR access rights", ar)) }
-            if ldtr.s || ldtr.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestLDTRReservedBits, hex("LDTR access rights", ar)) }
-            if !ldtr.present { return fail(.guestLDTRPresent, hex("LDTR access rights", ar)) }
-            if !granularityOK(ldtr) { return fail(.guestLDTRGranularity, hex("LDTR limit", UInt64(ldtr.limit)), hex("LDTR access rights", ar)) }
+            if ldtr.type != 2 { return fail(.guestLDTRType, hex(.ldtrAccessRights, ar)) }
+            if ldtr.s || ldtr.accessRights & 0xFFFE_0F00 != 0 { return fail(.guestLDTRReservedBits, hex(.ldtrAccessRights, ar)) }
+            if !ldtr.present { return fail(.guestLDTRPresent, hex(.ldtrAccessRights, ar)) }
+            if !granularityOK(ldtr) { return fail(.guestLDTRGranularity, hex(.ldtrLimit, UInt64(ldtr.limit)), hex(.ldtrAccessRights, ar)) }
         }
 
         // §26.3.1.3
         if !canonical(v[.guestGDTRBase]) || !canonical(v[.guestIDTRBase]) {
-            return fail(.guestGDTRIDTRBaseCanonical, hex("GDTR base", v[.guestGDTRBase]), hex("IDTR base", v[.guestIDTRBase]))
+            return fail(.guestGDTRIDTRBaseCanonical, hex(.gdtrBase, v[.guestGDTRBase]), hex(.idtrBase, v[.guestIDTRBase]))
         }
         if v[.guestGDTRLimit] >> 16 != 0 || v[.guestIDTRLimit] >> 16 != 0 {
-            return fail(.guestGDTRIDTRLimit, hex("GDTR limit", v[.guestGDTRLimit]), hex("IDTR limit", v[.guestIDTRLimit]))
+            return fail(.guestGDTRIDTRLimit, hex(.gdtrLimit, v[.guestGDTRLimit]), hex(.idtrLimit, v[.guestIDTRLimit]))
         }
 
         // §26.3.1.4
         let rip = v[.guestRIP]
-        if (!ia32e || !cs.l) && rip >> 32 != 0 { return fail(.guestRIPHigh, hex("guest RIP", rip)) }
-        if ia32e && cs.l && !canonical(rip) { return fail(.guestRIPCanonical, hex("guest RIP", rip)) }
-        if rflags & ~RFLAGS.defined.rawValue & ~2 != 0 || rflags & 2 == 0 { return fail(.guestRFLAGSReserved, hex("guest RFLAGS", rflags)) }
-        if v86 && (ia32e || guestCR0 & 1 == 0) { return fail(.guestRFLAGSVM, hex("guest RFLAGS", rflags)) }
-        if inj.valid && inj.typeBits == 0 && rflags & RFLAGS.if.rawValue == 0 { return fail(.guestRFLAGSIFForInterrupt, hex("guest RFLAGS", rflags)) }
+        if (!ia32e || !cs.l) && rip >> 32 != 0 { return fail(.guestRIPHigh, hex(.guestRIP, rip)) }
+        if ia32e && cs.l && !canonical(rip) { return fail(.guestRIPCanonical, hex(.guestRIP, rip)) }
+        if rflags & ~RFLAGS.defined.rawValue & ~2 != 0 || rflags & 2 == 0 { return fail(.guestRFLAGSReserved, hex(.guestRFLAGS, rflags)) }
+        if v86 && (ia32e || guestCR0 & 1 == 0) { return fail(.guestRFLAGSVM, hex(.guestRFLAGS, rflags)) }
+        if inj.valid && inj.typeBits == 0 && rflags & RFLAGS.if.rawValue == 0 { return fail(.guestRFLAGSIFForInterrupt, hex(.guestRFLAGS, rflags)) }
 
         // §26.3.1.5
         let activity = v[.guestActivityState]
-        if activity > 3 || activity == 1 && false { return fail(.guestActivityStateValid, hex("activity state", activity)) }
-        if activity == 1 && ss.dpl != 0 { return fail(.guestActivityHLTRequiresDPL0, hex("activity state", activity), hex("SS access rights", UInt64(ss.accessRights))) }
+        if activity > 3 || activity == 1 && false { return fail(.guestActivityStateValid, hex(.activityState, activity)) }
+        if activity == 1 && ss.dpl != 0 { return fail(.guestActivityHLTRequiresDPL0, hex(.activityState, activity), hex(.ssAccessRights, UInt64(ss.accessRights))) }
         let intr = v[.guestInterruptibilityState]
         if activity != 0 && intr & 3 != 0 {
-            return fail(.guestActivityActiveWithSTIOrMovSSBlocking, hex("activity state", activity), hex("interruptibility", intr))
+            return fail(.guestActivityActiveWithSTIOrMovSSBlocking, hex(.activityState, activity), hex(.interruptibility, intr))
         }
         if inj.valid && activity != 0 {
             let t = inj.typeBits
@@ -535,27 +613,27 @@ extension CPU {
             case 2: ok = t == 2 || (t == 3 && inj.vector == 18)
             default: ok = false
             }
-            if !ok { return fail(.guestActivityStateInjection, hex("activity state", activity), hex("interruption info", UInt64(inj.rawValue))) }
+            if !ok { return fail(.guestActivityStateInjection, hex(.activityState, activity), hex(.interruptionInfo, UInt64(inj.rawValue))) }
         }
-        if intr & ~UInt64(0xF) != 0 { return fail(.guestInterruptibilityReserved, hex("interruptibility", intr)) }
-        if intr & 3 == 3 { return fail(.guestInterruptibilitySTIAndMovSS, hex("interruptibility", intr)) }
-        if intr & 1 != 0 && rflags & RFLAGS.if.rawValue == 0 { return fail(.guestInterruptibilitySTIRequiresIF, hex("interruptibility", intr), hex("RFLAGS", rflags)) }
-        if intr & 4 != 0 { return fail(.guestInterruptibilitySMIOutsideSMM, hex("interruptibility", intr)) }
-        if inj.valid && inj.typeBits == 0 && intr & 3 != 0 { return fail(.guestInterruptibilityExternalInjection, hex("interruptibility", intr)) }
+        if intr & ~UInt64(0xF) != 0 { return fail(.guestInterruptibilityReserved, hex(.interruptibility, intr)) }
+        if intr & 3 == 3 { return fail(.guestInterruptibilitySTIAndMovSS, hex(.interruptibility, intr)) }
+        if intr & 1 != 0 && rflags & RFLAGS.if.rawValue == 0 { return fail(.guestInterruptibilitySTIRequiresIF, hex(.interruptibility, intr), hex(.rflags, rflags)) }
+        if intr & 4 != 0 { return fail(.guestInterruptibilitySMIOutsideSMM, hex(.interruptibility, intr)) }
+        if inj.valid && inj.typeBits == 0 && intr & 3 != 0 { return fail(.guestInterruptibilityExternalInjection, hex(.interruptibility, intr)) }
         if inj.valid && inj.typeBits == 2 && (intr & 2 != 0 || (pinC.contains(.virtualNMIs) && intr & 8 != 0)) {
-            return fail(.guestInterruptibilityNMIInjection, hex("interruptibility", intr))
+            return fail(.guestInterruptibilityNMIInjection, hex(.interruptibility, intr))
         }
         let pde = v[.guestPendingDebugExceptions]
-        if pde & ~UInt64(0x500F) != 0 { return fail(.guestPendingDebugReserved, hex("pending debug exceptions", pde)) }
+        if pde & ~UInt64(0x500F) != 0 { return fail(.guestPendingDebugReserved, hex(.pendingDebugExceptions, pde)) }
         if intr & 3 != 0 || activity == 1 {
             let tf = rflags & RFLAGS.tf.rawValue != 0
             let btf = v[.guestIA32DebugCtl] & 2 != 0
             let bs = pde & (1 << 14) != 0
-            if (tf && !btf) != bs { return fail(.guestPendingDebugBS, hex("pending debug exceptions", pde), hex("RFLAGS", rflags)) }
+            if (tf && !btf) != bs { return fail(.guestPendingDebugBS, hex(.pendingDebugExceptions, pde), hex(.rflags, rflags)) }
         }
         let link = v[.vmcsLinkPointer]
         if link != ~0 {
-            if link & 0xFFF != 0 || link & ~maxPA != 0 { return fail(.guestVMCSLinkPointer, hex("VMCS link pointer", link)) }
+            if link & 0xFFF != 0 || link & ~maxPA != 0 { return fail(.guestVMCSLinkPointer, hex(.vmcsLinkPointer, link)) }
             if let m = memory, let f = checkLinkPointerRevision(v, memory: m) { return f }
         }
 
@@ -563,7 +641,7 @@ extension CPU {
         if secC.contains(.enableEPT) && guestCR0 & CR0.pg.rawValue != 0 && gCR4 & CR4.pae.rawValue != 0 && !ia32e {
             for f in [VMCSField.guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3] {
                 let e = v[f]
-                if e & 1 != 0 && (e & 0x1E6 != 0 || e & ~maxPA != 0) { return fail(.guestPDPTEReserved, hex("\(f)", e)) }
+                if e & 1 != 0 && (e & 0x1E6 != 0 || e & ~maxPA != 0) { return fail(.guestPDPTEReserved, hex(field: f, e)) }
             }
         }
         return nil

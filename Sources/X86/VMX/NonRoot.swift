@@ -8,13 +8,29 @@ public final class VMXRuntime {
     let current: UnsafeMutablePointer<VMCS>
     /// The current VMCS (for the Hypervisor API: the vCPU's VMCS).
     public var vmcs: VMCS {
-        get { current.pointee }
-        set { current.pointee = newValue }
+        get { syncExitInformation(); return current.pointee }
+        set { current.pointee = newValue; hot.pointee.exitInformationStale = false }
+    }
+
+    /// Writes the last exit into the VMCS exit-information fields if they lag it.
+    func syncExitInformation() {
+        guard hot.pointee.exitInformationStale else { return }
+        hot.pointee.exitInformationStale = false
+        current.pointee.storeExitInformation(hot.pointee.exit)
     }
     /// The run loop's VMX state, in a struct behind a pointer allocated once (no exclusivity checks).
-    struct Hot {
-        /// The exit being produced, set by whatever causes it.
-        var pendingExit: VMExit?
+    @usableFromInline struct Hot {
+        /// The exit being produced (valid while `exitPending`), then the exit being completed: one place
+        /// the exit is built and finished in, instead of copies of an optional passed along.
+        @usableFromInline var exit = VMExit(reason: .exceptionOrNMI)
+        /// Whether `exit` holds an exit something caused and the run loop has not taken yet.
+        var exitPending = false
+        /// Whether the VMCS exit-information fields lag `exit` (the last completed exit): like the guest-state
+        /// area, they are written when someone reads the VMCS (`syncExitInformation`), not on every exit.
+        var exitInformationStale = false
+        /// The failed check and VM-instruction error of the last entry that failed with VMfailValid.
+        var entryFailure = EntryFailure(.pinBasedControlsReserved)
+        var entryFailureError: UInt32 = 0
         /// Controls cached at VM entry.
         var pin: PinBasedControls = []
         var primary: PrimaryProcessorControls = []
@@ -30,12 +46,19 @@ public final class VMXRuntime {
         /// The next VM entry must load the guest-state area (the VMM wrote the VMCS since the last exit).
         var loadNeeded = true
     }
-    let hot: UnsafeMutablePointer<Hot>
+    @usableFromInline let hot: UnsafeMutablePointer<Hot>
 
-    /// The exit being produced, set by whatever causes it.
-    var pendingExit: VMExit? {
-        @inline(__always) get { hot.pointee.pendingExit }
-        @inline(__always) set { hot.pointee.pendingExit = newValue }
+    /// Whether an exit is being produced: set to the token of an exit built in `hot.pointee.exit` (by
+    /// `exceptionExit`, `checkPendingExitsAtBoundary`…), nil once the run loop took it. A one-byte token,
+    /// so the interpreter's `pendingExit != nil` tests copy no exit.
+    var pendingExit: ExitToken? {
+        @inline(__always) get { hot.pointee.exitPending ? ExitToken() : nil }
+        @inline(__always) set { hot.pointee.exitPending = newValue != nil }
+    }
+    /// Whether an exit is pending (`pendingExit != nil` without copying the exit).
+    var exitPending: Bool {
+        @inline(__always) get { hot.pointee.exitPending }
+        @inline(__always) set { hot.pointee.exitPending = newValue }
     }
     /// Pin-based controls cached at VM entry.
     var pin: PinBasedControls {
@@ -94,6 +117,21 @@ public final class VMXRuntime {
     }
 }
 
+/// Says that `VMXRuntime.hot.pointee.exit` holds a freshly built exit (see `VMXRuntime.pendingExit`).
+struct ExitToken: Equatable {}
+
+/// Outcome of `CPU.enterAndRunGuest`: `GuestRunResult` without payloads (see `CPU.lastExit`).
+public enum GuestRunStop: Equatable, Sendable {
+    /// The guest exited: `CPU.lastExit`.
+    case exit
+    /// VM entry failed a control or host-state check: `CPU.lastEntryFailure`.
+    case entryFailed
+    /// The instruction budget ran out with the guest still in non-root operation.
+    case instructionLimit
+    /// `requestStop()` was called.
+    case stopRequested
+}
+
 /// Outcome of `CPU.runGuest`.
 public enum GuestRunResult: Equatable, Sendable {
     /// The guest exited; the exit's fields are also in the VMCS exit-information area.
@@ -113,19 +151,42 @@ extension CPU {
     /// exit or the instruction budget, and returns what happened. Guest GPRs other than RSP live in the CPU;
     /// the rest of the guest state is read from and written back to the VMCS.
     public func runGuest(instructionLimit: Int) -> GuestRunResult {
+        switch enterAndRunGuest(instructionLimit: instructionLimit) {
+        case .exit: return .exit(vmx.hot.pointee.exit)
+        case .entryFailed: return .entryFailed(vmx.hot.pointee.entryFailure, instructionError: vmx.hot.pointee.entryFailureError)
+        case .instructionLimit: return .instructionLimit
+        case .stopRequested: return .stopRequested
+        }
+    }
+
+    /// The exit the last `enterAndRunGuest` returned `.exit` for (also in the VMCS exit-information fields).
+    /// Inlinable: the caller copies the exit straight from where it was built.
+    @inlinable public var lastExit: VMExit { vmx.hot.pointee.exit }
+
+    /// The failed check and VM-instruction error of the last `enterAndRunGuest` that returned `.entryFailed`.
+    public var lastEntryFailure: (failure: EntryFailure, instructionError: UInt32) {
+        (vmx.hot.pointee.entryFailure, vmx.hot.pointee.entryFailureError)
+    }
+
+    /// `runGuest` without a payload in its result: the exit is `lastExit`, an entry failure `lastEntryFailure`
+    /// (an embedding API's run loop copies the exit once, from where it was built).
+    public func enterAndRunGuest(instructionLimit: Int) -> GuestRunStop {
         if !vmxNonRoot {
             if let failure = cachedEntryCheck() {
                 switch failure.kind {
                 case .vmFailValid(let n):
                     vmx.current.pointee[.vmInstructionError] = UInt64(n)
-                    return .entryFailed(failure, instructionError: n)
+                    vmx.hot.pointee.entryFailure = failure
+                    vmx.hot.pointee.entryFailureError = n
+                    return .entryFailed
                 case .vmExit(let reason):
                     var e = VMExit(reason: reason)
                     e.entryFailure = true
                     e.qualification = reason == .entryFailureMSRLoading ? UInt64(failure.msrIndex) : 0
                     e.failedCheck = failure
                     recordExitFields(e)
-                    return .exit(e)
+                    vmx.hot.pointee.exit = e
+                    return .exit
                 }
             }
             if !vmx.loadNeeded && vmx.current.pointee[.vmEntryMSRLoadCount] == 0 {
@@ -138,46 +199,59 @@ extension CPU {
                 e.qualification = UInt64(msrFailure.msrIndex)
                 e.failedCheck = msrFailure
                 recordExitFields(e)
-                return .exit(e)
+                vmx.hot.pointee.exit = e
+                return .exit
             }
             vmx.current.pointee.launched = true
             vmxNonRoot = true
-            if let e = injectEventOnEntry() { return .exit(e) }
+            if injectEventOnEntry() { return .exit }
         }
         var remaining = instructionLimit
         while remaining > 0 && vmxNonRoot {
-            if let e = checkPendingExitsAtBoundary() { return .exit(finishExit(e)) }
+            if checkPendingExitsAtBoundary() != nil {
+                completeExit()
+                return .exit
+            }
             let mtf = vmx.primary.contains(.monitorTrapFlag)
             let budget = mtf ? 1 : min(remaining, preemptionBudget())
             let before = instructionCount
             let r = run(instructionLimit: budget)
             remaining -= max(1, Int(truncatingIfNeeded: instructionCount &- before))
-            if let e = vmx.pendingExit { vmx.pendingExit = nil; return .exit(finishExit(e)) }
+            if vmx.exitPending {
+                vmx.exitPending = false
+                completeExit()
+                return .exit
+            }
             switch r {
             case .shutdown:
                 inShutdown = false
-                return .exit(finishExit(VMExit(reason: .tripleFault)))
+                finishExitInPlace(VMExit(reason: .tripleFault))
+                return .exit
             case .halted:
                 // HLT inside the guest with HLT exiting off: activity state HLT until an event arrives.
-                if !eventCanWake() { return .exit(finishExit(VMExit(reason: .hlt), asHaltedActivity: true)) }
+                if !eventCanWake() { finishExitInPlace(VMExit(reason: .hlt), asHaltedActivity: true); return .exit }
             case .stopRequested:
                 // `requestStop()` (hv_vcpus_exit): leave non-root operation like a preemption-timer exit.
-                return .exit(finishExit(VMExit(reason: .vmxPreemptionTimerExpired)))
+                finishExitInPlace(VMExit(reason: .vmxPreemptionTimerExpired))
+                return .exit
             case .exception(let v, let c):
                 // Intercepted by the bare-mode intercept mask: surface as an exception exit.
                 var e = VMExit(reason: .exceptionOrNMI)
                 e.interruptionInformation = InterruptionInfo(vector: v, type: .hardwareException, deliverErrorCode: c != nil)
                 e.interruptionErrorCode = c ?? 0
-                return .exit(finishExit(e))
+                finishExitInPlace(e)
+                return .exit
             case .vmExit:
                 break
             case .instructionLimit:
                 if mtf && instructionCount != before {
                     // Monitor trap flag: a VM exit after the guest completes one instruction (SDM Vol. 3C §25.5.2).
-                    return .exit(finishExit(VMExit(reason: .monitorTrapFlag)))
+                    finishExitInPlace(VMExit(reason: .monitorTrapFlag))
+                    return .exit
                 }
                 if vmx.pin.contains(.activateVMXPreemptionTimer) && instructionCount &+ tscOffset >= vmx.preemptionDeadline {
-                    return .exit(finishExit(VMExit(reason: .vmxPreemptionTimerExpired)))
+                    finishExitInPlace(VMExit(reason: .vmxPreemptionTimerExpired))
+                    return .exit
                 }
             }
         }
@@ -192,10 +266,29 @@ extension CPU {
     }
 
     /// The entry checks, or the cached verdict when nothing they read has been written since they passed.
+    @inline(__always)
     func cachedEntryCheck() -> EntryFailure? {
+        // The common re-entry, inlined: the processor holds the guest state it left non-root operation with,
+        // the VMM wrote at most RIP/RSP, every check passed before, and no check reads guest memory.
+        let v = vmx.current
+        if vmx.guestStateStale && !vmx.loadNeeded && v.pointee.checkedAll
+            && !(v.pointee.primary.contains(.useTPRShadow) && v.pointee[.tprThreshold] & 0xF != 0)
+            && v.pointee[.vmcsLinkPointer] == ~0
+            && (codeSize == 8 ? isCanonical(ripValue) : ripValue >> 32 == 0) {
+            v.pointee.ripChanged = false
+            return nil
+        }
+        return checkEntryAgain()
+    }
+
+    /// `cachedEntryCheck` off its fast path.
+    @inline(never)
+    func checkEntryAgain() -> EntryFailure? {
         // Checks that read guest memory (the VTPR byte of the virtual-APIC page, the revision at a VMCS link
         // pointer) can change without a VMWRITE: with every field-based check passed, re-run just those.
-        if vmx.current.pointee.checkedAll, let f = CPU.checkEntryMemory(vmx.current.pointee, memory: memory) {
+        if vmx.current.pointee.checkedAll && (vmx.current.pointee.primary.contains(.useTPRShadow) && vmx.current.pointee[.tprThreshold] & 0xF != 0
+                                                || vmx.current.pointee[.vmcsLinkPointer] != ~0),
+           let f = CPU.checkEntryMemory(vmx.current.pointee, memory: memory) {
             vmx.current.pointee.checkedAll = false
             return f
         }
@@ -290,7 +383,7 @@ extension CPU {
             vmx.preemptionDeadline = instructionCount &+ tscOffset &+ (v[.vmxPreemptionTimerValue] << VMXCapability.preemptionTimerRate)
         }
         vmx.vectoring = nil
-        vmx.pendingExit = nil
+        vmx.exitPending = false
         updateMode()
         // Translations stay valid across an exit and re-entry unless the paging state changed
         // (the VM's memory map has its own generation check).
@@ -303,10 +396,12 @@ extension CPU {
             let reserved = memory.readInteger(at: a &+ 4, size: 4)
             let value = memory.readInteger(at: a &+ 8, size: 8)
             if reserved != 0 || index == MSRIndex.fsBase || index == MSRIndex.gsBase || index >> 8 == 0x8 || index == 0x9B {
-                return EntryFailure(.entryMSRLoadEntry, ["entry \(k + 1): MSR 0x\(String(index, radix: 16))"], msrIndex: UInt32(k + 1))
+                return EntryFailure(.entryMSRLoadEntry, [EntryFailureValue(.label(.msrLoadEntry), UInt64(k + 1)), EntryFailureValue(.label(.msr), UInt64(index))],
+                                    msrIndex: UInt32(k + 1))
             }
             do throws(Abort) { try writeMSR(index, value) } catch {
-                return EntryFailure(.entryMSRLoadEntry, ["entry \(k + 1): MSR 0x\(String(index, radix: 16)) value 0x\(String(value, radix: 16))"], msrIndex: UInt32(k + 1))
+                return EntryFailure(.entryMSRLoadEntry, [EntryFailureValue(.label(.msrLoadEntry), UInt64(k + 1)), EntryFailureValue(.label(.msr), UInt64(index)),
+                                            EntryFailureValue(.label(.value), value)], msrIndex: UInt32(k + 1))
             }
         }
         return nil
@@ -314,12 +409,22 @@ extension CPU {
 
     /// Delivers the event in the VM-entry interruption-information field (SDM Vol. 3C §26.6).
     /// Returns an exit if delivery itself caused one.
-    func injectEventOnEntry() -> VMExit? {
+    /// Returns whether delivery itself caused an exit (completed, in `vmx.hot.pointee.exit`).
+    @inline(__always)
+    func injectEventOnEntry() -> Bool {
+        // Bit 31 (valid) clear: nothing to inject, the usual case.
+        guard vmx.current.pointee[.vmEntryInterruptionInformation] & (1 << 31) != 0 else { return false }
+        return injectEvent()
+    }
+
+    /// `injectEventOnEntry` with a valid event.
+    @inline(never)
+    func injectEvent() -> Bool {
         let info = InterruptionInfo(rawValue: UInt32(truncatingIfNeeded: vmx.current.pointee[.vmEntryInterruptionInformation]))
-        guard info.valid else { return nil }
+        guard info.valid else { return false }
         vmx.current.pointee.store(.vmEntryInterruptionInformation, UInt64(info.rawValue & ~(1 << 31)))
         // Type 7, "other event" vector 0: a pending MTF VM exit, before any guest instruction (SDM Vol. 3C §26.6.2).
-        if info.typeBits == 7 { return finishExit(VMExit(reason: .monitorTrapFlag)) }
+        if info.typeBits == 7 { finishExitInPlace(VMExit(reason: .monitorTrapFlag)); return true }
         let kind = info.type ?? .hardwareException
         let code: UInt32? = info.deliverErrorCode ? UInt32(truncatingIfNeeded: vmx.current.pointee[.vmEntryExceptionErrorCode]) : nil
         halted = false
@@ -329,13 +434,32 @@ extension CPU {
         if kind == .nmi { nmiBlocked = true }
         startRIP = ripValue
         deliverEvent(vector: info.vector, kind: kind, errorCode: code)
-        if let e = vmx.pendingExit { vmx.pendingExit = nil; return finishExit(e) }
-        if inShutdown { inShutdown = false; return finishExit(VMExit(reason: .tripleFault)) }
-        return nil
+        if vmx.exitPending {
+            vmx.exitPending = false
+            completeExit()
+            return true
+        }
+        if inShutdown { inShutdown = false; finishExitInPlace(VMExit(reason: .tripleFault)); return true }
+        return false
     }
 
-    /// Exits that happen at an instruction boundary before the next instruction (SDM Vol. 3C §25.2, §26.7.5–26.7.6).
-    func checkPendingExitsAtBoundary() -> VMExit? {
+    /// Exits that happen at an instruction boundary before the next instruction (SDM Vol. 3C §25.2, §26.7.5–26.7.6),
+    /// built in `vmx.hot.pointee.exit`.
+    @inline(__always)
+    func checkPendingExitsAtBoundary() -> ExitToken? {
+        // Most entries have none of these controls on and no NMI pending: one test, inlined, answers for all
+        // of them (and no optional exit is built).
+        let pinMask: PinBasedControls = [.externalInterruptExiting, .nmiExiting, .activateVMXPreemptionTimer]
+        let primaryMask: PrimaryProcessorControls = [.nmiWindowExiting, .interruptWindowExiting]
+        if vmx.pin.isDisjoint(with: pinMask) && vmx.primary.isDisjoint(with: primaryMask) && !nmiPending { return nil }
+        guard let e = pendingExitAtBoundary() else { return nil }
+        vmx.hot.pointee.exit = e
+        return ExitToken()
+    }
+
+    /// `checkPendingExitsAtBoundary` with a control on or an NMI pending.
+    @inline(never)
+    func pendingExitAtBoundary() -> VMExit? {
         let blockedBySTIorSS = interruptibility != 0
         if vmx.primary.contains(.nmiWindowExiting) && !nmiBlocked && interruptibility & 2 == 0 {
             return VMExit(reason: .nmiWindow)
@@ -365,29 +489,43 @@ extension CPU {
     }
 
     /// Completes a VM exit: IDT-vectoring information, saving guest state (SDM Vol. 3C §27.3), exit fields.
-    func finishExit(_ e0: VMExit, asHaltedActivity: Bool = false) -> VMExit {
-        var e = e0
-        if let d = vmx.vectoring, e.reason != .tripleFault {
-            e.idtVectoringInformation = InterruptionInfo(vector: d.vector, type: d.kind, deliverErrorCode: d.errorCode != nil)
-            e.idtVectoringErrorCode = d.errorCode ?? 0
+    func finishExit(_ e: VMExit, asHaltedActivity: Bool = false) -> VMExit {
+        finishExitInPlace(e, asHaltedActivity: asHaltedActivity)
+        return vmx.hot.pointee.exit
+    }
+
+    /// `finishExit` leaving the exit in `vmx.hot.pointee.exit` only.
+    func finishExitInPlace(_ e: VMExit, asHaltedActivity: Bool = false) {
+        vmx.hot.pointee.exit = e
+        _ = asHaltedActivity   // the processor's halted state is the activity state
+        completeExit()
+    }
+
+    /// Completes the exit in `vmx.hot.pointee.exit` in place: IDT-vectoring information, saving guest state
+    /// (SDM Vol. 3C §27.3), exit-information fields; leaves non-root operation.
+    func completeExit() {
+        let hot = vmx.hot
+        if let d = hot.pointee.vectoring, hot.pointee.exit.reason != .tripleFault {
+            hot.pointee.exit.idtVectoringInformation = InterruptionInfo(vector: d.vector, type: d.kind, deliverErrorCode: d.errorCode != nil)
+            hot.pointee.exit.idtVectoringErrorCode = d.errorCode ?? 0
         }
-        vmx.vectoring = nil
+        hot.pointee.vectoring = nil
         storeExitMSRs()
         // Guest state stays in the processor; `vmcsRead`/`vmcs` write it into the VMCS when asked.
-        vmx.guestStateStale = true
-        vmx.loadNeeded = false
-        _ = asHaltedActivity   // the processor's halted state is the activity state
-        recordExitFields(e)
+        hot.pointee.guestStateStale = true
+        hot.pointee.loadNeeded = false
+        // The exit-information fields follow when the VMCS is read (`VMXRuntime.syncExitInformation`).
+        hot.pointee.exitInformationStale = true
         vmxNonRoot = false
-        return e
     }
 
     // MARK: VMCS access for the embedding API
 
     /// The current VMCS with the guest-state area up to date.
     public var currentVMCS: VMCS {
-        get { syncGuestState(); return vmx.current.pointee }
+        get { syncGuestState(); vmx.syncExitInformation(); return vmx.current.pointee }
         set {
+            vmx.hot.pointee.exitInformationStale = false
             vmx.current.pointee = newValue
             vmx.guestStateStale = false
             vmx.loadNeeded = true
@@ -396,6 +534,7 @@ extension CPU {
 
     /// Reads a VMCS field (VMREAD); guest RIP, RSP and RFLAGS come straight from the processor after an exit.
     public func vmcsRead(_ field: VMCSField) -> UInt64 {
+        if vmx.hot.pointee.exitInformationStale && field.isExitInformation { vmx.syncExitInformation() }
         if vmx.guestStateStale {
             switch field {
             case .guestRIP: return ripValue
@@ -411,11 +550,14 @@ extension CPU {
 
     /// Writes a VMCS field (VMWRITE; the caller enforces the read-only rule).
     public func vmcsWrite(_ field: VMCSField, _ value: UInt64) {
+        if vmx.hot.pointee.exitInformationStale && field.isExitInformation { vmx.syncExitInformation() }
         if vmx.guestStateStale {
             switch field {
             case .guestRIP:
+                // The VMCS field is written when the guest state is synced (`saveGuestState`); the flag keeps
+                // the RIP rules' re-check (`cachedEntryCheck`) as a VMWRITE would.
                 ripValue = value
-                vmx.current.pointee[field] = value
+                vmx.current.pointee.ripChanged = true
                 return
             case .guestRSP:
                 gpr[4] = value
@@ -429,6 +571,21 @@ extension CPU {
         vmx.current.pointee[field] = value
     }
 
+    /// Moves the guest RIP `length` bytes on and ends blocking by STI and by MOV SS, as retiring an instruction
+    /// the VMM emulated does: the same as writing guest RIP and the interruptibility state through
+    /// `vmcsWrite`, without the field-by-field round trips when the processor still holds the guest state.
+    public func retireEmulatedInstruction(length: UInt64) {
+        if vmx.guestStateStale {
+            ripValue = ripValue &+ length
+            vmx.current.pointee.ripChanged = true
+            if interruptibility & 3 != 0 { vmcsWrite(.guestInterruptibilityState, interruptibilityStateField & ~3) }
+            return
+        }
+        vmcsWrite(.guestRIP, vmcsRead(.guestRIP) &+ length)
+        let blocking = vmcsRead(.guestInterruptibilityState)
+        if blocking & 3 != 0 { vmcsWrite(.guestInterruptibilityState, blocking & ~3) }
+    }
+
     /// Writes the processor's guest state into the VMCS if it is newer.
     func syncGuestState() {
         if vmx.guestStateStale {
@@ -440,7 +597,14 @@ extension CPU {
 
     /// The VM-exit MSR-store area (SDM Vol. 3C §27.4): the guest's value of each listed MSR is stored.
     /// (The VM-exit MSR-load area loads host MSRs; the embedding API has no host processor state to load.)
+    @inline(__always)
     func storeExitMSRs() {
+        if vmx.current.pointee[.vmExitMSRStoreCount] != 0 { storeExitMSRList() }
+    }
+
+    /// `storeExitMSRs` with a non-empty list.
+    @inline(never)
+    func storeExitMSRList() {
         let count = Int(min(vmx.current.pointee[.vmExitMSRStoreCount], 512))
         guard count > 0 else { return }
         let base = vmx.current.pointee[.vmExitMSRStoreAddress]
@@ -501,16 +665,8 @@ extension CPU {
 
     /// Stores an exit's information in the VMCS exit-information fields (SDM Vol. 3C §24.9).
     func recordExitFields(_ e: VMExit) {
-        vmx.current.pointee.store(.exitReason, UInt64(e.exitReasonField))
-        vmx.current.pointee.store(.exitQualification, e.qualification)
-        vmx.current.pointee.store(.guestLinearAddress, e.guestLinearAddress)
-        vmx.current.pointee.store(.guestPhysicalAddress, e.guestPhysicalAddress)
-        vmx.current.pointee.store(.vmExitInstructionLength, UInt64(e.instructionLength))
-        vmx.current.pointee.store(.vmExitInstructionInformation, UInt64(e.instructionInformation))
-        vmx.current.pointee.store(.vmExitInterruptionInformation, UInt64(e.interruptionInformation.rawValue))
-        vmx.current.pointee.store(.vmExitInterruptionErrorCode, UInt64(e.interruptionErrorCode))
-        vmx.current.pointee.store(.idtVectoringInformation, UInt64(e.idtVectoringInformation.rawValue))
-        vmx.current.pointee.store(.idtVectoringErrorCode, UInt64(e.idtVectoringErrorCode))
+        vmx.hot.pointee.exitInformationStale = false
+        vmx.current.pointee.storeExitInformation(e)
     }
 
     // MARK: Exits caused by instructions
@@ -518,20 +674,23 @@ extension CPU {
     /// Raises a VM exit caused by the current instruction: RIP stays on the instruction and the
     /// instruction length is recorded. Throws to abandon the instruction.
     func instructionExit(_ reason: ExitReason, qualification: UInt64 = 0, info: UInt32 = 0, linear: UInt64 = 0) -> Abort {
-        var e = VMExit(reason: reason)
-        e.qualification = qualification
-        e.instructionInformation = info
-        e.guestLinearAddress = linear
+        let hot = vmx.hot
+        // Built in place (see `VMXRuntime.Hot.exit`).
+        hot.pointee.exit = VMExit(reason: reason)
+        hot.pointee.exit.qualification = qualification
+        hot.pointee.exit.instructionInformation = info
+        hot.pointee.exit.guestLinearAddress = linear
         let len = (ripValue &- startRIP) & (codeSize == 8 ? ~0 : 0xFFFF_FFFF)
-        e.instructionLength = UInt32(truncatingIfNeeded: len)
+        hot.pointee.exit.instructionLength = UInt32(truncatingIfNeeded: len)
+        hot.pointee.exitPending = true
         ripValue = startRIP
-        vmx.pendingExit = e
         return Abort.stop
     }
 
     /// Raises a trap-like VM exit after the instruction completed (TPR below threshold, monitor trap flag).
     func trapExit(_ reason: ExitReason) {
-        vmx.pendingExit = VMExit(reason: reason)
+        vmx.hot.pointee.exit = VMExit(reason: reason)
+        vmx.exitPending = true
     }
 
     /// Whether an exception raised in the guest causes a VM exit (exception bitmap, §25.2).
@@ -546,8 +705,9 @@ extension CPU {
         return bitmap & (1 << UInt32(v & 31)) != 0
     }
 
-    /// Produces the exit for an exception the exception bitmap intercepts.
-    func exceptionExit(_ v: UInt8, _ code: UInt32?, kind: EventKind) -> VMExit {
+    /// Produces the exit for an exception the exception bitmap intercepts, in `vmx.hot.pointee.exit`; the
+    /// caller sets `vmx.pendingExit` to the token.
+    func exceptionExit(_ v: UInt8, _ code: UInt32?, kind: EventKind) -> ExitToken {
         var e = VMExit(reason: .exceptionOrNMI)
         e.interruptionInformation = InterruptionInfo(vector: v, type: kind, deliverErrorCode: code != nil)
         e.interruptionErrorCode = code ?? 0
@@ -556,7 +716,8 @@ extension CPU {
         if kind == .softwareException || kind == .privilegedSoftwareException {
             e.instructionLength = UInt32(truncatingIfNeeded: (ripValue &- startRIP) & 0xF)
         }
-        return e
+        vmx.hot.pointee.exit = e
+        return ExitToken()
     }
 }
 
@@ -590,7 +751,8 @@ extension CPU {
         let len = (ripValue &- startRIP) & (codeSize == 8 ? ~0 : 0xFFFF_FFFF)
         e.instructionLength = UInt32(truncatingIfNeeded: len)
         ripValue = startRIP
-        vmx.pendingExit = e
+        vmx.hot.pointee.exit = e
+        vmx.exitPending = true
         throw Abort.stop
     }
 

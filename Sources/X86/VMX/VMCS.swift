@@ -139,3 +139,38 @@ extension VMCS {
         store(f.accessRights, UInt64(r.accessRights & 0x1F0FF))
     }
 }
+
+extension VMCS {
+    /// Stores an exit's information in the exit-information fields (SDM Vol. 3C §24.9), as a VM exit does:
+    /// the entry-check verdict stays valid. One pass over the storage (one uniqueness check, not ten).
+    @inline(__always) mutating func storeExitInformation(_ e: VMExit) {
+        guard storage.count == VMCSField.slotCount else {
+            // A decoded VMCS whose storage has another length: the bounds-checked path.
+            store(.exitReason, UInt64(e.exitReasonField))
+            store(.exitQualification, e.qualification)
+            store(.guestLinearAddress, e.guestLinearAddress)
+            store(.guestPhysicalAddress, e.guestPhysicalAddress)
+            store(.vmExitInstructionLength, UInt64(e.instructionLength))
+            store(.vmExitInstructionInformation, UInt64(e.instructionInformation))
+            store(.vmExitInterruptionInformation, UInt64(e.interruptionInformation.rawValue))
+            store(.vmExitInterruptionErrorCode, UInt64(e.interruptionErrorCode))
+            store(.idtVectoringInformation, UInt64(e.idtVectoringInformation.rawValue))
+            store(.idtVectoringErrorCode, UInt64(e.idtVectoringErrorCode))
+            return
+        }
+        storage.withUnsafeMutableBufferPointer { s in
+            // Safe: every `VMCSField.slot` is below `VMCSField.slotCount`, which the guard above made the
+            // storage's length; the 32-bit fields get 32-bit values, so no value mask is needed.
+            s[VMCSField.exitReason.slot] = UInt64(e.exitReasonField)
+            s[VMCSField.exitQualification.slot] = e.qualification
+            s[VMCSField.guestLinearAddress.slot] = e.guestLinearAddress
+            s[VMCSField.guestPhysicalAddress.slot] = e.guestPhysicalAddress
+            s[VMCSField.vmExitInstructionLength.slot] = UInt64(e.instructionLength)
+            s[VMCSField.vmExitInstructionInformation.slot] = UInt64(e.instructionInformation)
+            s[VMCSField.vmExitInterruptionInformation.slot] = UInt64(e.interruptionInformation.rawValue)
+            s[VMCSField.vmExitInterruptionErrorCode.slot] = UInt64(e.interruptionErrorCode)
+            s[VMCSField.idtVectoringInformation.slot] = UInt64(e.idtVectoringInformation.rawValue)
+            s[VMCSField.idtVectoringErrorCode.slot] = UInt64(e.idtVectoringErrorCode)
+        }
+    }
+}

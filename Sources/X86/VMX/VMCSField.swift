@@ -393,9 +393,11 @@ extension VMCSField {
     /// The field's width.
     public var width: VMCSFieldWidth { VMCSFieldWidth(rawValue: (rawValue >> 13) & 3) ?? .natural }
     /// The field's type.
-    public var type: VMCSFieldType { VMCSFieldType(rawValue: (rawValue >> 10) & 3) ?? .control }
+    @inlinable public var type: VMCSFieldType { VMCSFieldType(rawValue: (rawValue >> 10) & 3) ?? .control }
+    /// Whether it is an exit-information field (type bits 11:10 = 1), tested without building the type.
+    @inline(__always) var isExitInformation: Bool { (rawValue >> 10) & 3 == 1 }
     /// Whether VMWRITE may write it (read-only exit-information fields may not: no "VMWRITE to any field" support).
-    public var isWritable: Bool { type != .exitInformation }
+    @inlinable public var isWritable: Bool { type != .exitInformation }
     /// Mask of the bits the field holds.
     public var valueMask: UInt64 {
         switch width {
