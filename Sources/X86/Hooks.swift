@@ -228,8 +228,22 @@ extension CPU {
     /// (CR4.VMXE clear, VMX not reported in CPUID) they raise #UD (SDM Vol. 3C §30.3).
     func executeVMXInstruction(_ i: borrowing Instruction) throws(Abort) {
         guard vmxNonRoot else { throw Abort.exception(6, nil) }
-        let reasons: [ExitReason] = [.vmcall, .vmlaunch, .vmresume, .vmxoff, .vmptrld, .vmclear, .vmptrst, .vmxon, .vmread, .vmwrite, .invept, .invvpid, .getsec]
-        let r = Int(i.sub) < reasons.count ? reasons[Int(i.sub)] : .vmcall
+        let r: ExitReason
+        switch i.sub {
+        case 1: r = .vmlaunch
+        case 2: r = .vmresume
+        case 3: r = .vmxoff
+        case 4: r = .vmptrld
+        case 5: r = .vmclear
+        case 6: r = .vmptrst
+        case 7: r = .vmxon
+        case 8: r = .vmread
+        case 9: r = .vmwrite
+        case 10: r = .invept
+        case 11: r = .invvpid
+        case 12: r = .getsec
+        default: r = .vmcall
+        }
         throw instructionExit(r)
     }
 

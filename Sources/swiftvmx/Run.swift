@@ -102,6 +102,8 @@ struct Run: ParsableCommand {
             }
         }
         if let traceSink { machine.exitTrace = { traceSink.writeLine($0) } }
+        // Exit handling is timed only when the table or the trace will show it (two clock reads per exit).
+        machine.statistics.timesHandling = stats || traceSink != nil
         let started = ContinuousClock.now
         let outcome = machine.run(instructionLimit: maxInstructions)
         let wall = ContinuousClock.now - started
