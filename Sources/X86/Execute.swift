@@ -252,6 +252,71 @@ extension CPU {
 
     // MARK: Strings
 
+    /// One step of a forward REP MOVS (`kind` 0), CMPS (1), STOS (2) or SCAS (4) in 64-bit code: as many
+    /// elements as lie in the current pages of the destination (and of the source), at most `count` and
+    /// `budget`, done in host memory when the TLB serves both pages (`fastHostAddress`). Updates RSI and RDI
+    /// (and for CMPS/SCAS the flags, as the last comparison left them) and returns the number of elements done;
+    /// `stop` tells that a CMPS/SCAS comparison ended the repetition (REPE: unequal, REPNE: equal). Returns 0
+    /// when this step must go element by element: a TLB miss, a fault to raise, an element crossing the page,
+    /// or a MOVS whose destination starts inside the source run ahead of it (the element-by-element copy then
+    /// repeats data, which a block copy would not).
+    func bulkString(_ kind: UInt8, _ srcSeg: UInt8, _ size: UInt8, _ count: UInt64, _ budget: Int, repe: Bool,
+                    stop: inout Bool) -> UInt64 {
+        let width = Int(size)
+        let di = gpr[7]
+        var n = min(Int(min(count, UInt64(budget))), (4096 - Int(di & 0xFFF)) / width)
+        guard n > 0, let dst = fastHostAddress(0, di, width, kind == 0 || kind == 2 ? .write : .read) else { return 0 }
+        switch kind {
+        case 2:
+            let v = gpr[0]
+            if width == 1 {
+                dst.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: v), count: n)
+            } else {
+                // Safe: all n elements lie in the destination page (n was bounded by what is left of it).
+                for k in 0..<n { hostStore(dst + k * width, width, v) }
+            }
+        case 4:
+            let a = gpr[0] & sizeMask(size)
+            var b: UInt64 = 0
+            var k = 0
+            // Safe: all n elements lie in the page (as above).
+            while k < n {
+                b = hostLoad(dst + k * width, width)
+                k += 1
+                if (a == b) != repe { stop = true; break }
+            }
+            n = k
+            setLazy(.sub, size, a, b, (a &- b) & sizeMask(size))
+        default:
+            let si = gpr[6]
+            let sourceLinear = srcSeg >= 4 ? seg[Int(srcSeg)].base &+ si : si
+            n = min(n, (4096 - Int(sourceLinear & 0xFFF)) / width)
+            guard n > 0, let src = fastHostAddress(srcSeg, si, width, .read) else { return 0 }
+            if kind == 0 {
+                let bytes = n * width
+                if dst > src && dst < src + bytes { return 0 }
+                // Safe: both runs lie in their pages (n was bounded by both); copyMemory allows the overlap that
+                // is left (a destination at or before the source copies forward, as the instruction does).
+                dst.copyMemory(from: src, byteCount: bytes)
+            } else {
+                var a: UInt64 = 0, b: UInt64 = 0
+                var k = 0
+                // Safe: both runs lie in their pages (as above).
+                while k < n {
+                    a = hostLoad(src + k * width, width)
+                    b = hostLoad(dst + k * width, width)
+                    k += 1
+                    if (a == b) != repe { stop = true; break }
+                }
+                n = k
+                setLazy(.sub, size, a, b, (a &- b) & sizeMask(size))
+            }
+            gpr[6] = si &+ UInt64(n * width)
+        }
+        gpr[7] = di &+ UInt64(n * width)
+        return UInt64(n)
+    }
+
     /// MOVS CMPS STOS LODS SCAS INS OUTS with REP/REPE/REPNE (SDM Vol. 2B "REP/REPE/REPZ/REPNE/REPNZ").
     /// A repeated instruction runs in chunks; RIP stays on it until RCX reaches zero, so it can be interrupted.
     func execString(_ i: Instruction) throws(Abort) {
@@ -266,7 +331,21 @@ extension CPU {
         if count == 0 { return }
         var chunk = 1024
         let srcSeg = i.seg
+        // Forward REP MOVS, CMPS, STOS and SCAS in 64-bit code go a page at a time on guest RAM (`bulkString`).
+        let bulk = rep && kind != 3 && kind <= 4 && asz == 8 && codeSize == 8 && delta == UInt64(size)
         while count > 0 && chunk > 0 {
+            if bulk {
+                var stop = false
+                let done = bulkString(kind, srcSeg, size, count, chunk, repe: i.flags & InstructionFlags.rep != 0,
+                                      stop: &stop)
+                if done > 0 {
+                    count &-= done
+                    chunk -= Int(done)
+                    gpr[1] = count
+                    if stop { return }
+                    continue
+                }
+            }
             let si = readReg(6, asz), di = readReg(7, asz)
             switch kind {
             case 0: // MOVS

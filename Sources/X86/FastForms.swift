@@ -575,18 +575,12 @@ extension CPU {
         sseEnabled && fpu.mxcsr & (3 << MXCSR.rcShift) == 0
     }
 
-    /// Reads 8 bytes of guest RAM at segment `s`, offset `off` in 64-bit mode when the read TLB holds the page
-    /// and the access needs no fault check (within the page, aligned or alignment checking off); nil otherwise,
-    /// with nothing read, so the caller can hand the whole instruction to the general path.
+    /// Reads 8 bytes of guest RAM at segment `s`, offset `off` in 64-bit mode when `fastHostAddress` serves
+    /// the access; nil otherwise, with nothing read, so the caller can hand the whole instruction to the
+    /// general path.
     @_transparent
     func ramRead64(_ s: UInt8, _ off: UInt64) -> UInt64? {
-        let la = s >= 4 ? seg[Int(s)].base &+ off : off
-        let slot = TLB.slot(la, .read, cplValue == 3)
-        if tlbTags[slot] == la & ~0xFFF && (la & 0xFFF) <= 4088 && (la & 7 == 0 || !alignmentCheck),
-           let h = tlbHosts[slot] {
-            // Safe: as in `fastRead`.
-            return UInt64(littleEndian: (h + Int(truncatingIfNeeded: la & 0xFFF)).loadUnaligned(as: UInt64.self))
-        }
+        if let q = fastHostAddress(s, off, 8, .read) { return hostLoad(q, 8) }
         return nil
     }
 
@@ -619,45 +613,35 @@ extension CPU {
         return a
     }
 
-    /// Reads `size` bytes at segment `s`, offset `off` in 64-bit mode: a read-TLB hit within one page is
-    /// served here (a TLB tag is only ever a canonical page, so the access is canonical); anything else goes
-    /// through `readMem`, which raises the faults.
+    /// The host address of `size` bytes at segment `s`, offset `off` in 64-bit mode when the TLB holds a
+    /// translation of the page for `kind` and the access needs no check beyond it: within the page, and
+    /// aligned or with alignment checking off. A TLB tag is only ever a canonical page, so such an access is
+    /// canonical; a write-TLB entry is never installed for a page holding decoded code. Nil otherwise.
     @_transparent
-    func fastRead(_ s: UInt8, _ off: UInt64, _ size: Int) throws(Abort) -> UInt64 {
+    func fastHostAddress(_ s: UInt8, _ off: UInt64, _ size: Int, _ kind: AccessKind) -> UnsafeMutableRawPointer? {
         let la = s >= 4 ? seg[Int(s)].base &+ off : off
-        let slot = TLB.slot(la, .read, cplValue == 3)
+        let slot = TLB.slot(la, kind, cplValue == 3)
         if tlbTags[slot] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096
             && (la & UInt64(size &- 1) == 0 || !alignmentCheck), let h = tlbHosts[slot] {
             // Safe: a TLB entry's host pointer is the start of a mapped 4 KiB page of guest RAM, and the access
             // lies inside that page.
-            let q = h + Int(truncatingIfNeeded: la & 0xFFF)
-            switch size {
-            case 1: return UInt64(q.load(as: UInt8.self))
-            case 2: return UInt64(UInt16(littleEndian: q.loadUnaligned(as: UInt16.self)))
-            case 4: return UInt64(UInt32(littleEndian: q.loadUnaligned(as: UInt32.self)))
-            default: return UInt64(littleEndian: q.loadUnaligned(as: UInt64.self))
-            }
+            return h + Int(truncatingIfNeeded: la & 0xFFF)
         }
+        return nil
+    }
+
+    /// Reads `size` bytes at segment `s`, offset `off` in 64-bit mode: from the host page on a TLB hit
+    /// (`fastHostAddress`), otherwise through `readMem`, which raises the faults.
+    @_transparent
+    func fastRead(_ s: UInt8, _ off: UInt64, _ size: Int) throws(Abort) -> UInt64 {
+        if let q = fastHostAddress(s, off, size, .read) { return hostLoad(q, size) }
         return try readMem(s, off, UInt8(size))
     }
 
     /// Writes `size` bytes at segment `s`, offset `off` in 64-bit mode (see `fastRead`).
     @_transparent
     func fastWrite(_ s: UInt8, _ off: UInt64, _ size: Int, _ v: UInt64) throws(Abort) {
-        let la = s >= 4 ? seg[Int(s)].base &+ off : off
-        let slot = TLB.slot(la, .write, cplValue == 3)
-        if tlbTags[slot] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096
-            && (la & UInt64(size &- 1) == 0 || !alignmentCheck), let h = tlbHosts[slot] {
-            // Safe: as in `fastRead`; a write-TLB entry is never installed for a page holding decoded code.
-            let q = h + Int(truncatingIfNeeded: la & 0xFFF)
-            switch size {
-            case 1: q.storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self)
-            case 2: q.storeBytes(of: UInt16(truncatingIfNeeded: v).littleEndian, as: UInt16.self)
-            case 4: q.storeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian, as: UInt32.self)
-            default: q.storeBytes(of: v.littleEndian, as: UInt64.self)
-            }
-            return
-        }
+        if let q = fastHostAddress(s, off, size, .write) { hostStore(q, size, v); return }
         try writeMem(s, off, UInt8(size), v)
     }
 }

@@ -95,12 +95,7 @@ extension CPU {
         let s = TLB.slot(la, .read, user)
         if tlbTags[s] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[s] {
             let p = h + Int(truncatingIfNeeded: la & 0xFFF)
-            switch size {
-            case 1: return UInt64(p.load(as: UInt8.self))
-            case 2: return UInt64(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
-            case 4: return UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
-            default: return UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
-            }
+            return hostLoad(p, size)
         }
         return try readLinearSlow(la, size, user: user, kind: .read)
     }
@@ -111,12 +106,7 @@ extension CPU {
         let s = TLB.slot(la, .write, user)
         if tlbTags[s] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[s] {
             let p = h + Int(truncatingIfNeeded: la & 0xFFF)
-            switch size {
-            case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, as: UInt16.self)
-            case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian, as: UInt32.self)
-            default: p.storeBytes(of: value.littleEndian, as: UInt64.self)
-            }
+            hostStore(p, size, value)
             return
         }
         try writeLinearSlow(la, size, value, user: user)
@@ -150,12 +140,7 @@ extension CPU {
             tlb.phys[s] = t.physical & ~0xFFF
             tlb.global[s] = t.global
             let p = pageHost + Int(truncatingIfNeeded: la & 0xFFF)
-            switch size {
-            case 1: return UInt64(p.load(as: UInt8.self))
-            case 2: return UInt64(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
-            case 4: return UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
-            default: return UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
-            }
+            return hostLoad(p, size)
         }
         return try readPhysical(t.physical, size)
     }
@@ -188,12 +173,7 @@ extension CPU {
             tlb.phys[s] = t.physical & ~0xFFF
             tlb.global[s] = t.global
             let p = pageHost + Int(truncatingIfNeeded: la & 0xFFF)
-            switch size {
-            case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, as: UInt16.self)
-            case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian, as: UInt32.self)
-            default: p.storeBytes(of: value.littleEndian, as: UInt64.self)
-            }
+            hostStore(p, size, value)
             return
         }
         try writePhysical(t.physical, size, value)
@@ -386,3 +366,26 @@ extension CPU {
     }
 }
 
+/// Loads a little-endian value of `size` bytes (1, 2, 4 or 8) from host memory that the caller has checked
+/// holds all of them.
+@_transparent
+func hostLoad(_ p: UnsafeMutableRawPointer, _ size: Int) -> UInt64 {
+    switch size {
+    case 1: return UInt64(p.load(as: UInt8.self))
+    case 2: return UInt64(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
+    case 4: return UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+    default: return UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
+    }
+}
+
+/// Stores the low `size` bytes (1, 2, 4 or 8) of `v` little-endian to host memory that the caller has
+/// checked holds all of them.
+@_transparent
+func hostStore(_ p: UnsafeMutableRawPointer, _ size: Int, _ v: UInt64) {
+    switch size {
+    case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self)
+    case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: v).littleEndian, as: UInt16.self)
+    case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian, as: UInt32.self)
+    default: p.storeBytes(of: v.littleEndian, as: UInt64.self)
+    }
+}
