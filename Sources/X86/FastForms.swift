@@ -240,12 +240,12 @@ extension CPU {
         case .mov64ToReg: gpr[reg] = gpr[rm]
         case .movImm32: gpr[rm] = p.pointee.imm & 0xFFFF_FFFF
         case .movImm64: gpr[rm] = p.pointee.imm
-        case .shl32: shift32(rm, shiftCount(p), .shl)
-        case .shr32: shift32(rm, shiftCount(p), .shr)
-        case .sar32: shift32(rm, shiftCount(p), .sar)
-        case .shl64: shift64(rm, shiftCount(p), .shl)
-        case .shr64: shift64(rm, shiftCount(p), .shr)
-        case .sar64: shift64(rm, shiftCount(p), .sar)
+        case .shl32: shiftRegister(rm, shiftCount(p), .shl, wide: false)
+        case .shr32: shiftRegister(rm, shiftCount(p), .shr, wide: false)
+        case .sar32: shiftRegister(rm, shiftCount(p), .sar, wide: false)
+        case .shl64: shiftRegister(rm, shiftCount(p), .shl, wide: true)
+        case .shr64: shiftRegister(rm, shiftCount(p), .shr, wide: true)
+        case .sar64: shiftRegister(rm, shiftCount(p), .sar, wide: true)
         case .inc32: incDec(rm, 4, .inc)
         case .dec32: incDec(rm, 4, .dec)
         case .inc64: incDec(rm, 8, .inc)
@@ -453,62 +453,35 @@ extension CPU {
         lazy = LazyFlags(op: flagOp, size: 8, dst: a, src: b, res: r)
     }
 
-    /// SHL, SHR or SAR of a 32-bit register by an immediate count (the same results as `shiftRegFast`: CF the
-    /// last bit shifted out, OF for a count of 1 as the SDM defines it, SF ZF PF of the result, AF clear).
+    /// SHL, SHR or SAR of a 32-bit (`wide` false) or 64-bit register by a count (the same results as
+    /// `shiftRegFast`: CF the last bit shifted out, OF for a count of 1 as the SDM defines it, SF ZF PF of the
+    /// result, AF clear; a count of 0 changes no flag but still zero-extends a 32-bit destination).
     @_transparent
-    func shift32(_ r: Int, _ rawCount: UInt64, _ kind: FastShift) {
-        let count = rawCount & 31
-        let a = gpr[r] & 0xFFFF_FFFF
+    func shiftRegister(_ r: Int, _ rawCount: UInt64, _ kind: FastShift, wide: Bool) {
+        let bits: UInt64 = wide ? 64 : 32
+        let mask: UInt64 = wide ? ~0 : 0xFFFF_FFFF
+        let count = rawCount & (bits &- 1)
+        let a = gpr[r] & mask
         if count == 0 { gpr[r] = a; return }
         let result: UInt64
         var f: UInt64
         switch kind {
         case .shl:
-            result = (a << count) & 0xFFFF_FFFF
-            f = (a >> (32 &- count)) & 1
-            if (result >> 31) ^ f != 0 { f |= CPU.ofBit }
+            result = (a << count) & mask
+            f = (a >> (bits &- count)) & 1
+            if (result >> (bits &- 1)) ^ f != 0 { f |= CPU.ofBit }
         case .shr:
             result = a >> count
             f = (a >> (count &- 1)) & 1
-            if count == 1 && a >> 31 != 0 { f |= CPU.ofBit }
+            if count == 1 && a >> (bits &- 1) != 0 { f |= CPU.ofBit }
         case .sar:
-            let s = Int64(Int32(truncatingIfNeeded: a))
-            result = UInt64(bitPattern: s >> Int64(count)) & 0xFFFF_FFFF
+            let s = wide ? Int64(bitPattern: a) : Int64(Int32(truncatingIfNeeded: a))
+            result = UInt64(bitPattern: s >> Int64(count)) & mask
             f = UInt64(bitPattern: s >> Int64(count &- 1)) & 1
         }
         gpr[r] = result
         if result == 0 { f |= CPU.zfBit }
-        if result & 0x8000_0000 != 0 { f |= CPU.sfBit }
-        if evenParity(result) { f |= CPU.pfBit }
-        flagsBase = (flagsBase & ~CPU.statusBits) | f
-        lazy.op = .none
-    }
-
-    /// SHL, SHR or SAR of a 64-bit register by an immediate count (see `shift32`).
-    @_transparent
-    func shift64(_ r: Int, _ rawCount: UInt64, _ kind: FastShift) {
-        let count = rawCount & 63
-        if count == 0 { return }
-        let a = gpr[r]
-        let result: UInt64
-        var f: UInt64
-        switch kind {
-        case .shl:
-            result = a << count
-            f = (a >> (64 &- count)) & 1
-            if (result >> 63) ^ f != 0 { f |= CPU.ofBit }
-        case .shr:
-            result = a >> count
-            f = (a >> (count &- 1)) & 1
-            if count == 1 && a >> 63 != 0 { f |= CPU.ofBit }
-        case .sar:
-            let s = Int64(bitPattern: a)
-            result = UInt64(bitPattern: s >> Int64(count))
-            f = UInt64(bitPattern: s >> Int64(count &- 1)) & 1
-        }
-        gpr[r] = result
-        if result == 0 { f |= CPU.zfBit }
-        if result >> 63 != 0 { f |= CPU.sfBit }
+        if result >> (bits &- 1) != 0 { f |= CPU.sfBit }
         if evenParity(result) { f |= CPU.pfBit }
         flagsBase = (flagsBase & ~CPU.statusBits) | f
         lazy.op = .none
