@@ -77,6 +77,8 @@ enum FastForm: UInt8 {
     // SSE2 ADDSD SUBSD MULSD DIVSD SQRTSD (register or m64 source), the same packed on registers (opcode
     // byte in `opcode`), MOVSD xmm, m64 and MOVSD m64, xmm.
     case sseScalarDouble, ssePackedDouble, movsdLoad, movsdStore
+    // x87 FLD m64fp, FSTP m64fp, FADD m64fp, FMUL m64fp.
+    case fldDouble, fstpDouble, faddDouble, fmulDouble
 
     /// The first form that accesses memory.
     static let firstMemoryForm = FastForm.load32
@@ -103,7 +105,7 @@ extension Instruction {
         }
         guard size == 4 || size == 8 || (op == .movRMReg && mem) || op == .jcc || op == .jmpRel
                 || op == .callRel || op == .retNear || op == .pushReg || op == .popReg || op == .nop
-                || op == .movzx || op == .sse else { return .none }
+                || op == .movzx || op == .sse || op == .x87 else { return .none }
         switch op {
         case .aluRMReg where !mem:
             guard let k = FastForm.aluIndex(sub) else { return .none }
@@ -157,6 +159,14 @@ extension Instruction {
         case .testRMImm where mem: return wide ? .testMemImm64 : .testMemImm32
         case .callRM where wide: return mem ? .callMem64 : .callReg64
         case .jmpRM where wide: return mem ? .jmpMem64 : .jmpReg64
+        case .x87 where mem:
+            switch (sub & 7, reg & 7) {
+            case (5, 0): return .fldDouble
+            case (5, 3): return .fstpDouble
+            case (4, 0): return .faddDouble
+            case (4, 1): return .fmulDouble
+            default: return .none
+            }
         case .sse:
             let prefixes = flags & (InstructionFlags.rep | InstructionFlags.repne | InstructionFlags.opsize)
             switch opcode {
@@ -406,6 +416,8 @@ extension CPU {
             } else {
                 try execSSE(p.pointee)
             }
+        case .fldDouble, .fstpDouble, .faddDouble, .fmulDouble:
+            if !(try x87DoubleFast(p, form)) { try execX87(p.pointee) }
         case .movsdLoad:
             guard sseEnabled else { try execSSE(p.pointee); return }
             let v = try fastRead(p.pointee.seg, fastOffset(p), 8)
@@ -546,6 +558,118 @@ extension CPU {
     @_transparent
     var sseFastUsable: Bool {
         sseEnabled && fpu.mxcsr & (3 << MXCSR.rcShift) == 0
+    }
+
+    /// FLD, FSTP, FADD and FMUL with a 64-bit memory operand when the result is a plain rounding of normal
+    /// numbers: x87 usable (CR0.EM and TS clear, no pending exception), every exception masked, precision
+    /// control extended and rounding to nearest (FCW & 0xF3F == 0x33F), the operands normal with exponents far
+    /// from the range limits, the stack registers as the instruction needs them. Then the only exception
+    /// possible is precision, and the value is computed exactly here (128-bit significand arithmetic, one
+    /// rounding to nearest even), as the soft-float would. Returns false, having changed nothing, when the
+    /// instruction must go through `execX87`.
+    @_transparent
+    func x87DoubleFast(_ p: UnsafeMutablePointer<Instruction>, _ form: FastForm) throws(Abort) -> Bool {
+        guard cr0Value & (CR0.em.rawValue | CR0.ts.rawValue) == 0, fpu.fsw & FSW.es == 0,
+              fpu.fcw & 0xF3F == 0x33F else { return false }
+        let off = fastOffset(p)
+        let s = p.pointee.seg
+        let top = fpu.top
+        var inexact = false
+        switch form {
+        case .fldDouble:
+            let r7 = (top &+ 7) & 7
+            guard fpu.tagValid & (1 << r7) == 0, let bits = ramRead64(s, off) else { return false }
+            let e = Int((bits >> 52) & 0x7FF)
+            guard e != 0 && e != 0x7FF else { return false }
+            fpu.stSig[r7] = 1 << 63 | (bits & 0xF_FFFF_FFFF_FFFF) << 11
+            fpu.stSE[r7] = UInt16(truncatingIfNeeded: (bits >> 48) & 0x8000) | UInt16(e - 1023 + 16383)
+            fpu.tagValid |= 1 << r7
+            fpu.fsw = (fpu.fsw & ~0x3800) | UInt16(r7) << 11
+        case .fstpDouble:
+            guard fpu.tagValid & (1 << top) != 0 else { return false }
+            let sig = fpu.stSig[top], se = fpu.stSE[top]
+            let u = Int(se & 0x7FFF) - 16383
+            guard sig >> 63 != 0, u >= -1021 && u <= 1022 else { return false }
+            var m = sig >> 11
+            let rest = sig & 0x7FF
+            if rest > 0x400 || (rest == 0x400 && m & 1 != 0) { m += 1 }
+            inexact = rest != 0
+            // A carry out of the 53 bits makes the significand 2^53: the exponent goes up by one.
+            let exponent = UInt64(u + 1023) + (m >> 53)
+            let bits = UInt64(se & 0x8000) << 48 | exponent << 52 | (m & 0xF_FFFF_FFFF_FFFF)
+            try fastWrite(s, off, 8, bits)
+            fpu.tagValid &= ~(1 << top)
+            fpu.fsw = (fpu.fsw & ~0x3800) | UInt16((top &+ 1) & 7) << 11
+        default:
+            guard fpu.tagValid & (1 << top) != 0, let bits = ramRead64(s, off) else { return false }
+            let eb = Int((bits >> 52) & 0x7FF)
+            let sigA = fpu.stSig[top], seA = fpu.stSE[top]
+            let uA = Int(seA & 0x7FFF) - 16383
+            guard eb != 0 && eb != 0x7FF, sigA >> 63 != 0, uA >= -8000 && uA <= 8000 else { return false }
+            let uB = eb - 1023
+            let sigB: UInt64 = 1 << 63 | (bits & 0xF_FFFF_FFFF_FFFF) << 11
+            let signA = seA & 0x8000 != 0, signB = bits >> 63 != 0
+            var hi: UInt64, lo: UInt64, u: Int
+            let sign: Bool
+            if form == .fmulDouble {
+                (hi, lo) = sigA.multipliedFullWidth(by: sigB)
+                u = uA + uB
+                if hi >> 63 != 0 { u += 1 } else { hi = hi << 1 | lo >> 63; lo <<= 1 }
+                sign = signA != signB
+            } else {
+                // Align to the larger exponent with the 64-bit significands as the high halves of 128 bits;
+                // a shift of at most 62 loses nothing, so the sum or difference below is exact.
+                let aLarger = uA > uB || (uA == uB && sigA >= sigB)
+                let (big, small) = aLarger ? (sigA, sigB) : (sigB, sigA)
+                let d = aLarger ? uA - uB : uB - uA
+                guard d <= 62 else { return false }
+                u = aLarger ? uA : uB
+                let smallHi = d == 0 ? small : small >> UInt64(d)
+                let smallLo = d == 0 ? 0 : small << UInt64(64 - d)
+                if signA == signB {
+                    let (l, c) = (0 as UInt64).addingReportingOverflow(smallLo)
+                    var (h, carry) = big.addingReportingOverflow(smallHi)
+                    lo = l
+                    if c { h &+= 1 }
+                    if carry {
+                        // 2^128 carried out: shift right one, keeping the bit that falls off as sticky.
+                        let sticky = lo & 1
+                        lo = lo >> 1 | h << 63 | sticky
+                        h = h >> 1 | 1 << 63
+                        u += 1
+                    }
+                    hi = h
+                    sign = signA
+                } else {
+                    let (l, borrow) = (0 as UInt64).subtractingReportingOverflow(smallLo)
+                    var h = big &- smallHi
+                    if borrow { h &-= 1 }
+                    lo = l
+                    guard h != 0 || lo != 0 else { return false }    // an exact zero: its sign is the general path's
+                    let z = h != 0 ? h.leadingZeroBitCount : 64 + lo.leadingZeroBitCount
+                    if z >= 64 { h = lo << UInt64(z - 64); lo = 0 }
+                    else if z > 0 { h = h << UInt64(z) | lo >> UInt64(64 - z); lo <<= UInt64(z) }
+                    hi = h
+                    u -= z
+                    sign = aLarger ? signA : signB
+                }
+            }
+            // Round the 128-bit significand to 64 bits, to nearest even.
+            inexact = lo != 0
+            if lo > 1 << 63 || (lo == 1 << 63 && hi & 1 != 0) {
+                hi &+= 1
+                if hi == 0 { hi = 1 << 63; u += 1 }
+            }
+            guard u >= -16000 && u <= 16000 else { return false }
+            fpu.stSig[top] = hi
+            fpu.stSE[top] = (sign ? 0x8000 : 0) | UInt16(u + 16383)
+        }
+        if inexact { fpu.fsw |= UInt16(FPFlag.inexact) }
+        fpu.fip = startRIP
+        fpu.fcs = seg[1].selector
+        fpu.fdp = off
+        fpu.fds = seg[Int(s)].selector
+        return true
     }
 
     /// Reads 8 bytes of guest RAM at segment `s`, offset `off` in 64-bit mode when `fastHostAddress` serves

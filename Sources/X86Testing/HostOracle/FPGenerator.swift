@@ -104,7 +104,8 @@ extension SequenceBuilder {
         }
     }
 
-    /// FNINIT, two loads, one operation, FNSTSW (C1 masked off), stores of ST(0) as m80 and ST(1) as m64, FNINIT.
+    /// FNINIT, two loads, one operation (on the two registers, or on ST(0) and the second load's m64fp slot), FNSTSW
+    /// (C1 masked off), stores of ST(0) as m80 and ST(1) as m64, FNINIT.
     private mutating func genX87Item() -> Bool {
         let s1 = slot(), s2 = slot(), out = slot(), sw = slot()
         appendRaw([0xDB, 0xE3], "fninit", FlowEffect())
@@ -121,8 +122,14 @@ extension SequenceBuilder {
             ([0xDB, 0xE9], "fucomi st1", 0x8D5), ([0xD8, 0xD1], "fcom st1", 0), ([0xDD, 0xE1], "fucom st1", 0), ([0xD9, 0xE5], "fxam", 0),
             ([0xD9, 0xE4], "ftst", 0), ([0xD9, 0xC9], "fxch", 0), ([0xDE, 0xD9], "fcompp", 0),
         ]
-        let (bytes, name, flags) = rng.pick(ops)
-        appendRaw(bytes, name, FlowEffect(defFlags: flags))
+        if rng.below(3) == 0 {
+            // Arithmetic with an m64fp operand (DC /r): ST(0) op [s2].
+            let (reg, name) = rng.pick([(0, "fadd"), (1, "fmul"), (4, "fsub"), (5, "fsubr"), (6, "fdiv"), (7, "fdivr")])
+            appendRaw([0xDC] + absolute(reg, s2), "\(name) qword [\(hx(s2))]", FlowEffect())
+        } else {
+            let (bytes, name, flags) = rng.pick(ops)
+            appendRaw(bytes, name, FlowEffect(defFlags: flags))
+        }
         appendRaw([0xDD] + absolute(7, sw), "fnstsw [\(hx(sw))]", FlowEffect())
         // C1 (round-up indicator) is not modelled: clear it in the stored status word. AND leaves AF undefined.
         appendRaw([0x66, 0x81] + absolute(4, sw) + [0xFF, 0xFD], "and word [\(hx(sw))], 0xFDFF",
