@@ -130,7 +130,7 @@ public enum BenchImage {
         Workload(number: 7, name: "io",
                  summary: "16 × OUT 0x80, AL (each a VM exit to the VMM's port bus on SwiftVMX)",
                  instructionsPerUnit: 16 + 2, fixedInstructions: 2, repElementsPerUnit: 0, portWritesPerUnit: 16,
-                 defaultUnits: 10_000, isMIPS: false),
+                 defaultUnits: 200_000, isMIPS: false),
     ]
 
     /// The workload named `name`.
