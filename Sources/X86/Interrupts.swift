@@ -387,7 +387,7 @@ extension CPU {
                 }
                 adjustSP(6)
                 let keep = ~UInt64(0xFFFF) | RFLAGS.if.rawValue | RFLAGS.iopl.rawValue
-                var nf = (old & keep) | (fl & ~keep)
+                var nf = (old & keep) | (fl & ~keep & RFLAGS.defined.rawValue)   // reserved bits 3, 5, 15 stay 0
                 nf = (nf & ~RFLAGS.vif.rawValue) | ((fl & RFLAGS.if.rawValue) << 10)
                 flagsBase = nf | 2
                 lazy.op = .none

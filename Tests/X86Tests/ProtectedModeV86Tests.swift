@@ -195,3 +195,26 @@ func v86IOPLSensitiveInstructionsFaultAtIOPL0(_ name: String) throws {
     m2.cpu.exceptionIntercept = 1 << 13
     #expect(m2.cpu.run(instructionLimit: 10) == .exception(vector: 13, errorCode: 0))
 }
+
+/// A 16-bit IRET under CR4.VME at IOPL < 3 takes the popped FLAGS image but keeps RFLAGS' reserved bits
+/// 3, 5 and 15 clear (found by `swiftvmx-dev fuzz --seed 7`, case 28332).
+@Test func v86VMEIretKeepsReservedFlagBitsClear() throws {
+    let m = PMMachine()
+    let v = Assembler(mode: .bits16, origin: 0)
+    v.push(.imm(0x8029))        // FLAGS image: CF and the reserved bits 3, 5, 15
+    v.push(.imm(0x5000))        // CS
+    v.push(.imm(0x20))          // IP
+    v.iret()
+    try m.load(v, at: 0x50000)
+    let t = Assembler(mode: .bits16, origin: 0x20)
+    t.int3()
+    try m.load(t, at: 0x50020)
+    m.cpu.cr4 = CR4.vme.rawValue
+    enterV86(m, iopl: 0)
+    m.cpu.exceptionIntercept = 1 << 13 | 1 << 3
+    #expect(m.cpu.run(instructionLimit: 10) == .exception(vector: 3, errorCode: nil))
+    #expect(m.cpu.rip == 0x21)      // INT3 traps: RIP is past it
+    #expect(m.cpu.rflags & 0x8028 == 0)
+    #expect(m.cpu.rflags & RFLAGS.cf.rawValue != 0)
+    #expect(m.cpu.rflags & 2 != 0)
+}
