@@ -266,7 +266,22 @@ extension CPU {
         let di = gpr[7]
         var n = min(Int(min(count, UInt64(budget))), (4096 - Int(di & 0xFFF)) / width)
         guard n > 0, let dst = fastHostAddress(0, di, width, kind == 0 || kind == 2 ? .write : .read) else { return 0 }
+        // MOVS and CMPS also read a source run, bounded by its own page.
+        var src: UnsafeMutableRawPointer? = nil
+        let si = gpr[6]
+        if kind <= 1 {
+            let sourceLinear = srcSeg >= 4 ? seg[Int(srcSeg)].base &+ si : si
+            n = min(n, (4096 - Int(sourceLinear & 0xFFF)) / width)
+            guard n > 0, let s = fastHostAddress(srcSeg, si, width, .read) else { return 0 }
+            src = s
+        }
         switch kind {
+        case 0:
+            let bytes = n * width
+            guard let s = src, !(dst > s && dst < s + bytes) else { return 0 }
+            // Safe: both runs lie in their pages (n was bounded by both); copyMemory allows the overlap that is
+            // left (a destination at or before the source copies forward, as the instruction does).
+            dst.copyMemory(from: s, byteCount: bytes)
         case 2:
             let v = gpr[0]
             if width == 1 {
@@ -275,44 +290,21 @@ extension CPU {
                 // Safe: all n elements lie in the destination page (n was bounded by what is left of it).
                 for k in 0..<n { hostStore(dst + k * width, width, v) }
             }
-        case 4:
-            let a = gpr[0] & sizeMask(size)
-            var b: UInt64 = 0
+        default:
+            // CMPS compares the source run with the destination run, SCAS the accumulator with it.
+            var a = gpr[0] & sizeMask(size), b: UInt64 = 0
             var k = 0
-            // Safe: all n elements lie in the page (as above).
+            // Safe: all n elements lie in their pages (as above).
             while k < n {
+                if let s = src { a = hostLoad(s + k * width, width) }
                 b = hostLoad(dst + k * width, width)
                 k += 1
                 if (a == b) != repe { stop = true; break }
             }
             n = k
             setLazy(.sub, size, a, b, (a &- b) & sizeMask(size))
-        default:
-            let si = gpr[6]
-            let sourceLinear = srcSeg >= 4 ? seg[Int(srcSeg)].base &+ si : si
-            n = min(n, (4096 - Int(sourceLinear & 0xFFF)) / width)
-            guard n > 0, let src = fastHostAddress(srcSeg, si, width, .read) else { return 0 }
-            if kind == 0 {
-                let bytes = n * width
-                if dst > src && dst < src + bytes { return 0 }
-                // Safe: both runs lie in their pages (n was bounded by both); copyMemory allows the overlap that
-                // is left (a destination at or before the source copies forward, as the instruction does).
-                dst.copyMemory(from: src, byteCount: bytes)
-            } else {
-                var a: UInt64 = 0, b: UInt64 = 0
-                var k = 0
-                // Safe: both runs lie in their pages (as above).
-                while k < n {
-                    a = hostLoad(src + k * width, width)
-                    b = hostLoad(dst + k * width, width)
-                    k += 1
-                    if (a == b) != repe { stop = true; break }
-                }
-                n = k
-                setLazy(.sub, size, a, b, (a &- b) & sizeMask(size))
-            }
-            gpr[6] = si &+ UInt64(n * width)
         }
+        if src != nil { gpr[6] = si &+ UInt64(n * width) }
         gpr[7] = di &+ UInt64(n * width)
         return UInt64(n)
     }

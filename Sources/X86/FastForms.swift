@@ -108,7 +108,10 @@ extension Instruction {
                 || op == .movzx || op == .sse || op == .x87 else { return .none }
         switch op {
         case .aluRMReg where !mem:
-            guard let k = FastForm.aluIndex(sub) else { return .none }
+            guard let k = FastForm.aluIndex(sub) else {
+                // ADC and SBB: only their 64-bit register forms are specialised.
+                return wide && (sub == 2 || sub == 3) ? (sub == 2 ? .adc64RR : .sbb64RR) : .none
+            }
             return FastForm(rawValue: (wide ? FastForm.add64RR : FastForm.add32RR).rawValue + k) ?? .none
         case .aluRMImm where !mem:
             guard let k = FastForm.aluIndex(sub) else { return .none }
@@ -130,7 +133,7 @@ extension Instruction {
         case .movRMImm where !mem: return wide ? .movImm64 : .movImm32
         case .movzx where mem && (size == 4 || size == 8):
             return size2 == 1 ? .loadZX8 : (size2 == 2 ? .loadZX16 : .none)
-        case .shiftRMImm where !mem, .shiftRM1 where !mem:
+        case .shiftRMImm where !mem, .shiftRM1 where !mem, .shiftRMCL where !mem:
             switch sub {
             case 4, 6: return wide ? .shl64 : .shl32
             case 5: return wide ? .shr64 : .shr32
@@ -169,23 +172,16 @@ extension Instruction {
             }
         case .sse:
             let prefixes = flags & (InstructionFlags.rep | InstructionFlags.repne | InstructionFlags.opsize)
+            let scalarDouble = prefixes & ~InstructionFlags.opsize == InstructionFlags.repne   // F2, not F3
             switch opcode {
             case 0x151, 0x158, 0x159, 0x15C, 0x15E:
-                if prefixes & ~InstructionFlags.opsize == InstructionFlags.repne { return .sseScalarDouble }
+                if scalarDouble { return .sseScalarDouble }
                 if prefixes == InstructionFlags.opsize && !mem { return .ssePackedDouble }
                 return .none
-            case 0x110 where mem && prefixes & ~InstructionFlags.opsize == InstructionFlags.repne: return .movsdLoad
-            case 0x111 where mem && prefixes & ~InstructionFlags.opsize == InstructionFlags.repne: return .movsdStore
+            case 0x110 where mem && scalarDouble: return .movsdLoad
+            case 0x111 where mem && scalarDouble: return .movsdStore
             default: return .none
             }
-        case .shiftRMCL where !mem:
-            switch sub {
-            case 4, 6: return wide ? .shl64 : .shl32
-            case 5: return wide ? .shr64 : .shr32
-            case 7: return wide ? .sar64 : .sar32
-            default: return .none
-            }
-        case .aluRMReg where !mem && wide && (sub == 2 || sub == 3): return sub == 2 ? .adc64RR : .sbb64RR
         case .notRM where !mem: return wide ? .not64 : .not32
         default: return .none
         }
@@ -216,30 +212,30 @@ extension CPU {
         let reg = Int(p.pointee.reg & 15)
         switch form {
         case .none: break   // never dispatched here: the block loop sends these to `execute`
-        case .add32RR: alu32(rm, gpr[reg], .add)
-        case .or32RR: alu32(rm, gpr[reg], .or)
-        case .and32RR: alu32(rm, gpr[reg], .and)
-        case .sub32RR: alu32(rm, gpr[reg], .sub)
-        case .xor32RR: alu32(rm, gpr[reg], .xor)
-        case .cmp32RR: alu32(rm, gpr[reg], .cmp)
-        case .add64RR: alu64(rm, gpr[reg], .add)
-        case .or64RR: alu64(rm, gpr[reg], .or)
-        case .and64RR: alu64(rm, gpr[reg], .and)
-        case .sub64RR: alu64(rm, gpr[reg], .sub)
-        case .xor64RR: alu64(rm, gpr[reg], .xor)
-        case .cmp64RR: alu64(rm, gpr[reg], .cmp)
-        case .add32RI: alu32(rm, p.pointee.imm, .add)
-        case .or32RI: alu32(rm, p.pointee.imm, .or)
-        case .and32RI: alu32(rm, p.pointee.imm, .and)
-        case .sub32RI: alu32(rm, p.pointee.imm, .sub)
-        case .xor32RI: alu32(rm, p.pointee.imm, .xor)
-        case .cmp32RI: alu32(rm, p.pointee.imm, .cmp)
-        case .add64RI: alu64(rm, p.pointee.imm, .add)
-        case .or64RI: alu64(rm, p.pointee.imm, .or)
-        case .and64RI: alu64(rm, p.pointee.imm, .and)
-        case .sub64RI: alu64(rm, p.pointee.imm, .sub)
-        case .xor64RI: alu64(rm, p.pointee.imm, .xor)
-        case .cmp64RI: alu64(rm, p.pointee.imm, .cmp)
+        case .add32RR: aluRegister(rm, gpr[reg], .add, size: 4)
+        case .or32RR: aluRegister(rm, gpr[reg], .or, size: 4)
+        case .and32RR: aluRegister(rm, gpr[reg], .and, size: 4)
+        case .sub32RR: aluRegister(rm, gpr[reg], .sub, size: 4)
+        case .xor32RR: aluRegister(rm, gpr[reg], .xor, size: 4)
+        case .cmp32RR: aluRegister(rm, gpr[reg], .cmp, size: 4)
+        case .add64RR: aluRegister(rm, gpr[reg], .add, size: 8)
+        case .or64RR: aluRegister(rm, gpr[reg], .or, size: 8)
+        case .and64RR: aluRegister(rm, gpr[reg], .and, size: 8)
+        case .sub64RR: aluRegister(rm, gpr[reg], .sub, size: 8)
+        case .xor64RR: aluRegister(rm, gpr[reg], .xor, size: 8)
+        case .cmp64RR: aluRegister(rm, gpr[reg], .cmp, size: 8)
+        case .add32RI: aluRegister(rm, p.pointee.imm, .add, size: 4)
+        case .or32RI: aluRegister(rm, p.pointee.imm, .or, size: 4)
+        case .and32RI: aluRegister(rm, p.pointee.imm, .and, size: 4)
+        case .sub32RI: aluRegister(rm, p.pointee.imm, .sub, size: 4)
+        case .xor32RI: aluRegister(rm, p.pointee.imm, .xor, size: 4)
+        case .cmp32RI: aluRegister(rm, p.pointee.imm, .cmp, size: 4)
+        case .add64RI: aluRegister(rm, p.pointee.imm, .add, size: 8)
+        case .or64RI: aluRegister(rm, p.pointee.imm, .or, size: 8)
+        case .and64RI: aluRegister(rm, p.pointee.imm, .and, size: 8)
+        case .sub64RI: aluRegister(rm, p.pointee.imm, .sub, size: 8)
+        case .xor64RI: aluRegister(rm, p.pointee.imm, .xor, size: 8)
+        case .cmp64RI: aluRegister(rm, p.pointee.imm, .cmp, size: 8)
         case .test32RR: test(gpr[rm] & 0xFFFF_FFFF, gpr[reg] & 0xFFFF_FFFF, 4)
         case .test64RR: test(gpr[rm], gpr[reg], 8)
         case .test32RI: test(gpr[rm] & 0xFFFF_FFFF, p.pointee.imm & 0xFFFF_FFFF, 4)
@@ -260,16 +256,8 @@ extension CPU {
         case .dec32: incDec(rm, 4, .dec)
         case .inc64: incDec(rm, 8, .inc)
         case .dec64: incDec(rm, 8, .dec)
-        case .imul32RR:
-            let product = Int64(Int32(truncatingIfNeeded: gpr[reg])) &* Int64(Int32(truncatingIfNeeded: gpr[rm]))
-            let r = UInt64(bitPattern: product) & 0xFFFF_FFFF
-            gpr[reg] = r
-            setMultiplyFlags(r, 4, overflow: product != Int64(Int32(truncatingIfNeeded: product)))
-        case .imul64RR:
-            let product = Int64(bitPattern: gpr[reg]).multipliedReportingOverflow(by: Int64(bitPattern: gpr[rm]))
-            let r = UInt64(bitPattern: product.partialValue)
-            gpr[reg] = r
-            setMultiplyFlags(r, 8, overflow: product.overflow)
+        case .imul32RR: imulRegister(reg, gpr[reg], gpr[rm], wide: false)
+        case .imul64RR: imulRegister(reg, gpr[reg], gpr[rm], wide: true)
         case .cmov32RR: gpr[reg] = (condition(p.pointee.sub) ? gpr[rm] : gpr[reg]) & 0xFFFF_FFFF
         case .cmov64RR: if condition(p.pointee.sub) { gpr[reg] = gpr[rm] }
         case .lea64: gpr[reg] = fastOffset(p)
@@ -309,10 +297,10 @@ extension CPU {
         case .store64: try fastWrite(p.pointee.seg, fastOffset(p), 8, gpr[reg])
         case .aluLoad32:
             let b = try fastRead(p.pointee.seg, fastOffset(p), 4)
-            alu32(reg, b, FastALU(p.pointee.sub))
+            aluRegister(reg, b, FastALU(p.pointee.sub), size: 4)
         case .aluLoad64:
             let b = try fastRead(p.pointee.seg, fastOffset(p), 8)
-            alu64(reg, b, FastALU(p.pointee.sub))
+            aluRegister(reg, b, FastALU(p.pointee.sub), size: 8)
         case .push64:
             let v = gpr[rm]
             let sp = gpr[4] &- 8
@@ -323,36 +311,15 @@ extension CPU {
             let v = try fastRead(2, sp, 8)
             gpr[4] = sp &+ 8
             gpr[rm] = v
-        case .imul32RRI:
-            let product = Int64(Int32(truncatingIfNeeded: gpr[rm])) &* Int64(Int32(truncatingIfNeeded: p.pointee.imm))
-            let r = UInt64(bitPattern: product) & 0xFFFF_FFFF
-            gpr[reg] = r
-            setMultiplyFlags(r, 4, overflow: product != Int64(Int32(truncatingIfNeeded: product)))
-        case .imul64RRI:
-            let product = Int64(bitPattern: gpr[rm]).multipliedReportingOverflow(by: Int64(bitPattern: p.pointee.imm))
-            let r = UInt64(bitPattern: product.partialValue)
-            gpr[reg] = r
-            setMultiplyFlags(r, 8, overflow: product.overflow)
+        case .imul32RRI: imulRegister(reg, gpr[rm], p.pointee.imm, wide: false)
+        case .imul64RRI: imulRegister(reg, gpr[rm], p.pointee.imm, wide: true)
         case .movzx8RR: gpr[reg] = gpr[rm] & 0xFF
         case .movzx16RR: gpr[reg] = gpr[rm] & 0xFFFF
         case .movsxdRR: gpr[reg] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: gpr[rm])))
         case .jmpReg64: try jumpAbsolute(gpr[rm])
         case .setccReg: gpr[rm] = (gpr[rm] & ~0xFF) | (condition(p.pointee.sub) ? 1 : 0)
         case .test8RR: test(gpr[rm] & 0xFF, gpr[reg] & 0xFF, 1)
-        case .alu8RI:
-            let a = gpr[rm] & 0xFF
-            let b = p.pointee.imm & 0xFF
-            let r: UInt64
-            let flagOp: FlagOp
-            switch FastALU(p.pointee.sub) {
-            case .add: r = (a &+ b) & 0xFF; flagOp = .add
-            case .or: r = a | b; flagOp = .logic
-            case .and: r = a & b; flagOp = .logic
-            case .xor: r = a ^ b; flagOp = .logic
-            case .sub, .cmp: r = (a &- b) & 0xFF; flagOp = .sub
-            }
-            if p.pointee.sub != 7 { gpr[rm] = (gpr[rm] & ~0xFF) | r }
-            lazy = LazyFlags(op: flagOp, size: 1, dst: a, src: b, res: r)
+        case .alu8RI: aluRegister(rm, p.pointee.imm, FastALU(p.pointee.sub), size: 1)
         case .adc64RR:
             let a = gpr[rm], b = gpr[reg]
             let r = aluResult(2, 8, a, b)
@@ -370,35 +337,27 @@ extension CPU {
         case .storeImm32: try fastWrite(p.pointee.seg, fastOffset(p), 4, p.pointee.imm)
         case .storeImm64: try fastWrite(p.pointee.seg, fastOffset(p), 8, p.pointee.imm)
         case .cmpMemImm32:
-            let a = try fastRead(p.pointee.seg, fastOffset(p), 4)
-            let b = p.pointee.imm & 0xFFFF_FFFF
-            lazy = LazyFlags(op: .sub, size: 4, dst: a, src: b, res: (a &- b) & 0xFFFF_FFFF)
+            _ = aluFlags(try fastRead(p.pointee.seg, fastOffset(p), 4), p.pointee.imm & 0xFFFF_FFFF, .cmp, size: 4)
         case .cmpMemImm64:
-            let a = try fastRead(p.pointee.seg, fastOffset(p), 8)
-            lazy = LazyFlags(op: .sub, size: 8, dst: a, src: p.pointee.imm, res: a &- p.pointee.imm)
+            _ = aluFlags(try fastRead(p.pointee.seg, fastOffset(p), 8), p.pointee.imm, .cmp, size: 8)
         case .cmpMemReg32:
-            let a = try fastRead(p.pointee.seg, fastOffset(p), 4)
-            let b = gpr[reg] & 0xFFFF_FFFF
-            lazy = LazyFlags(op: .sub, size: 4, dst: a, src: b, res: (a &- b) & 0xFFFF_FFFF)
+            _ = aluFlags(try fastRead(p.pointee.seg, fastOffset(p), 4), gpr[reg] & 0xFFFF_FFFF, .cmp, size: 4)
         case .cmpMemReg64:
-            let a = try fastRead(p.pointee.seg, fastOffset(p), 8)
-            lazy = LazyFlags(op: .sub, size: 8, dst: a, src: gpr[reg], res: a &- gpr[reg])
+            _ = aluFlags(try fastRead(p.pointee.seg, fastOffset(p), 8), gpr[reg], .cmp, size: 8)
         case .testMemImm32: test(try fastRead(p.pointee.seg, fastOffset(p), 4), p.pointee.imm & 0xFFFF_FFFF, 4)
         case .testMemImm64: test(try fastRead(p.pointee.seg, fastOffset(p), 8), p.pointee.imm, 8)
         case .callReg64: try callAbsolute(gpr[rm])
         case .callMem64: try callAbsolute(try fastRead(p.pointee.seg, fastOffset(p), 8))
         case .jmpMem64: try jumpAbsolute(try fastRead(p.pointee.seg, fastOffset(p), 8))
         case .cmpMemImm8:
-            let a = try fastRead(p.pointee.seg, fastOffset(p), 1)
-            let b = p.pointee.imm & 0xFF
-            lazy = LazyFlags(op: .sub, size: 1, dst: a, src: b, res: (a &- b) & 0xFF)
+            _ = aluFlags(try fastRead(p.pointee.seg, fastOffset(p), 1), p.pointee.imm & 0xFF, .cmp, size: 1)
         case .testMemImm8: test(try fastRead(p.pointee.seg, fastOffset(p), 1), p.pointee.imm & 0xFF, 1)
         case .storeImm8: try fastWrite(p.pointee.seg, fastOffset(p), 1, p.pointee.imm)
         case .sseScalarDouble:
             let d = Int(p.pointee.reg & 15) * 2
             if sseFastUsable, let b = p.pointee.isMem ? ramRead64(p.pointee.seg, fastOffset(p)) : fpu.xmm[rm * 2],
                let z = CPU.hostDoubleArith(UInt8(truncatingIfNeeded: p.pointee.opcode), fpu.xmm[d], b),
-               !z.inexact || fpu.mxcsr & (UInt32(FPFlag.inexact) << MXCSR.maskShift) != 0 {
+               !z.inexact || precisionMasked {
                 fpu.xmm[d] = z.bits
                 if z.inexact { fpu.mxcsr |= UInt32(FPFlag.inexact) }
             } else {
@@ -409,7 +368,7 @@ extension CPU {
             let op = UInt8(truncatingIfNeeded: p.pointee.opcode)
             if sseFastUsable, let lo = CPU.hostDoubleArith(op, fpu.xmm[d], fpu.xmm[rm * 2]),
                let hi = CPU.hostDoubleArith(op, fpu.xmm[d + 1], fpu.xmm[rm * 2 + 1]),
-               !(lo.inexact || hi.inexact) || fpu.mxcsr & (UInt32(FPFlag.inexact) << MXCSR.maskShift) != 0 {
+               !(lo.inexact || hi.inexact) || precisionMasked {
                 fpu.xmm[d] = lo.bits
                 fpu.xmm[d + 1] = hi.bits
                 if lo.inexact || hi.inexact { fpu.mxcsr |= UInt32(FPFlag.inexact) }
@@ -430,39 +389,45 @@ extension CPU {
         }
     }
 
-    /// A 32-bit ALU operation on register `dst` (the upper half is zeroed unless the operation is CMP).
+    /// ADD OR AND SUB XOR CMP of `a` and `b`, both already cut to `size` bytes: records the flags and returns
+    /// the result (cut to `size`).
     @_transparent
-    func alu32(_ dst: Int, _ source: UInt64, _ op: FastALU) {
-        let a = gpr[dst] & 0xFFFF_FFFF
-        let b = source & 0xFFFF_FFFF
+    func aluFlags(_ a: UInt64, _ b: UInt64, _ op: FastALU, size: UInt8) -> UInt64 {
         let r: UInt64
         let flagOp: FlagOp
         switch op {
-        case .add: r = (a &+ b) & 0xFFFF_FFFF; flagOp = .add
+        case .add: r = (a &+ b) & sizeMask(size); flagOp = .add
         case .or: r = a | b; flagOp = .logic
         case .and: r = a & b; flagOp = .logic
         case .xor: r = a ^ b; flagOp = .logic
-        case .sub, .cmp: r = (a &- b) & 0xFFFF_FFFF; flagOp = .sub
+        case .sub, .cmp: r = (a &- b) & sizeMask(size); flagOp = .sub
         }
-        if op != .cmp { gpr[dst] = r }
-        lazy = LazyFlags(op: flagOp, size: 4, dst: a, src: b, res: r)
+        lazy = LazyFlags(op: flagOp, size: size, dst: a, src: b, res: r)
+        return r
     }
 
-    /// A 64-bit ALU operation on register `dst`.
+    /// An ALU operation on register `dst` at `size` 1 (the low byte; the rest is kept), 4 (the upper half is
+    /// zeroed) or 8 bytes; CMP writes nothing.
     @_transparent
-    func alu64(_ dst: Int, _ b: UInt64, _ op: FastALU) {
-        let a = gpr[dst]
-        let r: UInt64
-        let flagOp: FlagOp
-        switch op {
-        case .add: r = a &+ b; flagOp = .add
-        case .or: r = a | b; flagOp = .logic
-        case .and: r = a & b; flagOp = .logic
-        case .xor: r = a ^ b; flagOp = .logic
-        case .sub, .cmp: r = a &- b; flagOp = .sub
+    func aluRegister(_ dst: Int, _ source: UInt64, _ op: FastALU, size: UInt8) {
+        let r = aluFlags(gpr[dst] & sizeMask(size), source & sizeMask(size), op, size: size)
+        if op != .cmp { gpr[dst] = size == 1 ? (gpr[dst] & ~0xFF) | r : r }
+    }
+
+    /// Two- and three-operand IMUL into register `dst` at 32 (`wide` false) or 64 bits.
+    @_transparent
+    func imulRegister(_ dst: Int, _ a: UInt64, _ b: UInt64, wide: Bool) {
+        if wide {
+            let product = Int64(bitPattern: a).multipliedReportingOverflow(by: Int64(bitPattern: b))
+            let r = UInt64(bitPattern: product.partialValue)
+            gpr[dst] = r
+            setMultiplyFlags(r, 8, overflow: product.overflow)
+        } else {
+            let product = Int64(Int32(truncatingIfNeeded: a)) &* Int64(Int32(truncatingIfNeeded: b))
+            let r = UInt64(bitPattern: product) & 0xFFFF_FFFF
+            gpr[dst] = r
+            setMultiplyFlags(r, 4, overflow: product != Int64(Int32(truncatingIfNeeded: product)))
         }
-        if op != .cmp { gpr[dst] = r }
-        lazy = LazyFlags(op: flagOp, size: 8, dst: a, src: b, res: r)
     }
 
     /// SHL, SHR or SAR of a 32-bit (`wide` false) or 64-bit register by a count (the same results as
@@ -665,12 +630,13 @@ extension CPU {
             fpu.stSE[top] = (sign ? 0x8000 : 0) | UInt16(u + 16383)
         }
         if inexact { fpu.fsw |= UInt16(FPFlag.inexact) }
-        fpu.fip = startRIP
-        fpu.fcs = seg[1].selector
-        fpu.fdp = off
-        fpu.fds = seg[Int(s)].selector
+        recordX87Pointers(dataSegment: s, dataOffset: off)
         return true
     }
+
+    /// Whether MXCSR masks the precision exception (then an inexact result only sets PE).
+    @_transparent
+    var precisionMasked: Bool { fpu.mxcsr & (UInt32(FPFlag.inexact) << MXCSR.maskShift) != 0 }
 
     /// Reads 8 bytes of guest RAM at segment `s`, offset `off` in 64-bit mode when `fastHostAddress` serves
     /// the access; nil otherwise, with nothing read, so the caller can hand the whole instruction to the

@@ -131,13 +131,20 @@ extension CPU {
             try x87Register(i, esc, reg, Int(i.rm & 7))
         }
         if !control {
-            fpu.fip = startRIP
-            fpu.fcs = seg[1].selector
-            if i.isMem { fpu.fdp = effectiveAddress(i); fpu.fds = seg[Int(i.seg)].selector }
+            recordX87Pointers(dataSegment: i.seg, dataOffset: i.isMem ? effectiveAddress(i) : nil)
             if fpu.fsw & FSW.es != 0 && fpu.fop == 0 {
                 fpu.fop = UInt16(esc) << 8 | UInt16(reg) << 3 | (i.isMem ? UInt16(i.rm & 7) : 0xC0 | UInt16(i.rm & 7))
             }
         }
+    }
+
+    /// Records the last x87 instruction's address (FIP, FCS) and, for a memory operand, the operand's
+    /// (FDP, FDS).
+    @inline(__always)
+    func recordX87Pointers(dataSegment: UInt8, dataOffset: UInt64?) {
+        fpu.fip = startRIP
+        fpu.fcs = seg[1].selector
+        if let offset = dataOffset { fpu.fdp = offset; fpu.fds = seg[Int(dataSegment)].selector }
     }
 
     // MARK: Arithmetic core
