@@ -217,12 +217,12 @@ extension CPU {
     func execDiv(_ i: borrowing Instruction, signed: Bool) throws(Abort) {
         let size = i.opSize
         let divisor = try readRM(i)
-        if divisor == 0 { throw Abort.exception(0, nil) }
+        if divisor == 0 { throw Abort.de }
         let m = sizeMask(size)
         if size == 8 {
             let hi = gpr[2], lo = gpr[0]
             if !signed {
-                if hi >= divisor { throw Abort.exception(0, nil) }
+                if hi >= divisor { throw Abort.de }
                 let (q, r) = divisor.dividingFullWidth((high: hi, low: lo))
                 gpr[0] = q; gpr[2] = r
                 return
@@ -232,10 +232,10 @@ extension CPU {
             if negDividend { (ahi, alo) = negate128(hi, lo) }
             let negDivisor = Int64(bitPattern: divisor) < 0
             let adiv = negDivisor ? 0 &- divisor : divisor
-            if ahi >= adiv { throw Abort.exception(0, nil) }
+            if ahi >= adiv { throw Abort.de }
             let (q, r) = adiv.dividingFullWidth((high: ahi, low: alo))
             let negQ = negDividend != negDivisor
-            if negQ ? q > (1 << 63) : q > UInt64(Int64.max) { throw Abort.exception(0, nil) }
+            if negQ ? q > (1 << 63) : q > UInt64(Int64.max) { throw Abort.de }
             gpr[0] = negQ ? 0 &- q : q
             gpr[2] = negDividend ? 0 &- r : r
             return
@@ -250,16 +250,16 @@ extension CPU {
             let sv = Int64(bitPattern: signExtend(divisor, size))
             // Int64.min / -1 (a 32-bit IDIV of 0x80000000_00000000 by -1) overflows: #DE, never a trap in Swift.
             let (sq, qOverflow) = sd.dividedReportingOverflow(by: sv)
-            if qOverflow { throw Abort.exception(0, nil) }
+            if qOverflow { throw Abort.de }
             let sr = sd.remainderReportingOverflow(dividingBy: sv).partialValue
             let lim = Int64(1) << (bits - 1)
-            if sq >= lim || sq < -lim { throw Abort.exception(0, nil) }
+            if sq >= lim || sq < -lim { throw Abort.de }
             q = UInt64(bitPattern: sq) & m
             r = UInt64(bitPattern: sr) & m
         } else {
             q = dividend / divisor
             r = dividend % divisor
-            if q > m { throw Abort.exception(0, nil) }
+            if q > m { throw Abort.de }
         }
         if size == 1 {
             writeReg(0, 2, q | (r << 8))
@@ -555,11 +555,11 @@ extension CPU {
     }
 
     func execCmpxchg8b(_ i: borrowing Instruction) throws(Abort) {
-        guard i.isMem else { throw Abort.exception(6, nil) }
+        guard i.isMem else { throw Abort.ud }
         let ea = effectiveAddress(i)
         if i.flags & InstructionFlags.rexW != 0 {
             // CMPXCHG16B: the operand must be 16-byte aligned.
-            if ea & 15 != 0 { throw Abort.exception(13, 0) }
+            if ea & 15 != 0 { throw Abort.gp(0) }
             try probeWrite(i.seg, ea, 16)   // a locked read-modify-write: faults report a write
             let lo = try readMem(i.seg, ea, 8)
             let hi = try readMem(i.seg, ea &+ 8, 8)
@@ -642,7 +642,7 @@ extension CPU {
     }
 
     func execAAM(_ base: UInt64) throws(Abort) {
-        if base == 0 { throw Abort.exception(0, nil) }
+        if base == 0 { throw Abort.de }
         let al = gpr[0] & 0xFF
         let r = ((al / base) << 8) | (al % base)
         writeReg(0, 2, r)

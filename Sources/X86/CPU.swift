@@ -27,6 +27,37 @@ enum Abort: Error {
     case stop
 }
 
+/// Named faults (SDM Vol. 3A §6.15, "Exception and Interrupt Reference"): `throw Abort.gp(0)` reads as
+/// the SDM's `#GP(0)`. Each builds the `exception` case with the vector of `ExceptionVector`.
+extension Abort {
+    /// #DE, divide error (vector 0).
+    static var de: Abort { .exception(ExceptionVector.de.rawValue, nil) }
+    /// #DB, debug exception (vector 1).
+    static var db: Abort { .exception(ExceptionVector.db.rawValue, nil) }
+    /// #BR, BOUND range exceeded (vector 5).
+    static var br: Abort { .exception(ExceptionVector.br.rawValue, nil) }
+    /// #UD, invalid opcode (vector 6).
+    static var ud: Abort { .exception(ExceptionVector.ud.rawValue, nil) }
+    /// #NM, device not available (vector 7).
+    static var nm: Abort { .exception(ExceptionVector.nm.rawValue, nil) }
+    /// #TS(code), invalid TSS (vector 10).
+    static func ts(_ code: UInt32) -> Abort { .exception(ExceptionVector.ts.rawValue, code) }
+    /// #NP(code), segment not present (vector 11).
+    static func np(_ code: UInt32) -> Abort { .exception(ExceptionVector.np.rawValue, code) }
+    /// #SS(code), stack-segment fault (vector 12).
+    static func ss(_ code: UInt32) -> Abort { .exception(ExceptionVector.ss.rawValue, code) }
+    /// #GP(code), general protection (vector 13).
+    static func gp(_ code: UInt32) -> Abort { .exception(ExceptionVector.gp.rawValue, code) }
+    /// #PF(code), page fault (vector 14); CR2 is set by the caller.
+    static func pf(_ code: UInt32) -> Abort { .exception(ExceptionVector.pf.rawValue, code) }
+    /// #MF, x87 floating-point error (vector 16).
+    static var mf: Abort { .exception(ExceptionVector.mf.rawValue, nil) }
+    /// #AC(code), alignment check (vector 17).
+    static func ac(_ code: UInt32) -> Abort { .exception(ExceptionVector.ac.rawValue, code) }
+    /// #XM, SIMD floating-point exception (vector 19).
+    static var xm: Abort { .exception(ExceptionVector.xm.rawValue, nil) }
+}
+
 /// An x86-64 processor.
 ///
 /// One `CPU` belongs to one thread. All architectural state is reachable through its

@@ -202,7 +202,7 @@ extension CPU {
                 if codeSize == 8 {
                     ripValue = ip &+ len
                 } else {
-                    if ip &+ len &- 1 > UInt64(seg[1].limit) { throw Abort.exception(13, 0) }
+                    if ip &+ len &- 1 > UInt64(seg[1].limit) { throw Abort.gp(0) }
                     ripValue = (ip &+ len) & sizeMask(codeSize)
                 }
                 return e
@@ -216,9 +216,9 @@ extension CPU {
     func fetchDecodedSlow(ip: UInt64, la: UInt64, user: Bool) throws(Abort) -> UnsafeMutablePointer<Instruction> {
         try checkMapGeneration()
         if codeSize == 8 {
-            if !isCanonical(la) { throw Abort.exception(13, 0) }
+            if !isCanonical(la) { throw Abort.gp(0) }
         } else if ip > UInt64(seg[1].limit) {
-            throw Abort.exception(13, 0)
+            throw Abort.gp(0)
         }
         let t = try translate(la, .fetch, user: user)
         let pa = t.physical
@@ -256,10 +256,10 @@ extension CPU {
         }
         switch result {
         case .ok: break
-        case .needMore, .tooLong: throw Abort.exception(13, 0)
+        case .needMore, .tooLong: throw Abort.gp(0)
         }
         let len = UInt64(decoded.length)
-        if codeSize != 8 && ip &+ len &- 1 > UInt64(seg[1].limit) { throw Abort.exception(13, 0) }
+        if codeSize != 8 && ip &+ len &- 1 > UInt64(seg[1].limit) { throw Abort.gp(0) }
         if inRAM && !crossed {
             entry = icache.slot(pa)
             let page = pa >> 12

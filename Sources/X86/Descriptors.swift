@@ -104,7 +104,7 @@ extension CPU {
         if selector & 0xFFFC == 0 {
             if s == 2 {
                 // A null SS is allowed only in 64-bit mode at CPL < 3 with RPL = CPL.
-                if !(codeSize == 8 && cpl < 3 && rpl == cpl) { throw Abort.exception(13, 0) }
+                if !(codeSize == 8 && cpl < 3 && rpl == cpl) { throw Abort.gp(0) }
                 seg[idx] = SegmentRegister(selector: selector, base: 0, limit: 0, accessRights: 0x10000 | UInt32(cpl) << 5)
                 return
             }
@@ -114,12 +114,12 @@ extension CPU {
         let d = try readDescriptor(selector)
         let code = UInt32(selector & 0xFFFC)
         if s == 2 {
-            if rpl != cpl || !d.s || d.isCode || d.type & 2 == 0 || d.dpl != cpl { throw Abort.exception(13, code) }
-            if !d.present { throw Abort.exception(12, code) }
+            if rpl != cpl || !d.s || d.isCode || d.type & 2 == 0 || d.dpl != cpl { throw Abort.gp(code) }
+            if !d.present { throw Abort.ss(code) }
         } else {
-            if !d.s || (d.isCode && d.type & 2 == 0) { throw Abort.exception(13, code) }
-            if !d.isConforming && (rpl > d.dpl || cpl > d.dpl) { throw Abort.exception(13, code) }
-            if !d.present { throw Abort.exception(11, code) }
+            if !d.s || (d.isCode && d.type & 2 == 0) { throw Abort.gp(code) }
+            if !d.isConforming && (rpl > d.dpl || cpl > d.dpl) { throw Abort.gp(code) }
+            if !d.present { throw Abort.np(code) }
         }
         try markAccessed(selector, d)
         var r = d.segment(selector: selector)
@@ -169,7 +169,7 @@ extension CPU {
         if Int(selector & 3) != newCPL || d.dpl != newCPL || !d.s || d.isCode || d.type & 2 == 0 {
             throw Abort.exception(vector, code)
         }
-        if !d.present { throw Abort.exception(12, code) }
+        if !d.present { throw Abort.ss(code) }
         try markAccessed(selector, d)
         var r = d.segment(selector: selector)
         r.accessRights |= 1

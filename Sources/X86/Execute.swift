@@ -94,11 +94,11 @@ extension CPU {
         case .xadd: try execXadd(p.pointee)
         case .xchgRMReg: try execXchg(p.pointee)
         case .movbeLoad:
-            guard p.pointee.isMem else { throw Abort.exception(6, nil) }
+            guard p.pointee.isMem else { throw Abort.ud }
             let v = try readRM(p.pointee)
             writeReg(p.pointee.reg, p.pointee.opSize, byteSwap(v, p.pointee.opSize))
         case .movbeStore:
-            guard p.pointee.isMem else { throw Abort.exception(6, nil) }
+            guard p.pointee.isMem else { throw Abort.ud }
             try writeRM(p.pointee, byteSwap(readReg(p.pointee.reg, p.pointee.opSize), p.pointee.opSize))
         case .cbw:
             switch p.pointee.opSize {
@@ -160,7 +160,7 @@ extension CPU {
         case .std: flagsBase |= RFLAGS.df.rawValue
         case .nop: break
         case .pause: try execPause()
-        case .ud, .invalid: throw Abort.exception(6, nil)
+        case .ud, .invalid: throw Abort.ud
         case .daa: execDAA(subtract: false)
         case .das: execDAA(subtract: true)
         case .aaa: execAAA(subtract: false)
@@ -169,7 +169,7 @@ extension CPU {
         case .aad: execAAD(p.pointee.imm & 0xFF)
         case .fence: break
         case .clflush:
-            guard p.pointee.isMem else { throw Abort.exception(6, nil) }
+            guard p.pointee.isMem else { throw Abort.ud }
             _ = try linearAddress(p.pointee.seg, effectiveAddress(p.pointee), 1, write: false)
         case .bound: try execBound(p.pointee)
         case .x87: try execX87(p.pointee)
@@ -192,12 +192,12 @@ extension CPU {
     @inline(__always)
     func branch(to target: UInt64, _ size: UInt8) throws(Abort) {
         if size == 8 {
-            if !isCanonical(target) { throw Abort.exception(13, 0) }
+            if !isCanonical(target) { throw Abort.gp(0) }
             ripValue = target
             return
         }
         let t = target & sizeMask(size)
-        if codeSize != 8 && t > UInt64(seg[1].limit) { throw Abort.exception(13, 0) }
+        if codeSize != 8 && t > UInt64(seg[1].limit) { throw Abort.gp(0) }
         ripValue = t
     }
 
@@ -241,13 +241,13 @@ extension CPU {
     }
 
     func execBound(_ i: borrowing Instruction) throws(Abort) {
-        guard i.isMem else { throw Abort.exception(6, nil) }
+        guard i.isMem else { throw Abort.ud }
         let size = i.opSize
         let ea = effectiveAddress(i)
         let lo = Int64(bitPattern: signExtend(try readMem(i.seg, ea, size), size))
         let hi = Int64(bitPattern: signExtend(try readMem(i.seg, (ea &+ UInt64(size)) & sizeMask(i.addrSize), size), size))
         let v = Int64(bitPattern: signExtend(readReg(i.reg, size), size))
-        if v < lo || v > hi { throw Abort.exception(5, nil) }
+        if v < lo || v > hi { throw Abort.br }
     }
 
     // MARK: Strings

@@ -105,20 +105,20 @@ extension CPU {
     /// WAIT/FWAIT: #NM when CR0.MP and CR0.TS are both set; then a pending unmasked x87 exception.
     func execFwait() throws(Abort) {
         let mpts = CR0.mp.rawValue | CR0.ts.rawValue
-        if cr0Value & mpts == mpts { throw Abort.exception(7, nil) }
+        if cr0Value & mpts == mpts { throw Abort.nm }
         try checkPendingX87()
     }
 
     /// Raises #MF for a pending unmasked x87 exception (FSW.ES) when CR0.NE is set (SDM Vol. 1 §8.7).
     /// With CR0.NE clear the processor would assert FERR#, which this model does not wire to an IRQ.
     @inline(__always) func checkPendingX87() throws(Abort) {
-        if fpu.fsw & 0x80 != 0 && cr0Value & CR0.ne.rawValue != 0 { throw Abort.exception(16, nil) }
+        if fpu.fsw & 0x80 != 0 && cr0Value & CR0.ne.rawValue != 0 { throw Abort.mf }
     }
 
     /// The checks of SSE instructions: #UD with CR0.EM set or CR4.OSFXSR clear, then #NM with CR0.TS set.
     @inline(__always) func checkSSEAvailable() throws(Abort) {
-        if cr0Value & CR0.em.rawValue != 0 || cr4Value & CR4.osfxsr.rawValue == 0 { throw Abort.exception(6, nil) }
-        if cr0Value & CR0.ts.rawValue != 0 { throw Abort.exception(7, nil) }
+        if cr0Value & CR0.em.rawValue != 0 || cr4Value & CR4.osfxsr.rawValue == 0 { throw Abort.ud }
+        if cr0Value & CR0.ts.rawValue != 0 { throw Abort.nm }
     }
 
     /// Raises the SIMD floating-point exception: #XM with CR4.OSXMMEXCPT, else #UD (SDM Vol. 3A §6.15, #XM).
@@ -131,17 +131,17 @@ extension CPU {
     /// FXSAVE, FXRSTOR, LDMXCSR, STMXCSR (0F AE /0–/3); XSAVE, XRSTOR, XSAVEOPT (/4–/6, in FPU/XSave.swift).
     func execFPStateGroup(_ i: borrowing Instruction) throws(Abort) {
         let reg = i.reg & 7
-        if i.flags & (InstructionFlags.rep | InstructionFlags.repne | InstructionFlags.opsize) != 0 { throw Abort.exception(6, nil) }
+        if i.flags & (InstructionFlags.rep | InstructionFlags.repne | InstructionFlags.opsize) != 0 { throw Abort.ud }
         switch reg {
         case 0, 1:
-            if cr0Value & (CR0.em.rawValue | CR0.ts.rawValue) != 0 { throw Abort.exception(7, nil) }
+            if cr0Value & (CR0.em.rawValue | CR0.ts.rawValue) != 0 { throw Abort.nm }
             if reg == 0 { try fxsave(i) } else { try fxrstor(i) }
         case 2, 3:
             try checkSSEAvailable()
             let off = effectiveAddress(i)
             if reg == 2 {
                 let v = UInt32(truncatingIfNeeded: try readMem(i.seg, off, 4))
-                if v & ~MXCSR.writable != 0 { throw Abort.exception(13, 0) }
+                if v & ~MXCSR.writable != 0 { throw Abort.gp(0) }
                 fpu.mxcsr = v
             } else {
                 try writeMem(i.seg, off, 4, UInt64(fpu.mxcsr))
@@ -149,7 +149,7 @@ extension CPU {
         case 4, 5, 6:
             try execXSaveGroup(i, reg: reg)
         default:
-            throw Abort.exception(6, nil)
+            throw Abort.ud
         }
     }
 
@@ -229,7 +229,7 @@ extension CPU {
     func fxsave(_ i: borrowing Instruction) throws(Abort) {
         let off = effectiveAddress(i)
         let la = try linearAddress(i.seg, off, 512, write: true)
-        if la & 15 != 0 { throw Abort.exception(13, 0) }
+        if la & 15 != 0 { throw Abort.gp(0) }
         for page in stride(from: off, to: off &+ 512, by: 256) { try probeWrite(i.seg, page, 256) }
         let img = fxsaveImage(rexW: i.flags & InstructionFlags.rexW != 0)
         for k in 0..<64 {
@@ -243,14 +243,14 @@ extension CPU {
     func fxrstor(_ i: borrowing Instruction) throws(Abort) {
         let off = effectiveAddress(i)
         let la = try linearAddress(i.seg, off, 512, write: false)
-        if la & 15 != 0 { throw Abort.exception(13, 0) }
+        if la & 15 != 0 { throw Abort.gp(0) }
         var img = [UInt8](repeating: 0, count: 512)
         for k in 0..<64 {
             let v = try readMem(i.seg, off &+ UInt64(8 * k), 8)
             for j in 0..<8 { img[8 * k + j] = UInt8(truncatingIfNeeded: v >> UInt64(8 * j)) }
         }
         let mx = UInt32(img[24]) | UInt32(img[25]) << 8 | UInt32(img[26]) << 16 | UInt32(img[27]) << 24
-        if mx & ~MXCSR.writable != 0 { throw Abort.exception(13, 0) }
+        if mx & ~MXCSR.writable != 0 { throw Abort.gp(0) }
         loadFxsaveImage(img, rexW: i.flags & InstructionFlags.rexW != 0)
     }
 

@@ -283,7 +283,7 @@ extension CPU {
         case .ret:
             let sp = gpr[4]
             let target = try fastRead(2, sp, 8)
-            if !isCanonical(target) { throw Abort.exception(13, 0) }
+            if !isCanonical(target) { throw Abort.gp(0) }
             gpr[4] = sp &+ 8
             ripValue = target
         case .nop: break
@@ -506,7 +506,7 @@ extension CPU {
     func jump(_ p: UnsafeMutablePointer<Instruction>, if taken: Bool) throws(Abort) {
         if taken {
             let target = ripValue &+ p.pointee.imm
-            if !isCanonical(target) { throw Abort.exception(13, 0) }
+            if !isCanonical(target) { throw Abort.gp(0) }
             ripValue = target
         }
     }
@@ -651,7 +651,7 @@ extension CPU {
     /// (SDM Vol. 2A "CALL"), then the return address is pushed.
     @_transparent
     func callAbsolute(_ target: UInt64) throws(Abort) {
-        if !isCanonical(target) { throw Abort.exception(13, 0) }
+        if !isCanonical(target) { throw Abort.gp(0) }
         let sp = gpr[4] &- 8
         try fastWrite(2, sp, 8, ripValue)
         gpr[4] = sp
@@ -661,7 +661,7 @@ extension CPU {
     /// Near JMP to `target` in 64-bit mode (#GP(0) if it is not canonical).
     @_transparent
     func jumpAbsolute(_ target: UInt64) throws(Abort) {
-        if !isCanonical(target) { throw Abort.exception(13, 0) }
+        if !isCanonical(target) { throw Abort.gp(0) }
         ripValue = target
     }
 

@@ -122,7 +122,7 @@ extension CPU {
     @inline(__always) func hookRDTSC() throws(Abort) {
         guard vmxNonRoot, let i = currentInstruction else { return }
         // RDTSCP raises #UD in non-root operation unless "enable RDTSCP" is set (§25.3).
-        if i.op == .rdtscp && !vmx.secondary.contains(.enableRDTSCP) { throw Abort.exception(6, nil) }
+        if i.op == .rdtscp && !vmx.secondary.contains(.enableRDTSCP) { throw Abort.ud }
         guard vmx.primary.contains(.rdtscExiting) else { return }
         if i.op == .rdtsc { throw instructionExit(.rdtsc) }
         if i.op == .rdtscp { throw instructionExit(.rdtscp) }
@@ -227,7 +227,7 @@ extension CPU {
     /// VMX instructions. In non-root operation they cause VM exits (§25.1.2). Outside VMX operation
     /// (CR4.VMXE clear, VMX not reported in CPUID) they raise #UD (SDM Vol. 3C §30.3).
     func executeVMXInstruction(_ i: borrowing Instruction) throws(Abort) {
-        guard vmxNonRoot else { throw Abort.exception(6, nil) }
+        guard vmxNonRoot else { throw Abort.ud }
         let r: ExitReason
         switch i.sub {
         case 1: r = .vmlaunch

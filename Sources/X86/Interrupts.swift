@@ -118,7 +118,7 @@ extension CPU {
                 try deliverV86Redirected(vector)
                 return
             }
-            if iopl < 3 { throw Abort.exception(13, 0) }
+            if iopl < 3 { throw Abort.gp(0) }
         }
         try deliverEventThrowing(vector: vector, kind: kind, errorCode: nil)
     }
@@ -127,10 +127,10 @@ extension CPU {
     /// map base of the 32-bit TSS) is set, meaning INT n goes to the protected-mode handler.
     private func interruptRedirected(_ vector: UInt8) throws(Abort) -> Bool {
         let tr = seg[SegmentRegisterName.tr.rawValue]
-        guard !tr.unusable, tr.type & 8 != 0, tr.limit >= 0x67 else { throw Abort.exception(13, 0) }
+        guard !tr.unusable, tr.type & 8 != 0, tr.limit >= 0x67 else { throw Abort.gp(0) }
         let mapBase = try readLinear(maskLinear(tr.base &+ 0x66), 2, user: false)
         let off = (mapBase &- 32 &+ UInt64(vector >> 3)) & 0xFFFF
-        if off > UInt64(tr.limit) { throw Abort.exception(13, 0) }
+        if off > UInt64(tr.limit) { throw Abort.gp(0) }
         let b = try readLinear(maskLinear(tr.base &+ off), 1, user: false)
         return (b >> UInt64(vector & 7)) & 1 != 0
     }
@@ -190,7 +190,7 @@ extension CPU {
     /// Real-address mode: the IVT at IDTR.base (SDM Vol. 3A §20.1.4).
     private func deliverRealMode(_ vector: UInt8) throws(Abort) {
         let off = UInt64(vector) * 4
-        if off + 3 > UInt64(idtr.limit) { throw Abort.exception(13, UInt32(vector) * 8 + 2) }
+        if off + 3 > UInt64(idtr.limit) { throw Abort.gp(UInt32(vector) * 8 + 2) }
         let entry = try readLinear(maskLinear(idtr.base &+ off), 4, user: false)
         let flags = materializedFlags()
         try push(flags & 0xFFFF, 2)
@@ -210,40 +210,40 @@ extension CPU {
         let size: UInt64 = wide ? 16 : 8
         let off = UInt64(vector) * size
         let idtCode = UInt32(vector) * 8 + 2 + ext
-        if off + size - 1 > UInt64(idtr.limit) { throw Abort.exception(13, idtCode) }
+        if off + size - 1 > UInt64(idtr.limit) { throw Abort.gp(idtCode) }
         let la = maskLinear(idtr.base &+ off)
         let raw = try readLinear(la, 8, user: false)
         var g = Descriptor(low: UInt32(truncatingIfNeeded: raw), high: UInt32(truncatingIfNeeded: raw >> 32))
         if wide { g.upper = try readLinear(maskLinear(la &+ 8), 8, user: false) }
         let t = g.type
-        if g.s { throw Abort.exception(13, idtCode) }
+        if g.s { throw Abort.gp(idtCode) }
         if wide {
-            if t != SystemType.interruptGate32 && t != SystemType.trapGate32 { throw Abort.exception(13, idtCode) }
+            if t != SystemType.interruptGate32 && t != SystemType.trapGate32 { throw Abort.gp(idtCode) }
         } else if ![SystemType.taskGate, SystemType.interruptGate16, SystemType.trapGate16,
                     SystemType.interruptGate32, SystemType.trapGate32].contains(t) {
-            throw Abort.exception(13, idtCode)
+            throw Abort.gp(idtCode)
         }
         if (kind == .softwareInterrupt || kind == .softwareException) && g.dpl < cpl {
-            throw Abort.exception(13, UInt32(vector) * 8 + 2)
+            throw Abort.gp(UInt32(vector) * 8 + 2)
         }
-        if !g.present { throw Abort.exception(11, idtCode) }
+        if !g.present { throw Abort.np(idtCode) }
         return g
     }
 
     /// Reads and checks the target code segment of a gate.
     private func gateTarget(_ g: Descriptor, ext: UInt32) throws(Abort) -> Descriptor {
         let sel = g.gateSelector
-        if sel & 0xFFFC == 0 { throw Abort.exception(13, ext) }
+        if sel & 0xFFFC == 0 { throw Abort.gp(ext) }
         let d: Descriptor
         do throws(Abort) {
             d = try readDescriptor(sel, vector: 13)
         } catch {
             // The selector lies outside its table: #GP(selector + EXT).
-            if case .exception(13, let c?) = error { throw Abort.exception(13, c | ext) }
+            if case .exception(13, let c?) = error { throw Abort.gp(c | ext) }
             throw error
         }
-        if !d.isCode || d.dpl > cpl { throw Abort.exception(13, UInt32(sel & 0xFFFC) + ext) }
-        if !d.present { throw Abort.exception(11, UInt32(sel & 0xFFFC) + ext) }
+        if !d.isCode || d.dpl > cpl { throw Abort.gp(UInt32(sel & 0xFFFC) + ext) }
+        if !d.present { throw Abort.np(UInt32(sel & 0xFFFC) + ext) }
         return d
     }
 
@@ -267,7 +267,7 @@ extension CPU {
         var newSS = oldSS
         var sp: UInt64
         if newCPL < cpl {
-            if fromV86 && newCPL != 0 { throw Abort.exception(13, UInt32(g.gateSelector & 0xFFFC)) }
+            if fromV86 && newCPL != 0 { throw Abort.gp(UInt32(g.gateSelector & 0xFFFC)) }
             let (ssSel, esp) = try innerStack(from: newCPL)
             newSS = try stackSegment(ssSel, cpl: newCPL)
             sp = esp
@@ -276,19 +276,19 @@ extension CPU {
             }
             frame += [UInt64(oldSS.selector), oldSP]
         } else {
-            if fromV86 { throw Abort.exception(13, UInt32(g.gateSelector & 0xFFFC)) }
+            if fromV86 { throw Abort.gp(UInt32(g.gateSelector & 0xFFFC)) }
             sp = oldSS.db ? oldSP & 0xFFFF_FFFF : oldSP & 0xFFFF
         }
         frame += [oldFlags, oldCS, ripValue]
         if let c = errorCode { frame.append(UInt64(c)) }
         let offset = gate32 ? g.gateOffset & 0xFFFF_FFFF : g.gateOffset & 0xFFFF
-        if offset > UInt64(d.limit) { throw Abort.exception(13, 0) }
+        if offset > UInt64(d.limit) { throw Abort.gp(0) }
         // Write the frame on the new stack (checked as the new CPL's supervisor accesses).
         let stackMask: UInt64 = newSS.db ? 0xFFFF_FFFF : 0xFFFF
         for v in frame {
             sp = (sp &- UInt64(size)) & stackMask
             if newSS.unusable || sp &+ UInt64(size) &- 1 > UInt64(newSS.limit) {
-                throw Abort.exception(12, newCPL < cpl ? UInt32(newSS.selector & 0xFFFC) + ext : ext)
+                throw Abort.ss(newCPL < cpl ? UInt32(newSS.selector & 0xFFFC) + ext : ext)
             }
             try writeLinear((newSS.base &+ sp) & 0xFFFF_FFFF, Int(size), v, user: newCPL == 3)
         }
@@ -312,7 +312,7 @@ extension CPU {
     private func deliverLongMode(vector: UInt8, kind: EventKind, errorCode: UInt32?, ext: UInt32) throws(Abort) {
         let g = try idtGate(vector, kind: kind, ext: ext, wide: true)
         let d = try gateTarget(g, ext: ext)
-        if !d.l || d.db { throw Abort.exception(13, UInt32(g.gateSelector & 0xFFFC) + ext) }
+        if !d.l || d.db { throw Abort.gp(UInt32(g.gateSelector & 0xFFFC) + ext) }
         let newCPL = d.isConforming ? cpl : d.dpl
         let oldFlags = materializedFlags()
         var rsp: UInt64
@@ -326,12 +326,12 @@ extension CPU {
         if g.ist != 0 { rsp = try readTSS64(0x24 + 8 * UInt64(g.ist - 1)) }
         rsp &= ~0xF
         let target = g.gateOffset
-        if !isCanonical(target) { throw Abort.exception(13, ext) }
+        if !isCanonical(target) { throw Abort.gp(ext) }
         var frame: [UInt64] = [UInt64(seg[2].selector), gpr[4], oldFlags, UInt64(seg[1].selector), ripValue]
         if let c = errorCode { frame.append(UInt64(c)) }
         for v in frame {
             rsp = rsp &- 8
-            if !isCanonical(rsp) { throw Abort.exception(12, ext) }
+            if !isCanonical(rsp) { throw Abort.ss(ext) }
             try writeLinear(rsp, 8, v, user: newCPL == 3)
         }
         seg[2] = newSS
@@ -346,7 +346,7 @@ extension CPU {
     /// Reads a 64-bit field of the 64-bit TSS (RSPn at 4 + 8n, ISTn at 0x24 + 8(n-1)).
     func readTSS64(_ offset: UInt64) throws(Abort) -> UInt64 {
         let tr = seg[SegmentRegisterName.tr.rawValue]
-        if offset + 7 > UInt64(tr.limit) { throw Abort.exception(10, UInt32(tr.selector & 0xFFFC)) }
+        if offset + 7 > UInt64(tr.limit) { throw Abort.ts(UInt32(tr.selector & 0xFFFC)) }
         return try readLinear(tr.base &+ offset, 8, user: false)
     }
 
@@ -356,13 +356,13 @@ extension CPU {
         let code = UInt32(tr.selector & 0xFFFC)
         if tr.type & 8 != 0 {
             let off = UInt64(4 + level * 8)
-            if off + 5 > UInt64(tr.limit) { throw Abort.exception(10, code) }
+            if off + 5 > UInt64(tr.limit) { throw Abort.ts(code) }
             let esp = try readLinear(maskLinear(tr.base &+ off), 4, user: false)
             let ss = try readLinear(maskLinear(tr.base &+ off &+ 4), 2, user: false)
             return (UInt16(ss), esp)
         }
         let off = UInt64(2 + level * 4)
-        if off + 3 > UInt64(tr.limit) { throw Abort.exception(10, code) }
+        if off + 3 > UInt64(tr.limit) { throw Abort.ts(code) }
         let sp = try readLinear(maskLinear(tr.base &+ off), 2, user: false)
         let ss = try readLinear(maskLinear(tr.base &+ off &+ 2), 2, user: false)
         return (UInt16(ss), sp)
@@ -377,13 +377,13 @@ extension CPU {
         if mode == .real || mode == .virtual8086 {
             if mode == .virtual8086 && iopl < 3 {
                 // CR4.VME with a 16-bit IRET: IF and IOPL are kept, the popped IF goes to VIF (SDM Vol. 2A "IRET").
-                guard cr4Value & CR4.vme.rawValue != 0 && size == 2 else { throw Abort.exception(13, 0) }
+                guard cr4Value & CR4.vme.rawValue != 0 && size == 2 else { throw Abort.gp(0) }
                 let ip = try peekStack(0, 2)
                 let cs = try peekStack(2, 2)
                 let fl = try peekStack(4, 2)
                 let old = materializedFlags()
                 if fl & RFLAGS.tf.rawValue != 0 || (fl & RFLAGS.if.rawValue != 0 && old & RFLAGS.vip.rawValue != 0) {
-                    throw Abort.exception(13, 0)
+                    throw Abort.gp(0)
                 }
                 adjustSP(6)
                 let keep = ~UInt64(0xFFFF) | RFLAGS.if.rawValue | RFLAGS.iopl.rawValue
@@ -399,7 +399,7 @@ extension CPU {
             let ip = try peekStack(0, size)
             let cs = try peekStack(UInt64(size), size)
             let fl = try peekStack(2 * UInt64(size), size)
-            if ip > UInt64(seg[1].limit) && mode == .virtual8086 { throw Abort.exception(13, 0) }
+            if ip > UInt64(seg[1].limit) && mode == .virtual8086 { throw Abort.gp(0) }
             adjustSP(3 * UInt64(size))
             let old = materializedFlags()
             var keep: UInt64 = size == 2 ? ~0xFFFF : (RFLAGS.vm.rawValue | RFLAGS.vip.rawValue | RFLAGS.vif.rawValue)
@@ -420,7 +420,7 @@ extension CPU {
             return
         }
         if flagsBase & RFLAGS.nt.rawValue != 0 {
-            if longModeActive { throw Abort.exception(13, 0) }
+            if longModeActive { throw Abort.gp(0) }
             try taskReturn()
             return
         }
@@ -447,14 +447,14 @@ extension CPU {
             return
         }
         // Protected-mode or IA-32e return.
-        if csSel & 0xFFFC == 0 { throw Abort.exception(13, 0) }
+        if csSel & 0xFFFC == 0 { throw Abort.gp(0) }
         let d = try readDescriptor(csSel)
         let code = UInt32(csSel & 0xFFFC)
         let rpl = Int(csSel & 3)
-        if !d.isCode || rpl < cpl { throw Abort.exception(13, code) }
-        if d.isConforming ? d.dpl > rpl : d.dpl != rpl { throw Abort.exception(13, code) }
-        if !d.present { throw Abort.exception(11, code) }
-        if longModeActive && d.l && d.db { throw Abort.exception(13, code) }
+        if !d.isCode || rpl < cpl { throw Abort.gp(code) }
+        if d.isConforming ? d.dpl > rpl : d.dpl != rpl { throw Abort.gp(code) }
+        if !d.present { throw Abort.np(code) }
+        if longModeActive && d.l && d.db { throw Abort.gp(code) }
         let toOuter = rpl > cpl
         let popsStack = toOuter || (codeSize == 8)
         var newSS = seg[2]
@@ -463,7 +463,7 @@ extension CPU {
             let sp = try peekStack(3 * UInt64(size), size)
             let ssSel = UInt16(truncatingIfNeeded: try peekStack(4 * UInt64(size), size))
             if ssSel & 0xFFFC == 0 {
-                if !(longModeActive && !(rpl == 3) && (d.l || codeSize == 8)) { throw Abort.exception(13, 0) }
+                if !(longModeActive && !(rpl == 3) && (d.l || codeSize == 8)) { throw Abort.gp(0) }
                 newSS = SegmentRegister(selector: ssSel, base: 0, limit: 0, accessRights: 0x10000 | UInt32(rpl) << 5)
             } else {
                 newSS = try stackSegment(ssSel, cpl: rpl, vector: 13)
@@ -472,9 +472,9 @@ extension CPU {
         }
         let target = d.l && longModeActive ? newIP : newIP & 0xFFFF_FFFF
         if d.l && longModeActive {
-            if !isCanonical(target) { throw Abort.exception(13, 0) }
+            if !isCanonical(target) { throw Abort.gp(0) }
         } else if target > UInt64(d.limit) {
-            throw Abort.exception(13, 0)
+            throw Abort.gp(0)
         }
         // Commit.
         var changeable = RFLAGS.cf.rawValue | RFLAGS.pf.rawValue | RFLAGS.af.rawValue | RFLAGS.zf.rawValue |

@@ -103,21 +103,21 @@ extension CPU {
         case MSRIndex.tscAux: return msrs.tscAux
         case MSRIndex.biosSignID: return UInt64(CPU.microcodeRevision) << 32
         case MSRIndex.archCapabilities: return CPU.archCapabilities
-        default: throw Abort.exception(13, 0)
+        default: throw Abort.gp(0)
         }
     }
 
     /// Writes an MSR; unknown indices and reserved bits raise #GP(0).
     func writeMSR(_ index: UInt32, _ v: UInt64) throws(Abort) {
         try hookMSR(index, write: true)
-        func canonical() throws(Abort) { if !isCanonical(v) { throw Abort.exception(13, 0) } }
+        func canonical() throws(Abort) { if !isCanonical(v) { throw Abort.gp(0) } }
         switch index {
         case MSRIndex.tsc: tscOffset = v &- instructionCount &- msrs.tscAdjust
         case MSRIndex.apicBase:
-            if v & ~(CPU.physicalAddressMask & ~0xFFF | 0x900) != 0 { throw Abort.exception(13, 0) }
+            if v & ~(CPU.physicalAddressMask & ~0xFFF | 0x900) != 0 { throw Abort.gp(0) }
             msrs.apicBase = v
         case MSRIndex.featureControl:
-            if msrs.featureControl & 1 != 0 { throw Abort.exception(13, 0) }
+            if msrs.featureControl & 1 != 0 { throw Abort.gp(0) }
             msrs.featureControl = v & 0x7
         case MSRIndex.tscAdjust: msrs.tscAdjust = v
         case MSRIndex.sysenterCS: msrs.sysenterCS = v & 0xFFFF_FFFF
@@ -127,16 +127,16 @@ extension CPU {
         case MSRIndex.pat:
             for k in 0..<8 {
                 let t = (v >> (8 * UInt64(k))) & 0xFF
-                if t == 2 || t == 3 || t > 7 { throw Abort.exception(13, 0) }
+                if t == 2 || t == 3 || t > 7 { throw Abort.gp(0) }
             }
             msrs.pat = v
         case MSRIndex.debugCtl:
-            if v & ~0x3 != 0 { throw Abort.exception(13, 0) }
+            if v & ~0x3 != 0 { throw Abort.gp(0) }
             msrs.debugCtl = v
         case MSRIndex.efer:
             let allowed = EFER.sce.rawValue | EFER.lme.rawValue | EFER.lma.rawValue | EFER.nxe.rawValue
-            if v & ~allowed != 0 { throw Abort.exception(13, 0) }
-            if pagingEnabled && (v ^ eferValue) & EFER.lme.rawValue != 0 { throw Abort.exception(13, 0) }
+            if v & ~allowed != 0 { throw Abort.gp(0) }
+            if pagingEnabled && (v ^ eferValue) & EFER.lme.rawValue != 0 { throw Abort.gp(0) }
             eferValue = (v & ~EFER.lma.rawValue) | (eferValue & EFER.lma.rawValue)
             tlb.flushAll()
             updateMode()
@@ -149,7 +149,7 @@ extension CPU {
         case MSRIndex.kernelGSBase: try canonical(); msrs.kernelGSBase = v
         case MSRIndex.tscAux: msrs.tscAux = v & 0xFFFF_FFFF
         case MSRIndex.biosSignID: break        // software writes 0 before CPUID to sample the revision
-        default: throw Abort.exception(13, 0)
+        default: throw Abort.gp(0)
         }
     }
 
@@ -227,7 +227,7 @@ extension CPU {
 
     /// MOV r, CRn.
     func movFromCR(_ i: borrowing Instruction) throws(Abort) {
-        if cpl != 0 || mode == .virtual8086 { throw Abort.exception(13, 0) }
+        if cpl != 0 || mode == .virtual8086 { throw Abort.gp(0) }
         let size: UInt8 = codeSize == 8 ? 8 : 4
         let v: UInt64
         switch i.reg {
@@ -236,16 +236,16 @@ extension CPU {
         case 3: try hookCR3Read(i); v = cr3Value
         case 4: v = try hookReadCR4Shadowed()
         case 8:
-            guard codeSize == 8 else { throw Abort.exception(6, nil) }
+            guard codeSize == 8 else { throw Abort.ud }
             v = try hookReadCR8(i)
-        default: throw Abort.exception(6, nil)
+        default: throw Abort.ud
         }
         writeReg(i.rm, size, v & sizeMask(size))
     }
 
     /// MOV CRn, r.
     func movToCR(_ i: borrowing Instruction) throws(Abort) {
-        if cpl != 0 || mode == .virtual8086 { throw Abort.exception(13, 0) }
+        if cpl != 0 || mode == .virtual8086 { throw Abort.gp(0) }
         let size: UInt8 = codeSize == 8 ? 8 : 4
         let v = readReg(i.rm, size)
         switch i.reg {
@@ -255,40 +255,40 @@ extension CPU {
         case 2: cr2 = v
         case 3:
             if try hookCRWrite(3, v, i) { return }
-            if longModeActive && v & ~CPU.physicalAddressMask != 0 { throw Abort.exception(13, 0) }
+            if longModeActive && v & ~CPU.physicalAddressMask != 0 { throw Abort.gp(0) }
             cr3Value = v
             if cr4Value & CR4.pge.rawValue != 0 { tlb.flushNonGlobal() } else { tlb.flushAll() }
         case 4:
             if try hookCRWrite(4, v, i) { return }
             try writeCR4(v)
         case 8:
-            guard codeSize == 8 else { throw Abort.exception(6, nil) }
-            if v & ~0xF != 0 { throw Abort.exception(13, 0) }
+            guard codeSize == 8 else { throw Abort.ud }
+            if v & ~0xF != 0 { throw Abort.gp(0) }
             if try hookCRWrite(8, v, i) { return }
             cr8 = v
             lazyEventCheck = true
-        default: throw Abort.exception(6, nil)
+        default: throw Abort.ud
         }
     }
 
     /// Writes CR0 with the checks of MOV CR0 (SDM Vol. 3A §2.5, §9.8.5).
     func writeCR0(_ raw: UInt64) throws(Abort) {
         var v = raw
-        if v >> 32 != 0 { throw Abort.exception(13, 0) }
+        if v >> 32 != 0 { throw Abort.gp(0) }
         v |= CR0.et.rawValue
-        if v & CR0.pg.rawValue != 0 && v & CR0.pe.rawValue == 0 { throw Abort.exception(13, 0) }
-        if v & CR0.nw.rawValue != 0 && v & CR0.cd.rawValue == 0 { throw Abort.exception(13, 0) }
+        if v & CR0.pg.rawValue != 0 && v & CR0.pe.rawValue == 0 { throw Abort.gp(0) }
+        if v & CR0.nw.rawValue != 0 && v & CR0.cd.rawValue == 0 { throw Abort.gp(0) }
         let enablingPaging = v & CR0.pg.rawValue != 0 && !pagingEnabled
         let disablingPaging = v & CR0.pg.rawValue == 0 && pagingEnabled
         if enablingPaging && eferValue & EFER.lme.rawValue != 0 {
-            if cr4Value & CR4.pae.rawValue == 0 || seg[1].l { throw Abort.exception(13, 0) }
+            if cr4Value & CR4.pae.rawValue == 0 || seg[1].l { throw Abort.gp(0) }
             eferValue |= EFER.lma.rawValue
         }
         if disablingPaging && longModeActive {
-            if codeSize == 8 { throw Abort.exception(13, 0) }
+            if codeSize == 8 { throw Abort.gp(0) }
             eferValue &= ~EFER.lma.rawValue
         }
-        if v & CR0.pe.rawValue == 0 && longModeActive { throw Abort.exception(13, 0) }
+        if v & CR0.pe.rawValue == 0 && longModeActive { throw Abort.gp(0) }
         let changed = v ^ cr0Value
         cr0Value = v
         if changed & (CR0.pg.rawValue | CR0.wp.rawValue | CR0.pe.rawValue) != 0 { tlb.flushAll() }
@@ -299,8 +299,8 @@ extension CPU {
     func writeCR4(_ v: UInt64) throws(Abort) {
         let supported = CR4.vme.rawValue | CR4.pvi.rawValue | CR4.tsd.rawValue | CR4.de.rawValue | CR4.pse.rawValue |
             CR4.pae.rawValue | CR4.pge.rawValue | CR4.pce.rawValue | supportedCR4Extra
-        if v & ~supported != 0 { throw Abort.exception(13, 0) }
-        if longModeActive && v & CR4.pae.rawValue == 0 { throw Abort.exception(13, 0) }
+        if v & ~supported != 0 { throw Abort.gp(0) }
+        if longModeActive && v & CR4.pae.rawValue == 0 { throw Abort.gp(0) }
         let changed = v ^ cr4Value
         cr4Value = v
         if changed & (CR4.pae.rawValue | CR4.pse.rawValue | CR4.pge.rawValue | CR4.smep.rawValue) != 0 { tlb.flushAll() }
@@ -308,11 +308,11 @@ extension CPU {
 
     /// The debug register a MOV DR names after the privilege, #UD and DR4/DR5-alias rules (SDM Vol. 3B §17.2.2).
     private func debugRegisterIndex(_ i: borrowing Instruction) throws(Abort) -> Int {
-        if cpl != 0 || mode == .virtual8086 { throw Abort.exception(13, 0) }
+        if cpl != 0 || mode == .virtual8086 { throw Abort.gp(0) }
         var n = Int(i.reg)
-        if n > 7 { throw Abort.exception(6, nil) }
+        if n > 7 { throw Abort.ud }
         if n == 4 || n == 5 {
-            if cr4Value & CR4.de.rawValue != 0 { throw Abort.exception(6, nil) }
+            if cr4Value & CR4.de.rawValue != 0 { throw Abort.ud }
             n += 2
         }
         try hookMovDR(i)
@@ -331,7 +331,7 @@ extension CPU {
         let n = try debugRegisterIndex(i)
         let size: UInt8 = codeSize == 8 ? 8 : 4
         let v = readReg(i.rm, size)
-        if (n == 6 || n == 7) && v >> 32 != 0 { throw Abort.exception(13, 0) }
+        if (n == 6 || n == 7) && v >> 32 != 0 { throw Abort.gp(0) }
         switch n {
         case 6: dr[6] = (v & 0xE00F) | 0xFFFF_0FF0
         case 7: dr[7] = (v & 0xFFFF_2BFF) | 0x400

@@ -106,7 +106,7 @@ extension CPU {
     @inline(__always)
     func readMem(_ s: UInt8, _ off: UInt64, _ size: UInt8) throws(Abort) -> UInt64 {
         let la = try linearAddress(s, off, Int(size), write: false)
-        if la & UInt64(size &- 1) != 0 && alignmentCheck { throw Abort.exception(17, 0) }
+        if la & UInt64(size &- 1) != 0 && alignmentCheck { throw Abort.ac(0) }
         return try readLinear(la, Int(size), user: cpl == 3)
     }
 
@@ -114,7 +114,7 @@ extension CPU {
     @inline(__always)
     func writeMem(_ s: UInt8, _ off: UInt64, _ size: UInt8, _ v: UInt64) throws(Abort) {
         let la = try linearAddress(s, off, Int(size), write: true)
-        if la & UInt64(size &- 1) != 0 && alignmentCheck { throw Abort.exception(17, 0) }
+        if la & UInt64(size &- 1) != 0 && alignmentCheck { throw Abort.ac(0) }
         try writeLinear(la, Int(size), v, user: cpl == 3)
     }
 
@@ -124,7 +124,7 @@ extension CPU {
     @inline(__always)
     func readMemForWrite(_ s: UInt8, _ off: UInt64, _ size: UInt8) throws(Abort) -> UInt64 {
         let la = try linearAddress(s, off, Int(size), write: true)
-        if la & UInt64(size &- 1) != 0 && alignmentCheck { throw Abort.exception(17, 0) }
+        if la & UInt64(size &- 1) != 0 && alignmentCheck { throw Abort.ac(0) }
         let user = cpl == 3
         // A cached write translation of the page means the write is permitted: no walk needed.
         if tlb.tags[TLB.slot(la, .write, user)] != la & ~0xFFF || (la & 0xFFF) &+ UInt64(size) > 4096 {

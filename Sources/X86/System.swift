@@ -7,12 +7,12 @@ extension CPU {
         currentInstruction = i
         switch i.op {
         case .movRMSreg:
-            if i.reg & 7 > 5 { throw Abort.exception(6, nil) }
+            if i.reg & 7 > 5 { throw Abort.ud }
             let v = UInt64(seg[Int(i.reg & 7)].selector)
             if i.isMem { try writeMem(i.seg, effectiveAddress(i), 2, v) } else { writeReg(i.rm, i.opSize, v) }
         case .movSregRM:
             let s = i.reg & 7
-            if s == 1 || s > 5 { throw Abort.exception(6, nil) }
+            if s == 1 || s > 5 { throw Abort.ud }
             let v = try readRM(i, size: 2)
             try loadSegment(s, UInt16(truncatingIfNeeded: v))
             if s == 2 { newShadow = 2 }
@@ -34,7 +34,7 @@ extension CPU {
             adjustSP(UInt64(i.opSize))
             if i.sub == 2 { newShadow = 2 }
         case .lxs:
-            guard i.isMem else { throw Abort.exception(6, nil) }
+            guard i.isMem else { throw Abort.ud }
             let ea = effectiveAddress(i)
             let off = try readMem(i.seg, ea, i.opSize)
             let sel = try readMem(i.seg, (ea &+ UInt64(i.opSize)) & sizeMask(i.addrSize), 2)
@@ -44,7 +44,7 @@ extension CPU {
         case .jmpFarImm: try farJump(selector: i.imm2, offset: i.imm, size: i.opSize)
         case .callFarImm: try farCall(selector: i.imm2, offset: i.imm, size: i.opSize)
         case .jmpFarM, .callFarM:
-            guard i.isMem else { throw Abort.exception(6, nil) }
+            guard i.isMem else { throw Abort.ud }
             let ea = effectiveAddress(i)
             let off = try readMem(i.seg, ea, i.opSize)
             let sel = UInt16(try readMem(i.seg, (ea &+ UInt64(i.opSize)) & sizeMask(i.addrSize), 2))
@@ -62,17 +62,17 @@ extension CPU {
             if protectedMode && cpl > iopl {
                 if mode == .virtual8086 && cr4Value & CR4.vme.rawValue != 0 { flagsBase &= ~RFLAGS.vif.rawValue; return }
                 if mode != .virtual8086 && cpl == 3 && cr4Value & CR4.pvi.rawValue != 0 { flagsBase &= ~RFLAGS.vif.rawValue; return }
-                throw Abort.exception(13, 0)
+                throw Abort.gp(0)
             }
             flagsBase &= ~RFLAGS.if.rawValue
         case .sti:
             if protectedMode && cpl > iopl {
                 if (mode == .virtual8086 && cr4Value & CR4.vme.rawValue != 0) || (mode != .virtual8086 && cpl == 3 && cr4Value & CR4.pvi.rawValue != 0) {
-                    if flagsBase & RFLAGS.vip.rawValue != 0 { throw Abort.exception(13, 0) }
+                    if flagsBase & RFLAGS.vip.rawValue != 0 { throw Abort.gp(0) }
                     flagsBase |= RFLAGS.vif.rawValue
                     return
                 }
-                throw Abort.exception(13, 0)
+                throw Abort.gp(0)
             }
             if flagsBase & RFLAGS.if.rawValue == 0 {
                 flagsBase |= RFLAGS.if.rawValue
@@ -80,7 +80,7 @@ extension CPU {
                 lazyEventCheck = true
             }
         case .hlt:
-            if cpl != 0 { throw Abort.exception(13, 0) }
+            if cpl != 0 { throw Abort.gp(0) }
             try hookHLT()
             halted = true
         case .inImm: writeReg(0, i.opSize, UInt64(try portIn(UInt16(i.imm & 0xFF), Int(i.opSize))))
@@ -89,31 +89,31 @@ extension CPU {
         case .outDX: try portOut(UInt16(truncatingIfNeeded: gpr[2]), Int(i.opSize), UInt32(truncatingIfNeeded: gpr[0]))
         case .cpuid: try execCPUID()
         case .rdtsc:
-            if cr4Value & CR4.tsd.rawValue != 0 && cpl != 0 && protectedMode { throw Abort.exception(13, 0) }
+            if cr4Value & CR4.tsd.rawValue != 0 && cpl != 0 && protectedMode { throw Abort.gp(0) }
             let t = try readTSC()
             writeReg(0, 4, t & 0xFFFF_FFFF); writeReg(2, 4, t >> 32)
         case .rdtscp:
-            if cr4Value & CR4.tsd.rawValue != 0 && cpl != 0 && protectedMode { throw Abort.exception(13, 0) }
+            if cr4Value & CR4.tsd.rawValue != 0 && cpl != 0 && protectedMode { throw Abort.gp(0) }
             let t = try readTSC()
             writeReg(0, 4, t & 0xFFFF_FFFF); writeReg(2, 4, t >> 32)
             writeReg(1, 4, msrs.tscAux & 0xFFFF_FFFF)
         case .rdmsr:
-            if cpl != 0 || mode == .virtual8086 { throw Abort.exception(13, 0) }
+            if cpl != 0 || mode == .virtual8086 { throw Abort.gp(0) }
             let v = try readMSR(UInt32(truncatingIfNeeded: gpr[1]))
             writeReg(0, 4, v & 0xFFFF_FFFF); writeReg(2, 4, v >> 32)
         case .wrmsr:
-            if cpl != 0 || mode == .virtual8086 { throw Abort.exception(13, 0) }
+            if cpl != 0 || mode == .virtual8086 { throw Abort.gp(0) }
             try writeMSR(UInt32(truncatingIfNeeded: gpr[1]), (gpr[2] & 0xFFFF_FFFF) << 32 | (gpr[0] & 0xFFFF_FFFF))
         case .rdpmc:
             if vmxNonRoot && vmx.primary.contains(.rdpmcExiting) { throw instructionExit(.rdpmc) }
             // No performance-monitoring counters are reported (CPUID leaf 0AH is zero).
-            throw Abort.exception(13, 0)
+            throw Abort.gp(0)
         case .syscall: try execSyscall()
         case .sysret: try execSysret(i)
         case .sysenter: try execSysenter()
         case .sysexit: try execSysexit(i)
         case .swapgs:
-            if cpl != 0 { throw Abort.exception(13, 0) }
+            if cpl != 0 { throw Abort.gp(0) }
             let t = seg[5].base
             seg[5].base = msrs.kernelGSBase
             msrs.kernelGSBase = t
@@ -122,21 +122,21 @@ extension CPU {
         case .movFromDR: try movFromDR(i)
         case .movToDR: try movToDR(i)
         case .clts:
-            if cpl != 0 { throw Abort.exception(13, 0) }
+            if cpl != 0 { throw Abort.gp(0) }
             cr0Value &= ~CR0.ts.rawValue
         case .invd, .wbinvd:
-            if cpl != 0 { throw Abort.exception(13, 0) }
+            if cpl != 0 { throw Abort.gp(0) }
             try hookCacheControl(i)
         case .invlpg:
-            guard i.isMem else { throw Abort.exception(6, nil) }
-            if cpl != 0 { throw Abort.exception(13, 0) }
+            guard i.isMem else { throw Abort.ud }
+            if cpl != 0 { throw Abort.gp(0) }
             let ea = effectiveAddress(i)
             let la = codeSize == 8 ? (i.seg >= 4 ? seg[Int(i.seg)].base &+ ea : ea) : (seg[Int(i.seg)].base &+ ea) & 0xFFFF_FFFF
             try hookINVLPG(la)
             tlb.flush(page: la)
         case .sgdt, .sidt:
-            guard i.isMem else { throw Abort.exception(6, nil) }
-            if cr4Value & CR4.umip.rawValue != 0 && cpl > 0 { throw Abort.exception(13, 0) }
+            guard i.isMem else { throw Abort.ud }
+            if cr4Value & CR4.umip.rawValue != 0 && cpl > 0 { throw Abort.gp(0) }
             try hookDescriptorTable(i)
             let r = i.op == .sgdt ? gdtr : idtr
             let ea = effectiveAddress(i)
@@ -146,34 +146,34 @@ extension CPU {
             let base = codeSize == 8 ? r.base : (i.opSize == 2 ? r.base & 0xFFFFFF : r.base & 0xFFFF_FFFF)
             try writeMem(i.seg, (ea &+ 2) & sizeMask(i.addrSize), baseSize, base)
         case .lgdt, .lidt:
-            guard i.isMem else { throw Abort.exception(6, nil) }
-            if cpl != 0 { throw Abort.exception(13, 0) }
+            guard i.isMem else { throw Abort.ud }
+            if cpl != 0 { throw Abort.gp(0) }
             try hookDescriptorTable(i)
             let ea = effectiveAddress(i)
             let limit = UInt16(try readMem(i.seg, ea, 2))
             var base = try readMem(i.seg, (ea &+ 2) & sizeMask(i.addrSize), codeSize == 8 ? 8 : 4)
             if codeSize != 8 && i.opSize == 2 { base &= 0xFF_FFFF }
-            if codeSize == 8 && !isCanonical(base) { throw Abort.exception(13, 0) }
+            if codeSize == 8 && !isCanonical(base) { throw Abort.gp(0) }
             if i.op == .lgdt { gdtr = DescriptorTableRegister(base: base, limit: limit) }
             else { idtr = DescriptorTableRegister(base: base, limit: limit) }
         case .sldt, .str:
-            if !protectedMode || mode == .virtual8086 { throw Abort.exception(6, nil) }
-            if cr4Value & CR4.umip.rawValue != 0 && cpl > 0 { throw Abort.exception(13, 0) }
+            if !protectedMode || mode == .virtual8086 { throw Abort.ud }
+            if cr4Value & CR4.umip.rawValue != 0 && cpl > 0 { throw Abort.gp(0) }
             try hookDescriptorTable(i)
             let v = UInt64(seg[i.op == .sldt ? 6 : 7].selector)
             if i.isMem { try writeMem(i.seg, effectiveAddress(i), 2, v) } else { writeReg(i.rm, i.opSize, v) }
         case .lldt, .ltr:
-            if !protectedMode || mode == .virtual8086 { throw Abort.exception(6, nil) }
-            if cpl != 0 { throw Abort.exception(13, 0) }
+            if !protectedMode || mode == .virtual8086 { throw Abort.ud }
+            if cpl != 0 { throw Abort.gp(0) }
             try hookDescriptorTable(i)
             let sel = UInt16(try readRM(i, size: 2))
             if i.op == .lldt { try loadLDTR(sel) } else { try loadTR(sel) }
         case .smsw:
-            if cr4Value & CR4.umip.rawValue != 0 && cpl > 0 { throw Abort.exception(13, 0) }
+            if cr4Value & CR4.umip.rawValue != 0 && cpl > 0 { throw Abort.gp(0) }
             let v = try hookReadCR0Shadowed()
             if i.isMem { try writeMem(i.seg, effectiveAddress(i), 2, v & 0xFFFF) } else { writeReg(i.rm, i.opSize, v & sizeMask(i.opSize)) }
         case .lmsw:
-            if cpl != 0 { throw Abort.exception(13, 0) }
+            if cpl != 0 { throw Abort.gp(0) }
             let v = try readRM(i, size: 2)
             try hookLMSW(v, i)
             // LMSW can set but not clear PE, and changes MP, EM, TS.
@@ -182,7 +182,7 @@ extension CPU {
         case .lar, .lsl: try execLarLsl(i)
         case .verr, .verw: try execVerify(i)
         case .arpl:
-            if !protectedMode || mode == .virtual8086 { throw Abort.exception(6, nil) }
+            if !protectedMode || mode == .virtual8086 { throw Abort.ud }
             let dst = try readRM(i, size: 2)
             let src = readReg(i.reg, 2)
             let f = materializedFlags()
@@ -201,10 +201,10 @@ extension CPU {
                 if i.op == .mwait && vmx.primary.contains(.mwaitExiting) { throw instructionExit(.mwait) }
             }
             // Not reported in CPUID: MONITOR/MWAIT are absent.
-            throw Abort.exception(6, nil)
+            throw Abort.ud
         case .vmx: try executeVMXInstruction(i)
         default:
-            throw Abort.exception(6, nil)
+            throw Abort.ud
         }
     }
 
@@ -213,7 +213,7 @@ extension CPU {
     func execPushf(_ i: Instruction) throws(Abort) {
         var f = materializedFlags()
         if mode == .virtual8086 && iopl < 3 {
-            if cr4Value & CR4.vme.rawValue == 0 || i.opSize != 2 { throw Abort.exception(13, 0) }
+            if cr4Value & CR4.vme.rawValue == 0 || i.opSize != 2 { throw Abort.gp(0) }
             f = (f & ~RFLAGS.if.rawValue) | ((f & RFLAGS.vif.rawValue) >> 10) | RFLAGS.iopl.rawValue
         }
         try push(f & ~(RFLAGS.vm.rawValue | RFLAGS.rf.rawValue) & sizeMask(i.opSize), i.opSize)
@@ -223,10 +223,10 @@ extension CPU {
         let size = i.opSize
         let old = materializedFlags()
         if mode == .virtual8086 && iopl < 3 {
-            if cr4Value & CR4.vme.rawValue == 0 || size != 2 { throw Abort.exception(13, 0) }
+            if cr4Value & CR4.vme.rawValue == 0 || size != 2 { throw Abort.gp(0) }
             let v = try peekStack(0, 2)
             if (v & RFLAGS.tf.rawValue != 0) || (v & RFLAGS.if.rawValue != 0 && old & RFLAGS.vip.rawValue != 0) {
-                throw Abort.exception(13, 0)
+                throw Abort.gp(0)
             }
             adjustSP(2)
             let keep = ~UInt64(0xFFFF) | RFLAGS.if.rawValue | RFLAGS.iopl.rawValue
@@ -261,15 +261,15 @@ extension CPU {
             r.selector = selector
             r.base = UInt64(selector) << 4
             if mode == .virtual8086 { r = SegmentRegister(selector: selector, base: UInt64(selector) << 4, limit: 0xFFFF, accessRights: 0xFB) }
-            if target > UInt64(r.limit) { throw Abort.exception(13, 0) }
+            if target > UInt64(r.limit) { throw Abort.gp(0) }
             setCS(r, rip: target)
             return
         }
-        if selector & 0xFFFC == 0 { throw Abort.exception(13, 0) }
+        if selector & 0xFFFC == 0 { throw Abort.gp(0) }
         let code = UInt32(selector & 0xFFFC)
         let d = try readDescriptor(selector)
         if d.s {
-            guard d.isCode else { throw Abort.exception(13, code) }
+            guard d.isCode else { throw Abort.gp(code) }
             try checkDirectCodeTarget(d, selector: selector)
             let target = try checkedTarget(offset & (size == 8 ? ~0 : sizeMask(size)), d)
             try markAccessed(selector, d)
@@ -284,13 +284,13 @@ extension CPU {
             try markAccessed(tsel, t)
             setCS(codeSegment(from: t, selector: tsel, cpl: cpl), rip: target)
         case SystemType.taskGate, SystemType.tss16Available, SystemType.tss32Available:
-            if longModeActive { throw Abort.exception(13, code) }
-            if d.dpl < cpl || d.dpl < Int(selector & 3) { throw Abort.exception(13, code) }
-            if !d.present { throw Abort.exception(11, code) }
+            if longModeActive { throw Abort.gp(code) }
+            if d.dpl < cpl || d.dpl < Int(selector & 3) { throw Abort.gp(code) }
+            if !d.present { throw Abort.np(code) }
             let tss = d.type == SystemType.taskGate ? d.gateSelector : selector
             try taskSwitch(to: tss, reason: .jump, errorCode: nil)
         default:
-            throw Abort.exception(13, code)
+            throw Abort.gp(code)
         }
     }
 
@@ -300,25 +300,25 @@ extension CPU {
     private func callGateTarget(_ selector: UInt16, _ d: Descriptor, forCall: Bool) throws(Abort) -> (Descriptor, UInt16, Descriptor) {
         let code = UInt32(selector & 0xFFFC)
         let g = try readGate(selector, d)
-        if g.dpl < cpl || g.dpl < Int(selector & 3) { throw Abort.exception(13, code) }
-        if !g.present { throw Abort.exception(11, code) }
+        if g.dpl < cpl || g.dpl < Int(selector & 3) { throw Abort.gp(code) }
+        if !g.present { throw Abort.np(code) }
         let tsel = g.gateSelector
-        if tsel & 0xFFFC == 0 { throw Abort.exception(13, 0) }
+        if tsel & 0xFFFC == 0 { throw Abort.gp(0) }
         let t = try readDescriptor(tsel)
         let tcode = UInt32(tsel & 0xFFFC)
         let privilegeOK = forCall ? t.dpl <= cpl : (t.isConforming ? t.dpl <= cpl : t.dpl == cpl)
-        if !t.isCode || !privilegeOK { throw Abort.exception(13, tcode) }
-        if !t.present { throw Abort.exception(11, tcode) }
-        if longModeActive && (!t.l || t.db) { throw Abort.exception(13, tcode) }
+        if !t.isCode || !privilegeOK { throw Abort.gp(tcode) }
+        if !t.present { throw Abort.np(tcode) }
+        if longModeActive && (!t.l || t.db) { throw Abort.gp(tcode) }
         return (g, tsel, t)
     }
 
     /// Reads a call gate, 16 bytes wide in IA-32e mode (where only 64-bit gates exist).
     private func readGate(_ selector: UInt16, _ d: Descriptor) throws(Abort) -> Descriptor {
         if longModeActive {
-            if d.type != SystemType.callGate32 { throw Abort.exception(13, UInt32(selector & 0xFFFC)) }
+            if d.type != SystemType.callGate32 { throw Abort.gp(UInt32(selector & 0xFFFC)) }
             let g = try readDescriptor(selector, wide: true)
-            if (g.upper >> 40) & 0x1F != 0 { throw Abort.exception(13, UInt32(selector & 0xFFFC)) }
+            if (g.upper >> 40) & 0x1F != 0 { throw Abort.gp(UInt32(selector & 0xFFFC)) }
             return g
         }
         return d
@@ -328,22 +328,22 @@ extension CPU {
     private func checkDirectCodeTarget(_ d: Descriptor, selector: UInt16) throws(Abort) {
         let code = UInt32(selector & 0xFFFC)
         if d.isConforming {
-            if d.dpl > cpl { throw Abort.exception(13, code) }
+            if d.dpl > cpl { throw Abort.gp(code) }
         } else if Int(selector & 3) > cpl || d.dpl != cpl {
-            throw Abort.exception(13, code)
+            throw Abort.gp(code)
         }
-        if !d.present { throw Abort.exception(11, code) }
-        if longModeActive && d.l && d.db { throw Abort.exception(13, code) }
+        if !d.present { throw Abort.np(code) }
+        if longModeActive && d.l && d.db { throw Abort.gp(code) }
     }
 
     /// Checks a far-transfer target offset against the new code segment.
     private func checkedTarget(_ offset: UInt64, _ d: Descriptor) throws(Abort) -> UInt64 {
         if longModeActive && d.l {
-            if !isCanonical(offset) { throw Abort.exception(13, 0) }
+            if !isCanonical(offset) { throw Abort.gp(0) }
             return offset
         }
         let t = offset & 0xFFFF_FFFF
-        if t > UInt64(d.limit) { throw Abort.exception(13, 0) }
+        if t > UInt64(d.limit) { throw Abort.gp(0) }
         return t
     }
 
@@ -356,17 +356,17 @@ extension CPU {
             var r = seg[1]
             r.selector = selector
             r.base = UInt64(selector) << 4
-            if target > UInt64(r.limit) { throw Abort.exception(13, 0) }
+            if target > UInt64(r.limit) { throw Abort.gp(0) }
             try push(retCS, size)
             try push(retIP, size)
             setCS(r, rip: target)
             return
         }
-        if selector & 0xFFFC == 0 { throw Abort.exception(13, 0) }
+        if selector & 0xFFFC == 0 { throw Abort.gp(0) }
         let code = UInt32(selector & 0xFFFC)
         let d = try readDescriptor(selector)
         if d.s {
-            guard d.isCode else { throw Abort.exception(13, code) }
+            guard d.isCode else { throw Abort.gp(code) }
             try checkDirectCodeTarget(d, selector: selector)
             let target = try checkedTarget(offset & (size == 8 ? ~0 : sizeMask(size)), d)
             try push(retCS, size)
@@ -414,7 +414,7 @@ extension CPU {
                     if wide {
                         la = sp
                     } else {
-                        if sp &+ UInt64(gateSize) &- 1 > UInt64(newSS.limit) { throw Abort.exception(12, UInt32(newSS.selector & 0xFFFC)) }
+                        if sp &+ UInt64(gateSize) &- 1 > UInt64(newSS.limit) { throw Abort.ss(UInt32(newSS.selector & 0xFFFC)) }
                         la = (newSS.base &+ sp) & 0xFFFF_FFFF
                     }
                     try writeLinear(la, Int(gateSize), v & sizeMask(gateSize), user: false)
@@ -430,13 +430,13 @@ extension CPU {
                 setCS(codeSegment(from: t, selector: tsel, cpl: cpl), rip: target)
             }
         case SystemType.taskGate, SystemType.tss16Available, SystemType.tss32Available:
-            if longModeActive { throw Abort.exception(13, code) }
-            if d.dpl < cpl || d.dpl < Int(selector & 3) { throw Abort.exception(13, code) }
-            if !d.present { throw Abort.exception(11, code) }
+            if longModeActive { throw Abort.gp(code) }
+            if d.dpl < cpl || d.dpl < Int(selector & 3) { throw Abort.gp(code) }
+            if !d.present { throw Abort.np(code) }
             let tss = d.type == SystemType.taskGate ? d.gateSelector : selector
             try taskSwitch(to: tss, reason: .call, errorCode: nil)
         default:
-            throw Abort.exception(13, code)
+            throw Abort.gp(code)
         }
     }
 
@@ -449,18 +449,18 @@ extension CPU {
             r.selector = csSel
             r.base = UInt64(csSel) << 4
             let target = ip & sizeMask(size)
-            if target > UInt64(r.limit) { throw Abort.exception(13, 0) }
+            if target > UInt64(r.limit) { throw Abort.gp(0) }
             adjustSP(2 * UInt64(size) &+ release)
             setCS(r, rip: target)
             return
         }
-        if csSel & 0xFFFC == 0 { throw Abort.exception(13, 0) }
+        if csSel & 0xFFFC == 0 { throw Abort.gp(0) }
         let d = try readDescriptor(csSel)
         let code = UInt32(csSel & 0xFFFC)
         let rpl = Int(csSel & 3)
-        if !d.isCode || rpl < cpl { throw Abort.exception(13, code) }
-        if d.isConforming ? d.dpl > rpl : d.dpl != rpl { throw Abort.exception(13, code) }
-        if !d.present { throw Abort.exception(11, code) }
+        if !d.isCode || rpl < cpl { throw Abort.gp(code) }
+        if d.isConforming ? d.dpl > rpl : d.dpl != rpl { throw Abort.gp(code) }
+        if !d.present { throw Abort.np(code) }
         let target = try checkedTarget(size == 8 ? ip : ip & sizeMask(size), d)
         if rpl > cpl {
             let sp = try peekStack(2 * UInt64(size) &+ release, size)
@@ -493,10 +493,10 @@ extension CPU {
             return
         }
         let code = UInt32(sel & 0xFFFC)
-        if sel & 4 != 0 { throw Abort.exception(13, code) }
+        if sel & 4 != 0 { throw Abort.gp(code) }
         let d = try readDescriptor(sel, wide: longModeActive)
-        if d.s || d.type != SystemType.ldt { throw Abort.exception(13, code) }
-        if !d.present { throw Abort.exception(11, code) }
+        if d.s || d.type != SystemType.ldt { throw Abort.gp(code) }
+        if !d.present { throw Abort.np(code) }
         var r = d.segment(selector: sel)
         if longModeActive { r.base = d.base }
         seg[6] = r
@@ -505,12 +505,12 @@ extension CPU {
     /// LTR: loads TR from an available TSS descriptor and marks it busy.
     func loadTR(_ sel: UInt16) throws(Abort) {
         let code = UInt32(sel & 0xFFFC)
-        if sel & 0xFFFC == 0 || sel & 4 != 0 { throw Abort.exception(13, code) }
+        if sel & 0xFFFC == 0 || sel & 4 != 0 { throw Abort.gp(code) }
         let d = try readDescriptor(sel, wide: longModeActive)
         let okType = longModeActive ? d.type == SystemType.tss32Available
             : (d.type == SystemType.tss32Available || d.type == SystemType.tss16Available)
-        if d.s || !okType { throw Abort.exception(13, code) }
-        if !d.present { throw Abort.exception(11, code) }
+        if d.s || !okType { throw Abort.gp(code) }
+        if !d.present { throw Abort.np(code) }
         let la = maskLinear(gdtr.base &+ UInt64(sel & 0xFFF8) &+ 5)
         let b = try readLinear(la, 1, user: false)
         try writeLinear(la, 1, b | 2, user: false)
@@ -523,7 +523,7 @@ extension CPU {
     // MARK: LAR, LSL, VERR, VERW
 
     func execLarLsl(_ i: borrowing Instruction) throws(Abort) {
-        if !protectedMode || mode == .virtual8086 { throw Abort.exception(6, nil) }
+        if !protectedMode || mode == .virtual8086 { throw Abort.ud }
         let sel = UInt16(try readRM(i, size: 2))
         let f = materializedFlags()
         var ok = false
@@ -553,7 +553,7 @@ extension CPU {
     }
 
     func execVerify(_ i: borrowing Instruction) throws(Abort) {
-        if !protectedMode || mode == .virtual8086 { throw Abort.exception(6, nil) }
+        if !protectedMode || mode == .virtual8086 { throw Abort.ud }
         let sel = UInt16(try readRM(i, size: 2))
         let f = materializedFlags()
         var ok = false
@@ -572,13 +572,13 @@ extension CPU {
     func checkIOPermission(port: UInt16, size: Int) throws(Abort) {
         guard protectedMode && (cpl > iopl || mode == .virtual8086) else { return }
         let tr = seg[7]
-        guard !tr.unusable, tr.type & 8 != 0, tr.limit >= 0x67 else { throw Abort.exception(13, 0) }
+        guard !tr.unusable, tr.type & 8 != 0, tr.limit >= 0x67 else { throw Abort.gp(0) }
         let mapBase = try readLinear(maskLinear(tr.base &+ 0x66), 2, user: false)
         let byteOff = mapBase &+ UInt64(port >> 3)
-        if byteOff &+ 1 > UInt64(tr.limit) { throw Abort.exception(13, 0) }
+        if byteOff &+ 1 > UInt64(tr.limit) { throw Abort.gp(0) }
         let bits = try readLinear(maskLinear(tr.base &+ byteOff), 2, user: false)
         let mask = UInt64((1 << size) - 1) << UInt64(port & 7)
-        if bits & mask != 0 { throw Abort.exception(13, 0) }
+        if bits & mask != 0 { throw Abort.gp(0) }
     }
 
     /// IN with the permission check.
@@ -612,12 +612,12 @@ extension CPU {
 
     /// SYSCALL (SDM Vol. 2B).
     func execSyscall() throws(Abort) {
-        if eferValue & EFER.sce.rawValue == 0 { throw Abort.exception(6, nil) }
+        if eferValue & EFER.sce.rawValue == 0 { throw Abort.ud }
         let star = msrs.star
         let csSel = UInt16((star >> 32) & 0xFFFC)
         let f = materializedFlags()
         if longModeActive {
-            if codeSize != 8 && mode != .compatibility { throw Abort.exception(6, nil) }
+            if codeSize != 8 && mode != .compatibility { throw Abort.ud }
             gpr[1] = ripValue
             gpr[11] = f & ~RFLAGS.rf.rawValue
             let target = codeSize == 8 ? msrs.lstar : msrs.cstar
@@ -626,7 +626,7 @@ extension CPU {
             seg[2] = SegmentRegister(selector: csSel &+ 8, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
             setCS(SegmentRegister(selector: csSel, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA09B), rip: target)
         } else {
-            if !protectedMode { throw Abort.exception(6, nil) }
+            if !protectedMode { throw Abort.ud }
             gpr[1] = ripValue & 0xFFFF_FFFF
             flagsBase = (f & ~(RFLAGS.vm.rawValue | RFLAGS.if.rawValue | RFLAGS.rf.rawValue)) | 2
             lazy.op = .none
@@ -638,12 +638,12 @@ extension CPU {
 
     /// SYSRET (SDM Vol. 2B).
     func execSysret(_ i: borrowing Instruction) throws(Abort) {
-        if eferValue & EFER.sce.rawValue == 0 { throw Abort.exception(6, nil) }
-        if !protectedMode || cpl != 0 { throw Abort.exception(13, 0) }
-        guard longModeActive else { throw Abort.exception(6, nil) }
+        if eferValue & EFER.sce.rawValue == 0 { throw Abort.ud }
+        if !protectedMode || cpl != 0 { throw Abort.gp(0) }
+        guard longModeActive else { throw Abort.ud }
         let base = UInt16((msrs.star >> 48) & 0xFFFF)
         let to64 = i.flags & InstructionFlags.rexW != 0
-        if to64 && !isCanonical(gpr[1]) { throw Abort.exception(13, 0) }
+        if to64 && !isCanonical(gpr[1]) { throw Abort.gp(0) }
         let target = to64 ? gpr[1] : gpr[1] & 0xFFFF_FFFF
         flagsBase = (gpr[11] & 0x3C_7FD7) | 2
         lazy.op = .none
@@ -656,9 +656,9 @@ extension CPU {
 
     /// SYSENTER (SDM Vol. 2B).
     func execSysenter() throws(Abort) {
-        if !protectedMode { throw Abort.exception(13, 0) }
+        if !protectedMode { throw Abort.gp(0) }
         let csSel = UInt16(msrs.sysenterCS & 0xFFFC)
-        if csSel == 0 { throw Abort.exception(13, 0) }
+        if csSel == 0 { throw Abort.gp(0) }
         let f = materializedFlags()
         flagsBase = (f & ~(RFLAGS.vm.rawValue | RFLAGS.if.rawValue | RFLAGS.rf.rawValue)) | 2
         lazy.op = .none
@@ -676,10 +676,10 @@ extension CPU {
     /// SYSEXIT (SDM Vol. 2B).
     func execSysexit(_ i: borrowing Instruction) throws(Abort) {
         let csBase = UInt16(msrs.sysenterCS & 0xFFFC)
-        if !protectedMode || mode == .virtual8086 || cpl != 0 || csBase == 0 { throw Abort.exception(13, 0) }
+        if !protectedMode || mode == .virtual8086 || cpl != 0 || csBase == 0 { throw Abort.gp(0) }
         let to64 = i.flags & InstructionFlags.rexW != 0
         if to64 {
-            if !isCanonical(gpr[2]) || !isCanonical(gpr[1]) { throw Abort.exception(13, 0) }
+            if !isCanonical(gpr[2]) || !isCanonical(gpr[1]) { throw Abort.gp(0) }
             seg[2] = SegmentRegister(selector: (csBase &+ 40) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3)
             gpr[4] = gpr[1]
             setCS(SegmentRegister(selector: (csBase &+ 32) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA0FB), rip: gpr[2])

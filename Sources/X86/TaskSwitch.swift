@@ -67,15 +67,15 @@ extension CPU {
         let busyType = d.type == SystemType.tss16Busy || d.type == SystemType.tss32Busy
         let availableType = d.type == SystemType.tss16Available || d.type == SystemType.tss32Available
         if d.s || (iret ? !busyType : !availableType) { throw Abort.exception(selectorFault, code) }
-        if !d.present { throw Abort.exception(11, code) }
+        if !d.present { throw Abort.np(code) }
         let new32 = d.type & 8 != 0
-        if d.limit < (new32 ? TSSLayout.minLimit32 : TSSLayout.minLimit16) { throw Abort.exception(10, code) }
+        if d.limit < (new32 ? TSSLayout.minLimit32 : TSSLayout.minLimit16) { throw Abort.ts(code) }
 
         // The old TSS must be able to hold the state saved into it.
         let tr = seg[SegmentRegisterName.tr.rawValue]
         let old32 = tr.type & 8 != 0
         if tr.unusable || tr.limit < (old32 ? 0x5F : 0x29) {
-            throw Abort.exception(10, UInt32(tr.selector & 0xFFFC) | ext)
+            throw Abort.ts(UInt32(tr.selector & 0xFFFC) | ext)
         }
 
         // Read the new task's state (reads only: a page fault here leaves everything as it was).
@@ -145,11 +145,11 @@ extension CPU {
         do throws(Abort) {
             try loadTaskState(n, new32: new32, tssSelector: selector, ext: ext)
             if let c = errorCode { try push(UInt64(c), new32 ? 4 : 2) }
-            if ripValue > UInt64(seg[1].limit) { throw Abort.exception(13, ext) }
+            if ripValue > UInt64(seg[1].limit) { throw Abort.gp(ext) }
             if n.trap {
                 // The debug trap bit: #DB with DR6.BT before the new task's first instruction.
                 dr[6] |= 0x8000
-                throw Abort.exception(1, nil)
+                throw Abort.db
             }
         } catch {
             if case .exception = error { taskSwitchCommitted = true }
@@ -200,18 +200,18 @@ extension CPU {
             if cr4Value & CR4.pae.rawValue != 0 {
                 for k in 0..<4 {
                     let e = try readPhysical((cr3Value & 0xFFFF_FFE0) &+ UInt64(k) &* 8, 8)
-                    if e & 1 != 0 && e & (0x1E6 | ~CPU.physicalAddressMask) != 0 { throw Abort.exception(13, 0) }
+                    if e & 1 != 0 && e & (0x1E6 | ~CPU.physicalAddressMask) != 0 { throw Abort.gp(0) }
                 }
             }
         }
 
         // LDTR: a GDT selector of a present LDT descriptor, or null.
         let ldtCode = UInt32(n.ldt & 0xFFFC) | ext
-        if n.ldt & 4 != 0 { throw Abort.exception(10, ldtCode) }
+        if n.ldt & 4 != 0 { throw Abort.ts(ldtCode) }
         if n.ldt & 0xFFFC != 0 {
             let ld = try readDescriptor(n.ldt, vector: 10)
-            if ld.s || ld.type != SystemType.ldt { throw Abort.exception(10, ldtCode) }
-            if !ld.present { throw Abort.exception(10, ldtCode) }
+            if ld.s || ld.type != SystemType.ldt { throw Abort.ts(ldtCode) }
+            if !ld.present { throw Abort.ts(ldtCode) }
             seg[6] = ld.segment(selector: n.ldt)
         }
 
@@ -227,22 +227,22 @@ extension CPU {
         // CS: a code segment whose DPL matches its RPL (or is ≤ RPL if conforming).
         let csSel = n.selectors[1]
         let csCode = UInt32(csSel & 0xFFFC) | ext
-        if csSel & 0xFFFC == 0 { throw Abort.exception(10, csCode) }
+        if csSel & 0xFFFC == 0 { throw Abort.ts(csCode) }
         let cd = try readDescriptor(csSel, vector: 10)
-        if !cd.isCode { throw Abort.exception(10, csCode) }
-        if cd.isConforming ? cd.dpl > csRPL : cd.dpl != csRPL { throw Abort.exception(10, csCode) }
+        if !cd.isCode { throw Abort.ts(csCode) }
+        if cd.isConforming ? cd.dpl > csRPL : cd.dpl != csRPL { throw Abort.ts(csCode) }
 
         // SS: a writable data segment at DPL = RPL = CS.RPL, present (#SS).
         let ssSel = n.selectors[2]
         let ssCode = UInt32(ssSel & 0xFFFC) | ext
-        if ssSel & 0xFFFC == 0 { throw Abort.exception(10, ssCode) }
+        if ssSel & 0xFFFC == 0 { throw Abort.ts(ssCode) }
         let sd = try readDescriptor(ssSel, vector: 10)
-        if !sd.s || sd.isCode || sd.type & 2 == 0 { throw Abort.exception(10, ssCode) }
-        if !sd.present { throw Abort.exception(12, ssCode) }
-        if sd.dpl != csRPL || Int(ssSel & 3) != csRPL { throw Abort.exception(10, ssCode) }
+        if !sd.s || sd.isCode || sd.type & 2 == 0 { throw Abort.ts(ssCode) }
+        if !sd.present { throw Abort.ss(ssCode) }
+        if sd.dpl != csRPL || Int(ssSel & 3) != csRPL { throw Abort.ts(ssCode) }
 
         // CS present, then commit CS and SS.
-        if !cd.present { throw Abort.exception(11, csCode) }
+        if !cd.present { throw Abort.np(csCode) }
         try markAccessed(csSel, cd)
         var csr = cd.segment(selector: csSel)
         csr.accessRights |= 1
@@ -260,9 +260,9 @@ extension CPU {
             if sel & 0xFFFC == 0 { continue }
             let c = UInt32(sel & 0xFFFC) | ext
             let dd = try readDescriptor(sel, vector: 10)
-            if !dd.s || (dd.isCode && dd.type & 2 == 0) { throw Abort.exception(10, c) }
-            if !dd.isConforming && (dd.dpl < csRPL || dd.dpl < Int(sel & 3)) { throw Abort.exception(10, c) }
-            if !dd.present { throw Abort.exception(11, c) }
+            if !dd.s || (dd.isCode && dd.type & 2 == 0) { throw Abort.ts(c) }
+            if !dd.isConforming && (dd.dpl < csRPL || dd.dpl < Int(sel & 3)) { throw Abort.ts(c) }
+            if !dd.present { throw Abort.np(c) }
             try markAccessed(sel, dd)
             var r = dd.segment(selector: sel)
             r.accessRights |= 1

@@ -56,7 +56,7 @@ extension CPU {
         let off = effectiveAddress(i)
         if aligned {
             let la = try linearAddress(i.seg, off, 16, write: false)
-            if la & 15 != 0 { throw Abort.exception(13, 0) }
+            if la & 15 != 0 { throw Abort.gp(0) }
         }
         let lo = try readMem(i.seg, off, 8)
         let hi = try readMem(i.seg, off &+ 8, 8)
@@ -68,7 +68,7 @@ extension CPU {
         if !i.isMem { setXMMValue(i.rm, v); return }
         let off = effectiveAddress(i)
         let la = try linearAddress(i.seg, off, 16, write: true)
-        if aligned && la & 15 != 0 { throw Abort.exception(13, 0) }
+        if aligned && la & 15 != 0 { throw Abort.gp(0) }
         try probeWrite(i.seg, off, 16)
         try writeMem(i.seg, off, 8, v.lo)
         try writeMem(i.seg, off &+ 8, 8, v.hi)
@@ -110,7 +110,7 @@ extension CPU {
     /// SSE/SSE2 encodings (Op.sse).
     func execSSE(_ i: borrowing Instruction) throws(Abort) {
         if i.opcode == 0x1AE { try execFPStateGroup(i); return }
-        if i.opcode >> 8 != 1 { throw Abort.exception(6, nil) }
+        if i.opcode >> 8 != 1 { throw Abort.ud }
         // Mandatory prefix: 0 none, 1 = 66, 2 = F2, 3 = F3 (F2/F3 take precedence over 66).
         let f = i.flags
         let pfx = f & InstructionFlags.rep != 0 ? 3 : (f & InstructionFlags.repne != 0 ? 2 : (f & InstructionFlags.opsize != 0 ? 1 : 0))
@@ -128,7 +128,7 @@ extension CPU {
             if op == 0xE6 { try sseFloat(i, op, pfx); return }
             try sseInteger(i, op, pfx)
         default:
-            throw Abort.exception(6, nil)
+            throw Abort.ud
         }
     }
 
@@ -144,7 +144,7 @@ extension CPU {
         case (0x28, 0), (0x28, 1):   // MOVAPS/MOVAPD
             setXMMValue(d, try readXMMRM(i, aligned: true))
         case (0x29, 0), (0x29, 1), (0x2B, 0), (0x2B, 1):
-            if op == 0x2B && !i.isMem { throw Abort.exception(6, nil) }
+            if op == 0x2B && !i.isMem { throw Abort.ud }
             try writeXMMRM(i, xmmValue(d), aligned: true)
         case (0x10, 3), (0x10, 2):   // MOVSS / MOVSD load
             let size: UInt8 = pfx == 3 ? 4 : 8
@@ -165,18 +165,18 @@ extension CPU {
         case (0x12, 0), (0x12, 1):   // MOVLPS/MOVLPD load, MOVHLPS
             var x = xmmValue(d)
             if i.isMem { x.lo = try readMem(i.seg, effectiveAddress(i), 8) }
-            else if pfx == 0 { x.lo = xmmValue(i.rm).hi } else { throw Abort.exception(6, nil) }
+            else if pfx == 0 { x.lo = xmmValue(i.rm).hi } else { throw Abort.ud }
             setXMMValue(d, x)
         case (0x13, 0), (0x13, 1):
-            guard i.isMem else { throw Abort.exception(6, nil) }
+            guard i.isMem else { throw Abort.ud }
             try writeMem(i.seg, effectiveAddress(i), 8, xmmValue(d).lo)
         case (0x16, 0), (0x16, 1):   // MOVHPS/MOVHPD load, MOVLHPS
             var x = xmmValue(d)
             if i.isMem { x.hi = try readMem(i.seg, effectiveAddress(i), 8) }
-            else if pfx == 0 { x.hi = xmmValue(i.rm).lo } else { throw Abort.exception(6, nil) }
+            else if pfx == 0 { x.hi = xmmValue(i.rm).lo } else { throw Abort.ud }
             setXMMValue(d, x)
         case (0x17, 0), (0x17, 1):
-            guard i.isMem else { throw Abort.exception(6, nil) }
+            guard i.isMem else { throw Abort.ud }
             try writeMem(i.seg, effectiveAddress(i), 8, xmmValue(d).hi)
         case (0x14, 0), (0x15, 0):   // UNPCKLPS / UNPCKHPS
             let a = xmmValue(d), b = try readXMMRM(i, aligned: true)
@@ -189,7 +189,7 @@ extension CPU {
             let a = xmmValue(d), b = try readXMMRM(i, aligned: true)
             setXMMValue(d, op == 0x14 ? V128(lo: a.lo, hi: b.lo) : V128(lo: a.hi, hi: b.hi))
         case (0x50, 0), (0x50, 1):   // MOVMSKPS / MOVMSKPD
-            guard !i.isMem else { throw Abort.exception(6, nil) }
+            guard !i.isMem else { throw Abort.ud }
             let x = xmmValue(i.rm)
             let m: UInt64 = pfx == 0
                 ? (x.lo >> 31 & 1) | (x.lo >> 62 & 2) | ((x.hi >> 31 & 1) << 2) | (x.hi >> 60 & 8)
@@ -206,7 +206,7 @@ extension CPU {
             }
             setXMMValue(d, r)
         case (0xC3, 0):   // MOVNTI m32/64, r
-            guard i.isMem else { throw Abort.exception(6, nil) }
+            guard i.isMem else { throw Abort.ud }
             let size: UInt8 = i.flags & InstructionFlags.rexW != 0 ? 8 : 4
             try writeMem(i.seg, effectiveAddress(i), size, readReg(i.reg, size))
         case (0xC6, 0):   // SHUFPS
@@ -220,7 +220,7 @@ extension CPU {
             let a = xmmValue(d), b = try readXMMRM(i, aligned: true)
             setXMMValue(d, V128(lo: i.imm & 1 == 0 ? a.lo : a.hi, hi: i.imm & 2 == 0 ? b.lo : b.hi))
         default:
-            throw Abort.exception(6, nil)
+            throw Abort.ud
         }
     }
 
@@ -318,7 +318,7 @@ extension CPU {
         @inline(__always) func pack(_ v: FPValue) -> UInt64 { dbl ? v.bits64 : UInt64(v.bits32) }
         switch op {
         case 0x51, 0x52, 0x53, 0x58, 0x59, 0x5C, 0x5D, 0x5E, 0x5F, 0xC2:
-            if (op == 0x52 || op == 0x53) && dbl { throw Abort.exception(6, nil) }
+            if (op == 0x52 || op == 0x53) && dbl { throw Abort.ud }
             let scalar = pfx >= 2
             let a = xmmValue(d)
             let b: V128 = scalar ? V128(lo: try readXMMRMLow(i, UInt8(size)), hi: 0) : try readXMMRM(i, aligned: true)
@@ -357,7 +357,7 @@ extension CPU {
             try commitSSEFlags(e)
             setXMMValue(d, r)
         case 0x2E, 0x2F:   // UCOMISS/UCOMISD, COMISS/COMISD
-            guard pfx <= 1 else { throw Abort.exception(6, nil) }
+            guard pfx <= 1 else { throw Abort.ud }
             let x = unpack(xmmValue(d).lane(0, size), &e)
             let y = unpack(try readXMMRMLow(i, UInt8(size)), &e)
             let c = SoftFloat.compare(x, y, signaling: op == 0x2F, &e)
@@ -408,7 +408,7 @@ extension CPU {
                 var x = xmmValue(d); x.setLane(0, 4, UInt64(v.bits32)); setXMMValue(d, x)
             }
         case 0x5B:
-            guard pfx != 2 else { throw Abort.exception(6, nil) }
+            guard pfx != 2 else { throw Abort.ud }
             let b = try readXMMRM(i, aligned: true)
             var r = V128(lo: 0, hi: 0)
             for k in 0..<4 {
@@ -421,7 +421,7 @@ extension CPU {
             }
             try commitSSEFlags(e); setXMMValue(d, r)
         case 0xE6:
-            guard pfx != 0 else { throw Abort.exception(6, nil) }
+            guard pfx != 0 else { throw Abort.ud }
             var r = V128(lo: 0, hi: 0)
             if pfx == 3 {   // CVTDQ2PD
                 let b = i.isMem ? V128(lo: try readMem(i.seg, effectiveAddress(i), 8), hi: 0) : xmmValue(i.rm)
@@ -436,7 +436,7 @@ extension CPU {
             try commitSSEFlags(e); setXMMValue(d, r)
         default:
             // 2A/2C/2D without F2/F3 are the MMX conversions (CVTPI2PS...), not implemented.
-            throw Abort.exception(6, nil)
+            throw Abort.ud
         }
     }
 
@@ -522,8 +522,8 @@ extension CPU {
 
     /// The checks of MMX instructions: #UD with CR0.EM, #NM with CR0.TS, #MF for a pending x87 exception.
     @inline(__always) func checkMMXAvailable() throws(Abort) {
-        if cr0Value & CR0.em.rawValue != 0 { throw Abort.exception(6, nil) }
-        if cr0Value & CR0.ts.rawValue != 0 { throw Abort.exception(7, nil) }
+        if cr0Value & CR0.em.rawValue != 0 { throw Abort.ud }
+        if cr0Value & CR0.ts.rawValue != 0 { throw Abort.nm }
         try checkPendingX87()
     }
 
@@ -549,9 +549,9 @@ extension CPU {
         let mmx = pfx == 0
         switch (op, pfx) {
         case (0x6F, 3), (0x7F, 3), (0x70, 2), (0x70, 3), (0x7E, 3), (0xD6, 2), (0xD6, 3): break
-        case (0x6C, 0), (0x6D, 0), (0xD6, 0): throw Abort.exception(6, nil)
-        case (0x73, 0) where i.reg & 7 == 3 || i.reg & 7 == 7: throw Abort.exception(6, nil)
-        default: if pfx > 1 { throw Abort.exception(6, nil) }
+        case (0x6C, 0), (0x6D, 0), (0xD6, 0): throw Abort.ud
+        case (0x73, 0) where i.reg & 7 == 3 || i.reg & 7 == 7: throw Abort.ud
+        default: if pfx > 1 { throw Abort.ud }
         }
         let w = mmx ? 8 : 16
         switch op {
@@ -567,7 +567,7 @@ extension CPU {
                 try writeXMMRM(i, xmmValue(i.reg), aligned: pfx == 1)
             }
         case 0xE7:   // MOVNTQ / MOVNTDQ
-            guard i.isMem else { throw Abort.exception(6, nil) }
+            guard i.isMem else { throw Abort.ud }
             if mmx { try writeMem(i.seg, effectiveAddress(i), 8, mmValue(i.reg)) } else { try writeXMMRM(i, xmmValue(i.reg), aligned: true) }
         case 0x6E:   // MOVD/MOVQ mm/xmm, r/m
             let s: UInt8 = i.flags & InstructionFlags.rexW != 0 ? 8 : 4
@@ -585,20 +585,20 @@ extension CPU {
                 let v = xmmValue(i.reg).lo
                 if i.isMem { try writeMem(i.seg, effectiveAddress(i), 8, v) } else { setXMMValue(i.rm, V128(lo: v, hi: 0)) }
             case 3:   // MOVQ2DQ xmm, mm
-                guard !i.isMem else { throw Abort.exception(6, nil) }
+                guard !i.isMem else { throw Abort.ud }
                 setXMMValue(i.reg, V128(lo: mmValue(i.rm), hi: 0))
             default:  // MOVDQ2Q mm, xmm
-                guard !i.isMem else { throw Abort.exception(6, nil) }
+                guard !i.isMem else { throw Abort.ud }
                 setMM(i.reg, xmmValue(i.rm).lo)
             }
         case 0xD7:   // PMOVMSKB
-            guard !i.isMem else { throw Abort.exception(6, nil) }
+            guard !i.isMem else { throw Abort.ud }
             let x = mmx ? V128(lo: mmValue(i.rm), hi: 0) : xmmValue(i.rm)
             var m: UInt64 = 0
             for k in 0..<w where x.lane(k, 1) & 0x80 != 0 { m |= 1 << UInt64(k) }
             writeReg(i.reg, codeSize == 8 ? 8 : 4, m)
         case 0xC5:   // PEXTRW r32, mm/xmm, imm8
-            guard !i.isMem else { throw Abort.exception(6, nil) }
+            guard !i.isMem else { throw Abort.ud }
             let x = mmx ? V128(lo: mmValue(i.rm), hi: 0) : xmmValue(i.rm)
             writeReg(i.reg, codeSize == 8 ? 8 : 4, x.lane(Int(i.imm & 7) & (w / 2 - 1), 2))
         case 0xC4:   // PINSRW mm/xmm, r32/m16, imm8
@@ -615,7 +615,7 @@ extension CPU {
             }
             setIntDest(i, mmx: mmx, r)
         case 0x71, 0x72, 0x73:   // shift groups by imm8
-            guard !i.isMem else { throw Abort.exception(6, nil) }
+            guard !i.isMem else { throw Abort.ud }
             let size = op == 0x71 ? 2 : (op == 0x72 ? 4 : 8)
             let x = mmx ? V128(lo: mmValue(i.rm), hi: 0) : xmmValue(i.rm)
             let n = i.imm & 0xFF
@@ -626,7 +626,7 @@ extension CPU {
             case (_, 6): r = shiftLanes(x, size, n, kind: 2, width: w)
             case (0x73, 3): r = byteShift(x, right: true, Int(min(n, 16)))
             case (0x73, 7): r = byteShift(x, right: false, Int(min(n, 16)))
-            default: throw Abort.exception(6, nil)
+            default: throw Abort.ud
             }
             if mmx { setMM(i.rm, r.lo) } else { setXMMValue(i.rm, r) }
         case 0xD1, 0xD2, 0xD3, 0xE1, 0xE2, 0xF1, 0xF2, 0xF3:   // shifts by mm/xmm/m
@@ -688,7 +688,7 @@ extension CPU {
             }
             setIntDest(i, mmx: mmx, r)
         case 0xF7:   // MASKMOVQ / MASKMOVDQU: byte stores to DS:rDI
-            guard !i.isMem else { throw Abort.exception(6, nil) }
+            guard !i.isMem else { throw Abort.ud }
             let v = intDest(i, mmx: mmx)
             let m = mmx ? V128(lo: mmValue(i.rm), hi: 0) : xmmValue(i.rm)
             var base = gpr[7]
@@ -703,7 +703,7 @@ extension CPU {
             case 0xFD, 0xF9, 0xED, 0xE9, 0xDD, 0xD9, 0x75, 0xEA, 0xEE, 0xE3, 0xD5, 0xE5, 0xE4: size = 2
             case 0xFE, 0xFA, 0x76: size = 4
             case 0xD4, 0xFB: size = 8
-            default: throw Abort.exception(6, nil)
+            default: throw Abort.ud
             }
             let a = intDest(i, mmx: mmx), b = try intSource(i, mmx: mmx)
             var r = V128(lo: 0, hi: 0)

@@ -112,7 +112,7 @@ extension CPU {
 
     /// x87 escape opcodes D8–DF.
     func execX87(_ i: borrowing Instruction) throws(Abort) {
-        if cr0Value & (CR0.em.rawValue | CR0.ts.rawValue) != 0 { throw Abort.exception(7, nil) }
+        if cr0Value & (CR0.em.rawValue | CR0.ts.rawValue) != 0 { throw Abort.nm }
         let esc = Int(i.sub & 7)
         let reg = Int(i.reg & 7)
         // Non-waiting control instructions do not check for pending exceptions and leave FIP/FDP alone.
@@ -351,7 +351,7 @@ extension CPU {
         case (1, 4), (5, 4):   // FLDENV, FRSTOR
             try x87LoadEnvironment(i, off, withRegisters: esc == 5)
         default:
-            throw Abort.exception(6, nil)
+            throw Abort.ud
         }
     }
 
@@ -497,7 +497,7 @@ extension CPU {
             x87BinaryOp(reg, stEmpty(sti) ? nil : stValue(sti, &e), dest: 0, pop: false, srcFlags: e.flags)
         case (4, _), (6, _):   // ST(i) = ST(i) op ST(0) [and pop]
             if esc == 6 && reg == 3 {   // FCOMPP
-                guard sti == 1 else { throw Abort.exception(6, nil) }
+                guard sti == 1 else { throw Abort.ud }
                 var e = FPEnv()
                 x87Compare(stEmpty(1) ? nil : stValue(1, &e), signaling: true, eflags: false, pops: 2, srcFlags: e.flags)
                 return
@@ -522,7 +522,7 @@ extension CPU {
             fpu.stSig[b] = ts; fpu.stSE[b] = te
             fpu.fsw &= ~FSW.c1
         case (1, 2):   // FNOP
-            guard sti == 0 else { throw Abort.exception(6, nil) }
+            guard sti == 0 else { throw Abort.ud }
         case (1, 3), (5, 2), (5, 3), (7, 2), (7, 3):   // FST(P) ST(i)
             if stEmpty(0) {
                 if !x87Commit(0, stackFault: true) { return }
@@ -555,7 +555,7 @@ extension CPU {
                 fpu.stSig[a] = fpu.stSig[b]; fpu.stSE[a] = fpu.stSE[b]
             }
         case (2, 5):   // FUCOMPP
-            guard sti == 1 else { throw Abort.exception(6, nil) }
+            guard sti == 1 else { throw Abort.ud }
             var e = FPEnv()
             x87Compare(stEmpty(1) ? nil : stValue(1, &e), signaling: false, eflags: false, pops: 2, srcFlags: e.flags)
         case (3, 4):
@@ -563,7 +563,7 @@ extension CPU {
             case 0, 1, 4: break                       // FENI, FDISI, FSETPM: no-ops
             case 2: fpu.fsw &= ~(0x3F | FSW.sf | FSW.es | FSW.b)   // FNCLEX
             case 3: fpu.initX87()                     // FNINIT
-            default: throw Abort.exception(6, nil)
+            default: throw Abort.ud
             }
         case (3, 5), (3, 6), (7, 5), (7, 6):   // FUCOMI, FCOMI (and P forms)
             var e = FPEnv()
@@ -577,10 +577,10 @@ extension CPU {
             fpu.tagValid &= ~(1 << fpu.phys(sti))
             x87Pop()
         case (7, 4):   // FNSTSW AX
-            guard sti == 0 else { throw Abort.exception(6, nil) }
+            guard sti == 0 else { throw Abort.ud }
             writeReg(0, 2, UInt64(fpu.fsw))
         default:
-            throw Abort.exception(6, nil)
+            throw Abort.ud
         }
     }
 
@@ -611,7 +611,7 @@ extension CPU {
             }
             setConditionCodes(c3: c.0, c2: c.1, c0: c.2)
             if sign { fpu.fsw |= FSW.c1 }
-        default: throw Abort.exception(6, nil)
+        default: throw Abort.ud
         }
     }
 
@@ -628,7 +628,7 @@ extension CPU {
         case 4: v = FPValue(sign: false, cls: .finite, exp: -2, sig: downOrZero ? 0x9A20_9A84_FBCF_F798 : 0x9A20_9A84_FBCF_F799)
         case 5: v = FPValue(sign: false, cls: .finite, exp: -1, sig: downOrZero ? 0xB172_17F7_D1CF_79AB : 0xB172_17F7_D1CF_79AC)
         case 6: v = .zero(false)
-        default: throw Abort.exception(6, nil)
+        default: throw Abort.ud
         }
         if !stEmpty(7) { if x87Commit(0, stackFault: true, c1: true) { x87Push(.defaultNaN) }; return }
         fpu.fsw &= ~FSW.c1
@@ -784,7 +784,7 @@ extension CPU {
         case 0: x87F2XM1(a, &e)
         case 1, 3, 9: x87TwoOperandTranscendental(code, a, &e)
         case 2, 11, 14, 15: x87Trigonometric(code, a, &e)
-        default: throw Abort.exception(6, nil)
+        default: throw Abort.ud
         }
     }
 

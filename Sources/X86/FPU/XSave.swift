@@ -64,18 +64,18 @@ extension CPU {
     /// always exits in VMX non-root operation (those faults take priority over the exit, SDM Vol. 3C §26.1.1).
     func execXCRAccess(_ i: borrowing Instruction) throws(Abort) {
         let locked = i.flags & InstructionFlags.lock != 0
-        if cr4Value & CR4.osxsave.rawValue == 0 || locked { throw Abort.exception(6, nil) }
+        if cr4Value & CR4.osxsave.rawValue == 0 || locked { throw Abort.ud }
         let ecx = UInt32(truncatingIfNeeded: gpr[1])
         if i.op == .xgetbv {
-            if ecx != 0 { throw Abort.exception(13, 0) }
+            if ecx != 0 { throw Abort.gp(0) }
             writeReg(0, 4, fpu.xcr0 & 0xFFFF_FFFF)
             writeReg(2, 4, fpu.xcr0 >> 32)
             return
         }
-        if cpl != 0 || mode == .virtual8086 { throw Abort.exception(13, 0) }
+        if cpl != 0 || mode == .virtual8086 { throw Abort.gp(0) }
         if vmxNonRoot { throw instructionExit(.xsetbv) }
         let v = (gpr[2] & 0xFFFF_FFFF) << 32 | (gpr[0] & 0xFFFF_FFFF)
-        if ecx != 0 || v & XSave.x87 == 0 || v & ~XSave.supported != 0 { throw Abort.exception(13, 0) }
+        if ecx != 0 || v & XSave.x87 == 0 || v & ~XSave.supported != 0 { throw Abort.gp(0) }
         fpu.xcr0 = v
     }
 
@@ -85,13 +85,13 @@ extension CPU {
     /// FIP/FDP layout (XSAVE64 etc.). The requested-feature bitmap RFBM is XCR0 AND EDX:EAX.
     func execXSaveGroup(_ i: borrowing Instruction, reg: UInt8) throws(Abort) {
         let locked = i.flags & InstructionFlags.lock != 0
-        if cr4Value & CR4.osxsave.rawValue == 0 || locked { throw Abort.exception(6, nil) }
-        if cr0Value & CR0.ts.rawValue != 0 { throw Abort.exception(7, nil) }
+        if cr4Value & CR4.osxsave.rawValue == 0 || locked { throw Abort.ud }
+        if cr0Value & CR0.ts.rawValue != 0 { throw Abort.nm }
         let rfbm = fpu.xcr0 & ((gpr[2] & 0xFFFF_FFFF) << 32 | (gpr[0] & 0xFFFF_FFFF))
         let rexW = i.flags & InstructionFlags.rexW != 0
         let off = effectiveAddress(i)
         let la = try linearAddress(i.seg, off, XSave.areaSize, write: reg != 5)
-        if la & (XSave.alignment - 1) != 0 { throw Abort.exception(13, 0) }
+        if la & (XSave.alignment - 1) != 0 { throw Abort.gp(0) }
         if reg == 5 { try xrstor(i, off, rfbm: rfbm, rexW: rexW) } else { try xsave(i, off, rfbm: rfbm, rexW: rexW, optimized: reg == 6) }
     }
 
@@ -130,15 +130,15 @@ extension CPU {
         var header = [UInt64](repeating: 0, count: 8)
         for k in 0..<8 { header[k] = try readMem(i.seg, off &+ UInt64(XSave.headerOffset + 8 * k), 8) }
         let bv = header[0]
-        if bv & ~fpu.xcr0 != 0 { throw Abort.exception(13, 0) }
-        for k in 1..<8 where header[k] != 0 { throw Abort.exception(13, 0) }
+        if bv & ~fpu.xcr0 != 0 { throw Abort.gp(0) }
+        for k in 1..<8 where header[k] != 0 { throw Abort.gp(0) }
         var img = [UInt8](repeating: 0, count: XSave.legacySize)
         for k in 0..<(XSave.legacySize / 8) {
             let v = try readMem(i.seg, off &+ UInt64(8 * k), 8)
             for j in 0..<8 { img[8 * k + j] = UInt8(truncatingIfNeeded: v >> UInt64(8 * j)) }
         }
         if rfbm & XSave.sse != 0 && UInt32(truncatingIfNeeded: CPU.imageField(img, 24, 4)) & ~MXCSR.writable != 0 {
-            throw Abort.exception(13, 0)
+            throw Abort.gp(0)
         }
         if rfbm & XSave.x87 != 0 {
             if bv & XSave.x87 != 0 {
