@@ -143,7 +143,7 @@ extension CPU {
         var overflow: Bool
         switch size {
         case 1:
-            let a = gpr[0] & 0xFF
+            let a = gpr[Reg.rax] & 0xFF
             if signed {
                 let p = Int64(Int8(truncatingIfNeeded: a)) * Int64(Int8(truncatingIfNeeded: src))
                 lo = UInt64(bitPattern: p) & 0xFFFF
@@ -158,7 +158,7 @@ extension CPU {
         case 2, 4:
             let bits = UInt64(size) * 8
             let m = sizeMask(size)
-            let a = gpr[0] & m
+            let a = gpr[Reg.rax] & m
             let p: UInt64
             if signed {
                 let sp = Int64(bitPattern: signExtend(a, size)) &* Int64(bitPattern: signExtend(src, size))
@@ -173,7 +173,7 @@ extension CPU {
             writeReg(0, size, lo)
             writeReg(2, size, hi)
         default:
-            let a = gpr[0]
+            let a = gpr[Reg.rax]
             if signed {
                 let r = Int64(bitPattern: a).multipliedFullWidth(by: Int64(bitPattern: src))
                 hi = UInt64(bitPattern: r.high); lo = r.low
@@ -183,7 +183,7 @@ extension CPU {
                 hi = r.high; lo = r.low
                 overflow = hi != 0
             }
-            gpr[0] = lo; gpr[2] = hi
+            gpr[Reg.rax] = lo; gpr[Reg.rdx] = hi
         }
         var f = szpFlags(lo, size)
         if overflow { f |= CPU.cfBit | CPU.ofBit }
@@ -220,11 +220,11 @@ extension CPU {
         if divisor == 0 { throw Abort.de }
         let m = sizeMask(size)
         if size == 8 {
-            let hi = gpr[2], lo = gpr[0]
+            let hi = gpr[Reg.rdx], lo = gpr[Reg.rax]
             if !signed {
                 if hi >= divisor { throw Abort.de }
                 let (q, r) = divisor.dividingFullWidth((high: hi, low: lo))
-                gpr[0] = q; gpr[2] = r
+                gpr[Reg.rax] = q; gpr[Reg.rdx] = r
                 return
             }
             let negDividend = Int64(bitPattern: hi) < 0
@@ -236,13 +236,13 @@ extension CPU {
             let (q, r) = adiv.dividingFullWidth((high: ahi, low: alo))
             let negQ = negDividend != negDivisor
             if negQ ? q > (1 << 63) : q > UInt64(Int64.max) { throw Abort.de }
-            gpr[0] = negQ ? 0 &- q : q
-            gpr[2] = negDividend ? 0 &- r : r
+            gpr[Reg.rax] = negQ ? 0 &- q : q
+            gpr[Reg.rdx] = negDividend ? 0 &- r : r
             return
         }
         let bits = UInt64(size) * 8
         let dividend: UInt64
-        if size == 1 { dividend = gpr[0] & 0xFFFF } else { dividend = ((gpr[2] & m) << bits) | (gpr[0] & m) }
+        if size == 1 { dividend = gpr[Reg.rax] & 0xFFFF } else { dividend = ((gpr[Reg.rdx] & m) << bits) | (gpr[Reg.rax] & m) }
         var q: UInt64, r: UInt64
         if signed {
             let dsz: UInt8 = size * 2
@@ -564,14 +564,14 @@ extension CPU {
             let lo = try readMem(i.seg, ea, 8)
             let hi = try readMem(i.seg, ea &+ 8, 8)
             let f = materializedFlags()
-            if lo == gpr[0] && hi == gpr[2] {
-                try writeMem(i.seg, ea, 8, gpr[3])
-                try writeMem(i.seg, ea &+ 8, 8, gpr[1])
+            if lo == gpr[Reg.rax] && hi == gpr[Reg.rdx] {
+                try writeMem(i.seg, ea, 8, gpr[Reg.rbx])
+                try writeMem(i.seg, ea &+ 8, 8, gpr[Reg.rcx])
                 flagsBase = f | CPU.zfBit
             } else {
                 try writeMem(i.seg, ea, 8, lo)
                 try writeMem(i.seg, ea &+ 8, 8, hi)
-                gpr[0] = lo; gpr[2] = hi
+                gpr[Reg.rax] = lo; gpr[Reg.rdx] = hi
                 flagsBase = f & ~CPU.zfBit
             }
             lazy.op = .none
@@ -579,9 +579,9 @@ extension CPU {
         }
         let v = try readMemForWrite(i.seg, ea, 8)
         let f = materializedFlags()
-        let cmp = (gpr[2] & 0xFFFF_FFFF) << 32 | (gpr[0] & 0xFFFF_FFFF)
+        let cmp = (gpr[Reg.rdx] & 0xFFFF_FFFF) << 32 | (gpr[Reg.rax] & 0xFFFF_FFFF)
         if v == cmp {
-            try writeMem(i.seg, ea, 8, (gpr[1] & 0xFFFF_FFFF) << 32 | (gpr[3] & 0xFFFF_FFFF))
+            try writeMem(i.seg, ea, 8, (gpr[Reg.rcx] & 0xFFFF_FFFF) << 32 | (gpr[Reg.rbx] & 0xFFFF_FFFF))
             flagsBase = f | CPU.zfBit
         } else {
             try writeMem(i.seg, ea, 8, v)
@@ -596,7 +596,7 @@ extension CPU {
 
     func execDAA(subtract: Bool) {
         let f = materializedFlags()
-        var al = gpr[0] & 0xFF
+        var al = gpr[Reg.rax] & 0xFF
         let oldAL = al
         let oldCF = f & CPU.cfBit != 0
         var cf = false, af = false
@@ -623,7 +623,7 @@ extension CPU {
 
     func execAAA(subtract: Bool) {
         let f = materializedFlags()
-        var ax = gpr[0] & 0xFFFF
+        var ax = gpr[Reg.rax] & 0xFFFF
         var nf: UInt64 = 0
         if ax & 0xF > 9 || f & CPU.afBit != 0 {
             if subtract {
@@ -643,14 +643,14 @@ extension CPU {
 
     func execAAM(_ base: UInt64) throws(Abort) {
         if base == 0 { throw Abort.de }
-        let al = gpr[0] & 0xFF
+        let al = gpr[Reg.rax] & 0xFF
         let r = ((al / base) << 8) | (al % base)
         writeReg(0, 2, r)
         setStatusFlags(szpFlags(r & 0xFF, 1))
     }
 
     func execAAD(_ base: UInt64) {
-        let al = gpr[0] & 0xFF, ah = (gpr[0] >> 8) & 0xFF
+        let al = gpr[Reg.rax] & 0xFF, ah = (gpr[Reg.rax] >> 8) & 0xFF
         let r = (al &+ ah &* base) & 0xFF
         writeReg(0, 2, r)
         setStatusFlags(szpFlags(r, 1))

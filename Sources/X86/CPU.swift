@@ -493,7 +493,7 @@ public final class CPU {
                             do throws(Abort) {
                                 try executeFast(e, form)
                             } catch {
-                                finishAbort(error, savedFlags: flagsBase, savedLazy: lazy, savedSP: gpr[4])
+                                finishAbort(error, savedFlags: flagsBase, savedLazy: lazy, savedSP: gpr[Reg.rsp])
                                 return n
                             }
                             // Retiring it: a specialised form sets no shadow, halt or event request, so only
@@ -507,7 +507,7 @@ public final class CPU {
                         } else {
                             let savedFlags = flagsBase
                             let savedLazy = lazy
-                            let savedSP = gpr[4]
+                            let savedSP = gpr[Reg.rsp]
                             do throws(Abort) {
                                 try execute(e)
                             } catch {
@@ -548,7 +548,7 @@ public final class CPU {
             startRIP = ip
             let savedFlags = flagsBase
             let savedLazy = lazy
-            let savedSP = gpr[4]
+            let savedSP = gpr[Reg.rsp]
             do throws(Abort) {
                 try execute(try fetchFast())
             } catch {
@@ -589,7 +589,7 @@ public final class CPU {
                 ripValue = startRIP
                 flagsBase = savedFlags
                 lazy = savedLazy
-                gpr[4] = savedSP
+                gpr[Reg.rsp] = savedSP
             }
             routeException(v, code)
             if inShutdown { stopReason = .shutdown }
@@ -603,7 +603,7 @@ public final class CPU {
                 // Faults and instruction exits leave the instruction unexecuted.
                 flagsBase = savedFlags
                 lazy = savedLazy
-                gpr[4] = savedSP
+                gpr[Reg.rsp] = savedSP
                 stopReason = .vmExit
             } else {
                 instructionCount &+= 1

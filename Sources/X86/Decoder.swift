@@ -191,7 +191,7 @@ extension CPU {
     @inline(__always)
     func fetchDecoded() throws(Abort) -> UnsafeMutablePointer<Instruction> {
         let ip = ripValue
-        let la: UInt64 = codeSize == 8 ? ip : (seg[1].base &+ ip) & 0xFFFF_FFFF
+        let la: UInt64 = codeSize == 8 ? ip : (seg[Seg.cs].base &+ ip) & 0xFFFF_FFFF
         let user = cpl == 3
         let s = TLB.slot(la, .fetch, user)
         if tlb.tags[s] == la & ~0xFFF {
@@ -202,7 +202,7 @@ extension CPU {
                 if codeSize == 8 {
                     ripValue = ip &+ len
                 } else {
-                    if ip &+ len &- 1 > UInt64(seg[1].limit) { throw Abort.gp(0) }
+                    if ip &+ len &- 1 > UInt64(seg[Seg.cs].limit) { throw Abort.gp(0) }
                     ripValue = (ip &+ len) & sizeMask(codeSize)
                 }
                 return e
@@ -217,7 +217,7 @@ extension CPU {
         try checkMapGeneration()
         if codeSize == 8 {
             if !isCanonical(la) { throw Abort.gp(0) }
-        } else if ip > UInt64(seg[1].limit) {
+        } else if ip > UInt64(seg[Seg.cs].limit) {
             throw Abort.gp(0)
         }
         let t = try translate(la, .fetch, user: user)
@@ -259,7 +259,7 @@ extension CPU {
         case .needMore, .tooLong: throw Abort.gp(0)
         }
         let len = UInt64(decoded.length)
-        if codeSize != 8 && ip &+ len &- 1 > UInt64(seg[1].limit) { throw Abort.gp(0) }
+        if codeSize != 8 && ip &+ len &- 1 > UInt64(seg[Seg.cs].limit) { throw Abort.gp(0) }
         if inRAM && !crossed {
             entry = icache.slot(pa)
             let page = pa >> 12

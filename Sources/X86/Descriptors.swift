@@ -149,7 +149,7 @@ extension CPU {
 
     /// Installs a new CS and RIP (and the CPL that goes with it).
     func setCS(_ r: SegmentRegister, rip newRIP: UInt64) {
-        seg[1] = r
+        seg[Seg.cs] = r
         updateMode()
         cpl = mode == .real ? 0 : (mode == .virtual8086 ? 3 : Int(r.selector & 3))
         if mode != .real && mode != .virtual8086 { cpl = Int(r.selector & 3) }

@@ -69,8 +69,8 @@ extension CPU {
             } else { try execShift(p.pointee, count: 1) }
         case .shiftRMCL:
             if p.pointee.flags & InstructionFlags.mem == 0 && p.pointee.sub >= 4 {
-                shiftRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.rm, gpr[1] & 0xFF)
-            } else { try execShift(p.pointee, count: gpr[1] & 0xFF) }
+                shiftRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.rm, gpr[Reg.rcx] & 0xFF)
+            } else { try execShift(p.pointee, count: gpr[Reg.rcx] & 0xFF) }
         case .notRM: try execNotNeg(p.pointee, neg: false)
         case .negRM: try execNotNeg(p.pointee, neg: true)
         case .mulRM: try execMul(p.pointee, signed: false)
@@ -80,9 +80,9 @@ extension CPU {
         case .imulRegRM: try execIMulReg(p.pointee, three: false)
         case .imulRegRMImm: try execIMulReg(p.pointee, three: true)
         case .shldImm: try execDoubleShift(p.pointee, left: true, count: p.pointee.imm & 0xFF)
-        case .shldCL: try execDoubleShift(p.pointee, left: true, count: gpr[1] & 0xFF)
+        case .shldCL: try execDoubleShift(p.pointee, left: true, count: gpr[Reg.rcx] & 0xFF)
         case .shrdImm: try execDoubleShift(p.pointee, left: false, count: p.pointee.imm & 0xFF)
-        case .shrdCL: try execDoubleShift(p.pointee, left: false, count: gpr[1] & 0xFF)
+        case .shrdCL: try execDoubleShift(p.pointee, left: false, count: gpr[Reg.rcx] & 0xFF)
         case .btRMReg: try execBitTest(p.pointee, immediate: false)
         case .btRMImm: try execBitTest(p.pointee, immediate: true)
         case .bsf: try execBitScan(p.pointee, reverse: false)
@@ -102,9 +102,9 @@ extension CPU {
             try writeRM(p.pointee, byteSwap(readReg(p.pointee.reg, p.pointee.opSize), p.pointee.opSize))
         case .cbw:
             switch p.pointee.opSize {
-            case 2: writeReg(0, 2, signExtend(gpr[0] & 0xFF, 1))
-            case 4: writeReg(0, 4, signExtend(gpr[0] & 0xFFFF, 2))
-            default: gpr[0] = signExtend(gpr[0] & 0xFFFF_FFFF, 4)
+            case 2: writeReg(0, 2, signExtend(gpr[Reg.rax] & 0xFF, 1))
+            case 4: writeReg(0, 4, signExtend(gpr[Reg.rax] & 0xFFFF, 2))
+            default: gpr[Reg.rax] = signExtend(gpr[Reg.rax] & 0xFFFF_FFFF, 4)
             }
         case .cwd:
             let s = readReg(0, p.pointee.opSize) & signBit(p.pointee.opSize) != 0
@@ -113,10 +113,10 @@ extension CPU {
             let f = materializedFlags()
             writeReg(16, 1, (f & 0xD5) | 2)
         case .sahf:
-            let ah = (gpr[0] >> 8) & 0xD5
+            let ah = (gpr[Reg.rax] >> 8) & 0xD5
             setStatusFlags(ah, mask: 0xD5)
         case .xlat:
-            let off = (readReg(3, p.pointee.addrSize) &+ (gpr[0] & 0xFF)) & sizeMask(p.pointee.addrSize)
+            let off = (readReg(3, p.pointee.addrSize) &+ (gpr[Reg.rax] & 0xFF)) & sizeMask(p.pointee.addrSize)
             writeReg(0, 1, try readMem(p.pointee.seg, off, 1))
         case .pushImm: try push(p.pointee.imm & sizeMask(p.pointee.opSize), p.pointee.opSize)
         case .pushRM: try push(try readRM(p.pointee), p.pointee.opSize)
@@ -197,7 +197,7 @@ extension CPU {
             return
         }
         let t = target & sizeMask(size)
-        if codeSize != 8 && t > UInt64(seg[1].limit) { throw Abort.gp(0) }
+        if codeSize != 8 && t > UInt64(seg[Seg.cs].limit) { throw Abort.gp(0) }
         ripValue = t
     }
 
@@ -263,12 +263,12 @@ extension CPU {
     func bulkString(_ kind: UInt8, _ srcSeg: UInt8, _ size: UInt8, _ count: UInt64, _ budget: Int, repe: Bool,
                     stop: inout Bool) -> UInt64 {
         let width = Int(size)
-        let di = gpr[7]
+        let di = gpr[Reg.rdi]
         var n = min(Int(min(count, UInt64(budget))), (4096 - Int(di & 0xFFF)) / width)
         guard n > 0, let dst = fastHostAddress(0, di, width, kind == 0 || kind == 2 ? .write : .read) else { return 0 }
         // MOVS and CMPS also read a source run, bounded by its own page.
         var src: UnsafeMutableRawPointer? = nil
-        let si = gpr[6]
+        let si = gpr[Reg.rsi]
         if kind <= 1 {
             let sourceLinear = srcSeg >= 4 ? seg[Int(srcSeg)].base &+ si : si
             n = min(n, (4096 - Int(sourceLinear & 0xFFF)) / width)
@@ -283,7 +283,7 @@ extension CPU {
             // left (a destination at or before the source copies forward, as the instruction does).
             dst.copyMemory(from: s, byteCount: bytes)
         case 2:
-            let v = gpr[0]
+            let v = gpr[Reg.rax]
             if width == 1 {
                 dst.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: v), count: n)
             } else {
@@ -292,7 +292,7 @@ extension CPU {
             }
         default:
             // CMPS compares the source run with the destination run, SCAS the accumulator with it.
-            var a = gpr[0] & sizeMask(size), b: UInt64 = 0
+            var a = gpr[Reg.rax] & sizeMask(size), b: UInt64 = 0
             var k = 0
             // Safe: all n elements lie in their pages (as above).
             while k < n {
@@ -304,8 +304,8 @@ extension CPU {
             n = k
             setLazy(.sub, size, a, b, (a &- b) & sizeMask(size))
         }
-        if src != nil { gpr[6] = si &+ UInt64(n * width) }
-        gpr[7] = di &+ UInt64(n * width)
+        if src != nil { gpr[Reg.rsi] = si &+ UInt64(n * width) }
+        gpr[Reg.rdi] = di &+ UInt64(n * width)
         return UInt64(n)
     }
 
@@ -318,7 +318,7 @@ extension CPU {
         let delta: UInt64 = flagsBase & RFLAGS.df.rawValue != 0 ? 0 &- UInt64(size) : UInt64(size)
         let rep = i.hasRep
         let kind = i.sub
-        if kind >= 5 { currentInstruction = i; try checkIOPermission(port: UInt16(truncatingIfNeeded: gpr[2]), size: Int(size)) }
+        if kind >= 5 { currentInstruction = i; try checkIOPermission(port: UInt16(truncatingIfNeeded: gpr[Reg.rdx]), size: Int(size)) }
         var count = rep ? readReg(1, asz) : 1
         if count == 0 { return }
         var chunk = 1024
@@ -333,7 +333,7 @@ extension CPU {
                 if done > 0 {
                     count &-= done
                     chunk -= Int(done)
-                    gpr[1] = count
+                    gpr[Reg.rcx] = count
                     if stop { return }
                     continue
                 }
@@ -364,12 +364,12 @@ extension CPU {
                 setLazy(.sub, size, a, b, (a &- b) & sizeMask(size))
             case 5: // INS
                 try probeWrite(0, di, Int(size))
-                let v = try portRead(UInt16(truncatingIfNeeded: gpr[2]), Int(size))
+                let v = try portRead(UInt16(truncatingIfNeeded: gpr[Reg.rdx]), Int(size))
                 try writeMem(0, di, size, UInt64(v))
                 writeReg(7, asz, (di &+ delta) & am)
             default: // OUTS
                 let v = try readMem(srcSeg, si, size)
-                try portWrite(UInt16(truncatingIfNeeded: gpr[2]), Int(size), UInt32(truncatingIfNeeded: v))
+                try portWrite(UInt16(truncatingIfNeeded: gpr[Reg.rdx]), Int(size), UInt32(truncatingIfNeeded: v))
                 writeReg(6, asz, (si &+ delta) & am)
             }
             if !rep { return }

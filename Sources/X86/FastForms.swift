@@ -281,10 +281,10 @@ extension CPU {
         case .jmpRel: try jump(p, if: true)
         case .callRel: try callAbsolute(ripValue &+ p.pointee.imm)
         case .ret:
-            let sp = gpr[4]
+            let sp = gpr[Reg.rsp]
             let target = try fastRead(2, sp, 8)
             if !isCanonical(target) { throw Abort.gp(0) }
-            gpr[4] = sp &+ 8
+            gpr[Reg.rsp] = sp &+ 8
             ripValue = target
         case .nop: break
         case .load32: gpr[reg] = try fastRead(p.pointee.seg, fastOffset(p), 4)
@@ -303,13 +303,13 @@ extension CPU {
             aluRegister(reg, b, FastALU(p.pointee.sub), size: 8)
         case .push64:
             let v = gpr[rm]
-            let sp = gpr[4] &- 8
+            let sp = gpr[Reg.rsp] &- 8
             try fastWrite(2, sp, 8, v)
-            gpr[4] = sp
+            gpr[Reg.rsp] = sp
         case .pop64:
-            let sp = gpr[4]
+            let sp = gpr[Reg.rsp]
             let v = try fastRead(2, sp, 8)
-            gpr[4] = sp &+ 8
+            gpr[Reg.rsp] = sp &+ 8
             gpr[rm] = v
         case .imul32RRI: imulRegister(reg, gpr[rm], p.pointee.imm, wide: false)
         case .imul64RRI: imulRegister(reg, gpr[rm], p.pointee.imm, wide: true)
@@ -496,7 +496,7 @@ extension CPU {
     func shiftCount(_ p: UnsafeMutablePointer<Instruction>) -> UInt64 {
         switch p.pointee.op {
         case .shiftRM1: return 1
-        case .shiftRMCL: return gpr[1] & 0xFF
+        case .shiftRMCL: return gpr[Reg.rcx] & 0xFF
         default: return p.pointee.imm & 0xFF
         }
     }
@@ -652,9 +652,9 @@ extension CPU {
     @_transparent
     func callAbsolute(_ target: UInt64) throws(Abort) {
         if !isCanonical(target) { throw Abort.gp(0) }
-        let sp = gpr[4] &- 8
+        let sp = gpr[Reg.rsp] &- 8
         try fastWrite(2, sp, 8, ripValue)
-        gpr[4] = sp
+        gpr[Reg.rsp] = sp
         ripValue = target
     }
 

@@ -145,14 +145,14 @@ extension CPU {
             image = (image & ~RFLAGS.if.rawValue) | ((f & RFLAGS.vif.rawValue) >> 10) | RFLAGS.iopl.rawValue
         }
         try push(image, 2)
-        try push(UInt64(seg[1].selector), 2)
+        try push(UInt64(seg[Seg.cs].selector), 2)
         try push(ripValue & 0xFFFF, 2)
         var nf = f & ~RFLAGS.tf.rawValue
         nf &= iopl < 3 ? ~RFLAGS.vif.rawValue : ~RFLAGS.if.rawValue
         flagsBase = nf | 2
         lazy.op = .none
         let sel = UInt16(truncatingIfNeeded: entry >> 16)
-        seg[1] = SegmentRegister(selector: sel, base: UInt64(sel) << 4, limit: 0xFFFF, accessRights: 0xFB)
+        seg[Seg.cs] = SegmentRegister(selector: sel, base: UInt64(sel) << 4, limit: 0xFFFF, accessRights: 0xFB)
         ripValue = entry & 0xFFFF
     }
 
@@ -194,12 +194,12 @@ extension CPU {
         let entry = try readLinear(maskLinear(idtr.base &+ off), 4, user: false)
         let flags = materializedFlags()
         try push(flags & 0xFFFF, 2)
-        try push(UInt64(seg[1].selector), 2)
+        try push(UInt64(seg[Seg.cs].selector), 2)
         try push(ripValue & 0xFFFF, 2)
         flagsBase = flags & ~(RFLAGS.if.rawValue | RFLAGS.tf.rawValue | RFLAGS.ac.rawValue | RFLAGS.rf.rawValue)
         lazy.op = .none
         let sel = UInt16(truncatingIfNeeded: entry >> 16)
-        var cs = seg[1]
+        var cs = seg[Seg.cs]
         cs.selector = sel
         cs.base = UInt64(sel) << 4
         setCS(cs, rip: entry & 0xFFFF)
@@ -259,9 +259,9 @@ extension CPU {
         let size: UInt8 = gate32 ? 4 : 2
         let newCPL = d.isConforming ? cpl : d.dpl
         let oldFlags = materializedFlags()
-        let oldCS = UInt64(seg[1].selector)
-        let oldSS = seg[2]
-        let oldSP = gpr[4]
+        let oldCS = UInt64(seg[Seg.cs].selector)
+        let oldSS = seg[Seg.ss]
+        let oldSP = gpr[Reg.rsp]
         let fromV86 = mode == .virtual8086
         var frame: [UInt64] = []
         var newSS = oldSS
@@ -272,7 +272,7 @@ extension CPU {
             newSS = try stackSegment(ssSel, cpl: newCPL)
             sp = esp
             if fromV86 {
-                frame += [UInt64(seg[5].selector), UInt64(seg[4].selector), UInt64(seg[3].selector), UInt64(seg[0].selector)]
+                frame += [UInt64(seg[Seg.gs].selector), UInt64(seg[Seg.fs].selector), UInt64(seg[Seg.ds].selector), UInt64(seg[Seg.es].selector)]
             }
             frame += [UInt64(oldSS.selector), oldSP]
         } else {
@@ -294,12 +294,12 @@ extension CPU {
         }
         // Commit.
         if newCPL < cpl {
-            seg[2] = newSS
+            seg[Seg.ss] = newSS
         }
         if fromV86 {
             for s in [0, 3, 4, 5] { seg[s] = SegmentRegister(selector: 0, base: 0, limit: 0, accessRights: 0x10000) }
         }
-        gpr[4] = newSS.db ? sp : (gpr[4] & ~0xFFFF) | sp
+        gpr[Reg.rsp] = newSS.db ? sp : (gpr[Reg.rsp] & ~0xFFFF) | sp
         var nf = oldFlags & ~(RFLAGS.tf.rawValue | RFLAGS.nt.rawValue | RFLAGS.rf.rawValue | RFLAGS.vm.rawValue)
         if g.type & 1 == 0 { nf &= ~RFLAGS.if.rawValue }
         flagsBase = nf
@@ -316,26 +316,26 @@ extension CPU {
         let newCPL = d.isConforming ? cpl : d.dpl
         let oldFlags = materializedFlags()
         var rsp: UInt64
-        var newSS = seg[2]
+        var newSS = seg[Seg.ss]
         if newCPL < cpl {
             rsp = try readTSS64(4 + 8 * UInt64(newCPL))
             newSS = SegmentRegister(selector: UInt16(newCPL), base: 0, limit: 0, accessRights: 0x10000 | UInt32(newCPL) << 5)
         } else {
-            rsp = gpr[4]
+            rsp = gpr[Reg.rsp]
         }
         if g.ist != 0 { rsp = try readTSS64(0x24 + 8 * UInt64(g.ist - 1)) }
         rsp &= ~0xF
         let target = g.gateOffset
         if !isCanonical(target) { throw Abort.gp(ext) }
-        var frame: [UInt64] = [UInt64(seg[2].selector), gpr[4], oldFlags, UInt64(seg[1].selector), ripValue]
+        var frame: [UInt64] = [UInt64(seg[Seg.ss].selector), gpr[Reg.rsp], oldFlags, UInt64(seg[Seg.cs].selector), ripValue]
         if let c = errorCode { frame.append(UInt64(c)) }
         for v in frame {
             rsp = rsp &- 8
             if !isCanonical(rsp) { throw Abort.ss(ext) }
             try writeLinear(rsp, 8, v, user: newCPL == 3)
         }
-        seg[2] = newSS
-        gpr[4] = rsp
+        seg[Seg.ss] = newSS
+        gpr[Reg.rsp] = rsp
         var nf = oldFlags & ~(RFLAGS.tf.rawValue | RFLAGS.nt.rawValue | RFLAGS.rf.rawValue | RFLAGS.vm.rawValue)
         if g.type & 1 == 0 { nf &= ~RFLAGS.if.rawValue }
         flagsBase = nf
@@ -391,7 +391,7 @@ extension CPU {
                 nf = (nf & ~RFLAGS.vif.rawValue) | ((fl & RFLAGS.if.rawValue) << 10)
                 flagsBase = nf | 2
                 lazy.op = .none
-                seg[1] = SegmentRegister(selector: UInt16(cs & 0xFFFF), base: (cs & 0xFFFF) << 4, limit: 0xFFFF, accessRights: 0xFB)
+                seg[Seg.cs] = SegmentRegister(selector: UInt16(cs & 0xFFFF), base: (cs & 0xFFFF) << 4, limit: 0xFFFF, accessRights: 0xFB)
                 ripValue = ip & 0xFFFF
                 lazyEventCheck = true
                 return
@@ -399,7 +399,7 @@ extension CPU {
             let ip = try peekStack(0, size)
             let cs = try peekStack(UInt64(size), size)
             let fl = try peekStack(2 * UInt64(size), size)
-            if ip > UInt64(seg[1].limit) && mode == .virtual8086 { throw Abort.gp(0) }
+            if ip > UInt64(seg[Seg.cs].limit) && mode == .virtual8086 { throw Abort.gp(0) }
             adjustSP(3 * UInt64(size))
             let old = materializedFlags()
             var keep: UInt64 = size == 2 ? ~0xFFFF : (RFLAGS.vm.rawValue | RFLAGS.vip.rawValue | RFLAGS.vif.rawValue)
@@ -407,10 +407,10 @@ extension CPU {
             flagsBase = ((old & keep) | (fl & ~keep) & RFLAGS.defined.rawValue) | 2
             lazy.op = .none
             if mode == .virtual8086 {
-                seg[1] = SegmentRegister(selector: UInt16(cs & 0xFFFF), base: (cs & 0xFFFF) << 4, limit: 0xFFFF, accessRights: 0xFB)
+                seg[Seg.cs] = SegmentRegister(selector: UInt16(cs & 0xFFFF), base: (cs & 0xFFFF) << 4, limit: 0xFFFF, accessRights: 0xFB)
                 ripValue = ip & 0xFFFF
             } else {
-                var r = seg[1]
+                var r = seg[Seg.cs]
                 r.selector = UInt16(cs & 0xFFFF)
                 r.base = (cs & 0xFFFF) << 4
                 setCS(r, rip: ip)
@@ -438,9 +438,9 @@ extension CPU {
             func v86(_ s: UInt64, code: Bool = false) -> SegmentRegister {
                 SegmentRegister(selector: UInt16(s & 0xFFFF), base: (s & 0xFFFF) << 4, limit: 0xFFFF, accessRights: code ? 0xFB : 0xF3)
             }
-            seg[0] = v86(es); seg[3] = v86(ds); seg[4] = v86(fs); seg[5] = v86(gs); seg[2] = v86(ss)
-            seg[1] = v86(UInt64(csSel), code: true)
-            gpr[4] = esp & 0xFFFF_FFFF
+            seg[Seg.es] = v86(es); seg[Seg.ds] = v86(ds); seg[Seg.fs] = v86(fs); seg[Seg.gs] = v86(gs); seg[Seg.ss] = v86(ss)
+            seg[Seg.cs] = v86(UInt64(csSel), code: true)
+            gpr[Reg.rsp] = esp & 0xFFFF_FFFF
             ripValue = newIP & 0xFFFF
             updateMode()
             lazyEventCheck = true
@@ -457,8 +457,8 @@ extension CPU {
         if longModeActive && d.l && d.db { throw Abort.gp(code) }
         let toOuter = rpl > cpl
         let popsStack = toOuter || (codeSize == 8)
-        var newSS = seg[2]
-        var newSP = gpr[4]
+        var newSS = seg[Seg.ss]
+        var newSP = gpr[Reg.rsp]
         if popsStack {
             let sp = try peekStack(3 * UInt64(size), size)
             let ssSel = UInt16(truncatingIfNeeded: try peekStack(4 * UInt64(size), size))
@@ -489,8 +489,8 @@ extension CPU {
         flagsBase = ((old & ~changeable) | (newFlags & changeable)) | 2
         lazy.op = .none
         if popsStack {
-            seg[2] = newSS
-            gpr[4] = codeSize == 8 || (d.l && longModeActive) || newSS.db ? newSP : newSP & 0xFFFF
+            seg[Seg.ss] = newSS
+            gpr[Reg.rsp] = codeSize == 8 || (d.l && longModeActive) || newSS.db ? newSP : newSP & 0xFFFF
         } else {
             adjustSP(3 * UInt64(size))
         }

@@ -97,8 +97,8 @@ extension CPU {
         case MSRIndex.lstar: return msrs.lstar
         case MSRIndex.cstar: return msrs.cstar
         case MSRIndex.fmask: return msrs.fmask
-        case MSRIndex.fsBase: return seg[4].base
-        case MSRIndex.gsBase: return seg[5].base
+        case MSRIndex.fsBase: return seg[Seg.fs].base
+        case MSRIndex.gsBase: return seg[Seg.gs].base
         case MSRIndex.kernelGSBase: return msrs.kernelGSBase
         case MSRIndex.tscAux: return msrs.tscAux
         case MSRIndex.biosSignID: return UInt64(CPU.microcodeRevision) << 32
@@ -144,8 +144,8 @@ extension CPU {
         case MSRIndex.lstar: try canonical(); msrs.lstar = v
         case MSRIndex.cstar: try canonical(); msrs.cstar = v
         case MSRIndex.fmask: msrs.fmask = v & 0xFFFF_FFFF
-        case MSRIndex.fsBase: try canonical(); seg[4].base = v
-        case MSRIndex.gsBase: try canonical(); seg[5].base = v
+        case MSRIndex.fsBase: try canonical(); seg[Seg.fs].base = v
+        case MSRIndex.gsBase: try canonical(); seg[Seg.gs].base = v
         case MSRIndex.kernelGSBase: try canonical(); msrs.kernelGSBase = v
         case MSRIndex.tscAux: msrs.tscAux = v & 0xFFFF_FFFF
         case MSRIndex.biosSignID: break        // software writes 0 before CPUID to sample the revision
@@ -156,7 +156,7 @@ extension CPU {
     /// CPUID: reports GenuineIntel and exactly the implemented features.
     func execCPUID() throws(Abort) {
         try hookCPUID()
-        let r = cpuid(leaf: UInt32(truncatingIfNeeded: gpr[0]), subleaf: UInt32(truncatingIfNeeded: gpr[1]))
+        let r = cpuid(leaf: UInt32(truncatingIfNeeded: gpr[Reg.rax]), subleaf: UInt32(truncatingIfNeeded: gpr[Reg.rcx]))
         writeReg(0, 4, UInt64(r.eax)); writeReg(3, 4, UInt64(r.ebx))
         writeReg(1, 4, UInt64(r.ecx)); writeReg(2, 4, UInt64(r.edx))
     }
@@ -281,7 +281,7 @@ extension CPU {
         let enablingPaging = v & CR0.pg.rawValue != 0 && !pagingEnabled
         let disablingPaging = v & CR0.pg.rawValue == 0 && pagingEnabled
         if enablingPaging && eferValue & EFER.lme.rawValue != 0 {
-            if cr4Value & CR4.pae.rawValue == 0 || seg[1].l { throw Abort.gp(0) }
+            if cr4Value & CR4.pae.rawValue == 0 || seg[Seg.cs].l { throw Abort.gp(0) }
             eferValue |= EFER.lma.rawValue
         }
         if disablingPaging && longModeActive {

@@ -180,14 +180,14 @@ extension CPU {
 
     /// Stack address size in bytes: 8 in 64-bit mode, else SS.B selects 4 or 2.
     @inline(__always) var stackAddrSize: UInt8 {
-        codeSize == 8 ? 8 : (seg[2].db ? 4 : 2)
+        codeSize == 8 ? 8 : (seg[Seg.ss].db ? 4 : 2)
     }
 
     /// Pushes a value of `size` bytes.
     @inline(__always)
     func push(_ v: UInt64, _ size: UInt8) throws(Abort) {
         let sa = stackAddrSize
-        let sp = gpr[4]
+        let sp = gpr[Reg.rsp]
         let newSP: UInt64
         switch sa {
         case 8: newSP = sp &- UInt64(size)
@@ -196,9 +196,9 @@ extension CPU {
         }
         try writeMem(2, newSP, size, v)
         switch sa {
-        case 8: gpr[4] = newSP
-        case 4: gpr[4] = newSP
-        default: gpr[4] = (sp & ~0xFFFF) | newSP
+        case 8: gpr[Reg.rsp] = newSP
+        case 4: gpr[Reg.rsp] = newSP
+        default: gpr[Reg.rsp] = (sp & ~0xFFFF) | newSP
         }
     }
 
@@ -206,13 +206,13 @@ extension CPU {
     @inline(__always)
     func pop(_ size: UInt8) throws(Abort) -> UInt64 {
         let sa = stackAddrSize
-        let sp = gpr[4]
+        let sp = gpr[Reg.rsp]
         let off = sa == 8 ? sp : (sa == 4 ? sp & 0xFFFF_FFFF : sp & 0xFFFF)
         let v = try readMem(2, off, size)
         switch sa {
-        case 8: gpr[4] = sp &+ UInt64(size)
-        case 4: gpr[4] = (sp &+ UInt64(size)) & 0xFFFF_FFFF
-        default: gpr[4] = (sp & ~0xFFFF) | ((sp &+ UInt64(size)) & 0xFFFF)
+        case 8: gpr[Reg.rsp] = sp &+ UInt64(size)
+        case 4: gpr[Reg.rsp] = (sp &+ UInt64(size)) & 0xFFFF_FFFF
+        default: gpr[Reg.rsp] = (sp & ~0xFFFF) | ((sp &+ UInt64(size)) & 0xFFFF)
         }
         return v
     }
@@ -221,7 +221,7 @@ extension CPU {
     @inline(__always)
     func peekStack(_ delta: UInt64, _ size: UInt8) throws(Abort) -> UInt64 {
         let sa = stackAddrSize
-        let sp = gpr[4] &+ delta
+        let sp = gpr[Reg.rsp] &+ delta
         let off = sa == 8 ? sp : (sa == 4 ? sp & 0xFFFF_FFFF : sp & 0xFFFF)
         return try readMem(2, off, size)
     }
@@ -230,11 +230,11 @@ extension CPU {
     @inline(__always)
     func adjustSP(_ delta: UInt64) {
         let sa = stackAddrSize
-        let sp = gpr[4]
+        let sp = gpr[Reg.rsp]
         switch sa {
-        case 8: gpr[4] = sp &+ delta
-        case 4: gpr[4] = (sp &+ delta) & 0xFFFF_FFFF
-        default: gpr[4] = (sp & ~0xFFFF) | ((sp &+ delta) & 0xFFFF)
+        case 8: gpr[Reg.rsp] = sp &+ delta
+        case 4: gpr[Reg.rsp] = (sp &+ delta) & 0xFFFF_FFFF
+        default: gpr[Reg.rsp] = (sp & ~0xFFFF) | ((sp &+ delta) & 0xFFFF)
         }
     }
 }

@@ -14,6 +14,19 @@ public enum SegmentRegisterName: Int, CaseIterable, Sendable, Codable {
     case tr
 }
 
+/// Indices into the processor's register file `CPU.gpr` by register name (encoding order, as `GPR`):
+/// `gpr[Reg.rsp]` rather than `gpr[4]`.
+enum Reg {
+    static let rax = 0, rcx = 1, rdx = 2, rbx = 3, rsp = 4, rbp = 5, rsi = 6, rdi = 7
+    static let r8 = 8, r9 = 9, r10 = 10, r11 = 11, r12 = 12, r13 = 13, r14 = 14, r15 = 15
+}
+
+/// Indices into the processor's segment registers `CPU.seg` by name (as `SegmentRegisterName`):
+/// `seg[Seg.cs]` rather than `seg[1]`.
+enum Seg {
+    static let es = 0, cs = 1, ss = 2, ds = 3, fs = 4, gs = 5, ldtr = 6, tr = 7
+}
+
 /// RFLAGS (SDM Vol. 1 §3.4.3).
 public struct RFLAGS: OptionSet, Sendable, Hashable, Codable {
     public var rawValue: UInt64

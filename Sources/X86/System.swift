@@ -84,9 +84,9 @@ extension CPU {
             try hookHLT()
             halted = true
         case .inImm: writeReg(0, i.opSize, UInt64(try portIn(UInt16(i.imm & 0xFF), Int(i.opSize))))
-        case .inDX: writeReg(0, i.opSize, UInt64(try portIn(UInt16(truncatingIfNeeded: gpr[2]), Int(i.opSize))))
-        case .outImm: try portOut(UInt16(i.imm & 0xFF), Int(i.opSize), UInt32(truncatingIfNeeded: gpr[0]))
-        case .outDX: try portOut(UInt16(truncatingIfNeeded: gpr[2]), Int(i.opSize), UInt32(truncatingIfNeeded: gpr[0]))
+        case .inDX: writeReg(0, i.opSize, UInt64(try portIn(UInt16(truncatingIfNeeded: gpr[Reg.rdx]), Int(i.opSize))))
+        case .outImm: try portOut(UInt16(i.imm & 0xFF), Int(i.opSize), UInt32(truncatingIfNeeded: gpr[Reg.rax]))
+        case .outDX: try portOut(UInt16(truncatingIfNeeded: gpr[Reg.rdx]), Int(i.opSize), UInt32(truncatingIfNeeded: gpr[Reg.rax]))
         case .cpuid: try execCPUID()
         case .rdtsc:
             if cr4Value & CR4.tsd.rawValue != 0 && cpl != 0 && protectedMode { throw Abort.gp(0) }
@@ -99,11 +99,11 @@ extension CPU {
             writeReg(1, 4, msrs.tscAux & 0xFFFF_FFFF)
         case .rdmsr:
             if cpl != 0 || mode == .virtual8086 { throw Abort.gp(0) }
-            let v = try readMSR(UInt32(truncatingIfNeeded: gpr[1]))
+            let v = try readMSR(UInt32(truncatingIfNeeded: gpr[Reg.rcx]))
             writeReg(0, 4, v & 0xFFFF_FFFF); writeReg(2, 4, v >> 32)
         case .wrmsr:
             if cpl != 0 || mode == .virtual8086 { throw Abort.gp(0) }
-            try writeMSR(UInt32(truncatingIfNeeded: gpr[1]), (gpr[2] & 0xFFFF_FFFF) << 32 | (gpr[0] & 0xFFFF_FFFF))
+            try writeMSR(UInt32(truncatingIfNeeded: gpr[Reg.rcx]), (gpr[Reg.rdx] & 0xFFFF_FFFF) << 32 | (gpr[Reg.rax] & 0xFFFF_FFFF))
         case .rdpmc:
             if vmxNonRoot && vmx.primary.contains(.rdpmcExiting) { throw instructionExit(.rdpmc) }
             // No performance-monitoring counters are reported (CPUID leaf 0AH is zero).
@@ -114,8 +114,8 @@ extension CPU {
         case .sysexit: try execSysexit(i)
         case .swapgs:
             if cpl != 0 { throw Abort.gp(0) }
-            let t = seg[5].base
-            seg[5].base = msrs.kernelGSBase
+            let t = seg[Seg.gs].base
+            seg[Seg.gs].base = msrs.kernelGSBase
             msrs.kernelGSBase = t
         case .movFromCR: try movFromCR(i)
         case .movToCR: try movToCR(i)
@@ -257,7 +257,7 @@ extension CPU {
     func farJump(selector: UInt16, offset: UInt64, size: UInt8) throws(Abort) {
         if mode == .real || mode == .virtual8086 {
             let target = offset & sizeMask(size)
-            var r = seg[1]
+            var r = seg[Seg.cs]
             r.selector = selector
             r.base = UInt64(selector) << 4
             if mode == .virtual8086 { r = SegmentRegister(selector: selector, base: UInt64(selector) << 4, limit: 0xFFFF, accessRights: 0xFB) }
@@ -349,11 +349,11 @@ extension CPU {
 
     /// CALL ptr16:16/32 and CALL m16:16/32/64, including call gates to inner levels (SDM Vol. 2A "CALL").
     func farCall(selector: UInt16, offset: UInt64, size: UInt8) throws(Abort) {
-        let retCS = UInt64(seg[1].selector)
+        let retCS = UInt64(seg[Seg.cs].selector)
         let retIP = ripValue
         if mode == .real || mode == .virtual8086 {
             let target = offset & sizeMask(size)
-            var r = seg[1]
+            var r = seg[Seg.cs]
             r.selector = selector
             r.base = UInt64(selector) << 4
             if target > UInt64(r.limit) { throw Abort.gp(0) }
@@ -384,7 +384,7 @@ extension CPU {
             if !t.isConforming && t.dpl < cpl {
                 // More privileged: switch to the inner stack from the TSS and copy parameters.
                 let newCPL = t.dpl
-                let oldSS = seg[2], oldSP = gpr[4]
+                let oldSS = seg[Seg.ss], oldSP = gpr[Reg.rsp]
                 var newSS: SegmentRegister
                 var sp: UInt64
                 if longModeActive {
@@ -419,8 +419,8 @@ extension CPU {
                     }
                     try writeLinear(la, Int(gateSize), v & sizeMask(gateSize), user: false)
                 }
-                seg[2] = newSS
-                gpr[4] = wide || newSS.db ? sp : (gpr[4] & ~0xFFFF) | sp
+                seg[Seg.ss] = newSS
+                gpr[Reg.rsp] = wide || newSS.db ? sp : (gpr[Reg.rsp] & ~0xFFFF) | sp
                 try markAccessed(tsel, t)
                 setCS(codeSegment(from: t, selector: tsel, cpl: newCPL), rip: target)
             } else {
@@ -445,7 +445,7 @@ extension CPU {
         let ip = try peekStack(0, size)
         let csSel = UInt16(truncatingIfNeeded: try peekStack(UInt64(size), size))
         if mode == .real || mode == .virtual8086 {
-            var r = seg[1]
+            var r = seg[Seg.cs]
             r.selector = csSel
             r.base = UInt64(csSel) << 4
             let target = ip & sizeMask(size)
@@ -473,7 +473,7 @@ extension CPU {
             }
             try markAccessed(csSel, d)
             setCS(codeSegment(from: d, selector: csSel, cpl: rpl), rip: target)
-            seg[2] = newSS
+            seg[Seg.ss] = newSS
             let sa = stackAddrSize
             writeReg(4, sa, (sp &+ release) & sizeMask(sa))
             nullifyInaccessibleSegments()
@@ -489,7 +489,7 @@ extension CPU {
     /// LLDT: loads LDTR from a GDT descriptor of type LDT.
     func loadLDTR(_ sel: UInt16) throws(Abort) {
         if sel & 0xFFFC == 0 {
-            seg[6] = SegmentRegister(selector: sel, base: 0, limit: 0, accessRights: 0x10000)
+            seg[Seg.ldtr] = SegmentRegister(selector: sel, base: 0, limit: 0, accessRights: 0x10000)
             return
         }
         let code = UInt32(sel & 0xFFFC)
@@ -499,7 +499,7 @@ extension CPU {
         if !d.present { throw Abort.np(code) }
         var r = d.segment(selector: sel)
         if longModeActive { r.base = d.base }
-        seg[6] = r
+        seg[Seg.ldtr] = r
     }
 
     /// LTR: loads TR from an available TSS descriptor and marks it busy.
@@ -517,7 +517,7 @@ extension CPU {
         var r = d.segment(selector: sel)
         r.accessRights |= 2
         if longModeActive { r.base = d.base }
-        seg[7] = r
+        seg[Seg.tr] = r
     }
 
     // MARK: LAR, LSL, VERR, VERW
@@ -571,7 +571,7 @@ extension CPU {
     /// Checks IOPL and the TSS I/O permission bitmap (SDM Vol. 1 §19.5).
     func checkIOPermission(port: UInt16, size: Int) throws(Abort) {
         guard protectedMode && (cpl > iopl || mode == .virtual8086) else { return }
-        let tr = seg[7]
+        let tr = seg[Seg.tr]
         guard !tr.unusable, tr.type & 8 != 0, tr.limit >= 0x67 else { throw Abort.gp(0) }
         let mapBase = try readLinear(maskLinear(tr.base &+ 0x66), 2, user: false)
         let byteOff = mapBase &+ UInt64(port >> 3)
@@ -618,19 +618,19 @@ extension CPU {
         let f = materializedFlags()
         if longModeActive {
             if codeSize != 8 && mode != .compatibility { throw Abort.ud }
-            gpr[1] = ripValue
-            gpr[11] = f & ~RFLAGS.rf.rawValue
+            gpr[Reg.rcx] = ripValue
+            gpr[Reg.r11] = f & ~RFLAGS.rf.rawValue
             let target = codeSize == 8 ? msrs.lstar : msrs.cstar
             flagsBase = (f & ~msrs.fmask & ~RFLAGS.rf.rawValue) | 2
             lazy.op = .none
-            seg[2] = SegmentRegister(selector: csSel &+ 8, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
+            seg[Seg.ss] = SegmentRegister(selector: csSel &+ 8, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
             setCS(SegmentRegister(selector: csSel, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA09B), rip: target)
         } else {
             if !protectedMode { throw Abort.ud }
-            gpr[1] = ripValue & 0xFFFF_FFFF
+            gpr[Reg.rcx] = ripValue & 0xFFFF_FFFF
             flagsBase = (f & ~(RFLAGS.vm.rawValue | RFLAGS.if.rawValue | RFLAGS.rf.rawValue)) | 2
             lazy.op = .none
-            seg[2] = SegmentRegister(selector: csSel &+ 8, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
+            seg[Seg.ss] = SegmentRegister(selector: csSel &+ 8, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
             setCS(SegmentRegister(selector: csSel, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC09B), rip: star & 0xFFFF_FFFF)
         }
         lazyEventCheck = true
@@ -643,11 +643,11 @@ extension CPU {
         guard longModeActive else { throw Abort.ud }
         let base = UInt16((msrs.star >> 48) & 0xFFFF)
         let to64 = i.flags & InstructionFlags.rexW != 0
-        if to64 && !isCanonical(gpr[1]) { throw Abort.gp(0) }
-        let target = to64 ? gpr[1] : gpr[1] & 0xFFFF_FFFF
-        flagsBase = (gpr[11] & 0x3C_7FD7) | 2
+        if to64 && !isCanonical(gpr[Reg.rcx]) { throw Abort.gp(0) }
+        let target = to64 ? gpr[Reg.rcx] : gpr[Reg.rcx] & 0xFFFF_FFFF
+        flagsBase = (gpr[Reg.r11] & 0x3C_7FD7) | 2
         lazy.op = .none
-        seg[2] = SegmentRegister(selector: (base &+ 8) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3)
+        seg[Seg.ss] = SegmentRegister(selector: (base &+ 8) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3)
         let cs = to64 ? SegmentRegister(selector: (base &+ 16) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA0FB)
             : SegmentRegister(selector: base | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0FB)
         setCS(cs, rip: target)
@@ -662,12 +662,12 @@ extension CPU {
         let f = materializedFlags()
         flagsBase = (f & ~(RFLAGS.vm.rawValue | RFLAGS.if.rawValue | RFLAGS.rf.rawValue)) | 2
         lazy.op = .none
-        seg[2] = SegmentRegister(selector: csSel &+ 8, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
+        seg[Seg.ss] = SegmentRegister(selector: csSel &+ 8, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
         if longModeActive {
-            gpr[4] = msrs.sysenterESP
+            gpr[Reg.rsp] = msrs.sysenterESP
             setCS(SegmentRegister(selector: csSel, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA09B), rip: msrs.sysenterEIP)
         } else {
-            gpr[4] = msrs.sysenterESP & 0xFFFF_FFFF
+            gpr[Reg.rsp] = msrs.sysenterESP & 0xFFFF_FFFF
             setCS(SegmentRegister(selector: csSel, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC09B), rip: msrs.sysenterEIP & 0xFFFF_FFFF)
         }
         lazyEventCheck = true
@@ -679,14 +679,14 @@ extension CPU {
         if !protectedMode || mode == .virtual8086 || cpl != 0 || csBase == 0 { throw Abort.gp(0) }
         let to64 = i.flags & InstructionFlags.rexW != 0
         if to64 {
-            if !isCanonical(gpr[2]) || !isCanonical(gpr[1]) { throw Abort.gp(0) }
-            seg[2] = SegmentRegister(selector: (csBase &+ 40) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3)
-            gpr[4] = gpr[1]
-            setCS(SegmentRegister(selector: (csBase &+ 32) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA0FB), rip: gpr[2])
+            if !isCanonical(gpr[Reg.rdx]) || !isCanonical(gpr[Reg.rcx]) { throw Abort.gp(0) }
+            seg[Seg.ss] = SegmentRegister(selector: (csBase &+ 40) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3)
+            gpr[Reg.rsp] = gpr[Reg.rcx]
+            setCS(SegmentRegister(selector: (csBase &+ 32) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA0FB), rip: gpr[Reg.rdx])
         } else {
-            seg[2] = SegmentRegister(selector: (csBase &+ 24) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3)
-            gpr[4] = gpr[1] & 0xFFFF_FFFF
-            setCS(SegmentRegister(selector: (csBase &+ 16) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0FB), rip: gpr[2] & 0xFFFF_FFFF)
+            seg[Seg.ss] = SegmentRegister(selector: (csBase &+ 24) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3)
+            gpr[Reg.rsp] = gpr[Reg.rcx] & 0xFFFF_FFFF
+            setCS(SegmentRegister(selector: (csBase &+ 16) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0FB), rip: gpr[Reg.rdx] & 0xFFFF_FFFF)
         }
         lazyEventCheck = true
     }

@@ -111,7 +111,7 @@ extension CPU {
         if old32 {
             // EIP first, then the last field (GS): a page fault on either leaves the rest unwritten.
             try wr(TSSLayout.eip, 4, ripValue & 0xFFFF_FFFF)
-            try wr(TSSLayout.es &+ 20, 4, UInt64(seg[5].selector))
+            try wr(TSSLayout.es &+ 20, 4, UInt64(seg[Seg.gs].selector))
             try wr(TSSLayout.eflags, 4, oldFlags & 0xFFFF_FFFF)
             for r in 0..<8 { try wr(TSSLayout.eax &+ UInt64(r) &* 4, 4, gpr[r] & 0xFFFF_FFFF) }
             for s in 0..<6 { try wr(TSSLayout.es &+ UInt64(s) &* 4, 2, UInt64(seg[s].selector)) }
@@ -145,7 +145,7 @@ extension CPU {
         do throws(Abort) {
             try loadTaskState(n, new32: new32, tssSelector: selector, ext: ext)
             if let c = errorCode { try push(UInt64(c), new32 ? 4 : 2) }
-            if ripValue > UInt64(seg[1].limit) { throw Abort.gp(ext) }
+            if ripValue > UInt64(seg[Seg.cs].limit) { throw Abort.gp(ext) }
             if n.trap {
                 // The debug trap bit: #DB with DR6.BT before the new task's first instruction.
                 dr[6] |= 0x8000
@@ -188,8 +188,8 @@ extension CPU {
         for s in 0..<6 {
             seg[s] = SegmentRegister(selector: n.selectors[s], base: 0, limit: 0, accessRights: 0x10000)
         }
-        seg[1].accessRights = 0x1_009B | UInt32(csRPL) << 5
-        seg[6] = SegmentRegister(selector: n.ldt, base: 0, limit: 0, accessRights: 0x10000)
+        seg[Seg.cs].accessRights = 0x1_009B | UInt32(csRPL) << 5
+        seg[Seg.ldtr] = SegmentRegister(selector: n.ldt, base: 0, limit: 0, accessRights: 0x10000)
         updateMode()
         if mode == .virtual8086 { cpl = 3 }
 
@@ -212,7 +212,7 @@ extension CPU {
             let ld = try readDescriptor(n.ldt, vector: 10)
             if ld.s || ld.type != SystemType.ldt { throw Abort.ts(ldtCode) }
             if !ld.present { throw Abort.ts(ldtCode) }
-            seg[6] = ld.segment(selector: n.ldt)
+            seg[Seg.ldtr] = ld.segment(selector: n.ldt)
         }
 
         if mode == .virtual8086 {
@@ -246,11 +246,11 @@ extension CPU {
         try markAccessed(csSel, cd)
         var csr = cd.segment(selector: csSel)
         csr.accessRights |= 1
-        seg[1] = csr
+        seg[Seg.cs] = csr
         try markAccessed(ssSel, sd)
         var ssr = sd.segment(selector: ssSel)
         ssr.accessRights |= 1
-        seg[2] = ssr
+        seg[Seg.ss] = ssr
         updateMode()
         cpl = csRPL
 

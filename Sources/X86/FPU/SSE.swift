@@ -691,7 +691,7 @@ extension CPU {
             guard !i.isMem else { throw Abort.ud }
             let v = intDest(i, mmx: mmx)
             let m = mmx ? V128(lo: mmValue(i.rm), hi: 0) : xmmValue(i.rm)
-            var base = gpr[7]
+            var base = gpr[Reg.rdi]
             if i.addrSize == 4 { base &= 0xFFFF_FFFF } else if i.addrSize == 2 { base &= 0xFFFF }
             let s: UInt8 = i.flags & InstructionFlags.segOverride != 0 ? i.seg : 3
             for k in 0..<w where m.lane(k, 1) & 0x80 != 0 { try probeWrite(s, base &+ UInt64(k), 1) }

@@ -143,7 +143,7 @@ extension CPU {
     @inline(__always)
     func recordX87Pointers(dataSegment: UInt8, dataOffset: UInt64?) {
         fpu.fip = startRIP
-        fpu.fcs = seg[1].selector
+        fpu.fcs = seg[Seg.cs].selector
         if let offset = dataOffset { fpu.fdp = offset; fpu.fds = seg[Int(dataSegment)].selector }
     }
 

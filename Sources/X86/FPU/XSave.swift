@@ -65,7 +65,7 @@ extension CPU {
     func execXCRAccess(_ i: borrowing Instruction) throws(Abort) {
         let locked = i.flags & InstructionFlags.lock != 0
         if cr4Value & CR4.osxsave.rawValue == 0 || locked { throw Abort.ud }
-        let ecx = UInt32(truncatingIfNeeded: gpr[1])
+        let ecx = UInt32(truncatingIfNeeded: gpr[Reg.rcx])
         if i.op == .xgetbv {
             if ecx != 0 { throw Abort.gp(0) }
             writeReg(0, 4, fpu.xcr0 & 0xFFFF_FFFF)
@@ -74,7 +74,7 @@ extension CPU {
         }
         if cpl != 0 || mode == .virtual8086 { throw Abort.gp(0) }
         if vmxNonRoot { throw instructionExit(.xsetbv) }
-        let v = (gpr[2] & 0xFFFF_FFFF) << 32 | (gpr[0] & 0xFFFF_FFFF)
+        let v = (gpr[Reg.rdx] & 0xFFFF_FFFF) << 32 | (gpr[Reg.rax] & 0xFFFF_FFFF)
         if ecx != 0 || v & XSave.x87 == 0 || v & ~XSave.supported != 0 { throw Abort.gp(0) }
         fpu.xcr0 = v
     }
@@ -87,7 +87,7 @@ extension CPU {
         let locked = i.flags & InstructionFlags.lock != 0
         if cr4Value & CR4.osxsave.rawValue == 0 || locked { throw Abort.ud }
         if cr0Value & CR0.ts.rawValue != 0 { throw Abort.nm }
-        let rfbm = fpu.xcr0 & ((gpr[2] & 0xFFFF_FFFF) << 32 | (gpr[0] & 0xFFFF_FFFF))
+        let rfbm = fpu.xcr0 & ((gpr[Reg.rdx] & 0xFFFF_FFFF) << 32 | (gpr[Reg.rax] & 0xFFFF_FFFF))
         let rexW = i.flags & InstructionFlags.rexW != 0
         let off = effectiveAddress(i)
         let la = try linearAddress(i.seg, off, XSave.areaSize, write: reg != 5)

@@ -370,7 +370,7 @@ extension CPU {
         }
         gdtr = DescriptorTableRegister(base: v[.guestGDTRBase], limit: UInt16(truncatingIfNeeded: v[.guestGDTRLimit]))
         idtr = DescriptorTableRegister(base: v[.guestIDTRBase], limit: UInt16(truncatingIfNeeded: v[.guestIDTRLimit]))
-        gpr[4] = v[.guestRSP]
+        gpr[Reg.rsp] = v[.guestRSP]
         ripValue = v[.guestRIP]
         flagsBase = (v[.guestRFLAGS] & RFLAGS.defined.rawValue) | 2
         lazy.op = .none
@@ -538,7 +538,7 @@ extension CPU {
         if vmx.guestStateStale {
             switch field {
             case .guestRIP: return ripValue
-            case .guestRSP: return gpr[4]
+            case .guestRSP: return gpr[Reg.rsp]
             case .guestRFLAGS: return materializedFlags()
             case .guestInterruptibilityState: return interruptibilityStateField
             default:
@@ -560,7 +560,7 @@ extension CPU {
                 vmx.current.pointee.ripChanged = true
                 return
             case .guestRSP:
-                gpr[4] = value
+                gpr[Reg.rsp] = value
                 vmx.current.pointee[field] = value
                 return
             default:
@@ -637,7 +637,7 @@ extension CPU {
         vmx.current.pointee.store(.guestCR3, cr3Value)
         vmx.current.pointee.store(.guestCR4, cr4Value)
         vmx.current.pointee.store(.guestDR7, dr[7])
-        vmx.current.pointee.store(.guestRSP, gpr[4])
+        vmx.current.pointee.store(.guestRSP, gpr[Reg.rsp])
         vmx.current.pointee.store(.guestRIP, ripValue)
         vmx.current.pointee.store(.guestRFLAGS, materializedFlags())
         for s in SegmentRegisterName.allCases { vmx.current.pointee.storeGuestSegment(s, seg[s.rawValue]) }
