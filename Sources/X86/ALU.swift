@@ -1,76 +1,228 @@
 // Integer arithmetic and logic (SDM Vol. 2 instruction pages; flags per "Flags Affected").
 
+/// The ALU operations of the 00–3F opcodes and of group 1 (80–83), numbered as ModRM.reg / `Instruction.sub`
+/// numbers them (SDM Vol. 2, Table A-6).
+enum ALUOp {
+    static let add: UInt8 = 0, or: UInt8 = 1, adc: UInt8 = 2, sbb: UInt8 = 3
+    static let and: UInt8 = 4, sub: UInt8 = 5, xor: UInt8 = 6, cmp: UInt8 = 7
+}
+
+/// The shifts and rotates of group 2 (C0 C1 D0–D3), numbered as ModRM.reg numbers them (6, SAL, is SHL).
+enum ShiftOp {
+    static let rol: UInt8 = 0, ror: UInt8 = 1, rcl: UInt8 = 2, rcr: UInt8 = 3
+    static let shl: UInt8 = 4, shr: UInt8 = 5, sal: UInt8 = 6, sar: UInt8 = 7
+}
+
+// MARK: The operations
+//
+// One semantics per operation: the general path (`execute` and the `exec…` functions below), the specialised
+// forms (FastForms.swift) and any later front end call these, and differ only in how they reach the operands.
+// Each takes operand values cut to the operand size, records the status flags and returns the result; none
+// reads or writes an operand itself. They are `@_transparent` so that a constant operation or size folds away
+// wherever they are used, including inside the block loop (see FastForms.swift).
+
 extension CPU {
-    /// Performs ALU operation `op` (0 ADD, 1 OR, 2 ADC, 3 SBB, 4 AND, 5 SUB, 6 XOR, 7 CMP) and
-    /// returns the result. Flags are not touched: `commitALUFlags` sets them once the result is stored.
-    @inline(__always)
-    func aluResult(_ op: UInt8, _ size: UInt8, _ a: UInt64, _ b: UInt64) -> UInt64 {
-        let m = sizeMask(size)
+    /// ALU operation `op` (`ALUOp`) on `a` and `b`, both cut to `size` bytes: records the flags and returns
+    /// the result cut to `size` (for CMP, the difference, which the caller does not store).
+    @_transparent
+    func alu(_ op: UInt8, _ size: UInt8, _ a: UInt64, _ b: UInt64) -> UInt64 {
+        let r: UInt64
         switch op {
-        case 0: return (a &+ b) & m
-        case 1: return a | b
-        case 2: return (a &+ b &+ (carryFlag ? 1 : 0)) & m
-        case 3: return (a &- b &- (carryFlag ? 1 : 0)) & m
-        case 4: return a & b
-        case 6: return a ^ b
-        default: return (a &- b) & m
+        case ALUOp.add:
+            r = (a &+ b) & sizeMask(size)
+            lazy = LazyFlags(op: .add, size: size, dst: a, src: b, res: r)
+        case ALUOp.or:
+            r = a | b
+            lazy = LazyFlags(op: .logic, size: size, dst: a, src: b, res: r)
+        case ALUOp.and:
+            r = a & b
+            lazy = LazyFlags(op: .logic, size: size, dst: a, src: b, res: r)
+        case ALUOp.xor:
+            r = a ^ b
+            lazy = LazyFlags(op: .logic, size: size, dst: a, src: b, res: r)
+        case ALUOp.adc, ALUOp.sbb:
+            r = aluWithCarry(subtract: op == ALUOp.sbb, size, a, b)
+        default:   // SUB, CMP
+            r = (a &- b) & sizeMask(size)
+            lazy = LazyFlags(op: .sub, size: size, dst: a, src: b, res: r)
         }
+        return r
     }
 
-    /// Sets the flags of ALU operation `op` given its operands and result.
+    /// ADC (`subtract` false) or SBB of `a` and `b` at `size` bytes: sets the flags concretely (the lazy flags
+    /// have no carry-in) and returns the result.
     @inline(__always)
-    func commitALUFlags(_ op: UInt8, _ size: UInt8, _ a: UInt64, _ b: UInt64, _ r: UInt64) {
-        switch op {
-        case 0: setLazy(.add, size, a, b, r)
-        case 1, 4, 6: setLazy(.logic, size, a, b, r)
-        case 5, 7: setLazy(.sub, size, a, b, r)
-        case 2:
-            let c = carryFlag
-            let sb = signBit(size)
-            var f = szpFlags(r, size)
-            if c ? r <= a : r < a { f |= CPU.cfBit }
-            if (a ^ r) & (b ^ r) & sb != 0 { f |= CPU.ofBit }
-            if (a ^ b ^ r) & 0x10 != 0 { f |= CPU.afBit }
-            setStatusFlags(f)
-        default:
-            let c = carryFlag
-            let sb = signBit(size)
-            var f = szpFlags(r, size)
+    func aluWithCarry(subtract: Bool, _ size: UInt8, _ a: UInt64, _ b: UInt64) -> UInt64 {
+        let c = carryFlag
+        let sb = signBit(size)
+        let r: UInt64
+        var f: UInt64
+        if subtract {
+            r = (a &- b &- (c ? 1 : 0)) & sizeMask(size)
+            f = szpFlags(r, size)
             if c ? a <= b : a < b { f |= CPU.cfBit }
             if (a ^ b) & (a ^ r) & sb != 0 { f |= CPU.ofBit }
-            if (a ^ b ^ r) & 0x10 != 0 { f |= CPU.afBit }
-            setStatusFlags(f)
+        } else {
+            r = (a &+ b &+ (c ? 1 : 0)) & sizeMask(size)
+            f = szpFlags(r, size)
+            if c ? r <= a : r < a { f |= CPU.cfBit }
+            if (a ^ r) & (b ^ r) & sb != 0 { f |= CPU.ofBit }
         }
+        if (a ^ b ^ r) & 0x10 != 0 { f |= CPU.afBit }
+        setStatusFlags(f)
+        return r
     }
 
-    /// ALU operation `op` (not ADC/SBB) on register `dst` with source value `b`: the register forms'
-    /// fast path, with the flags recorded lazily in one go.
-    @inline(__always)
-    func aluRegFast(_ op: UInt8, _ size: UInt8, _ dst: UInt8, _ b: UInt64) {
-        let a = readReg(dst, size)
-        let r: UInt64
-        let fop: FlagOp
-        switch op {
-        case 0: r = (a &+ b) & sizeMask(size); fop = .add
-        case 1: r = a | b; fop = .logic
-        case 4: r = a & b; fop = .logic
-        case 6: r = a ^ b; fop = .logic
-        default: r = (a &- b) & sizeMask(size); fop = .sub   // SUB, CMP
-        }
-        if op != 7 { writeReg(dst, size, r) }
-        lazy = LazyFlags(op: fop, size: size, dst: a, src: b, res: r)
+    /// TEST (and the flags of AND): records the flags of `a & b` at `size` bytes.
+    @_transparent
+    func testFlags(_ a: UInt64, _ b: UInt64, _ size: UInt8) {
+        lazy = LazyFlags(op: .logic, size: size, dst: a, src: b, res: a & b)
     }
 
-    /// INC/DEC of a register: the register form's fast path.
-    @inline(__always)
-    func incDecRegFast(_ dst: UInt8, _ size: UInt8, dec: Bool) {
-        let a = readReg(dst, size)
+    /// INC (`dec` false) or DEC of `a` at `size` bytes: records the flags (CF is kept: made concrete in
+    /// `flagsBase` first) and returns the result.
+    @_transparent
+    func incDec(_ a: UInt64, _ size: UInt8, dec: Bool) -> UInt64 {
         let r = (dec ? a &- 1 : a &+ 1) & sizeMask(size)
-        writeReg(dst, size, r)
-        // CF survives INC/DEC: make it concrete in flagsBase first.
         let cf = carryFlag
         flagsBase = (flagsBase & ~CPU.cfBit) | (cf ? CPU.cfBit : 0)
         lazy = LazyFlags(op: dec ? .dec : .inc, size: size, dst: a, src: 1, res: r)
+        return r
+    }
+
+    /// Two- and three-operand IMUL of `a` and `b` at `size` bytes (2, 4 or 8): records the flags and returns
+    /// the truncated signed product cut to `size`.
+    @_transparent
+    func imul(_ size: UInt8, _ a: UInt64, _ b: UInt64) -> UInt64 {
+        if size == 8 {
+            let p = Int64(bitPattern: a).multipliedReportingOverflow(by: Int64(bitPattern: b))
+            let r = UInt64(bitPattern: p.partialValue)
+            setMultiplyFlags(r, 8, overflow: p.overflow)
+            return r
+        }
+        let p = Int64(bitPattern: signExtend(a, size)) &* Int64(bitPattern: signExtend(b, size))
+        let r = UInt64(bitPattern: p) & sizeMask(size)
+        setMultiplyFlags(r, size, overflow: p != Int64(bitPattern: signExtend(r, size)))
+        return r
+    }
+
+    /// Flags of MUL and IMUL: CF = OF = the product did not fit the destination; SF, ZF, PF of the (low)
+    /// result, AF clear (SDM Vol. 2A "MUL", "IMUL": SF, ZF, AF and PF are undefined; these are what this model
+    /// defines them as).
+    @_transparent
+    func setMultiplyFlags(_ r: UInt64, _ size: UInt8, overflow: Bool) {
+        var f = szpFlags(r, size)
+        if overflow { f |= CPU.cfBit | CPU.ofBit }
+        setStatusFlags(f)
+    }
+
+    /// Shift or rotate `op` (`ShiftOp`) of `a` (cut to `size` bytes) by `count`, already masked to 5 bits (6
+    /// for 64-bit operands) and not 0: records the flags and returns the result (SDM Vol. 2B "SAL/SAR/SHL/SHR",
+    /// "RCL/RCR/ROL/ROR"). A count of 0 changes nothing; the callers handle it.
+    @_transparent
+    func shift(_ op: UInt8, _ size: UInt8, _ a: UInt64, by count: UInt64) -> UInt64 {
+        let bits = UInt64(size) &* 8
+        let sb = signBit(size)
+        let r: UInt64
+        var f: UInt64
+        switch op {
+        case ShiftOp.shl, ShiftOp.sal:
+            r = count >= bits ? 0 : (a << count) & sizeMask(size)
+            let cf: UInt64 = count <= bits ? (a >> (bits &- count)) & 1 : 0
+            f = szpFlags(r, size) | cf
+            if ((r & sb != 0 ? 1 : 0) ^ cf) != 0 { f |= CPU.ofBit }
+        case ShiftOp.shr:
+            r = count >= bits ? 0 : a >> count
+            let cf: UInt64 = count <= bits ? (a >> (count &- 1)) & 1 : 0
+            f = szpFlags(r, size) | cf
+            if count == 1 && a & sb != 0 { f |= CPU.ofBit }
+        case ShiftOp.sar:
+            let s = Int64(bitPattern: signExtend(a, size))
+            r = UInt64(bitPattern: s >> Int64(min(count, 63))) & sizeMask(size)
+            let cf = UInt64(bitPattern: s >> Int64(min(count &- 1, 63))) & 1
+            f = szpFlags(r, size) | cf
+        default:
+            return rotate(op, size, a, by: count)
+        }
+        setStatusFlags(f)
+        return r
+    }
+
+    /// ROL ROR RCL RCR (`op` 0–3) of `a` by `count` (see `shift`): sets CF and OF, keeps the other flags.
+    func rotate(_ op: UInt8, _ size: UInt8, _ a: UInt64, by count: UInt64) -> UInt64 {
+        let bits = UInt64(size) * 8
+        let m = sizeMask(size)
+        let sb = signBit(size)
+        var r: UInt64
+        var f: UInt64
+        switch op {
+        case ShiftOp.rol:
+            f = materializedFlags() & CPU.statusBits
+            let c = count % bits
+            r = c == 0 ? a : ((a << c) | (a >> (bits - c))) & m
+            let cf = r & 1
+            f = (f & ~(CPU.cfBit | CPU.ofBit)) | cf
+            if ((r & sb != 0 ? 1 : 0) ^ cf) != 0 { f |= CPU.ofBit }
+        case ShiftOp.ror:
+            f = materializedFlags() & CPU.statusBits
+            let c = count % bits
+            r = c == 0 ? a : ((a >> c) | (a << (bits - c))) & m
+            f &= ~(CPU.cfBit | CPU.ofBit)
+            if r & sb != 0 { f |= CPU.cfBit }
+            if ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1 != 0 { f |= CPU.ofBit }
+        default: // RCL, RCR through CF over bits+1 bits
+            let old = materializedFlags()
+            f = old & CPU.statusBits
+            let c = size < 4 ? count % (bits + 1) : count
+            var cf: UInt64 = old & 1
+            r = a
+            if c > 0 {
+                for _ in 0..<c {
+                    if op == ShiftOp.rcl {
+                        let out = (r & sb) != 0 ? UInt64(1) : 0
+                        r = ((r << 1) | cf) & m
+                        cf = out
+                    } else {
+                        let out = r & 1
+                        r = (r >> 1) | (cf << (bits - 1))
+                        cf = out
+                    }
+                }
+            }
+            f = (f & ~(CPU.cfBit | CPU.ofBit)) | cf
+            if op == ShiftOp.rcl {
+                if ((r & sb != 0 ? 1 : 0) ^ cf) != 0 { f |= CPU.ofBit }
+            } else if ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1 != 0 {
+                f |= CPU.ofBit
+            }
+        }
+        setStatusFlags(f)
+        return r
+    }
+}
+
+// MARK: The general path: operands through `readReg`/`writeReg`, `readRM`/`writeRM`
+
+extension CPU {
+    /// ALU operation `op` with register `dst` (`readReg` numbering) as destination and `b` as source
+    /// (CMP only reads the register).
+    @inline(__always)
+    func aluIntoRegister(_ op: UInt8, _ size: UInt8, _ dst: UInt8, _ b: UInt64) {
+        let r = alu(op, size, readReg(dst, size), b)
+        if op != ALUOp.cmp { writeReg(dst, size, r) }
+    }
+
+    /// Shift or rotate `op` of register `rm` by `rawCount` (masked here). A count of 0 changes no flag but a
+    /// 32-bit destination is still written (its upper half zeroed).
+    @inline(__always)
+    func shiftRegister(_ op: UInt8, _ size: UInt8, _ rm: UInt8, _ rawCount: UInt64) {
+        let count = rawCount & (size == 8 ? 63 : 31)
+        let a = readReg(rm, size)
+        if count == 0 {
+            if size == 4 { writeReg(rm, 4, a) }
+            return
+        }
+        writeReg(rm, size, shift(op, size, a, by: count))
     }
 
     func execALURMReg(_ i: borrowing Instruction) throws(Abort) {
@@ -78,33 +230,27 @@ extension CPU {
     }
 
     func execALURegRM(_ i: borrowing Instruction) throws(Abort) {
-        let size = i.opSize
         let b = try readRM(i)
-        let a = readReg(i.reg, size)
-        let r = aluResult(i.sub, size, a, b)
-        if i.sub != 7 { writeReg(i.reg, size, r) }
-        commitALUFlags(i.sub, size, a, b, r)
+        aluIntoRegister(i.sub, i.opSize, i.reg, b)
     }
 
     func execALURMImm(_ i: borrowing Instruction) throws(Abort) {
         try aluIntoRM(i, source: i.imm & sizeMask(i.opSize))
     }
 
-    /// ALU operation `i.sub` with the r/m operand as destination (CMP only reads it).
+    /// ALU operation `i.sub` with the r/m operand as destination (CMP only reads it). The flags are recorded
+    /// before the store; a fault in the store restores them with the rest of the instruction's effects
+    /// (`CPU.finishAbort`).
     @inline(__always)
     func aluIntoRM(_ i: borrowing Instruction, source b: UInt64) throws(Abort) {
         let size = i.opSize
         if i.isMem {
             let ea = effectiveAddress(i)
-            let a = i.sub != 7 ? try readMemForWrite(i.seg, ea, size) : try readMem(i.seg, ea, size)
-            let r = aluResult(i.sub, size, a, b)
-            if i.sub != 7 { try writeMem(i.seg, ea, size, r) }
-            commitALUFlags(i.sub, size, a, b, r)
+            let a = i.sub != ALUOp.cmp ? try readMemForWrite(i.seg, ea, size) : try readMem(i.seg, ea, size)
+            let r = alu(i.sub, size, a, b)
+            if i.sub != ALUOp.cmp { try writeMem(i.seg, ea, size, r) }
         } else {
-            let a = readReg(i.rm, size)
-            let r = aluResult(i.sub, size, a, b)
-            if i.sub != 7 { writeReg(i.rm, size, r) }
-            commitALUFlags(i.sub, size, a, b, r)
+            aluIntoRegister(i.sub, size, i.rm, b)
         }
     }
 
@@ -112,15 +258,12 @@ extension CPU {
         let size = i.opSize
         let a = try readRM(i)
         let b = imm ? i.imm & sizeMask(size) : readReg(i.reg, size)
-        setLazy(.logic, size, a, b, a & b)
+        testFlags(a, b, size)
     }
 
     func execIncDec(_ i: borrowing Instruction, dec: Bool) throws(Abort) {
-        let size = i.opSize
         let a = try readRMForWrite(i)
-        let r = (dec ? a &- 1 : a &+ 1) & sizeMask(size)
-        try writeRM(i, r)
-        setLazy(dec ? .dec : .inc, size, a, 1, r)
+        try writeRM(i, incDec(a, i.opSize, dec: dec))
     }
 
     func execNotNeg(_ i: borrowing Instruction, neg: Bool) throws(Abort) {
@@ -185,9 +328,7 @@ extension CPU {
             }
             gpr[Reg.rax] = lo; gpr[Reg.rdx] = hi
         }
-        var f = szpFlags(lo, size)
-        if overflow { f |= CPU.cfBit | CPU.ofBit }
-        setStatusFlags(f)
+        setMultiplyFlags(lo, size, overflow: overflow)
     }
 
     /// IMUL with two or three operands: truncated signed product.
@@ -195,22 +336,7 @@ extension CPU {
         let size = i.opSize
         let src = try readRM(i)
         let other = three ? i.imm & sizeMask(size) : readReg(i.reg, size)
-        let m = sizeMask(size)
-        let r: UInt64
-        let overflow: Bool
-        if size == 8 {
-            let p = Int64(bitPattern: src).multipliedReportingOverflow(by: Int64(bitPattern: other))
-            r = UInt64(bitPattern: p.partialValue)
-            overflow = p.overflow
-        } else {
-            let p = Int64(bitPattern: signExtend(src, size)) &* Int64(bitPattern: signExtend(other, size))
-            r = UInt64(bitPattern: p) & m
-            overflow = p != Int64(bitPattern: signExtend(r, size))
-        }
-        writeReg(i.reg, size, r)
-        var f = szpFlags(r, size)
-        if overflow { f |= CPU.cfBit | CPU.ofBit }
-        setStatusFlags(f)
+        writeReg(i.reg, size, imul(size, src, other))
     }
 
     /// DIV, IDIV: rAX (and rDX) ÷ r/m; #DE on a zero divisor or a quotient that does not fit.
@@ -278,115 +404,14 @@ extension CPU {
 
     // MARK: Shifts and rotates
 
-    /// ROL ROR RCL RCR SHL SHR SAL SAR by `count` (SDM Vol. 2B "SAL/SAR/SHL/SHR", "RCL/RCR/ROL/ROR").
+    /// ROL ROR RCL RCR SHL SHR SAL SAR of the r/m operand by `rawCount` (masked here).
     func execShift(_ i: borrowing Instruction, count rawCount: UInt64) throws(Abort) {
         let size = i.opSize
-        let bits = UInt64(size) * 8
+        if !i.isMem { shiftRegister(i.sub, size, i.rm, rawCount); return }
         let count = rawCount & (size == 8 ? 63 : 31)
         let a = try readRMForWrite(i)
-        if count == 0 {
-            // No flags change; a 32-bit register destination is still written (upper half zeroed).
-            let isMem = i.isMem
-            if size == 4 && !isMem { writeReg(i.rm, 4, a) }
-            return
-        }
-        let m = sizeMask(size)
-        let sb = signBit(size)
-        var r: UInt64
-        var f: UInt64
-        switch i.sub {
-        case 0: // ROL
-            f = materializedFlags() & CPU.statusBits
-            let c = count % bits
-            r = c == 0 ? a : ((a << c) | (a >> (bits - c))) & m
-            let cf = r & 1
-            f = (f & ~(CPU.cfBit | CPU.ofBit)) | cf
-            if ((r & sb != 0 ? 1 : 0) ^ cf) != 0 { f |= CPU.ofBit }
-        case 1: // ROR
-            f = materializedFlags() & CPU.statusBits
-            let c = count % bits
-            r = c == 0 ? a : ((a >> c) | (a << (bits - c))) & m
-            f &= ~(CPU.cfBit | CPU.ofBit)
-            if r & sb != 0 { f |= CPU.cfBit }
-            if ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1 != 0 { f |= CPU.ofBit }
-        case 2, 3: // RCL, RCR through CF over bits+1 bits
-            let old = materializedFlags()
-            f = old & CPU.statusBits
-            let c = size < 4 ? count % (bits + 1) : count
-            var cf: UInt64 = old & 1
-            r = a
-            if c > 0 {
-                for _ in 0..<c {
-                    if i.sub == 2 {
-                        let out = (r & sb) != 0 ? UInt64(1) : 0
-                        r = ((r << 1) | cf) & m
-                        cf = out
-                    } else {
-                        let out = r & 1
-                        r = (r >> 1) | (cf << (bits - 1))
-                        cf = out
-                    }
-                }
-            }
-            f = (f & ~(CPU.cfBit | CPU.ofBit)) | cf
-            if i.sub == 2 {
-                if ((r & sb != 0 ? 1 : 0) ^ cf) != 0 { f |= CPU.ofBit }
-            } else if ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1 != 0 {
-                f |= CPU.ofBit
-            }
-        case 4, 6: // SHL/SAL
-            r = count >= bits ? 0 : (a << count) & m
-            let cf: UInt64 = count <= bits ? (a >> (bits - count)) & 1 : 0
-            f = szpFlags(r, size) | cf
-            if ((r & sb != 0 ? 1 : 0) ^ cf) != 0 { f |= CPU.ofBit }
-        case 5: // SHR
-            r = count >= bits ? 0 : a >> count
-            let cf: UInt64 = count <= bits ? (a >> (count - 1)) & 1 : 0
-            f = szpFlags(r, size) | cf
-            if count == 1 && a & sb != 0 { f |= CPU.ofBit }
-        default: // SAR
-            let s = Int64(bitPattern: signExtend(a, size))
-            r = UInt64(bitPattern: s >> Int64(min(count, 63))) & m
-            let cf = UInt64(bitPattern: s >> Int64(min(count - 1, 63))) & 1
-            f = szpFlags(r, size) | cf
-        }
-        try writeRM(i, r)
-        setStatusFlags(f)
-    }
-
-    /// SHL/SAL/SHR/SAR (`sub` 4–7) of a register: the register forms' fast path, same results as `execShift`.
-    @inline(__always)
-    func shiftRegFast(_ sub: UInt8, _ size: UInt8, _ rm: UInt8, _ rawCount: UInt64) {
-        let count = rawCount & (size == 8 ? 63 : 31)
-        let a = readReg(rm, size)
-        if count == 0 {
-            // No flags change; a 32-bit register destination is still written (upper half zeroed).
-            if size == 4 { writeReg(rm, 4, a) }
-            return
-        }
-        let bits = UInt64(size) * 8
-        let sb = signBit(size)
-        let r: UInt64
-        var f: UInt64
-        switch sub {
-        case 5: // SHR
-            r = count >= bits ? 0 : a >> count
-            let cf: UInt64 = count <= bits ? (a >> (count - 1)) & 1 : 0
-            f = szpFlags(r, size) | cf
-            if count == 1 && a & sb != 0 { f |= CPU.ofBit }
-        case 7: // SAR
-            let s = Int64(bitPattern: signExtend(a, size))
-            r = UInt64(bitPattern: s >> Int64(min(count, 63))) & sizeMask(size)
-            let cf = UInt64(bitPattern: s >> Int64(min(count - 1, 63))) & 1
-            f = szpFlags(r, size) | cf
-        default: // SHL/SAL
-            r = count >= bits ? 0 : (a << count) & sizeMask(size)
-            let cf: UInt64 = count <= bits ? (a >> (bits - count)) & 1 : 0
-            f = szpFlags(r, size) | cf
-            if ((r & sb != 0 ? 1 : 0) ^ cf) != 0 { f |= CPU.ofBit }
-        }
-        writeReg(rm, size, r)
-        setStatusFlags(f)
+        if count == 0 { return }   // no flags change, nothing is stored
+        try writeRM(i, shift(i.sub, size, a, by: count))
     }
 
     /// SHLD/SHRD (SDM Vol. 2B).

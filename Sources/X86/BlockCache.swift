@@ -46,6 +46,10 @@ final class BlockCache {
     private let arenaTable: ZeroedTable<Instruction>
     /// Next free arena index.
     var used = 0
+    /// Whether 64-bit code runs in blocks (`ExecutionPath.blocks`, `.all`); otherwise one instruction at a time.
+    var enabled = true
+    /// Whether blocks are built with specialised forms (`ExecutionPath.all`).
+    var fastForms = true
 
     init() {
         directoryTable = ZeroedTable(count: BlockCache.directorySize, zero: BlockEntry())
@@ -68,6 +72,30 @@ final class BlockCache {
     func flush() {
         for i in 0..<BlockCache.directorySize { directory[i].tag = ~0 }
         used = 0
+    }
+}
+
+/// The execution layers a processor uses (`CPU.executionPath`). Every layer computes the same results; the
+/// forced configurations exist so that the differential test can check each layer on its own.
+public enum ExecutionPath: String, CaseIterable, Sendable {
+    /// One instruction at a time through the decoded-instruction cache and `CPU.execute`: no blocks and no
+    /// specialised forms.
+    case general
+    /// Pre-decoded blocks for 64-bit code, every instruction through `CPU.execute` (no specialised forms).
+    case blocks
+    /// Blocks with the specialised forms of `FastForms.swift` (the default).
+    case all
+}
+
+extension CPU {
+    /// The execution layers this processor uses (default `.all`). Setting it drops every pre-decoded block.
+    public var executionPath: ExecutionPath {
+        get { blocks.enabled ? (blocks.fastForms ? .all : .blocks) : .general }
+        set {
+            blocks.flush()
+            blocks.enabled = newValue != .general
+            blocks.fastForms = newValue == .all
+        }
     }
 }
 
@@ -112,7 +140,7 @@ extension CPU {
             let available = min(4096 - offset, 15)
             guard decode(UnsafeRawBufferPointer(start: pageHost + offset, count: available), into: &d) == .ok else { break }
             d.tag = (pa & ~0xFFF) | UInt64(offset)
-            d.fast = d.fastForm64
+            d.fast = blocks.fastForms ? d.fastForm64 : .none
             d.fastAccessesMemory = d.fast.rawValue >= FastForm.firstMemoryForm.rawValue
             blocks.arena[first + count] = d
             count += 1
@@ -133,3 +161,91 @@ extension CPU {
         return e
     }
 }
+
+// MARK: The block path's promises, checked in debug builds
+//
+// The block loop (`CPU.runBatch`) skips work on two promises: a specialised form changes nothing before its last
+// possible fault, so a fault needs no undo snapshot; and neither a specialised form nor an instruction whose
+// `Op.continuesBlock` is true changes mode, paging, privilege or event state, so a block never outlives what it
+// was decoded under. A debug build checks both after every instruction in a block (the differential and guest
+// tests run in debug builds); a release build compiles none of this.
+
+#if DEBUG
+/// The mode, paging, privilege and event state a block assumes unchanged.
+struct BlockAssumptions: Equatable {
+    let cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64
+    let cpl: Int
+    let mode: ProcessorMode
+    let codeSize: UInt8, decodeMode: UInt8
+    /// RFLAGS without the status flags and DF (which CLD and STD in a block change).
+    let systemFlags: UInt64
+    let interruptibility: UInt32, newShadow: UInt32
+    let halted: Bool, eventCheck: Bool, shutdown: Bool
+    let segments: [SegmentRegister]
+    let gdtr: DescriptorTableRegister, idtr: DescriptorTableRegister
+
+    init(_ cpu: CPU) {
+        cr0 = cpu.cr0Value; cr3 = cpu.cr3Value; cr4 = cpu.cr4Value; efer = cpu.eferValue
+        cpl = cpu.cplValue; mode = cpu.modeValue; codeSize = cpu.codeSize; decodeMode = cpu.decodeMode
+        systemFlags = cpu.flagsBase & ~(CPU.statusBits | RFLAGS.df.rawValue)
+        interruptibility = cpu.interruptibilityValue; newShadow = cpu.newShadow
+        halted = cpu.haltedValue; eventCheck = cpu.lazyEventCheck; shutdown = cpu.inShutdownValue
+        // Safe: `seg` holds the 8 segment registers for the processor's lifetime.
+        segments = Array(UnsafeBufferPointer(start: cpu.seg, count: 8))
+        gdtr = cpu.gdtr; idtr = cpu.idtr
+    }
+}
+
+/// The architectural state a specialised form may change: what must be as it was when it faults.
+struct FastFormState: Equatable {
+    let gpr: [UInt64]
+    let rip: UInt64
+    let flagsBase: UInt64
+    let lazy: [UInt64]
+    let x87: [UInt64]
+    let xmm: [UInt64]
+    let mxcsr: UInt32
+    let assumptions: BlockAssumptions
+
+    init(_ cpu: CPU) {
+        // Safe: `gpr` holds 16 registers, `fpu.xmm` 32 halves and `fpu.stSig` 8 significands, allocated once
+        // with the processor.
+        gpr = Array(UnsafeBufferPointer(start: cpu.gpr, count: 16))
+        rip = cpu.ripValue
+        flagsBase = cpu.flagsBase
+        lazy = [UInt64(cpu.lazy.op.rawValue), UInt64(cpu.lazy.size), cpu.lazy.dst, cpu.lazy.src, cpu.lazy.res]
+        let f = cpu.fpu
+        x87 = Array(UnsafeBufferPointer(start: f.stSig, count: 8)) + (0..<8).map { UInt64(f.stSE[$0]) }
+            + [UInt64(f.fcw), UInt64(f.fsw), UInt64(f.tagValid), UInt64(f.fop), f.fip, f.fdp]
+        xmm = Array(UnsafeBufferPointer(start: f.xmm, count: 32))
+        // Not the exception flags: an unmasked SIMD floating-point exception sets its flag before it raises
+        // #XM (SDM Vol. 1 §11.5.1), as the general path does.
+        mxcsr = f.mxcsr & ~0x3F
+        assumptions = BlockAssumptions(cpu)
+    }
+}
+
+extension CPU {
+    /// Checks the promises of specialised form `form` (see above): after a fault (`faulted`), that nothing
+    /// changed since `before`; otherwise that no mode, paging, privilege or event state changed.
+    func checkFastFormPromises(_ form: FastForm, before: FastFormState, faulted: Bool) {
+        if faulted {
+            let after = FastFormState(self)
+            assert(after == before, "specialised form \(form) changed state before faulting: "
+                + "\(String(describing: before)) became \(String(describing: after))")
+        } else {
+            assert(BlockAssumptions(self) == before.assumptions,
+                   "specialised form \(form) changed mode, paging, privilege or event state")
+        }
+    }
+
+    /// Checks that an instruction that lets its block go on (`Op.continuesBlock`) changed none of the state
+    /// the block assumes.
+    func checkContinuesBlock(_ op: Op, before: BlockAssumptions) {
+        if op.continuesBlock {
+            assert(BlockAssumptions(self) == before,
+                   "\(op) lets a block go on but changed mode, paging, privilege or event state")
+        }
+    }
+}
+#endif

@@ -448,9 +448,10 @@ public final class CPU {
         var codePhys: UInt64 = 0
         var codeEpoch: UInt64 = 0
         var codeCPL = -1
+        let useBlocks = blocks.enabled
         while n < count {
             let ip = ripValue
-            if codeSize == 8 {
+            if codeSize == 8 && useBlocks {
                 if ip & ~0xFFF != codePage || tlbEpoch.pointee != codeEpoch || cplValue != codeCPL {
                     let s = TLB.slot(ip, .fetch, cplValue == 3)
                     if tlbTags[s] == ip & ~0xFFF {
@@ -490,12 +491,21 @@ public final class CPU {
                             // A specialised form (FastForms.swift) changes nothing before it can fault, so the
                             // state at a fault is the state before the instruction; and it changes no mode,
                             // privilege or event state, so only RIP, the code page and the TLB need re-checking.
+                            #if DEBUG
+                            let before = FastFormState(self)
+                            #endif
                             do throws(Abort) {
                                 try executeFast(e, form)
                             } catch {
+                                #if DEBUG
+                                checkFastFormPromises(form, before: before, faulted: true)
+                                #endif
                                 finishAbort(error, savedFlags: flagsBase, savedLazy: lazy, savedSP: gpr[Reg.rsp])
                                 return n
                             }
+                            #if DEBUG
+                            checkFastFormPromises(form, before: before, faulted: false)
+                            #endif
                             // Retiring it: a specialised form sets no shadow, halt or event request, so only
                             // an interrupt shadow this block started under can end (see `retireEndsBatch`).
                             instructionCount &+= 1
@@ -508,12 +518,18 @@ public final class CPU {
                             let savedFlags = flagsBase
                             let savedLazy = lazy
                             let savedSP = gpr[Reg.rsp]
+                            #if DEBUG
+                            let assumed = BlockAssumptions(self)
+                            #endif
                             do throws(Abort) {
                                 try execute(e)
                             } catch {
                                 finishAbort(error, savedFlags: savedFlags, savedLazy: savedLazy, savedSP: savedSP)
                                 return n
                             }
+                            #if DEBUG
+                            checkContinuesBlock(e.pointee.op, before: assumed)
+                            #endif
                             if retireEndsBatch() { return n }
                             left -= 1
                             // Stop when anything the block was decoded under changed.

@@ -5,18 +5,18 @@ extension CPU {
     @inline(__always)
     func execute(_ p: UnsafeMutablePointer<Instruction>) throws(Abort) {
         switch p.pointee.op {
-        // Register forms of the ALU operations other than ADC/SBB (sub & 6 == 2) run inline.
+        // Register forms of the ALU operations run inline.
         case .aluRMReg:
-            if p.pointee.flags & InstructionFlags.mem == 0 && p.pointee.sub & 6 != 2 {
-                aluRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.rm, readReg(p.pointee.reg, p.pointee.opSize))
+            if p.pointee.flags & InstructionFlags.mem == 0 {
+                aluIntoRegister(p.pointee.sub, p.pointee.opSize, p.pointee.rm, readReg(p.pointee.reg, p.pointee.opSize))
             } else { try execALURMReg(p.pointee) }
         case .aluRegRM:
-            if p.pointee.flags & InstructionFlags.mem == 0 && p.pointee.sub & 6 != 2 {
-                aluRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.reg, readReg(p.pointee.rm, p.pointee.opSize))
+            if p.pointee.flags & InstructionFlags.mem == 0 {
+                aluIntoRegister(p.pointee.sub, p.pointee.opSize, p.pointee.reg, readReg(p.pointee.rm, p.pointee.opSize))
             } else { try execALURegRM(p.pointee) }
         case .aluRMImm:
-            if p.pointee.flags & InstructionFlags.mem == 0 && p.pointee.sub & 6 != 2 {
-                aluRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.rm, p.pointee.imm & sizeMask(p.pointee.opSize))
+            if p.pointee.flags & InstructionFlags.mem == 0 {
+                aluIntoRegister(p.pointee.sub, p.pointee.opSize, p.pointee.rm, p.pointee.imm & sizeMask(p.pointee.opSize))
             } else { try execALURMImm(p.pointee) }
         case .movRMReg:
             if p.pointee.isMem { try writeMem(p.pointee.seg, effectiveAddress(p.pointee), p.pointee.opSize, readReg(p.pointee.reg, p.pointee.opSize)) }
@@ -45,10 +45,14 @@ extension CPU {
         case .testRMReg: try execTest(p.pointee, imm: false)
         case .testRMImm: try execTest(p.pointee, imm: true)
         case .incRM:
-            if p.pointee.flags & InstructionFlags.mem == 0 { incDecRegFast(p.pointee.rm, p.pointee.opSize, dec: false) }
+            if p.pointee.flags & InstructionFlags.mem == 0 {
+                writeReg(p.pointee.rm, p.pointee.opSize, incDec(readReg(p.pointee.rm, p.pointee.opSize), p.pointee.opSize, dec: false))
+            }
             else { try execIncDec(p.pointee, dec: false) }
         case .decRM:
-            if p.pointee.flags & InstructionFlags.mem == 0 { incDecRegFast(p.pointee.rm, p.pointee.opSize, dec: true) }
+            if p.pointee.flags & InstructionFlags.mem == 0 {
+                writeReg(p.pointee.rm, p.pointee.opSize, incDec(readReg(p.pointee.rm, p.pointee.opSize), p.pointee.opSize, dec: true))
+            }
             else { try execIncDec(p.pointee, dec: true) }
         case .cmov:
             let v = try readRM(p.pointee)
@@ -58,18 +62,18 @@ extension CPU {
         case .movzx: writeReg(p.pointee.reg, p.pointee.opSize, try readRM(p.pointee, size: p.pointee.size2))
         case .movsx: writeReg(p.pointee.reg, p.pointee.opSize, signExtend(try readRM(p.pointee, size: p.pointee.size2), p.pointee.size2) & sizeMask(p.pointee.opSize))
         case .movsxd: writeReg(p.pointee.reg, p.pointee.opSize, signExtend(try readRM(p.pointee, size: 4), 4) & sizeMask(p.pointee.opSize))
-        // Register forms of SHL/SHR/SAL/SAR (sub 4–7) run inline.
+        // Register forms of the shifts by an immediate, 1 or CL run inline (the rotates through `rotate`).
         case .shiftRMImm:
-            if p.pointee.flags & InstructionFlags.mem == 0 && p.pointee.sub >= 4 {
-                shiftRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.rm, p.pointee.imm & 0xFF)
+            if p.pointee.flags & InstructionFlags.mem == 0 {
+                shiftRegister(p.pointee.sub, p.pointee.opSize, p.pointee.rm, p.pointee.imm & 0xFF)
             } else { try execShift(p.pointee, count: p.pointee.imm & 0xFF) }
         case .shiftRM1:
-            if p.pointee.flags & InstructionFlags.mem == 0 && p.pointee.sub >= 4 {
-                shiftRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.rm, 1)
+            if p.pointee.flags & InstructionFlags.mem == 0 {
+                shiftRegister(p.pointee.sub, p.pointee.opSize, p.pointee.rm, 1)
             } else { try execShift(p.pointee, count: 1) }
         case .shiftRMCL:
-            if p.pointee.flags & InstructionFlags.mem == 0 && p.pointee.sub >= 4 {
-                shiftRegFast(p.pointee.sub, p.pointee.opSize, p.pointee.rm, gpr[Reg.rcx] & 0xFF)
+            if p.pointee.flags & InstructionFlags.mem == 0 {
+                shiftRegister(p.pointee.sub, p.pointee.opSize, p.pointee.rm, gpr[Reg.rcx] & 0xFF)
             } else { try execShift(p.pointee, count: gpr[Reg.rcx] & 0xFF) }
         case .notRM: try execNotNeg(p.pointee, neg: false)
         case .negRM: try execNotNeg(p.pointee, neg: true)

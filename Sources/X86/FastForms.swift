@@ -7,8 +7,11 @@
 // that once and stores a `FastForm` in the instruction; the block loop then runs a handler with nothing left
 // to decide.
 //
-// Every handler keeps the one-at-a-time path's results exactly (the differential tests compare both with the
-// host processor), and keeps two promises that let the block loop skip work:
+// A handler only reaches its operands a faster way: the operation itself is the general path's (`CPU.alu`,
+// `shift`, `imul`, `incDec`, `testFlags` in ALU.swift), so there is one semantics per operation. The
+// differential test checks each layer on its own (`swiftvmx-dev differential --path general|blocks|all`).
+// Every handler keeps two promises that let the block loop skip work (a debug build asserts both after every
+// specialised instruction, `CPU.checkFastFormPromises`):
 // - it changes no architectural state before its last possible fault, so a fault needs no undo snapshot;
 // - it touches no event, mode or privilege state (interrupt flag, shadows, CPL, CR0/CR3/CR4/EFER, segments),
 //   so after it only RIP (a taken branch) and, for memory forms, the code page and the TLB can have changed.
@@ -212,52 +215,52 @@ extension CPU {
         let reg = Int(p.pointee.reg & 15)
         switch form {
         case .none: break   // never dispatched here: the block loop sends these to `execute`
-        case .add32RR: aluRegister(rm, gpr[reg], .add, size: 4)
-        case .or32RR: aluRegister(rm, gpr[reg], .or, size: 4)
-        case .and32RR: aluRegister(rm, gpr[reg], .and, size: 4)
-        case .sub32RR: aluRegister(rm, gpr[reg], .sub, size: 4)
-        case .xor32RR: aluRegister(rm, gpr[reg], .xor, size: 4)
-        case .cmp32RR: aluRegister(rm, gpr[reg], .cmp, size: 4)
-        case .add64RR: aluRegister(rm, gpr[reg], .add, size: 8)
-        case .or64RR: aluRegister(rm, gpr[reg], .or, size: 8)
-        case .and64RR: aluRegister(rm, gpr[reg], .and, size: 8)
-        case .sub64RR: aluRegister(rm, gpr[reg], .sub, size: 8)
-        case .xor64RR: aluRegister(rm, gpr[reg], .xor, size: 8)
-        case .cmp64RR: aluRegister(rm, gpr[reg], .cmp, size: 8)
-        case .add32RI: aluRegister(rm, p.pointee.imm, .add, size: 4)
-        case .or32RI: aluRegister(rm, p.pointee.imm, .or, size: 4)
-        case .and32RI: aluRegister(rm, p.pointee.imm, .and, size: 4)
-        case .sub32RI: aluRegister(rm, p.pointee.imm, .sub, size: 4)
-        case .xor32RI: aluRegister(rm, p.pointee.imm, .xor, size: 4)
-        case .cmp32RI: aluRegister(rm, p.pointee.imm, .cmp, size: 4)
-        case .add64RI: aluRegister(rm, p.pointee.imm, .add, size: 8)
-        case .or64RI: aluRegister(rm, p.pointee.imm, .or, size: 8)
-        case .and64RI: aluRegister(rm, p.pointee.imm, .and, size: 8)
-        case .sub64RI: aluRegister(rm, p.pointee.imm, .sub, size: 8)
-        case .xor64RI: aluRegister(rm, p.pointee.imm, .xor, size: 8)
-        case .cmp64RI: aluRegister(rm, p.pointee.imm, .cmp, size: 8)
-        case .test32RR: test(gpr[rm] & 0xFFFF_FFFF, gpr[reg] & 0xFFFF_FFFF, 4)
-        case .test64RR: test(gpr[rm], gpr[reg], 8)
-        case .test32RI: test(gpr[rm] & 0xFFFF_FFFF, p.pointee.imm & 0xFFFF_FFFF, 4)
-        case .test64RI: test(gpr[rm], p.pointee.imm, 8)
+        case .add32RR: fastALU(rm, gpr[reg], ALUOp.add, size: 4)
+        case .or32RR: fastALU(rm, gpr[reg], ALUOp.or, size: 4)
+        case .and32RR: fastALU(rm, gpr[reg], ALUOp.and, size: 4)
+        case .sub32RR: fastALU(rm, gpr[reg], ALUOp.sub, size: 4)
+        case .xor32RR: fastALU(rm, gpr[reg], ALUOp.xor, size: 4)
+        case .cmp32RR: fastALU(rm, gpr[reg], ALUOp.cmp, size: 4)
+        case .add64RR: fastALU(rm, gpr[reg], ALUOp.add, size: 8)
+        case .or64RR: fastALU(rm, gpr[reg], ALUOp.or, size: 8)
+        case .and64RR: fastALU(rm, gpr[reg], ALUOp.and, size: 8)
+        case .sub64RR: fastALU(rm, gpr[reg], ALUOp.sub, size: 8)
+        case .xor64RR: fastALU(rm, gpr[reg], ALUOp.xor, size: 8)
+        case .cmp64RR: fastALU(rm, gpr[reg], ALUOp.cmp, size: 8)
+        case .add32RI: fastALU(rm, p.pointee.imm, ALUOp.add, size: 4)
+        case .or32RI: fastALU(rm, p.pointee.imm, ALUOp.or, size: 4)
+        case .and32RI: fastALU(rm, p.pointee.imm, ALUOp.and, size: 4)
+        case .sub32RI: fastALU(rm, p.pointee.imm, ALUOp.sub, size: 4)
+        case .xor32RI: fastALU(rm, p.pointee.imm, ALUOp.xor, size: 4)
+        case .cmp32RI: fastALU(rm, p.pointee.imm, ALUOp.cmp, size: 4)
+        case .add64RI: fastALU(rm, p.pointee.imm, ALUOp.add, size: 8)
+        case .or64RI: fastALU(rm, p.pointee.imm, ALUOp.or, size: 8)
+        case .and64RI: fastALU(rm, p.pointee.imm, ALUOp.and, size: 8)
+        case .sub64RI: fastALU(rm, p.pointee.imm, ALUOp.sub, size: 8)
+        case .xor64RI: fastALU(rm, p.pointee.imm, ALUOp.xor, size: 8)
+        case .cmp64RI: fastALU(rm, p.pointee.imm, ALUOp.cmp, size: 8)
+        case .test32RR: testFlags(gpr[rm] & 0xFFFF_FFFF, gpr[reg] & 0xFFFF_FFFF, 4)
+        case .test64RR: testFlags(gpr[rm], gpr[reg], 8)
+        case .test32RI: testFlags(gpr[rm] & 0xFFFF_FFFF, p.pointee.imm & 0xFFFF_FFFF, 4)
+        case .test64RI: testFlags(gpr[rm], p.pointee.imm, 8)
         case .mov32ToRM: gpr[rm] = gpr[reg] & 0xFFFF_FFFF
         case .mov64ToRM: gpr[rm] = gpr[reg]
         case .mov32ToReg: gpr[reg] = gpr[rm] & 0xFFFF_FFFF
         case .mov64ToReg: gpr[reg] = gpr[rm]
         case .movImm32: gpr[rm] = p.pointee.imm & 0xFFFF_FFFF
         case .movImm64: gpr[rm] = p.pointee.imm
-        case .shl32: shiftRegister(rm, shiftCount(p), .shl, wide: false)
-        case .shr32: shiftRegister(rm, shiftCount(p), .shr, wide: false)
-        case .sar32: shiftRegister(rm, shiftCount(p), .sar, wide: false)
-        case .shl64: shiftRegister(rm, shiftCount(p), .shl, wide: true)
-        case .shr64: shiftRegister(rm, shiftCount(p), .shr, wide: true)
-        case .sar64: shiftRegister(rm, shiftCount(p), .sar, wide: true)
-        case .inc32: incDec(rm, 4, .inc)
-        case .dec32: incDec(rm, 4, .dec)
-        case .inc64: incDec(rm, 8, .inc)
-        case .dec64: incDec(rm, 8, .dec)
-        case .imul32RR: imulRegister(reg, gpr[reg], gpr[rm], wide: false)
-        case .imul64RR: imulRegister(reg, gpr[reg], gpr[rm], wide: true)
+        case .shl32: fastShift(rm, shiftCount(p), ShiftOp.shl, wide: false)
+        case .shr32: fastShift(rm, shiftCount(p), ShiftOp.shr, wide: false)
+        case .sar32: fastShift(rm, shiftCount(p), ShiftOp.sar, wide: false)
+        case .shl64: fastShift(rm, shiftCount(p), ShiftOp.shl, wide: true)
+        case .shr64: fastShift(rm, shiftCount(p), ShiftOp.shr, wide: true)
+        case .sar64: fastShift(rm, shiftCount(p), ShiftOp.sar, wide: true)
+        case .inc32: gpr[rm] = incDec(gpr[rm] & 0xFFFF_FFFF, 4, dec: false)
+        case .dec32: gpr[rm] = incDec(gpr[rm] & 0xFFFF_FFFF, 4, dec: true)
+        case .inc64: gpr[rm] = incDec(gpr[rm], 8, dec: false)
+        case .dec64: gpr[rm] = incDec(gpr[rm], 8, dec: true)
+        case .imul32RR: gpr[reg] = imul(4, gpr[reg] & 0xFFFF_FFFF, gpr[rm] & 0xFFFF_FFFF)
+        case .imul64RR: gpr[reg] = imul(8, gpr[reg], gpr[rm])
         case .cmov32RR: gpr[reg] = (condition(p.pointee.sub) ? gpr[rm] : gpr[reg]) & 0xFFFF_FFFF
         case .cmov64RR: if condition(p.pointee.sub) { gpr[reg] = gpr[rm] }
         case .lea64: gpr[reg] = fastOffset(p)
@@ -297,10 +300,10 @@ extension CPU {
         case .store64: try fastWrite(p.pointee.seg, fastOffset(p), 8, gpr[reg])
         case .aluLoad32:
             let b = try fastRead(p.pointee.seg, fastOffset(p), 4)
-            aluRegister(reg, b, FastALU(p.pointee.sub), size: 4)
+            fastALU(reg, b, p.pointee.sub, size: 4)
         case .aluLoad64:
             let b = try fastRead(p.pointee.seg, fastOffset(p), 8)
-            aluRegister(reg, b, FastALU(p.pointee.sub), size: 8)
+            fastALU(reg, b, p.pointee.sub, size: 8)
         case .push64:
             let v = gpr[rm]
             let sp = gpr[Reg.rsp] &- 8
@@ -311,25 +314,17 @@ extension CPU {
             let v = try fastRead(2, sp, 8)
             gpr[Reg.rsp] = sp &+ 8
             gpr[rm] = v
-        case .imul32RRI: imulRegister(reg, gpr[rm], p.pointee.imm, wide: false)
-        case .imul64RRI: imulRegister(reg, gpr[rm], p.pointee.imm, wide: true)
+        case .imul32RRI: gpr[reg] = imul(4, gpr[rm] & 0xFFFF_FFFF, p.pointee.imm & 0xFFFF_FFFF)
+        case .imul64RRI: gpr[reg] = imul(8, gpr[rm], p.pointee.imm)
         case .movzx8RR: gpr[reg] = gpr[rm] & 0xFF
         case .movzx16RR: gpr[reg] = gpr[rm] & 0xFFFF
         case .movsxdRR: gpr[reg] = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: gpr[rm])))
         case .jmpReg64: try jumpAbsolute(gpr[rm])
         case .setccReg: gpr[rm] = (gpr[rm] & ~0xFF) | (condition(p.pointee.sub) ? 1 : 0)
-        case .test8RR: test(gpr[rm] & 0xFF, gpr[reg] & 0xFF, 1)
-        case .alu8RI: aluRegister(rm, p.pointee.imm, FastALU(p.pointee.sub), size: 1)
-        case .adc64RR:
-            let a = gpr[rm], b = gpr[reg]
-            let r = aluResult(2, 8, a, b)
-            gpr[rm] = r
-            commitALUFlags(2, 8, a, b, r)
-        case .sbb64RR:
-            let a = gpr[rm], b = gpr[reg]
-            let r = aluResult(3, 8, a, b)
-            gpr[rm] = r
-            commitALUFlags(3, 8, a, b, r)
+        case .test8RR: testFlags(gpr[rm] & 0xFF, gpr[reg] & 0xFF, 1)
+        case .alu8RI: fastALU(rm, p.pointee.imm, p.pointee.sub, size: 1)
+        case .adc64RR: gpr[rm] = alu(ALUOp.adc, 8, gpr[rm], gpr[reg])
+        case .sbb64RR: gpr[rm] = alu(ALUOp.sbb, 8, gpr[rm], gpr[reg])
         case .not32: gpr[rm] = ~gpr[rm] & 0xFFFF_FFFF
         case .not64: gpr[rm] = ~gpr[rm]
         case .movsxdLoad:
@@ -337,21 +332,21 @@ extension CPU {
         case .storeImm32: try fastWrite(p.pointee.seg, fastOffset(p), 4, p.pointee.imm)
         case .storeImm64: try fastWrite(p.pointee.seg, fastOffset(p), 8, p.pointee.imm)
         case .cmpMemImm32:
-            _ = aluFlags(try fastRead(p.pointee.seg, fastOffset(p), 4), p.pointee.imm & 0xFFFF_FFFF, .cmp, size: 4)
+            _ = alu(ALUOp.cmp, 4, try fastRead(p.pointee.seg, fastOffset(p), 4), p.pointee.imm & 0xFFFF_FFFF)
         case .cmpMemImm64:
-            _ = aluFlags(try fastRead(p.pointee.seg, fastOffset(p), 8), p.pointee.imm, .cmp, size: 8)
+            _ = alu(ALUOp.cmp, 8, try fastRead(p.pointee.seg, fastOffset(p), 8), p.pointee.imm)
         case .cmpMemReg32:
-            _ = aluFlags(try fastRead(p.pointee.seg, fastOffset(p), 4), gpr[reg] & 0xFFFF_FFFF, .cmp, size: 4)
+            _ = alu(ALUOp.cmp, 4, try fastRead(p.pointee.seg, fastOffset(p), 4), gpr[reg] & 0xFFFF_FFFF)
         case .cmpMemReg64:
-            _ = aluFlags(try fastRead(p.pointee.seg, fastOffset(p), 8), gpr[reg], .cmp, size: 8)
-        case .testMemImm32: test(try fastRead(p.pointee.seg, fastOffset(p), 4), p.pointee.imm & 0xFFFF_FFFF, 4)
-        case .testMemImm64: test(try fastRead(p.pointee.seg, fastOffset(p), 8), p.pointee.imm, 8)
+            _ = alu(ALUOp.cmp, 8, try fastRead(p.pointee.seg, fastOffset(p), 8), gpr[reg])
+        case .testMemImm32: testFlags(try fastRead(p.pointee.seg, fastOffset(p), 4), p.pointee.imm & 0xFFFF_FFFF, 4)
+        case .testMemImm64: testFlags(try fastRead(p.pointee.seg, fastOffset(p), 8), p.pointee.imm, 8)
         case .callReg64: try callAbsolute(gpr[rm])
         case .callMem64: try callAbsolute(try fastRead(p.pointee.seg, fastOffset(p), 8))
         case .jmpMem64: try jumpAbsolute(try fastRead(p.pointee.seg, fastOffset(p), 8))
         case .cmpMemImm8:
-            _ = aluFlags(try fastRead(p.pointee.seg, fastOffset(p), 1), p.pointee.imm & 0xFF, .cmp, size: 1)
-        case .testMemImm8: test(try fastRead(p.pointee.seg, fastOffset(p), 1), p.pointee.imm & 0xFF, 1)
+            _ = alu(ALUOp.cmp, 1, try fastRead(p.pointee.seg, fastOffset(p), 1), p.pointee.imm & 0xFF)
+        case .testMemImm8: testFlags(try fastRead(p.pointee.seg, fastOffset(p), 1), p.pointee.imm & 0xFF, 1)
         case .storeImm8: try fastWrite(p.pointee.seg, fastOffset(p), 1, p.pointee.imm)
         case .sseScalarDouble:
             let d = Int(p.pointee.reg & 15) * 2
@@ -389,106 +384,21 @@ extension CPU {
         }
     }
 
-    /// ADD OR AND SUB XOR CMP of `a` and `b`, both already cut to `size` bytes: records the flags and returns
-    /// the result (cut to `size`).
+    /// ALU operation `op` (`ALUOp`, not ADC or SBB) on register `dst` at `size` 1 (the low byte; the rest is
+    /// kept), 4 (the upper half is zeroed) or 8 bytes, with `source` (cut to `size` here); CMP writes nothing.
     @_transparent
-    func aluFlags(_ a: UInt64, _ b: UInt64, _ op: FastALU, size: UInt8) -> UInt64 {
-        let r: UInt64
-        let flagOp: FlagOp
-        switch op {
-        case .add: r = (a &+ b) & sizeMask(size); flagOp = .add
-        case .or: r = a | b; flagOp = .logic
-        case .and: r = a & b; flagOp = .logic
-        case .xor: r = a ^ b; flagOp = .logic
-        case .sub, .cmp: r = (a &- b) & sizeMask(size); flagOp = .sub
-        }
-        lazy = LazyFlags(op: flagOp, size: size, dst: a, src: b, res: r)
-        return r
+    func fastALU(_ dst: Int, _ source: UInt64, _ op: UInt8, size: UInt8) {
+        let r = alu(op, size, gpr[dst] & sizeMask(size), source & sizeMask(size))
+        if op != ALUOp.cmp { gpr[dst] = size == 1 ? (gpr[dst] & ~0xFF) | r : r }
     }
 
-    /// An ALU operation on register `dst` at `size` 1 (the low byte; the rest is kept), 4 (the upper half is
-    /// zeroed) or 8 bytes; CMP writes nothing.
+    /// SHL, SHR or SAR (`op`, `ShiftOp`) of a 32-bit (`wide` false) or 64-bit register by a count (masked
+    /// here): `CPU.shift`; a count of 0 changes no flag but still zero-extends a 32-bit destination.
     @_transparent
-    func aluRegister(_ dst: Int, _ source: UInt64, _ op: FastALU, size: UInt8) {
-        let r = aluFlags(gpr[dst] & sizeMask(size), source & sizeMask(size), op, size: size)
-        if op != .cmp { gpr[dst] = size == 1 ? (gpr[dst] & ~0xFF) | r : r }
-    }
-
-    /// Two- and three-operand IMUL into register `dst` at 32 (`wide` false) or 64 bits.
-    @_transparent
-    func imulRegister(_ dst: Int, _ a: UInt64, _ b: UInt64, wide: Bool) {
-        if wide {
-            let product = Int64(bitPattern: a).multipliedReportingOverflow(by: Int64(bitPattern: b))
-            let r = UInt64(bitPattern: product.partialValue)
-            gpr[dst] = r
-            setMultiplyFlags(r, 8, overflow: product.overflow)
-        } else {
-            let product = Int64(Int32(truncatingIfNeeded: a)) &* Int64(Int32(truncatingIfNeeded: b))
-            let r = UInt64(bitPattern: product) & 0xFFFF_FFFF
-            gpr[dst] = r
-            setMultiplyFlags(r, 4, overflow: product != Int64(Int32(truncatingIfNeeded: product)))
-        }
-    }
-
-    /// SHL, SHR or SAR of a 32-bit (`wide` false) or 64-bit register by a count (the same results as
-    /// `shiftRegFast`: CF the last bit shifted out, OF for a count of 1 as the SDM defines it, SF ZF PF of the
-    /// result, AF clear; a count of 0 changes no flag but still zero-extends a 32-bit destination).
-    @_transparent
-    func shiftRegister(_ r: Int, _ rawCount: UInt64, _ kind: FastShift, wide: Bool) {
-        let bits: UInt64 = wide ? 64 : 32
-        let mask: UInt64 = wide ? ~0 : 0xFFFF_FFFF
-        let count = rawCount & (bits &- 1)
-        let a = gpr[r] & mask
-        if count == 0 { gpr[r] = a; return }
-        let result: UInt64
-        var f: UInt64
-        switch kind {
-        case .shl:
-            result = (a << count) & mask
-            f = (a >> (bits &- count)) & 1
-            if (result >> (bits &- 1)) ^ f != 0 { f |= CPU.ofBit }
-        case .shr:
-            result = a >> count
-            f = (a >> (count &- 1)) & 1
-            if count == 1 && a >> (bits &- 1) != 0 { f |= CPU.ofBit }
-        case .sar:
-            let s = wide ? Int64(bitPattern: a) : Int64(Int32(truncatingIfNeeded: a))
-            result = UInt64(bitPattern: s >> Int64(count)) & mask
-            f = UInt64(bitPattern: s >> Int64(count &- 1)) & 1
-        }
-        gpr[r] = result
-        if result == 0 { f |= CPU.zfBit }
-        if result >> (bits &- 1) != 0 { f |= CPU.sfBit }
-        if evenParity(result) { f |= CPU.pfBit }
-        flagsBase = (flagsBase & ~CPU.statusBits) | f
-        lazy.op = .none
-    }
-
-    /// INC or DEC of a 32- or 64-bit register; CF is kept (made concrete in `flagsBase` first).
-    @_transparent
-    func incDec(_ r: Int, _ size: UInt8, _ op: FlagOp) {
-        let mask: UInt64 = size == 8 ? ~0 : 0xFFFF_FFFF
-        let a = gpr[r] & mask
-        let result = (op == .dec ? a &- 1 : a &+ 1) & mask
-        gpr[r] = result
-        let cf = carryFlag
-        flagsBase = (flagsBase & ~CPU.cfBit) | (cf ? CPU.cfBit : 0)
-        lazy = LazyFlags(op: op, size: size, dst: a, src: 1, res: result)
-    }
-
-    /// TEST: the flags of `a & b`.
-    @_transparent
-    func test(_ a: UInt64, _ b: UInt64, _ size: UInt8) {
-        lazy = LazyFlags(op: .logic, size: size, dst: a, src: b, res: a & b)
-    }
-
-    /// Flags of a two- or three-operand IMUL: CF = OF = the product did not fit; SF, ZF, PF of the result
-    /// (SDM Vol. 2A "IMUL": SF, ZF, AF and PF are undefined; these are what `execIMulReg` sets).
-    @_transparent
-    func setMultiplyFlags(_ r: UInt64, _ size: UInt8, overflow: Bool) {
-        var f = szpFlags(r, size)
-        if overflow { f |= CPU.cfBit | CPU.ofBit }
-        setStatusFlags(f)
+    func fastShift(_ r: Int, _ rawCount: UInt64, _ op: UInt8, wide: Bool) {
+        let count = rawCount & (wide ? 63 : 31)
+        let a = wide ? gpr[r] : gpr[r] & 0xFFFF_FFFF
+        gpr[r] = count == 0 ? a : shift(op, wide ? 8 : 4, a, by: count)
     }
 
     /// The count of a shift by an immediate (C1), by one (D1) or by CL (D3).
@@ -706,18 +616,5 @@ extension CPU {
     func fastWrite(_ s: UInt8, _ off: UInt64, _ size: Int, _ v: UInt64) throws(Abort) {
         if let q = fastHostAddress(s, off, size, .write) { hostStore(q, size, v); return }
         try writeMem(s, off, UInt8(size), v)
-    }
-}
-
-/// The shifts with specialised forms.
-enum FastShift { case shl, shr, sar }
-
-/// The ALU operations with specialised forms (`Instruction.sub` values).
-enum FastALU: UInt8 {
-    case add = 0, or = 1, and = 4, sub = 5, xor = 6, cmp = 7
-
-    /// The operation for `Instruction.sub` (only ever called with the values `FastForm.aluIndex` accepts).
-    @inline(__always) init(_ sub: UInt8) {
-        self = FastALU(rawValue: sub) ?? .cmp
     }
 }

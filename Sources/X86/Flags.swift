@@ -170,7 +170,7 @@ extension CPU {
     }
 
     /// Flags word for a result: SF, ZF, PF of `res` at `size`.
-    @inline(__always) func szpFlags(_ res: UInt64, _ size: UInt8) -> UInt64 {
+    @_transparent func szpFlags(_ res: UInt64, _ size: UInt8) -> UInt64 {
         var f: UInt64 = 0
         if res & sizeMask(size) == 0 { f |= CPU.zfBit }
         if res & signBit(size) != 0 { f |= CPU.sfBit }

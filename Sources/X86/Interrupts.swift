@@ -304,8 +304,7 @@ extension CPU {
         if g.type & 1 == 0 { nf &= ~RFLAGS.if.rawValue }
         flagsBase = nf
         lazy.op = .none
-        try markAccessed(g.gateSelector, d)
-        setCS(codeSegment(from: d, selector: g.gateSelector, cpl: newCPL), rip: offset)
+        try enterCodeSegment(d, selector: g.gateSelector, cpl: newCPL, rip: offset)
     }
 
     /// IA-32e mode: 16-byte IDT gates, 64-bit frames, IST (SDM Vol. 3A §6.14).
@@ -447,14 +446,8 @@ extension CPU {
             return
         }
         // Protected-mode or IA-32e return.
-        if csSel & 0xFFFC == 0 { throw Abort.gp(0) }
-        let d = try readDescriptor(csSel)
-        let code = UInt32(csSel & 0xFFFC)
+        let d = try loadCodeSegment(csSel, for: .return)
         let rpl = Int(csSel & 3)
-        if !d.isCode || rpl < cpl { throw Abort.gp(code) }
-        if d.isConforming ? d.dpl > rpl : d.dpl != rpl { throw Abort.gp(code) }
-        if !d.present { throw Abort.np(code) }
-        if longModeActive && d.l && d.db { throw Abort.gp(code) }
         let toOuter = rpl > cpl
         let popsStack = toOuter || (codeSize == 8)
         var newSS = seg[Seg.ss]
@@ -470,12 +463,7 @@ extension CPU {
             }
             newSP = sp
         }
-        let target = d.l && longModeActive ? newIP : newIP & 0xFFFF_FFFF
-        if d.l && longModeActive {
-            if !isCanonical(target) { throw Abort.gp(0) }
-        } else if target > UInt64(d.limit) {
-            throw Abort.gp(0)
-        }
+        let target = try checkedTarget(newIP, d)
         // Commit.
         var changeable = RFLAGS.cf.rawValue | RFLAGS.pf.rawValue | RFLAGS.af.rawValue | RFLAGS.zf.rawValue |
             RFLAGS.sf.rawValue | RFLAGS.tf.rawValue | RFLAGS.df.rawValue | RFLAGS.of.rawValue | RFLAGS.nt.rawValue
@@ -494,8 +482,7 @@ extension CPU {
         } else {
             adjustSP(3 * UInt64(size))
         }
-        try markAccessed(csSel, d)
-        setCS(codeSegment(from: d, selector: csSel, cpl: rpl), rip: target)
+        try enterCodeSegment(d, selector: csSel, cpl: rpl, rip: target)
         if toOuter { nullifyInaccessibleSegments() }
         lazyEventCheck = true
     }

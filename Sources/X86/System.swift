@@ -1,5 +1,6 @@
-// System instructions: segment loads, far transfers, control registers, MSRs, CPUID, I/O,
-// fast system calls, descriptor tables (SDM Vol. 2 instruction pages, Vol. 3A chapters 2–7).
+// System instructions: their dispatch (`executeSystem`), PUSHF/POPF, LDTR and TR, LAR/LSL/VERR/VERW
+// (SDM Vol. 2 instruction pages, Vol. 3A chapters 2–7). Far transfers are in FarTransfers.swift, port I/O in
+// PortIO.swift, SYSCALL/SYSENTER in FastSystemCalls.swift, the time-stamp counter in TimeStampCounter.swift.
 
 extension CPU {
     /// Instructions outside the hot path.
@@ -251,239 +252,6 @@ extension CPU {
         if flagsBase & RFLAGS.if.rawValue != 0 && old & RFLAGS.if.rawValue == 0 { lazyEventCheck = true }
     }
 
-    // MARK: Far transfers
-
-    /// JMP ptr16:16/32 and JMP m16:16/32/64 (SDM Vol. 2A "JMP").
-    func farJump(selector: UInt16, offset: UInt64, size: UInt8) throws(Abort) {
-        if mode == .real || mode == .virtual8086 {
-            let target = offset & sizeMask(size)
-            var r = seg[Seg.cs]
-            r.selector = selector
-            r.base = UInt64(selector) << 4
-            if mode == .virtual8086 { r = SegmentRegister(selector: selector, base: UInt64(selector) << 4, limit: 0xFFFF, accessRights: 0xFB) }
-            if target > UInt64(r.limit) { throw Abort.gp(0) }
-            setCS(r, rip: target)
-            return
-        }
-        if selector & 0xFFFC == 0 { throw Abort.gp(0) }
-        let code = UInt32(selector & 0xFFFC)
-        let d = try readDescriptor(selector)
-        if d.s {
-            guard d.isCode else { throw Abort.gp(code) }
-            try checkDirectCodeTarget(d, selector: selector)
-            let target = try checkedTarget(offset & (size == 8 ? ~0 : sizeMask(size)), d)
-            try markAccessed(selector, d)
-            setCS(codeSegment(from: d, selector: selector, cpl: cpl), rip: target)
-            return
-        }
-        switch d.type {
-        case SystemType.callGate16, SystemType.callGate32:
-            let (g, tsel, t) = try callGateTarget(selector, d, forCall: false)
-            let off = longModeActive ? g.gateOffset : (d.type == SystemType.callGate32 ? g.gateOffset & 0xFFFF_FFFF : g.gateOffset & 0xFFFF)
-            let target = try checkedTarget(off, t)
-            try markAccessed(tsel, t)
-            setCS(codeSegment(from: t, selector: tsel, cpl: cpl), rip: target)
-        case SystemType.taskGate, SystemType.tss16Available, SystemType.tss32Available:
-            if longModeActive { throw Abort.gp(code) }
-            if d.dpl < cpl || d.dpl < Int(selector & 3) { throw Abort.gp(code) }
-            if !d.present { throw Abort.np(code) }
-            let tss = d.type == SystemType.taskGate ? d.gateSelector : selector
-            try taskSwitch(to: tss, reason: .jump, errorCode: nil)
-        default:
-            throw Abort.gp(code)
-        }
-    }
-
-    /// Reads and checks a call gate and the code segment it names, for a far JMP (the target keeps the CPL:
-    /// conforming with DPL ≤ CPL or non-conforming with DPL = CPL) or a far CALL (DPL ≤ CPL; a more privileged
-    /// non-conforming target switches stacks). Returns the gate, the target selector and its descriptor.
-    private func callGateTarget(_ selector: UInt16, _ d: Descriptor, forCall: Bool) throws(Abort) -> (Descriptor, UInt16, Descriptor) {
-        let code = UInt32(selector & 0xFFFC)
-        let g = try readGate(selector, d)
-        if g.dpl < cpl || g.dpl < Int(selector & 3) { throw Abort.gp(code) }
-        if !g.present { throw Abort.np(code) }
-        let tsel = g.gateSelector
-        if tsel & 0xFFFC == 0 { throw Abort.gp(0) }
-        let t = try readDescriptor(tsel)
-        let tcode = UInt32(tsel & 0xFFFC)
-        let privilegeOK = forCall ? t.dpl <= cpl : (t.isConforming ? t.dpl <= cpl : t.dpl == cpl)
-        if !t.isCode || !privilegeOK { throw Abort.gp(tcode) }
-        if !t.present { throw Abort.np(tcode) }
-        if longModeActive && (!t.l || t.db) { throw Abort.gp(tcode) }
-        return (g, tsel, t)
-    }
-
-    /// Reads a call gate, 16 bytes wide in IA-32e mode (where only 64-bit gates exist).
-    private func readGate(_ selector: UInt16, _ d: Descriptor) throws(Abort) -> Descriptor {
-        if longModeActive {
-            if d.type != SystemType.callGate32 { throw Abort.gp(UInt32(selector & 0xFFFC)) }
-            let g = try readDescriptor(selector, wide: true)
-            if (g.upper >> 40) & 0x1F != 0 { throw Abort.gp(UInt32(selector & 0xFFFC)) }
-            return g
-        }
-        return d
-    }
-
-    /// Checks a direct far transfer to a code segment (no gate).
-    private func checkDirectCodeTarget(_ d: Descriptor, selector: UInt16) throws(Abort) {
-        let code = UInt32(selector & 0xFFFC)
-        if d.isConforming {
-            if d.dpl > cpl { throw Abort.gp(code) }
-        } else if Int(selector & 3) > cpl || d.dpl != cpl {
-            throw Abort.gp(code)
-        }
-        if !d.present { throw Abort.np(code) }
-        if longModeActive && d.l && d.db { throw Abort.gp(code) }
-    }
-
-    /// Checks a far-transfer target offset against the new code segment.
-    private func checkedTarget(_ offset: UInt64, _ d: Descriptor) throws(Abort) -> UInt64 {
-        if longModeActive && d.l {
-            if !isCanonical(offset) { throw Abort.gp(0) }
-            return offset
-        }
-        let t = offset & 0xFFFF_FFFF
-        if t > UInt64(d.limit) { throw Abort.gp(0) }
-        return t
-    }
-
-    /// CALL ptr16:16/32 and CALL m16:16/32/64, including call gates to inner levels (SDM Vol. 2A "CALL").
-    func farCall(selector: UInt16, offset: UInt64, size: UInt8) throws(Abort) {
-        let retCS = UInt64(seg[Seg.cs].selector)
-        let retIP = ripValue
-        if mode == .real || mode == .virtual8086 {
-            let target = offset & sizeMask(size)
-            var r = seg[Seg.cs]
-            r.selector = selector
-            r.base = UInt64(selector) << 4
-            if target > UInt64(r.limit) { throw Abort.gp(0) }
-            try push(retCS, size)
-            try push(retIP, size)
-            setCS(r, rip: target)
-            return
-        }
-        if selector & 0xFFFC == 0 { throw Abort.gp(0) }
-        let code = UInt32(selector & 0xFFFC)
-        let d = try readDescriptor(selector)
-        if d.s {
-            guard d.isCode else { throw Abort.gp(code) }
-            try checkDirectCodeTarget(d, selector: selector)
-            let target = try checkedTarget(offset & (size == 8 ? ~0 : sizeMask(size)), d)
-            try push(retCS, size)
-            try push(retIP, size)
-            try markAccessed(selector, d)
-            setCS(codeSegment(from: d, selector: selector, cpl: cpl), rip: target)
-            return
-        }
-        switch d.type {
-        case SystemType.callGate16, SystemType.callGate32:
-            let (g, tsel, t) = try callGateTarget(selector, d, forCall: true)
-            let gateSize: UInt8 = longModeActive ? 8 : (d.type == SystemType.callGate32 ? 4 : 2)
-            let off = longModeActive ? g.gateOffset : (gateSize == 4 ? g.gateOffset & 0xFFFF_FFFF : g.gateOffset & 0xFFFF)
-            let target = try checkedTarget(off, t)
-            if !t.isConforming && t.dpl < cpl {
-                // More privileged: switch to the inner stack from the TSS and copy parameters.
-                let newCPL = t.dpl
-                let oldSS = seg[Seg.ss], oldSP = gpr[Reg.rsp]
-                var newSS: SegmentRegister
-                var sp: UInt64
-                if longModeActive {
-                    sp = try readTSS64(4 + 8 * UInt64(newCPL))
-                    newSS = SegmentRegister(selector: UInt16(newCPL), base: 0, limit: 0, accessRights: 0x10000 | UInt32(newCPL) << 5)
-                } else {
-                    let (ssSel, esp) = try innerStack(from: newCPL)
-                    newSS = try stackSegment(ssSel, cpl: newCPL)
-                    sp = esp
-                }
-                var frame: [UInt64] = [UInt64(oldSS.selector), oldSP]
-                if !longModeActive {
-                    let n = g.gateParamCount
-                    var params: [UInt64] = []
-                    for k in 0..<n {
-                        let so = ((oldSS.db ? oldSP & 0xFFFF_FFFF : oldSP & 0xFFFF) &+ UInt64(k) * UInt64(gateSize))
-                        params.append(try readMem(2, so, gateSize))
-                    }
-                    frame += params.reversed()
-                }
-                frame += [retCS, retIP]
-                let wide = longModeActive
-                let mask: UInt64 = wide ? ~0 : (newSS.db ? 0xFFFF_FFFF : 0xFFFF)
-                for v in frame {
-                    sp = (sp &- UInt64(gateSize)) & mask
-                    let la: UInt64
-                    if wide {
-                        la = sp
-                    } else {
-                        if sp &+ UInt64(gateSize) &- 1 > UInt64(newSS.limit) { throw Abort.ss(UInt32(newSS.selector & 0xFFFC)) }
-                        la = (newSS.base &+ sp) & 0xFFFF_FFFF
-                    }
-                    try writeLinear(la, Int(gateSize), v & sizeMask(gateSize), user: false)
-                }
-                seg[Seg.ss] = newSS
-                gpr[Reg.rsp] = wide || newSS.db ? sp : (gpr[Reg.rsp] & ~0xFFFF) | sp
-                try markAccessed(tsel, t)
-                setCS(codeSegment(from: t, selector: tsel, cpl: newCPL), rip: target)
-            } else {
-                try push(retCS, gateSize)
-                try push(retIP, gateSize)
-                try markAccessed(tsel, t)
-                setCS(codeSegment(from: t, selector: tsel, cpl: cpl), rip: target)
-            }
-        case SystemType.taskGate, SystemType.tss16Available, SystemType.tss32Available:
-            if longModeActive { throw Abort.gp(code) }
-            if d.dpl < cpl || d.dpl < Int(selector & 3) { throw Abort.gp(code) }
-            if !d.present { throw Abort.np(code) }
-            let tss = d.type == SystemType.taskGate ? d.gateSelector : selector
-            try taskSwitch(to: tss, reason: .call, errorCode: nil)
-        default:
-            throw Abort.gp(code)
-        }
-    }
-
-    /// RETF, RETF imm16 (SDM Vol. 2B "RET").
-    func farReturn(size: UInt8, release: UInt64) throws(Abort) {
-        let ip = try peekStack(0, size)
-        let csSel = UInt16(truncatingIfNeeded: try peekStack(UInt64(size), size))
-        if mode == .real || mode == .virtual8086 {
-            var r = seg[Seg.cs]
-            r.selector = csSel
-            r.base = UInt64(csSel) << 4
-            let target = ip & sizeMask(size)
-            if target > UInt64(r.limit) { throw Abort.gp(0) }
-            adjustSP(2 * UInt64(size) &+ release)
-            setCS(r, rip: target)
-            return
-        }
-        if csSel & 0xFFFC == 0 { throw Abort.gp(0) }
-        let d = try readDescriptor(csSel)
-        let code = UInt32(csSel & 0xFFFC)
-        let rpl = Int(csSel & 3)
-        if !d.isCode || rpl < cpl { throw Abort.gp(code) }
-        if d.isConforming ? d.dpl > rpl : d.dpl != rpl { throw Abort.gp(code) }
-        if !d.present { throw Abort.np(code) }
-        let target = try checkedTarget(size == 8 ? ip : ip & sizeMask(size), d)
-        if rpl > cpl {
-            let sp = try peekStack(2 * UInt64(size) &+ release, size)
-            let ssSel = UInt16(truncatingIfNeeded: try peekStack(3 * UInt64(size) &+ release, size))
-            var newSS: SegmentRegister
-            if ssSel & 0xFFFC == 0 && longModeActive && rpl < 3 && d.l {
-                newSS = SegmentRegister(selector: ssSel, base: 0, limit: 0, accessRights: 0x10000 | UInt32(rpl) << 5)
-            } else {
-                newSS = try stackSegment(ssSel, cpl: rpl, vector: 13)
-            }
-            try markAccessed(csSel, d)
-            setCS(codeSegment(from: d, selector: csSel, cpl: rpl), rip: target)
-            seg[Seg.ss] = newSS
-            let sa = stackAddrSize
-            writeReg(4, sa, (sp &+ release) & sizeMask(sa))
-            nullifyInaccessibleSegments()
-        } else {
-            adjustSP(2 * UInt64(size) &+ release)
-            try markAccessed(csSel, d)
-            setCS(codeSegment(from: d, selector: csSel, cpl: cpl), rip: target)
-        }
-    }
-
     // MARK: LDTR, TR
 
     /// LLDT: loads LDTR from a GDT descriptor of type LDT.
@@ -522,13 +290,31 @@ extension CPU {
 
     // MARK: LAR, LSL, VERR, VERW
 
+    /// The descriptor `selector` names for LAR, LSL, VERR and VERW, or nil when the selector is null or
+    /// lies outside its table (the LDT unusable or the index beyond the limit): then the instruction clears
+    /// ZF. A fault while reading the descriptor (a #PF, an EPT violation) is raised, not turned into ZF=0
+    /// (SDM Vol. 2A "LAR", "LSL", "VERR/VERW": Protected Mode Exceptions, #PF(fault-code)).
+    func descriptorForCheck(_ selector: UInt16) throws(Abort) -> Descriptor? {
+        guard selector & 0xFFFC != 0 else { return nil }
+        let limit: UInt64
+        if selector & 4 != 0 {
+            let ldtr = seg[Seg.ldtr]
+            if ldtr.unusable || ldtr.selector & 0xFFFC == 0 { return nil }
+            limit = UInt64(ldtr.limit)
+        } else {
+            limit = UInt64(gdtr.limit)
+        }
+        if UInt64(selector & 0xFFF8) &+ 7 > limit { return nil }
+        return try readDescriptor(selector)
+    }
+
     func execLarLsl(_ i: borrowing Instruction) throws(Abort) {
         if !protectedMode || mode == .virtual8086 { throw Abort.ud }
         let sel = UInt16(try readRM(i, size: 2))
         let f = materializedFlags()
         var ok = false
         var value: UInt64 = 0
-        if sel & 0xFFFC != 0, let d = try? readDescriptor(sel) {
+        if let d = try descriptorForCheck(sel) {
             var typeOK: Bool
             if d.s {
                 typeOK = true
@@ -557,145 +343,12 @@ extension CPU {
         let sel = UInt16(try readRM(i, size: 2))
         let f = materializedFlags()
         var ok = false
-        if sel & 0xFFFC != 0, let d = try? readDescriptor(sel), d.s {
+        if let d = try descriptorForCheck(sel), d.s {
             let privOK = d.isConforming || (d.dpl >= cpl && d.dpl >= Int(sel & 3))
             if i.op == .verr { ok = privOK && (!d.isCode || d.type & 2 != 0) }
             else { ok = privOK && !d.isCode && d.type & 2 != 0 }
         }
         flagsBase = ok ? f | CPU.zfBit : f & ~CPU.zfBit
         lazy.op = .none
-    }
-
-    // MARK: I/O
-
-    /// Checks IOPL and the TSS I/O permission bitmap (SDM Vol. 1 §19.5).
-    func checkIOPermission(port: UInt16, size: Int) throws(Abort) {
-        guard protectedMode && (cpl > iopl || mode == .virtual8086) else { return }
-        let tr = seg[Seg.tr]
-        guard !tr.unusable, tr.type & 8 != 0, tr.limit >= 0x67 else { throw Abort.gp(0) }
-        let mapBase = try readLinear(maskLinear(tr.base &+ 0x66), 2, user: false)
-        let byteOff = mapBase &+ UInt64(port >> 3)
-        if byteOff &+ 1 > UInt64(tr.limit) { throw Abort.gp(0) }
-        let bits = try readLinear(maskLinear(tr.base &+ byteOff), 2, user: false)
-        let mask = UInt64((1 << size) - 1) << UInt64(port & 7)
-        if bits & mask != 0 { throw Abort.gp(0) }
-    }
-
-    /// IN with the permission check.
-    func portIn(_ port: UInt16, _ size: Int) throws(Abort) -> UInt32 {
-        try checkIOPermission(port: port, size: size)
-        return try portRead(port, size)
-    }
-
-    /// OUT with the permission check.
-    func portOut(_ port: UInt16, _ size: Int, _ value: UInt32) throws(Abort) {
-        try checkIOPermission(port: port, size: size)
-        try portWrite(port, size, value)
-    }
-
-    /// Reads a port through the bus (or causes a VM exit).
-    func portRead(_ port: UInt16, _ size: Int) throws(Abort) -> UInt32 {
-        let size = min(size, 4)   // REX.W does not widen I/O: 64-bit operand size means 32 bits.
-        try hookIO(port: port, size: size, input: true)
-        let v = bus.ioRead(port: port, size: size)
-        return size == 4 ? v : v & ((1 << UInt32(size * 8)) - 1)
-    }
-
-    /// Writes a port through the bus (or causes a VM exit).
-    func portWrite(_ port: UInt16, _ size: Int, _ value: UInt32) throws(Abort) {
-        let size = min(size, 4)   // REX.W does not widen I/O: 64-bit operand size means 32 bits.
-        try hookIO(port: port, size: size, input: false)
-        bus.ioWrite(port: port, size: size, value: size == 4 ? value : value & ((1 << UInt32(size * 8)) - 1))
-    }
-
-    // MARK: Fast system calls
-
-    /// SYSCALL (SDM Vol. 2B).
-    func execSyscall() throws(Abort) {
-        if eferValue & EFER.sce.rawValue == 0 { throw Abort.ud }
-        let star = msrs.star
-        let csSel = UInt16((star >> 32) & 0xFFFC)
-        let f = materializedFlags()
-        if longModeActive {
-            if codeSize != 8 && mode != .compatibility { throw Abort.ud }
-            gpr[Reg.rcx] = ripValue
-            gpr[Reg.r11] = f & ~RFLAGS.rf.rawValue
-            let target = codeSize == 8 ? msrs.lstar : msrs.cstar
-            flagsBase = (f & ~msrs.fmask & ~RFLAGS.rf.rawValue) | 2
-            lazy.op = .none
-            seg[Seg.ss] = SegmentRegister(selector: csSel &+ 8, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
-            setCS(SegmentRegister(selector: csSel, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA09B), rip: target)
-        } else {
-            if !protectedMode { throw Abort.ud }
-            gpr[Reg.rcx] = ripValue & 0xFFFF_FFFF
-            flagsBase = (f & ~(RFLAGS.vm.rawValue | RFLAGS.if.rawValue | RFLAGS.rf.rawValue)) | 2
-            lazy.op = .none
-            seg[Seg.ss] = SegmentRegister(selector: csSel &+ 8, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
-            setCS(SegmentRegister(selector: csSel, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC09B), rip: star & 0xFFFF_FFFF)
-        }
-        lazyEventCheck = true
-    }
-
-    /// SYSRET (SDM Vol. 2B).
-    func execSysret(_ i: borrowing Instruction) throws(Abort) {
-        if eferValue & EFER.sce.rawValue == 0 { throw Abort.ud }
-        if !protectedMode || cpl != 0 { throw Abort.gp(0) }
-        guard longModeActive else { throw Abort.ud }
-        let base = UInt16((msrs.star >> 48) & 0xFFFF)
-        let to64 = i.flags & InstructionFlags.rexW != 0
-        if to64 && !isCanonical(gpr[Reg.rcx]) { throw Abort.gp(0) }
-        let target = to64 ? gpr[Reg.rcx] : gpr[Reg.rcx] & 0xFFFF_FFFF
-        flagsBase = (gpr[Reg.r11] & 0x3C_7FD7) | 2
-        lazy.op = .none
-        seg[Seg.ss] = SegmentRegister(selector: (base &+ 8) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3)
-        let cs = to64 ? SegmentRegister(selector: (base &+ 16) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA0FB)
-            : SegmentRegister(selector: base | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0FB)
-        setCS(cs, rip: target)
-        lazyEventCheck = true
-    }
-
-    /// SYSENTER (SDM Vol. 2B).
-    func execSysenter() throws(Abort) {
-        if !protectedMode { throw Abort.gp(0) }
-        let csSel = UInt16(msrs.sysenterCS & 0xFFFC)
-        if csSel == 0 { throw Abort.gp(0) }
-        let f = materializedFlags()
-        flagsBase = (f & ~(RFLAGS.vm.rawValue | RFLAGS.if.rawValue | RFLAGS.rf.rawValue)) | 2
-        lazy.op = .none
-        seg[Seg.ss] = SegmentRegister(selector: csSel &+ 8, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
-        if longModeActive {
-            gpr[Reg.rsp] = msrs.sysenterESP
-            setCS(SegmentRegister(selector: csSel, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA09B), rip: msrs.sysenterEIP)
-        } else {
-            gpr[Reg.rsp] = msrs.sysenterESP & 0xFFFF_FFFF
-            setCS(SegmentRegister(selector: csSel, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC09B), rip: msrs.sysenterEIP & 0xFFFF_FFFF)
-        }
-        lazyEventCheck = true
-    }
-
-    /// SYSEXIT (SDM Vol. 2B).
-    func execSysexit(_ i: borrowing Instruction) throws(Abort) {
-        let csBase = UInt16(msrs.sysenterCS & 0xFFFC)
-        if !protectedMode || mode == .virtual8086 || cpl != 0 || csBase == 0 { throw Abort.gp(0) }
-        let to64 = i.flags & InstructionFlags.rexW != 0
-        if to64 {
-            if !isCanonical(gpr[Reg.rdx]) || !isCanonical(gpr[Reg.rcx]) { throw Abort.gp(0) }
-            seg[Seg.ss] = SegmentRegister(selector: (csBase &+ 40) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3)
-            gpr[Reg.rsp] = gpr[Reg.rcx]
-            setCS(SegmentRegister(selector: (csBase &+ 32) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA0FB), rip: gpr[Reg.rdx])
-        } else {
-            seg[Seg.ss] = SegmentRegister(selector: (csBase &+ 24) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3)
-            gpr[Reg.rsp] = gpr[Reg.rcx] & 0xFFFF_FFFF
-            setCS(SegmentRegister(selector: (csBase &+ 16) | 3, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0FB), rip: gpr[Reg.rdx] & 0xFFFF_FFFF)
-        }
-        lazyEventCheck = true
-    }
-
-    // MARK: Time-stamp counter
-
-    /// The TSC: instructions retired plus the offset (deterministic guest time).
-    func readTSC() throws(Abort) -> UInt64 {
-        try hookRDTSC()
-        return instructionCount &+ tscOffset &+ msrs.tscAdjust &+ (vmxNonRoot ? vmxTSCOffset : 0)
     }
 }

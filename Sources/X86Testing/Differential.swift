@@ -71,8 +71,9 @@ public final class UserModeMachine {
     /// The HLT byte placed after the code.
     static let endMarker: UInt8 = 0xF4
 
-    /// Creates the machine. Fails only if the fixed physical ranges cannot be mapped.
-    public init() throws(PhysicalMemory.MapError) {
+    /// Creates the machine, its processor running on `path`. Fails only if the fixed physical ranges cannot be
+    /// mapped.
+    public init(path: ExecutionPath = .all) throws(PhysicalMemory.MapError) {
         let areaSize = UInt64(HostCPU.codeSize + HostCPU.dataSize)
         memory = PhysicalMemory(trackedLimit: HostCPU.codeAddress + areaSize + 0x10000)
         try memory.allocateRAM(at: 0, size: 0x5000)
@@ -98,6 +99,7 @@ public final class UserModeMachine {
             cpu.setSegment(s, SegmentRegister(selector: 0x2B, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3))
         }
         cpu.exceptionIntercept = 0xFFFF_FFFF
+        cpu.executionPath = path
     }
 
     /// The data area after the last run (a copy).
@@ -291,12 +293,13 @@ public func compareOnce(_ seq: GeneratedSequence, machine: UserModeMachine) -> (
 /// Runs `count` generated sequences (seed `seed`, indices 0..<count) on the model and the host CPU and
 /// compares GPRs (except undefined ones), RIP, the defined status flags and DF, the data area byte for
 /// byte, and the outcome (exception vector and RIP; for #PF also the P, W/R and U/S error-code bits). Keeps the first `keep` failures in detail.
-/// `progress(done, failed)` is called every `progressInterval` sequences.
+/// The model runs on the execution layers `path` selects. `progress(done, failed)` is called every
+/// `progressInterval` sequences.
 public func runDifferential(count: Int, seed: UInt64, keep: Int = 20, collectMix: Bool = false,
-                            progressInterval: Int = 10_000,
+                            path: ExecutionPath = .all, progressInterval: Int = 10_000,
                             progress: (Int, Int) -> Void = { _, _ in }) -> DifferentialReport {
     var report = DifferentialReport()
-    guard HostCPU.isAvailable, let machine = try? UserModeMachine() else {
+    guard HostCPU.isAvailable, let machine = try? UserModeMachine(path: path) else {
         report.oracleUnavailable = true
         return report
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import X86
 import X86Testing
 
 /// `swiftvmx-dev differential <count>`: runs generated user-mode sequences on the processor model and on
@@ -21,6 +22,9 @@ struct Differential: ParsableCommand {
     @Flag(help: "Print how often each instruction was executed.")
     var mix = false
 
+    @Option(help: "Execution layers of the model: general (one instruction at a time, no blocks, no specialised forms), blocks (blocks without specialised forms) or all (the default).")
+    var path: ExecutionPath = .all
+
     @Flag(help: "Print progress every 100,000 sequences.")
     var progress = false
 
@@ -28,7 +32,7 @@ struct Differential: ParsableCommand {
         #if arch(x86_64) && os(Linux)
         let showProgress = progress
         let report = runDifferential(count: count, seed: seed, keep: max(show, 0), collectMix: mix,
-                                     progressInterval: 100_000) { done, failed in
+                                     path: path, progressInterval: 100_000) { done, failed in
             if showProgress { print("... \(done) sequences, \(failed) failed") }
         }
         if report.oracleUnavailable {
@@ -50,6 +54,7 @@ struct Differential: ParsableCommand {
             + "(\(percent(report.floatingPointInstructions, report.instructions)))")
         print("host outcomes: " + report.outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
             .joined(separator: ", "))
+        print("execution path: \(path.rawValue)")
         print("\(report.passed) passed, \(report.failed) failed")
         if report.failed != 0 { throw ExitCode(1) }
         #else
@@ -58,3 +63,5 @@ struct Differential: ParsableCommand {
         #endif
     }
 }
+
+extension ExecutionPath: ExpressibleByArgument {}

@@ -4,10 +4,11 @@ import X86
 import X86Testing
 
 @Suite struct DifferentialTests {
-    /// ~2,000 random sequences (a debug build runs them in a few seconds) must agree with the host.
-    @Test(.enabled(if: HostCPU.isAvailable, "needs an x86-64 Linux host"))
-    func modelMatchesHostCPU() {
-        let report = runDifferential(count: 2_000, seed: 0xD1FF, keep: 3)
+    /// ~2,000 random sequences (a debug build runs them in a few seconds) must agree with the host, on each
+    /// execution path forced (the debug build also checks the block path's promises by assertion there).
+    @Test(.enabled(if: HostCPU.isAvailable, "needs an x86-64 Linux host"), arguments: ExecutionPath.allCases)
+    func modelMatchesHostCPU(path: ExecutionPath) {
+        let report = runDifferential(count: 2_000, seed: 0xD1FF, keep: 3, path: path)
         #expect(!report.oracleUnavailable)
         #expect(report.passed + report.failed == 2_000)
         let listing = report.failures.map(\.description).joined(separator: "\n\n")

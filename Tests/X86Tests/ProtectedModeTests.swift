@@ -558,3 +558,42 @@ private func faultOf(_ setup: (PMMachine) -> Void = { _ in }, intercept: UInt32,
     #expect(m.u32(PMMachine.data + 0x24) == UInt64(PMMachine.ioMapOffset) + 0x2000)
     #expect(m.u16(PMMachine.data + 0x28) == 0x13)
 }
+
+/// LAR, LSL, VERR and VERW with the GDT on a non-present page: the descriptor read raises #PF (SDM Vol. 2A,
+/// "Protected Mode Exceptions": #PF(fault-code)) at the instruction, with nothing changed, instead of
+/// clearing ZF; a selector beyond the GDT limit still only clears ZF (no memory is read).
+@Test(arguments: ["lar", "lsl", "verr", "verw"])
+func descriptorChecksRaisePageFaults(_ instruction: String) throws {
+    let m = PMMachine()
+    // 32-bit paging with one 4 MiB page (identity, supervisor, writable) over 0–4 MiB; 4–8 MiB not present.
+    let pageDirectory: UInt64 = 0x10_0000
+    m.mem.writeInteger(0x83, at: pageDirectory, size: 4)
+    m.cpu.cr3 = pageDirectory
+    m.cpu.cr4 = CR4.pse.rawValue
+    m.cpu.cr0 = CR0.pe.rawValue | CR0.pg.rawValue
+    let a = Assembler(mode: .bits32, origin: PMMachine.code)
+    a.mov(.eax, 0x5A5A)
+    a.mov(.ecx, 0x100)                  // beyond the limit: ZF=0, nothing read
+    a.or(.edx, .edx)                    // ZF=1 unless the next instruction clears it
+    func check() {
+        switch instruction {
+        case "lar": a.lar(.eax, .ecx)
+        case "lsl": a.lsl(.eax, .ecx)
+        case "verr": a.verr(.cx)
+        default: a.verw(.cx)
+        }
+    }
+    check()
+    a.setz(.byte[.absolute(Int64(PMMachine.data))])
+    a.mov(.ecx, 0x08)                   // within the limit: the descriptor lies on the non-present page
+    let faulting = PMMachine.code + UInt64(a.bytes.count)
+    check()
+    a.hlt()
+    try m.load(a)
+    m.cpu.gdtr = DescriptorTableRegister(base: 0x40_0000, limit: 0xFF)
+    m.cpu.exceptionIntercept = 1 << 14
+    #expect(m.cpu.run(instructionLimit: 100) == .exception(vector: 14, errorCode: 0))   // supervisor read, not present
+    #expect(m.cpu.rip == faulting)
+    #expect(m.u32(PMMachine.data) & 0xFF == 0)
+    #expect(m.cpu.gpr(.rax) == 0x5A5A)
+}
