@@ -166,6 +166,8 @@ public final class PCMachine {
     public let ports = Bus.portIO()
     /// The MMIO bus.
     public let mmio = Bus.mmio()
+    /// The MMIO bus as the handler that completes MMIO accesses (`VCPU.completeMMIO`).
+    lazy var mmioHandler = MMIOBusHandler(mmio)
     /// The 8259A pair.
     public let pic: DualPIC
     /// The 8254.
