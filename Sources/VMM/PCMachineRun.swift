@@ -115,6 +115,8 @@ extension PCMachine {
             return .tripleFault(rip: vcpu.read(.guestRIP))
         case .eptViolation where mmio.device(at: e.guestPhysicalAddress) != nil:
             return emulateMMIO(e)
+        case .controlRegisterAccess:
+            return emulateControlRegisterAccess(e)
         case .tprBelowThreshold:
             return nil                                  // the TPR sync before the next entry delivers
         case .eptViolation:
@@ -124,7 +126,7 @@ extension PCMachine {
         case .entryFailureGuestState, .entryFailureMSRLoading, .entryFailureMachineCheck:
             return .error("VM entry failed: \(e.failedCheck.map { "\($0)" } ?? "\(e.reason)")")
         case .exceptionOrNMI, .externalInterrupt, .initSignal, .startupIPI, .ioSMI, .otherSMI, .nmiWindow,
-             .taskSwitch, .invlpg, .rdpmc, .rdtsc, .rsm, .controlRegisterAccess, .movDR,
+             .taskSwitch, .invlpg, .rdpmc, .rdtsc, .rsm, .movDR,
              .mwait, .monitorTrapFlag, .monitor, .pause, .apicAccess, .virtualizedEOI,
              .accessToGDTRorIDTR, .accessToLDTRorTR, .eptMisconfiguration, .rdtscp, .apicWrite, .rdrand,
              .invpcid, .rdseed, .pmlFull, .xsaves, .xrstors:
