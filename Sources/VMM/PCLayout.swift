@@ -72,7 +72,7 @@ public enum PCLayout {
     public static let testDeviceRegister: UInt16 = 0xE0
     /// pc-testdev's flush-page port.
     public static let testDeviceFlushPage: UInt16 = 0xE4
-    /// pc-testdev's byte-wise view of the test register.
+    /// pc-testdev's byte-wise view of the test register (0xE8 only: 0xE9 is the debug console).
     public static let testDeviceRegisterBytes: UInt16 = 0xE8
     /// pc-testdev's interrupt-line ports (0x2000 + line).
     public static let testDeviceInterruptLines: UInt16 = 0x2000

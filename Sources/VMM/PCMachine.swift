@@ -350,7 +350,8 @@ public final class PCMachine {
             }
             try port(testDevice.testRegister, PCLayout.testDeviceRegister, 4, "pc-testdev register")
             try port(testDevice.flushPage, PCLayout.testDeviceFlushPage, 4, "pc-testdev flush page")
-            try port(testDevice.testRegister, PCLayout.testDeviceRegisterBytes, 4, "pc-testdev register (bytes)")
+            // Only 0xE8 of the byte-wise view: 0xE9 is the debug console here.
+            try port(testDevice.testRegister, PCLayout.testDeviceRegisterBytes, 1, "pc-testdev register (bytes)")
             try port(testDevice.interruptLines, PCLayout.testDeviceInterruptLines, UInt64(PCTestDevice.lineCount), "pc-testdev IRQ lines")
             do { try mmio.map(testDevice.memory, at: PCLayout.testDeviceMemory, length: UInt64(PCTestDevice.memorySize)) } catch {
                 throw MachineError("internal: pc-testdev memory: \(error)")

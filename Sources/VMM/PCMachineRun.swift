@@ -172,8 +172,10 @@ extension PCMachine {
         vcpu.retireInstruction(length: length)
     }
 
-    /// Injects a hardware exception at the next entry.
+    /// Injects a hardware exception at the next entry; the error code only in protected mode (real mode
+    /// pushes none).
     func injectException(_ vector: UInt8, errorCode: UInt32? = nil) {
+        let errorCode = vcpu.read(.guestCR0) & CR0.pe.rawValue != 0 ? errorCode : nil
         let info = InterruptionInfo(vector: vector, type: .hardwareException, deliverErrorCode: errorCode != nil)
         try? vcpu.write(.vmEntryInterruptionInformation, UInt64(info.rawValue))
         if let errorCode { try? vcpu.write(.vmEntryExceptionErrorCode, UInt64(errorCode)) }
