@@ -178,6 +178,43 @@ public final class VCPU {
         }
     }
 
+    /// Completes a memory-mapped I/O access (the role of KVM's in-kernel instruction emulator): after an
+    /// EPT-violation exit at a device's guest-physical address, executes the faulting instruction once with
+    /// the processor model's own decoder and executor, its accesses to addresses outside RAM that `device`
+    /// claims going to `device` — any form: MOV and moffs, ALU with a memory destination, MOVS/STOS, BT*,
+    /// locked forms, in 16-, 32- and 64-bit code. Returns nil when the instruction retired (or an exception
+    /// it raised was delivered through the guest's IDT); otherwise the exit that happened instead (an access
+    /// to an address `device` does not claim, an intercepted exception…), to handle like any other. After
+    /// nil the exit-information fields describe a monitor-trap-flag exit (the single step).
+    public func completeMMIO(_ device: any MMIOHandler) throws(HypervisorError) -> VMExit? {
+        switch cpu.executeCompletingMMIO(device) {
+        case .instructionLimit:
+            _ = cpu.exitGuest(.monitorTrapFlag)
+            return nil
+        case .exit:
+            let e = cpu.lastExit
+            exitTally[Int(e.reason.rawValue)] += 1
+            return e
+        case .entryFailed:
+            let (f, n) = cpu.lastEntryFailure
+            throw .entryFailed(f, instructionError: n)
+        case .stopRequested:
+            exitTally[Int(ExitReason.vmxPreemptionTimerExpired.rawValue)] += 1
+            return cpu.exitGuest(.vmxPreemptionTimerExpired)
+        }
+    }
+
+    /// The guest-physical address a guest-linear address maps to through the guest's paging structures
+    /// (CR0, CR3, CR4 and IA32_EFER from the guest-state area), walked by the processor model's MMU without
+    /// side effects; nil when not mapped. Without paging, the address itself (truncated to 32 bits).
+    public func translate(linear: UInt64) -> UInt64? {
+        // IA-32e mode is the "IA-32e mode guest" entry control (which a VM exit sets to EFER.LMA), whether or
+        // not the VMM loads IA32_EFER on entry.
+        var efer = read(.guestIA32EFER) & ~(EFER.lma.rawValue | EFER.lme.rawValue)
+        if read(.vmEntryControls) & UInt64(VMEntryControls.ia32eModeGuest.rawValue) != 0 { efer |= EFER.lma.rawValue | EFER.lme.rawValue }
+        return cpu.probeTranslation(linear, cr0: read(.guestCR0), cr3: read(.guestCR3), cr4: read(.guestCR4), efer: efer)
+    }
+
     /// Raises the NMI line: the guest takes an NMI (or, with "NMI exiting", the vCPU exits with reason 0).
     public func raiseNMI() { cpu.nmiPending = true }
 

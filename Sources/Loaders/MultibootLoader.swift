@@ -113,55 +113,65 @@ public enum MultibootLoader {
             next = try alignUp(end, 0x1000, "module address")
         }
 
-        // The information structure and what it points to, in one blob at BootLayout.multibootInfo.
-        let base = BootLayout.multibootInfo
-        var info = [UInt8](repeating: 0, count: 0x80)
-        func addString(_ s: String) -> UInt32 {
-            let address = UInt32(truncatingIfNeeded: base + UInt64(info.count))
-            info += Array(s.utf8) + [0]
-            return address
+        // The information structure and what it points to, in one blob at BootLayout.multibootInfo — or, when
+        // the image or a module covers that (a kernel linked low, like kvm-unit-tests' realmode.flat), right
+        // after the image and its modules, page-aligned, as QEMU places it.
+        func information(at base: UInt64) -> [UInt8] {
+            var info = [UInt8](repeating: 0, count: 0x80)
+            func addString(_ s: String) -> UInt32 {
+                let address = UInt32(truncatingIfNeeded: base + UInt64(info.count))
+                info += Array(s.utf8) + [0]
+                return address
+            }
+            func align() { while info.count % 8 != 0 { info.append(0) } }
+            var flags: UInt32 = 0
+            let usable = memory.usable
+            let lower = usable.first { $0.start == 0 }.map { min($0.end, 0xA_0000) / 1024 } ?? 0
+            let upper = usable.first { $0.start <= BootLayout.highMemory && $0.end > BootLayout.highMemory }
+                .map { (min($0.end, 0x1_0000_0000) - BootLayout.highMemory) / 1024 } ?? 0
+            info.put32(UInt32(lower), at: 4)
+            info.put32(UInt32(truncatingIfNeeded: upper), at: 8)
+            flags |= 1 << 0                                      // mem_lower/mem_upper
+            info.put32(addString(commandLine), at: 16)
+            flags |= 1 << 2                                      // cmdline
+            info.put32(addString("SwiftVMX"), at: 64)
+            flags |= 1 << 9                                      // boot_loader_name
+            let regions = memory.regions.filter { $0.size > 0 }.sorted { $0.start < $1.start }
+            align()
+            let mmapAddress = base + UInt64(info.count)
+            for region in regions {
+                info.append32(20)
+                info.append64(region.start)
+                info.append64(region.size)
+                info.append32(region.type.rawValue)
+            }
+            info.put32(UInt32(truncatingIfNeeded: regions.count * 24), at: 44)
+            info.put32(UInt32(truncatingIfNeeded: mmapAddress), at: 48)
+            flags |= 1 << 6                                      // mmap
+            let strings = modules.map { $0.string }
+            align()
+            let modsAddress = base + UInt64(info.count)
+            info += [UInt8](repeating: 0, count: 16 * modules.count)
+            for (i, (start, end)) in moduleRanges.enumerated() {
+                let o = Int(modsAddress - base) + 16 * i
+                info.put32(UInt32(truncatingIfNeeded: start), at: o)
+                info.put32(UInt32(truncatingIfNeeded: end), at: o + 4)
+                info.put32(addString(strings[i]), at: o + 8)
+            }
+            info.put32(UInt32(modules.count), at: 20)
+            info.put32(UInt32(truncatingIfNeeded: modsAddress), at: 24)
+            flags |= 1 << 3                                      // mods
+            info.put32(flags, at: 0)
+            return info
         }
-        func align() { while info.count % 8 != 0 { info.append(0) } }
-        var flags: UInt32 = 0
-        let usable = memory.usable
-        let lower = usable.first { $0.start == 0 }.map { min($0.end, 0xA_0000) / 1024 } ?? 0
-        let upper = usable.first { $0.start <= BootLayout.highMemory && $0.end > BootLayout.highMemory }
-            .map { (min($0.end, 0x1_0000_0000) - BootLayout.highMemory) / 1024 } ?? 0
-        info.put32(UInt32(lower), at: 4)
-        info.put32(UInt32(truncatingIfNeeded: upper), at: 8)
-        flags |= 1 << 0                                      // mem_lower/mem_upper
-        info.put32(addString(commandLine), at: 16)
-        flags |= 1 << 2                                      // cmdline
-        info.put32(addString("SwiftVMX"), at: 64)
-        flags |= 1 << 9                                      // boot_loader_name
-        let regions = memory.regions.filter { $0.size > 0 }.sorted { $0.start < $1.start }
-        align()
-        let mmapAddress = base + UInt64(info.count)
-        for region in regions {
-            info.append32(20)
-            info.append64(region.start)
-            info.append64(region.size)
-            info.append32(region.type.rawValue)
+        var base = BootLayout.multibootInfo
+        var info = information(at: base)
+        let overlapsImage = segments.contains { $0.guestPhysical < base + UInt64(info.count) && base < $0.guestPhysical + $0.size }
+        if overlapsImage || base + UInt64(info.count) > BootLayout.lowLimit {
+            base = next
+            info = information(at: base)
+            guard base + UInt64(info.count) <= 0x1_0000_0000 else { throw .addressAbove4GiB(what: "multiboot information", address: base) }
         }
-        info.put32(UInt32(truncatingIfNeeded: regions.count * 24), at: 44)
-        info.put32(UInt32(truncatingIfNeeded: mmapAddress), at: 48)
-        flags |= 1 << 6                                      // mmap
-        let strings = modules.map { $0.string }
-        align()
-        let modsAddress = base + UInt64(info.count)
-        info += [UInt8](repeating: 0, count: 16 * modules.count)
-        for (i, (start, end)) in moduleRanges.enumerated() {
-            let o = Int(modsAddress - base) + 16 * i
-            info.put32(UInt32(truncatingIfNeeded: start), at: o)
-            info.put32(UInt32(truncatingIfNeeded: end), at: o + 4)
-            info.put32(addString(strings[i]), at: o + 8)
-        }
-        info.put32(UInt32(modules.count), at: 20)
-        info.put32(UInt32(truncatingIfNeeded: modsAddress), at: 24)
-        flags |= 1 << 3                                      // mods
-        info.put32(flags, at: 0)
-        let maximum = BootLayout.lowLimit - base
-        guard UInt64(info.count) <= maximum else { throw .bootInformationTooLarge(size: UInt64(info.count), maximum: maximum) }
         segments.append(LoadSegment(guestPhysical: base, bytes: info, name: "multiboot information"))
 
         let system = try BootStructures.entry(mode: .protected32, rip: entry)

@@ -337,24 +337,8 @@ public final class DemoMonitor {
         try advance(e)
     }
 
-    /// Translates a guest-linear address through the guest's own 4-level page tables (CR3 from the VMCS).
-    func translate(_ linear: UInt64) -> UInt64? {
-        guard vcpu.read(.guestCR0) & CR0.pg.rawValue != 0 else { return linear }
-        var table = vcpu.read(.guestCR3) & 0x000F_FFFF_FFFF_F000
-        for level in stride(from: 3, through: 0, by: -1) {
-            let index = (linear >> (12 + 9 * UInt64(level))) & 511
-            let entry = vm.memory.readInteger(at: table + index * 8, size: 8)
-            guard entry & 1 != 0 else { return nil }
-            let frame = entry & 0x000F_FFFF_FFFF_F000
-            if level == 0 { return frame | (linear & 0xFFF) }
-            if (level == 1 || level == 2) && entry & 0x80 != 0 {
-                let span: UInt64 = 1 << (12 + 9 * UInt64(level))
-                return (frame & ~(span - 1)) | (linear & (span - 1))
-            }
-            table = frame
-        }
-        return nil
-    }
+    /// The guest-physical address of a guest-linear address (the processor model's walk), or nil.
+    func translate(_ linear: UInt64) -> UInt64? { vcpu.translate(linear: linear) }
 
     // MARK: Hypercalls and emulated instructions
 

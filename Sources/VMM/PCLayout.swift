@@ -68,6 +68,16 @@ public enum PCLayout {
     public static let debugConsole: UInt16 = 0xE9
     /// QEMU's isa-debug-exit.
     public static let isaDebugExit: UInt16 = 0xF4
+    /// pc-testdev's test register (ports 0xE0–0xE3, and byte-wise 0xE8–0xEB).
+    public static let testDeviceRegister: UInt16 = 0xE0
+    /// pc-testdev's flush-page port.
+    public static let testDeviceFlushPage: UInt16 = 0xE4
+    /// pc-testdev's byte-wise view of the test register (0xE8 only: 0xE9 is the debug console).
+    public static let testDeviceRegisterBytes: UInt16 = 0xE8
+    /// pc-testdev's interrupt-line ports (0x2000 + line).
+    public static let testDeviceInterruptLines: UInt16 = 0x2000
+    /// pc-testdev's 64 KiB of MMIO storage.
+    public static let testDeviceMemory: UInt64 = 0xFF00_0000
     /// COM1, a 16550A.
     public static let com1: UInt16 = 0x3F8
     /// QEMU's fw_cfg (selector 0x510, data 0x511).

@@ -111,10 +111,22 @@ public enum MachineOutcome: Equatable, Sendable, CustomStringConvertible {
     /// The VMM stopped on an error it explains.
     case error(String)
 
-    /// The process exit status for this outcome (QEMU's conventions where it has one).
+    /// Exit status when the guest halted with nothing to wake it (a hang, not a success).
+    public static let haltedStatus: Int32 = 2
+    /// Exit status when the guest asked for a reset and the machine stopped instead of rebooting.
+    public static let resetStatus: Int32 = 4
+    /// Exit status when the user quit from the console.
+    public static let quitStatus: Int32 = 6
+
+    /// The process exit status for this outcome: 0 for a power-off, `(V << 1) | 1` for isa-debug-exit (odd,
+    /// QEMU's convention), 1 for a fatal error, and distinct even statuses for a guest halted forever (2), a
+    /// reset that stopped the machine (4) and a console quit (6), so a harness tells a hang from success.
     public var exitStatus: Int32 {
         switch self {
-        case .powerOff, .reset, .quit, .halted: return 0
+        case .powerOff: return 0
+        case .halted: return Self.haltedStatus
+        case .reset: return Self.resetStatus
+        case .quit: return Self.quitStatus
         case .debugExit(let status): return Int32(truncatingIfNeeded: status & 0xFF)
         case .tripleFault, .instructionLimit, .error: return 1
         }
@@ -154,6 +166,9 @@ public final class PCMachine {
         /// Whether the machine has a local APIC and an I/O APIC (CPUID reports the APIC and TSC-deadline
         /// timer, the ACPI tables include a MADT); without, interrupts come from the 8259A pair only.
         public var apic = true
+        /// Whether the machine has QEMU's test devices as kvm-unit-tests expects them: pc-testdev (ports 0xE0,
+        /// 0xE4, 0xE8, 0x2000 + n, memory at 0xFF000000) beside isa-debug-exit (always present).
+        public var testDevices = true
         /// Creates a configuration.
         public init(boot: BootSource) { self.boot = boot }
     }
@@ -166,6 +181,8 @@ public final class PCMachine {
     public let ports = Bus.portIO()
     /// The MMIO bus.
     public let mmio = Bus.mmio()
+    /// The MMIO bus as the handler that completes MMIO accesses (`VCPU.completeMMIO`).
+    lazy var mmioHandler = MMIOBusHandler(mmio)
     /// The 8259A pair.
     public let pic: DualPIC
     /// The 8254.
@@ -326,6 +343,20 @@ public final class PCMachine {
         try port(FwCfg(ramSize: configuration.memorySize, cpuCount: 1, commandLine: commandLine), PCLayout.fwCfg, 2, "fw_cfg")
         try port(ACPIPowerManagement(sci: irqLine(PCLayout.irqSCI), powerOffHandler: exitRequests),
                  PCLayout.acpiPM, UInt64(ACPIPMRegister.blockLength), "ACPI PM")
+        if configuration.testDevices {
+            // Lines 0–15 are the ISA IRQs (8259A and I/O APIC); 16–23 reach the I/O APIC's upper pins only.
+            let testDevice = PCTestDevice { [irqLine, ioAPIC] n in
+                n < 16 ? irqLine(n) : (ioAPIC?.line(n) ?? DisconnectedInterruptLine())
+            }
+            try port(testDevice.testRegister, PCLayout.testDeviceRegister, 4, "pc-testdev register")
+            try port(testDevice.flushPage, PCLayout.testDeviceFlushPage, 4, "pc-testdev flush page")
+            // Only 0xE8 of the byte-wise view: 0xE9 is the debug console here.
+            try port(testDevice.testRegister, PCLayout.testDeviceRegisterBytes, 1, "pc-testdev register (bytes)")
+            try port(testDevice.interruptLines, PCLayout.testDeviceInterruptLines, UInt64(PCTestDevice.lineCount), "pc-testdev IRQ lines")
+            do { try mmio.map(testDevice.memory, at: PCLayout.testDeviceMemory, length: UInt64(PCTestDevice.memorySize)) } catch {
+                throw MachineError("internal: pc-testdev memory: \(error)")
+            }
+        }
         if let localAPIC, let ioAPIC {
             do {
                 try mmio.map(localAPIC, at: PCLayout.localAPIC, length: 0x1000)
@@ -421,6 +452,7 @@ public final class PCMachine {
     func applyEntryState(_ e: EntryState) {
         var v = vcpu.vmcs
         v[.guestCR0] = e.cr0 | CR0.ne.rawValue
+        v[.cr0ReadShadow] = e.cr0 & Self.cr0OwnedBits     // the guest sees the NE it was started with
         v[.guestCR3] = e.cr3
         v[.guestCR4] = e.cr4 | CR4.vmxe.rawValue
         v[.guestIA32EFER] = e.efer
@@ -451,7 +483,7 @@ public final class PCMachine {
 
     /// The execution controls: every I/O instruction exits (the bus is the VMM's), HLT exits (the VMM
     /// idles until the next device deadline), TSC offsetting (halted time), MSR bitmaps (no MSR exits),
-    /// CR4.VMXE hidden behind the read shadow.
+    /// CR0.NE and CR4.VMXE owned by the VMM behind the read shadows (PCMachineControlRegisters.swift).
     func setUpControls() throws(MachineError) {
         var v = vcpu.vmcs
         v.primary.formUnion([.unconditionalIOExiting, .hltExiting, .useTSCOffsetting, .useMSRBitmaps])
@@ -459,7 +491,8 @@ public final class PCMachine {
         v[.msrBitmap] = PCLayout.msrBitmap
         v[.tscOffset] = 0
         v[.exceptionBitmap] = 0
-        v[.cr4GuestHostMask] = CR4.vmxe.rawValue
+        v[.cr0GuestHostMask] = Self.cr0OwnedBits
+        v[.cr4GuestHostMask] = Self.cr4OwnedBits
         v[.cr4ReadShadow] = 0
         if configuration.apic {
             // CR8 reads and writes the virtual TPR in the virtual-APIC page without exits; IA32_TSC_DEADLINE

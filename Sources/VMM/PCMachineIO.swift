@@ -1,5 +1,5 @@
-// Port I/O exits (reason 30) turned into bus accesses, string and REP forms included, and the guest page
-// walk the string forms need (the VMM reads guest memory the way the guest addresses it).
+// Port I/O exits (reason 30) turned into bus accesses, string and REP forms included; MMIO exits (EPT
+// violations at a device's address) completed by the processor model with the MMIO bus as its handler.
 import Devices
 import Hypervisor
 import X86
@@ -7,6 +7,32 @@ import X86
 extension PCMachine {
     /// Most elements one REP INS/OUTS exit moves before the instruction is re-entered for the rest.
     static let maximumStringElements: UInt64 = 4096
+
+    /// Completes an EPT-violation exit at a device's address: the processor model executes the instruction
+    /// once with the MMIO bus completing its device accesses. An exit that happened instead is handled here.
+    func emulateMMIO(_ e: VMExit) -> MachineOutcome? {
+        let next: VMExit?
+        do { next = try vcpu.completeMMIO(mmioHandler) } catch { return .error("VM entry failed: \(error)") }
+        guard let next else { return nil }
+        if next.reason == .eptViolation && next.guestPhysicalAddress == e.guestPhysicalAddress {
+            return .error("MMIO access at 0x\(String(e.guestPhysicalAddress, radix: 16)) not completed (rip 0x\(String(vcpu.read(.guestRIP), radix: 16)))")
+        }
+        return handle(next)
+    }
+
+    /// Writes a destination register of `size` bytes as the architecture does: 4-byte writes zero-extend
+    /// to 64 bits, 1- and 2-byte writes keep the rest.
+    func setRegister(_ index: Int, size: Int, highByte: Bool, _ value: UInt64) {
+        guard let r = GPR(rawValue: index) else { return }
+        let old = vcpu.read(r)
+        switch (size, highByte) {
+        case (1, true): vcpu.write(r, (old & ~0xFF00) | (value & 0xFF) << 8)
+        case (1, false): vcpu.write(r, (old & ~0xFF) | (value & 0xFF))
+        case (2, _): vcpu.write(r, (old & ~0xFFFF) | (value & 0xFFFF))
+        case (4, _): vcpu.write(r, value & 0xFFFF_FFFF)
+        default: vcpu.write(r, value)
+        }
+    }
 
     /// Emulates IN, OUT, INS and OUTS from the exit qualification (SDM Vol. 3C Table 27-5): size in bits
     /// 2:0, direction in bit 3, string in bit 4, REP in bit 5, port in bits 31:16; INS/OUTS also use the
@@ -91,52 +117,16 @@ extension PCMachine {
         }
     }
 
-    /// Translates a guest-linear address through the guest's paging structures (from the guest-state area):
-    /// no paging, 32-bit paging (4 KiB and 4 MiB pages), PAE paging and 4-level paging (SDM Vol. 3A 4.3–4.5).
-    /// Nil when a level is not present.
-    func translate(_ linear: UInt64) -> UInt64? {
-        let cr0 = vcpu.read(.guestCR0), cr4 = vcpu.read(.guestCR4), efer = vcpu.read(.guestIA32EFER)
-        guard cr0 & CR0.pg.rawValue != 0 else { return linear & 0xFFFF_FFFF }
-        let cr3 = vcpu.read(.guestCR3)
-        let frameMask: UInt64 = 0x000F_FFFF_FFFF_F000
-        func entry(_ address: UInt64, _ size: Int) -> UInt64? {
-            // Paging-structure entries are naturally aligned: one load from the host page.
-            guard let host = vm.memory.hostPointer(address, count: size) else { return nil }
-            let v = size == 8 ? host.loadUnaligned(as: UInt64.self) : UInt64(host.loadUnaligned(as: UInt32.self))
-            return v & 1 != 0 ? v : nil
-        }
-        if cr4 & CR4.pae.rawValue == 0 {
-            // 32-bit paging.
-            let l = linear & 0xFFFF_FFFF
-            guard let pde = entry((cr3 & 0xFFFF_F000) + (l >> 22) * 4, 4) else { return nil }
-            if pde & 0x80 != 0 && cr4 & CR4.pse.rawValue != 0 {
-                return (pde & 0xFFC0_0000) | ((pde >> 13 & 0xFF) << 32) | (l & 0x3F_FFFF)
-            }
-            guard let pte = entry((pde & 0xFFFF_F000) + (l >> 12 & 0x3FF) * 4, 4) else { return nil }
-            return (pte & 0xFFFF_F000) | (l & 0xFFF)
-        }
-        var table: UInt64
-        var level: Int
-        if efer & EFER.lma.rawValue != 0 {
-            table = cr3 & frameMask
-            level = 3
-        } else {
-            // PAE: the four PDPTEs at CR3[31:5].
-            let l = linear & 0xFFFF_FFFF
-            guard let pdpte = entry((cr3 & 0xFFFF_FFE0) + (l >> 30) * 8, 8) else { return nil }
-            table = pdpte & frameMask
-            level = 1
-        }
-        while true {
-            let shift = UInt64(12 + 9 * level)
-            guard let e = entry(table + ((linear >> shift) & 511) * 8, 8) else { return nil }
-            if level == 0 { return (e & frameMask) | (linear & 0xFFF) }
-            if level <= 2 && e & 0x80 != 0 {
-                let pageMask: UInt64 = (1 << shift) - 1
-                return (e & frameMask & ~pageMask) | (linear & pageMask)
-            }
-            table = e & frameMask
-            level -= 1
-        }
-    }
+    /// The guest-physical address of a guest-linear address (the processor model's walk), or nil.
+    func translate(_ linear: UInt64) -> UInt64? { vcpu.translate(linear: linear) }
+}
+
+/// The MMIO bus as the processor model's handler for `VCPU.completeMMIO`: it claims the addresses a device
+/// is mapped at.
+final class MMIOBusHandler: MMIOHandler {
+    let bus: Bus
+    init(_ bus: Bus) { self.bus = bus }
+    func handles(address: UInt64) -> Bool { bus.device(at: address) != nil }
+    func read(address: UInt64, size: Int) -> UInt64 { bus.read(address: address, size: size) }
+    func write(address: UInt64, size: Int, value: UInt64) { bus.write(address: address, size: size, value: value) }
 }

@@ -115,6 +115,8 @@ extension PCMachine {
             return .tripleFault(rip: vcpu.read(.guestRIP))
         case .eptViolation where mmio.device(at: e.guestPhysicalAddress) != nil:
             return emulateMMIO(e)
+        case .controlRegisterAccess:
+            return emulateControlRegisterAccess(e)
         case .tprBelowThreshold:
             return nil                                  // the TPR sync before the next entry delivers
         case .eptViolation:
@@ -124,7 +126,7 @@ extension PCMachine {
         case .entryFailureGuestState, .entryFailureMSRLoading, .entryFailureMachineCheck:
             return .error("VM entry failed: \(e.failedCheck.map { "\($0)" } ?? "\(e.reason)")")
         case .exceptionOrNMI, .externalInterrupt, .initSignal, .startupIPI, .ioSMI, .otherSMI, .nmiWindow,
-             .taskSwitch, .invlpg, .rdpmc, .rdtsc, .rsm, .controlRegisterAccess, .movDR,
+             .taskSwitch, .invlpg, .rdpmc, .rdtsc, .rsm, .movDR,
              .mwait, .monitorTrapFlag, .monitor, .pause, .apicAccess, .virtualizedEOI,
              .accessToGDTRorIDTR, .accessToLDTRorTR, .eptMisconfiguration, .rdtscp, .apicWrite, .rdrand,
              .invpcid, .rdseed, .pmlFull, .xsaves, .xrstors:
@@ -170,8 +172,10 @@ extension PCMachine {
         vcpu.retireInstruction(length: length)
     }
 
-    /// Injects a hardware exception at the next entry.
+    /// Injects a hardware exception at the next entry; the error code only in protected mode (real mode
+    /// pushes none).
     func injectException(_ vector: UInt8, errorCode: UInt32? = nil) {
+        let errorCode = vcpu.read(.guestCR0) & CR0.pe.rawValue != 0 ? errorCode : nil
         let info = InterruptionInfo(vector: vector, type: .hardwareException, deliverErrorCode: errorCode != nil)
         try? vcpu.write(.vmEntryInterruptionInformation, UInt64(info.rawValue))
         if let errorCode { try? vcpu.write(.vmEntryExceptionErrorCode, UInt64(errorCode)) }

@@ -208,6 +208,10 @@ public final class CPU {
     var pageWalkDepth = 0
     /// Linear address and kind of the access being translated (EPT-violation qualifications).
     var currentAccess: (linear: UInt64, kind: AccessKind) = (0, .read)
+    /// Completes non-root accesses to guest-physical addresses outside RAM while set (`executeCompletingMMIO`).
+    var mmioHandler: (any MMIOHandler)? = nil
+    /// Whether `translate` is probing for `probeTranslation`: no accessed/dirty writes, no EPT exits.
+    var probingTranslation = false
     /// The system instruction being executed (for VM-exit qualifications), or nil.
     var currentInstruction: Instruction? = nil
     /// x87, SSE and MXCSR state (the floating-point unit, Sources/X86/FPU).

@@ -194,7 +194,12 @@ extension CPU {
 
     /// Reads physical memory (RAM or the bus).
     func readPhysical(_ pa: UInt64, _ size: Int) throws(Abort) -> UInt64 {
-        if vmxNonRoot { try eptCheck(pa, size, write: false) }
+        if vmxNonRoot {
+            if let h = mmioHandler, memory.region(containing: pa) == nil, h.handles(address: pa) {
+                return h.read(address: pa, size: size)
+            }
+            try eptCheck(pa, size, write: false)
+        }
         if let p = memory.hostPointer(pa, count: size) {
             var v: UInt64 = 0
             for i in 0..<size { v |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << (8 * UInt64(i)) }
@@ -211,7 +216,13 @@ extension CPU {
             memory.invalidateCode(from: pa, size: UInt64(size))
             return
         }
-        if vmxNonRoot { try eptCheck(pa, size, write: true) }
+        if vmxNonRoot {
+            if let h = mmioHandler, memory.region(containing: pa) == nil, h.handles(address: pa) {
+                h.write(address: pa, size: size, value: value)
+                return
+            }
+            try eptCheck(pa, size, write: true)
+        }
         bus.mmioWrite(address: pa, size: size, value: value)
     }
 
@@ -220,6 +231,12 @@ extension CPU {
         // An entry in RAM is read in place, with one region lookup. In non-root operation the map must also
         // permit the access as `eptCheck` requires it (the permission of the access being translated);
         // otherwise `readPhysical` raises the EPT violation.
+        if probingTranslation {
+            // A probe reads entries in RAM only and never exits.
+            guard let p = memory.hostPointer(pa, count: size) else { throw Abort.pf(0) }
+            return size == 8 ? UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
+                : UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+        }
         if let r = memory.region(containing: pa), pa &- r.base &+ UInt64(size) <= r.size {
             let kind = currentAccess.kind
             let needed: PhysicalMemory.Permissions = kind == .write ? .write : (kind == .fetch ? .execute : .read)
@@ -237,12 +254,39 @@ extension CPU {
 
     /// Writes a paging-structure entry (accessed and dirty bits).
     @inline(__always) func writePTE(_ pa: UInt64, _ size: Int, _ v: UInt64) throws(Abort) {
+        if probingTranslation { return }            // a probe leaves accessed and dirty bits as they are
         pageWalkDepth += 1
         defer { pageWalkDepth -= 1 }
         try writePhysical(pa, size, v)
     }
 
     // MARK: Page walk
+
+    /// The guest-physical address `linear` maps to under the given paging state, or nil when a level is
+    /// not present, an entry has reserved bits set, or a paging structure lies outside RAM: the walk of
+    /// `translate` for a supervisor read, without side effects (no accessed or dirty bits, no #PF, no CR2,
+    /// no EPT violation). For a VMM that reads guest memory the way the guest addresses it.
+    public func probeTranslation(_ linear: UInt64, cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64) -> UInt64? {
+        let saved = (cr0Value, cr3Value, cr4Value, eferValue, currentAccess, pendingCR2, probingTranslation)
+        cr0Value = cr0; cr3Value = cr3; cr4Value = cr4; eferValue = efer
+        probingTranslation = true
+        defer {
+            (cr0Value, cr3Value, cr4Value, eferValue, currentAccess, pendingCR2, probingTranslation) = saved
+        }
+        let la = efer & EFER.lma.rawValue != 0 ? linear : linear & 0xFFFF_FFFF
+        do { return try translate(la, .read, user: false).physical } catch { return nil }
+    }
+
+    /// Executes the instruction at the guest's RIP once in non-root operation with `handler` completing its
+    /// accesses to guest-physical addresses outside RAM that the handler claims, instead of EPT violations
+    /// (what KVM's instruction emulator does for MMIO). `.instructionLimit` means the instruction retired (or
+    /// an event it raised was delivered through the guest's IDT); anything else is as `enterAndRunGuest`.
+    public func executeCompletingMMIO(_ handler: any MMIOHandler) -> GuestRunStop {
+        let saved = mmioHandler
+        mmioHandler = handler
+        defer { mmioHandler = saved }
+        return enterAndRunGuest(instructionLimit: 1)
+    }
 
     /// Translates a linear address for an access, setting accessed/dirty bits, or raises #PF.
     func translate(_ la: UInt64, _ kind: AccessKind, user: Bool) throws(Abort) -> Translation {

@@ -50,6 +50,17 @@ public protocol PlatformBus: AnyObject {
     func mmioWrite(address: UInt64, size: Int, value: UInt64)
 }
 
+/// A device's registers in guest-physical address space, for `CPU.executeCompletingMMIO`: accesses it
+/// claims at addresses outside RAM are completed by it instead of becoming EPT violations.
+public protocol MMIOHandler: AnyObject {
+    /// Whether the handler completes an access at `address`.
+    func handles(address: UInt64) -> Bool
+    /// Reads `size` (1, 2, 4 or 8) bytes at `address`.
+    func read(address: UInt64, size: Int) -> UInt64
+    /// Writes `size` (1, 2, 4 or 8) bytes at `address`.
+    func write(address: UInt64, size: Int, value: UInt64)
+}
+
 /// A bus with nothing on it: reads return all ones, writes are dropped.
 public final class EmptyBus: PlatformBus {
     /// Creates an empty bus.

@@ -10,7 +10,8 @@ struct Run: ParsableCommand {
         abstract: "Boot a kernel (bzImage, multiboot or ELF) or a firmware ROM in VMX non-root operation.",
         discussion: """
             COM1 is the terminal: Ctrl-A x quits. Exit status: 0 when the guest powers off, (V << 1) | 1 when \
-            it writes V to isa-debug-exit (port 0xf4), 1 on a fatal guest or VMM error.
+            it writes V to isa-debug-exit (port 0xf4), 1 on a fatal guest or VMM error, 2 when the guest \
+            halted with nothing to wake it, 4 when it reset (the machine stops), 6 on a console quit.
             """)
 
     @Option(help: "The kernel: a Linux bzImage, a multiboot v1 kernel or an ELF executable.")

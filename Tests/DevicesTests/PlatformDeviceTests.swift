@@ -477,3 +477,37 @@ private struct PowerManagement {
     #expect(bus.read(address: 0xCFC, size: 2) == 0x8086)
     #expect(pm.read(offset: 4, size: 1) & 1 == 1)
 }
+
+@Suite("pc-testdev")
+struct PCTestDeviceTests {
+    final class Recorder: InterruptLine {
+        var levels: [Bool] = []
+        func setLevel(_ high: Bool) { levels.append(high) }
+    }
+
+    @Test func testRegisterKeepsBytesAtTheirOffsets() {
+        let device = PCTestDevice { _ in DisconnectedInterruptLine() }
+        device.testRegister.write(offset: 0, size: 4, value: 0x1234_5678)
+        #expect(device.testRegister.read(offset: 0, size: 4) == 0x1234_5678)
+        #expect(device.testRegister.read(offset: 2, size: 1) == 0x34)
+        device.testRegister.write(offset: 1, size: 2, value: 0xABCD)
+        #expect(device.testRegister.read(offset: 0, size: 4) == 0x12AB_CD78)
+    }
+
+    @Test func interruptLinePortsDriveTheirLines() {
+        let lines = (0..<PCTestDevice.lineCount).map { _ in Recorder() }
+        let device = PCTestDevice { lines[$0] }
+        device.interruptLines.write(offset: 10, size: 1, value: 1)
+        device.interruptLines.write(offset: 10, size: 1, value: 0)
+        device.interruptLines.write(offset: 99, size: 1, value: 1)      // past the last line: ignored
+        #expect(lines[10].levels == [true, false])
+        #expect(lines.enumerated().allSatisfy { $0.offset == 10 || $0.element.levels.isEmpty })
+    }
+
+    @Test func memoryStoresWhatIsWritten() {
+        let device = PCTestDevice { _ in DisconnectedInterruptLine() }
+        device.memory.write(offset: 0xFFFC, size: 8, value: 0x1122_3344_5566_7788)   // the part past the end is dropped
+        #expect(device.memory.read(offset: 0xFFFC, size: 4) == 0x5566_7788)
+        #expect(device.memory.read(offset: 0x100, size: 8) == 0)
+    }
+}

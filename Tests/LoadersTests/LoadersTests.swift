@@ -109,6 +109,19 @@ struct MultibootTests {
         #expect(info.read(mmap, 4) == 20 && info.read(mmap + 4 + 24 * 3, 8) == 0x10_0000 && info.read(mmap + 20 + 24 * 3, 4) == 1)
     }
 
+    @Test func informationMovesAfterAKernelLinkedOverItsUsualPlace() throws {
+        // A kernel at 0x8000 (like kvm-unit-tests' realmode.flat): the information goes after the image.
+        let body = multibootHeader(flags: 0x3) + [0xF4]
+        let elf = makeELF(is64: false, entry: 0x800C,
+                          phs: [PH(offset: 0x200, vaddr: 0x8000, paddr: 0x8000, filesz: UInt64(body.count), memsz: 0x2100)],
+                          body: body)
+        let plan = try MultibootLoader.load(kernel: elf, commandLine: "x", memory: ram256)
+        let info = try #require(plan.segment(named: "multiboot information"))
+        #expect(plan.entry.rbx == 0x10_0000 && info.guestPhysical == 0x10_0000)    // page-aligned, above the image and 1 MiB
+        let cmd = Int(info.bytes.read(16, 4)) - 0x10_0000
+        #expect(Array(info.bytes[cmd..<cmd + 2]) == Array("x".utf8) + [0])
+    }
+
     @Test func elf64ObjcopiedAndVirtualEntry() throws {
         // An ELF64 with a higher-half virtual address: entry is translated to physical.
         let body = multibootHeader(flags: 0) + [0xF4]
