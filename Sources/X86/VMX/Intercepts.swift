@@ -24,8 +24,8 @@ extension CPU {
     /// the VM-exit instruction-information field of SDM Vol. 3C Tables 27-10 and 27-11.
     @inline(__always) func hookDescriptorTable(_ i: Instruction) throws(Abort) {
         guard vmxNonRoot && vmx.secondary.contains(.descriptorTableExiting) else { return }
-        var info: UInt32 = 0
-        let identity: UInt32
+        var info = InstructionInformation(operandOf: i)
+        let identity: Int
         let reason: ExitReason
         switch i.op {
         case .sgdt: identity = 0; reason = .accessToGDTRorIDTR
@@ -37,23 +37,10 @@ extension CPU {
         case .lldt: identity = 2; reason = .accessToLDTRorTR
         default: identity = 3; reason = .accessToLDTRorTR
         }
-        let addrSizeCode: UInt32 = i.addrSize == 2 ? 0 : (i.addrSize == 4 ? 1 : 2)
-        info |= addrSizeCode << 7
-        if reason == .accessToGDTRorIDTR {
-            info |= (i.opSize == 2 ? 0 : 1) << 11
-        }
-        if i.isMem {
-            info |= UInt32(i.scale) << 0
-            info |= UInt32(i.seg) << 15
-            if i.index != 0xFF { info |= UInt32(i.index & 15) << 18 } else { info |= 1 << 22 }
-            if i.base != 0xFF && i.base != 16 { info |= UInt32(i.base & 15) << 23 } else { info |= 1 << 27 }
-        } else {
-            info |= 1 << 10
-            info |= UInt32(i.rm & 15) << 3
-        }
-        info |= identity << 28
+        if reason == .accessToGDTRorIDTR { info.operandSize32 = i.opSize != 2 }
+        info.instructionIdentity = identity
         let qualification: UInt64 = i.isMem ? UInt64(bitPattern: i.disp) : 0
-        throw instructionExit(reason, qualification: qualification, info: info)
+        throw instructionExit(reason, qualification: qualification, info: info.rawValue)
     }
 
     /// CR0 as the guest reads it: bits the host owns (CR0 guest/host mask) come from the read shadow.
@@ -77,9 +64,8 @@ extension CPU {
         let shadow = vmx.current.pointee[.cr0ReadShadow]
         let exits = (mask & 1 != 0 && v & 1 != 0 && shadow & 1 == 0) || (mask & 0xE) & (v ^ shadow) != 0
         if exits {
-            var q: UInt64 = 0 | (3 << 4) | ((v & 0xFFFF) << 16)
-            if i.isMem { q |= 1 << 6 }
-            throw instructionExit(.controlRegisterAccess, qualification: q, linear: i.isMem ? effectiveAddress(i) : 0)
+            let q = CRAccessQualification(lmswSource: UInt16(truncatingIfNeeded: v), memoryOperand: i.isMem)
+            throw instructionExit(.controlRegisterAccess, qualification: q.rawValue, linear: i.isMem ? effectiveAddress(i) : 0)
         }
     }
 
@@ -102,20 +88,22 @@ extension CPU {
             exits = vmx.primary.contains(.unconditionalIOExiting)
         }
         guard exits else { return }
-        throw instructionExit(.ioInstruction, qualification: ioExitQualification(port: port, size: size, input: input))
+        // INS/OUTS also report their address size and segment (SDM Vol. 3C Table 27-8).
+        var info = InstructionInformation(rawValue: 0)
+        if let i = currentInstruction, i.op == .string {
+            info.addressSize = i.addrSize == 2 ? 0 : (i.addrSize == 4 ? 1 : 2)
+            info.segment = Int(i.seg)
+        }
+        throw instructionExit(.ioInstruction, qualification: ioExitQualification(port: port, size: size, input: input), info: info.rawValue)
     }
 
     /// The I/O exit qualification for the current instruction.
     func ioExitQualification(port: UInt16, size: Int, input: Bool) -> UInt64 {
-        var q = UInt64(size - 1)
-        if input { q |= 1 << 3 }
         // The current instruction tells string/REP/immediate forms apart.
-        if let i = currentInstruction {
-            if i.op == .string { q |= 1 << 4; if i.hasRep { q |= 1 << 5 } }
-            if i.op == .inImm || i.op == .outImm { q |= 1 << 6 }
-        }
-        q |= UInt64(port) << 16
-        return q
+        let i = currentInstruction
+        let string = i?.op == .string
+        return IOQualification(port: port, size: size, input: input, string: string, rep: string && i?.hasRep == true,
+                               immediate: i?.op == .inImm || i?.op == .outImm).rawValue
     }
 
     /// RDTSC / RDTSCP ("RDTSC exiting") and the TSC offset.
@@ -153,7 +141,7 @@ extension CPU {
     /// MOV from CR3 ("CR3-store exiting").
     @inline(__always) func hookCR3Read(_ i: borrowing Instruction) throws(Abort) {
         if vmxNonRoot && vmx.primary.contains(.cr3StoreExiting) {
-            throw instructionExit(.controlRegisterAccess, qualification: 3 | (1 << 4) | UInt64(i.rm & 15) << 8)
+            throw instructionExit(.controlRegisterAccess, qualification: CRAccessQualification(controlRegister: 3, access: .movFromCR, register: Int(i.rm)).rawValue)
         }
     }
 
@@ -161,7 +149,7 @@ extension CPU {
     @inline(__always) func hookReadCR8(_ i: borrowing Instruction) throws(Abort) -> UInt64 {
         guard vmxNonRoot else { return cr8 }
         if vmx.primary.contains(.cr8StoreExiting) {
-            throw instructionExit(.controlRegisterAccess, qualification: 8 | (1 << 4) | UInt64(i.rm & 15) << 8)
+            throw instructionExit(.controlRegisterAccess, qualification: CRAccessQualification(controlRegister: 8, access: .movFromCR, register: Int(i.rm)).rawValue)
         }
         if vmx.primary.contains(.useTPRShadow) {
             return (memory.readInteger(at: vmx.current.pointee[.virtualAPICAddress] &+ 0x80, size: 1) >> 4) & 0xF
@@ -173,7 +161,7 @@ extension CPU {
     /// register (a TPR-shadow write); throws a VM exit when the controls say so.
     @inline(__always) func hookCRWrite(_ n: Int, _ v: UInt64, _ i: borrowing Instruction) throws(Abort) -> Bool {
         guard vmxNonRoot else { return false }
-        let q = UInt64(n) | UInt64(i.rm & 15) << 8
+        let q = CRAccessQualification(controlRegister: n, access: .movToCR, register: Int(i.rm)).rawValue
         switch n {
         case 0, 4:
             let mask = vmx.current.pointee[n == 0 ? .cr0GuestHostMask : .cr4GuestHostMask]
@@ -214,8 +202,8 @@ extension CPU {
     /// MOV DR ("MOV-DR exiting").
     @inline(__always) func hookMovDR(_ i: borrowing Instruction) throws(Abort) {
         if vmxNonRoot && vmx.primary.contains(.movDRExiting) {
-            let q = UInt64(i.reg & 7) | (i.op == .movFromDR ? 1 << 4 : 0) | UInt64(i.rm & 15) << 8
-            throw instructionExit(.movDR, qualification: q)
+            let q = DebugRegisterQualification(debugRegister: Int(i.reg), fromDR: i.op == .movFromDR, register: Int(i.rm))
+            throw instructionExit(.movDR, qualification: q.rawValue)
         }
     }
 
