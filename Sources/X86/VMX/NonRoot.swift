@@ -71,6 +71,8 @@ public final class VMXRuntime {
         var loadNeeded = true
     }
     @usableFromInline let hot: UnsafeMutablePointer<Hot>
+    /// VMX operation of the code running in the model (a guest hypervisor) and its nested guest (NestedVMX.swift).
+    var nested = NestedVMXState()
 
     /// Whether an exit is being produced: set to the token of an exit built in `hot.pointee.exit` (by
     /// `exceptionExit`, `checkPendingExitsAtBoundary`…), nil once the run loop took it. A one-byte token,
@@ -195,7 +197,9 @@ extension CPU {
     /// `runGuest` without a payload in its result: the exit is `lastExit`, an entry failure `lastEntryFailure`
     /// (an embedding API's run loop copies the exit once, from where it was built).
     public func enterAndRunGuest(instructionLimit: Int) -> GuestRunStop {
-        if !vmxNonRoot {
+        if !vmxNonRoot && vmx.nested.inL2 && nestedEntryFromL0() {
+            // L0's injected interrupt became an exit to L1, which runs next.
+        } else if !vmxNonRoot {
             if let failure = cachedEntryCheck() {
                 switch failure.kind {
                 case .vmFailValid(let n):
@@ -228,35 +232,57 @@ extension CPU {
             }
             vmx.current.pointee.launched = true
             vmxNonRoot = true
-            if injectEventOnEntry() { return .exit }
+            if injectEventOnEntry() && !reflectNestedExit() { return .exit }
         }
         var remaining = instructionLimit
         while remaining > 0 && vmxNonRoot {
             if checkPendingExitsAtBoundary() != nil {
                 completeExit()
+                if reflectNestedExit() { continue }
+                return .exit
+            }
+            if vmx.nested.inL2 && l0InterruptWindowOpen() {
+                exitIsL0s()
+                finishExitInPlace(VMExit(reason: .interruptWindow))
+                if reflectNestedExit() { continue }
                 return .exit
             }
             let mtf = vmx.primary.contains(.monitorTrapFlag)
-            let budget = mtf ? 1 : min(remaining, preemptionBudget())
+            var budget = mtf ? 1 : min(remaining, preemptionBudget())
+            if vmx.nested.inL2 {
+                // L0's own deadline and interrupt window still count while L2 runs.
+                budget = min(budget, l0PreemptionBudget())
+                if vmx.nested.vmcs01.primary.contains(.interruptWindowExiting) { budget = min(budget, 64) }
+            }
             let before = instructionCount
             let r = run(instructionLimit: budget)
             remaining -= max(1, Int(truncatingIfNeeded: instructionCount &- before))
             if vmx.exitPending {
                 vmx.exitPending = false
                 completeExit()
+                if reflectNestedExit() { continue }
                 return .exit
             }
             switch r {
             case .shutdown:
                 inShutdown = false
                 finishExitInPlace(VMExit(reason: .tripleFault))
+                if reflectNestedExit() { continue }
                 return .exit
             case .halted:
-                // HLT inside the guest with HLT exiting off: activity state HLT until an event arrives.
-                if !eventCanWake() { finishExitInPlace(VMExit(reason: .hlt), asHaltedActivity: true); return .exit }
+                // HLT inside the guest with HLT exiting off: activity state HLT until an event arrives (L0
+                // waits for it, also when L2 halted).
+                if !eventCanWake() {
+                    exitIsL0s()
+                    finishExitInPlace(VMExit(reason: .hlt), asHaltedActivity: true)
+                    _ = reflectNestedExit()
+                    return .exit
+                }
             case .stopRequested:
                 // `requestStop()` (hv_vcpus_exit): leave non-root operation like a preemption-timer exit.
+                exitIsL0s()
                 finishExitInPlace(VMExit(reason: .vmxPreemptionTimerExpired))
+                _ = reflectNestedExit()
                 return .exit
             case .exception(let v, let c):
                 // Intercepted by the bare-mode intercept mask: surface as an exception exit.
@@ -264,6 +290,7 @@ extension CPU {
                 e.interruptionInformation = InterruptionInfo(vector: v, type: .hardwareException, deliverErrorCode: c != nil)
                 e.interruptionErrorCode = c ?? 0
                 finishExitInPlace(e)
+                if reflectNestedExit() { continue }
                 return .exit
             case .vmExit:
                 break
@@ -271,10 +298,18 @@ extension CPU {
                 if mtf && instructionCount != before {
                     // Monitor trap flag: a VM exit after the guest completes one instruction (SDM Vol. 3C §25.5.2).
                     finishExitInPlace(VMExit(reason: .monitorTrapFlag))
+                    if reflectNestedExit() { continue }
                     return .exit
                 }
                 if vmx.pin.contains(.activateVMXPreemptionTimer) && instructionCount &+ tscOffset >= vmx.preemptionDeadline {
                     finishExitInPlace(VMExit(reason: .vmxPreemptionTimerExpired))
+                    if reflectNestedExit() { continue }
+                    return .exit
+                }
+                if vmx.nested.inL2 && l0PreemptionBudget() <= 1 {
+                    exitIsL0s()
+                    finishExitInPlace(VMExit(reason: .vmxPreemptionTimerExpired))
+                    _ = reflectNestedExit()
                     return .exit
                 }
             }
@@ -286,7 +321,10 @@ extension CPU {
     /// Ends non-root operation now with an exit of the given reason (a run deadline), saving guest state.
     public func exitGuest(_ reason: ExitReason) -> VMExit {
         guard vmxNonRoot else { return VMExit(reason: reason) }
-        return finishExit(VMExit(reason: reason))
+        exitIsL0s()
+        finishExitInPlace(VMExit(reason: reason))
+        _ = reflectNestedExit()
+        return vmx.hot.pointee.exit
     }
 
     /// Instructions to run before the VMX-preemption timer fires.
@@ -300,8 +338,12 @@ extension CPU {
 
     /// The current VMCS with the guest-state area up to date.
     public var currentVMCS: VMCS {
-        get { syncGuestState(); vmx.syncExitInformation(); return vmx.current.pointee }
+        get {
+            if vmx.nested.inL2 { return composedVMCSForL0() }
+            syncGuestState(); vmx.syncExitInformation(); return vmx.current.pointee
+        }
         set {
+            if vmx.nested.inL2 { setComposedVMCSForL0(newValue); return }
             vmx.hot.pointee.exitInformationStale = false
             vmx.current.pointee = newValue
             vmx.guestStateStale = false
@@ -311,6 +353,8 @@ extension CPU {
 
     /// Reads a VMCS field (VMREAD); guest RIP, RSP and RFLAGS come straight from the processor after an exit.
     public func vmcsRead(_ field: VMCSField) -> UInt64 {
+        // While L2 runs, L0 sees its own controls and host state, and L2's guest state (NestedVMX.swift).
+        if vmx.nested.inL2 && CPU.isL0Field(field) { return vmx.nested.vmcs01[field] }
         if vmx.hot.pointee.exitInformationStale && field.isExitInformation { vmx.syncExitInformation() }
         if vmx.guestStateStale {
             switch field {
@@ -327,6 +371,7 @@ extension CPU {
 
     /// Writes a VMCS field (VMWRITE; the caller enforces the read-only rule).
     public func vmcsWrite(_ field: VMCSField, _ value: UInt64) {
+        if vmx.nested.inL2 && CPU.isL0Field(field) { vmx.nested.vmcs01[field] = value; return }
         if vmx.hot.pointee.exitInformationStale && field.isExitInformation { vmx.syncExitInformation() }
         if vmx.guestStateStale {
             switch field {
@@ -387,6 +432,7 @@ extension CPU {
         e.qualification = q.rawValue
         e.guestPhysicalAddress = pa
         e.guestLinearAddress = currentAccess.linear
+        exitIsL0s()     // L0's memory map: its exit also while L2 runs
         let len = (ripValue &- startRIP) & (codeSize == 8 ? ~0 : 0xFFFF_FFFF)
         e.instructionLength = UInt32(truncatingIfNeeded: len)
         ripValue = startRIP

@@ -99,6 +99,8 @@ extension CPU {
         halted = v[.guestActivityState] == 1
         inShutdown = false
         if vmx.primary.contains(.useTSCOffsetting) { vmxTSCOffset = v[.tscOffset] } else { vmxTSCOffset = 0 }
+        // L2's TSC: L1's (L0's offset for L1) plus L1's offset for L2.
+        if vmx.nested.inL2 { vmxTSCOffset = vmx.nested.tscOffset01 &+ vmxTSCOffset }
         if vmx.pin.contains(.activateVMXPreemptionTimer) {
             vmx.preemptionDeadline = instructionCount &+ tscOffset &+ (v[.vmxPreemptionTimerValue] << VMXCapability.preemptionTimerRate)
         }
