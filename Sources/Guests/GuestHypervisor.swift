@@ -46,14 +46,16 @@ public struct GuestHypervisor: Sendable {
 
     /// Assembles the guest hypervisor. `broken` leaves the pin-based controls at zero, so VMLAUNCH fails
     /// its reserved-bits check with VMfailValid, VM-instruction error 7 (invalid control fields).
-    public init(cpuidCount: Int = 1, broken: Bool = false) throws {
+    /// `l2Load`, when given, is an address L2 reads (into R10) before its CPUIDs: an access a VMM may serve.
+    /// `externalInterruptExiting` sets that pin-based control (with "acknowledge interrupt on exit").
+    public init(cpuidCount: Int = 1, broken: Bool = false, l2Load: UInt64? = nil, externalInterruptExiting: Bool = false) throws {
         chunks = [
             (GuestHypervisor.cr3, GuestHypervisor.qwords([0x2000 | 3])),     // PML4[0] -> PDPT
             (0x2000, GuestHypervisor.qwords([0x3000 | 3])),                   // PDPT[0] -> PD
             (0x3000, GuestHypervisor.qwords([0x83])),                         // PD[0] -> 2 MiB page at 0
             (0x22000, GuestHypervisor.qwords([GuestHypervisor.vmxonRegion, GuestHypervisor.vmcsRegion])),
-            (GuestHypervisor.entry, try GuestHypervisor.l1(broken: broken)),
-            (GuestHypervisor.l2Entry, try GuestHypervisor.l2(cpuidCount: cpuidCount)),
+            (GuestHypervisor.entry, try GuestHypervisor.l1(broken: broken, externalInterruptExiting: externalInterruptExiting)),
+            (GuestHypervisor.l2Entry, try GuestHypervisor.l2(cpuidCount: cpuidCount, load: l2Load)),
         ]
     }
 
@@ -61,10 +63,14 @@ public struct GuestHypervisor: Sendable {
         values.flatMap { v in (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
     }
 
-    /// The guest's code: CPUID `cpuidCount` times, OUT 0x80 with AL = 0x42, HLT.
-    static func l2(cpuidCount: Int) throws -> [UInt8] {
+    /// The guest's code: optionally a load, CPUID `cpuidCount` times, OUT 0x80 with AL = 0x42, HLT.
+    static func l2(cpuidCount: Int, load: UInt64?) throws -> [UInt8] {
         let a = Assembler(mode: .bits64, origin: l2Entry)
         a.mov(.rsp, .imm(0x38000))
+        if let load {
+            a.mov(.rax, .imm(load))
+            a.mov(.r10, .qword[.rax])
+        }
         a.mov(.r9, .imm(cpuidCount))
         let loop = a.here("loop")
         a.xor(.eax, .eax)
@@ -79,7 +85,7 @@ public struct GuestHypervisor: Sendable {
     }
 
     /// The guest hypervisor.
-    static func l1(broken: Bool) throws -> [UInt8] {
+    static func l1(broken: Bool, externalInterruptExiting: Bool) throws -> [UInt8] {
         let a = Assembler(mode: .bits64, origin: entry)
         let failValid = a.label("failValid"), failInvalid = a.label("failInvalid"), exitHandler = a.label("exitHandler")
         a.mov(.rsp, .imm(stackTop))
@@ -118,7 +124,7 @@ public struct GuestHypervisor: Sendable {
             a.xor(.ebx, .ebx)
             a.vmwrite(.rax, .rbx)
         } else {
-            control(msr: 0x48D, field: 0x4000, wanted: 0)                              // pin-based
+            control(msr: 0x48D, field: 0x4000, wanted: externalInterruptExiting ? 1 : 0)   // pin-based
         }
         control(msr: 0x48E, field: 0x4002, wanted: (1 << 7) | (1 << 24))               // HLT, unconditional I/O exiting
         control(msr: 0x48F, field: 0x400C, wanted: (1 << 9) | (1 << 15))               // host address-space size, ack interrupt

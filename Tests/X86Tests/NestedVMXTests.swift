@@ -7,9 +7,15 @@ import Guests
 /// The Swift VMM side (L0) of a nested run: the guest hypervisor's image in 4 MiB of RAM, its vCPU in
 /// 64-bit mode at CPL 0 with nested VMX on, every MSR access left to the model (an all-zero MSR bitmap),
 /// HLT exiting so that L1's final HLT comes back to L0.
-func makeNestedMachine(_ image: GuestHypervisor, nested: Bool = true) throws -> (VirtualMachine, VCPU) {
+func makeNestedMachine(_ image: GuestHypervisor, nested: Bool = true, hole: UInt64? = nil) throws -> (VirtualMachine, VCPU) {
     let vm = VirtualMachine()
-    try vm.allocate(guestPhysical: 0, size: GuestHypervisor.ramSize)
+    if let hole {
+        // RAM with one unmapped page (an address L0 serves itself).
+        try vm.allocate(guestPhysical: 0, size: hole)
+        try vm.allocate(guestPhysical: hole + 0x1000, size: GuestHypervisor.ramSize - hole - 0x1000)
+    } else {
+        try vm.allocate(guestPhysical: 0, size: GuestHypervisor.ramSize)
+    }
     for c in image.chunks { vm.memory.write(c.bytes, at: c.address) }
     let vcpu = vm.makeVCPU()
     vcpu.nestedVirtualization = nested
@@ -138,4 +144,43 @@ func runL1Fragment(_ build: (Assembler) -> Void) throws -> VCPU {
     #expect(vcpu.read(.r13) == 0x1234_5678)
     #expect(vcpu.read(.r14) == GuestHypervisor.vmcsRegion)
     #expect(vcpu.read(.r15) == 15)
+}
+
+@Test func l0sMemoryMapExitComesFromL2AndL2Continues() throws {
+    // L2 reads a page L0 has not mapped: an EPT violation only L0 wants, returned by run() from L2.
+    let (vm, vcpu) = try makeNestedMachine(try GuestHypervisor(cpuidCount: 2, l2Load: 0x1F_0008), hole: 0x1F_0000)
+    let e = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .eptViolation, "\(e)")
+    #expect(e.fromNestedGuest)
+    #expect(e.guestPhysicalAddress == 0x1F_0008)
+    #expect(vcpu.read(.guestRIP) >= GuestHypervisor.l2Entry)        // L0 sees L2's registers
+    // L0 maps the page and resumes: L2 completes under L1.
+    let page = try vm.allocate(guestPhysical: 0x1F_0000, size: 0x1000)
+    page.storeBytes(of: UInt64(0x5EED), toByteOffset: 8, as: UInt64.self)
+    let e2 = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e2.reason == .hlt)
+    #expect(!e2.fromNestedGuest)
+    #expect(vcpu.read(.r10) == 0x5EED)
+    #expect(vcpu.read(.r15) == GuestHypervisor.done)
+    #expect(vcpu.read(.r12) == 2)
+}
+
+@Test(arguments: [true, false])
+func interruptL0InjectsWhileL2Runs(l1Intercepts: Bool) throws {
+    let (_, vcpu) = try makeNestedMachine(try GuestHypervisor(cpuidCount: 100_000, externalInterruptExiting: l1Intercepts))
+    // Run until L2 is under way (the budget ends while L2 runs: an exit L0 gets, from L2).
+    var e = try vcpu.run(instructionBudget: 2_000)
+    #expect(e.reason == .vmxPreemptionTimerExpired)
+    #expect(e.fromNestedGuest)
+    // L0 injects an external interrupt into "its guest", which is running L2.
+    try vcpu.write(.vmEntryInterruptionInformation, UInt64(InterruptionInfo(vector: 0x30, type: .external).rawValue))
+    e = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .hlt)
+    if l1Intercepts {
+        // L1's external-interrupt exiting: exit 1 to L1 (which calls it unexpected and halts).
+        #expect(vcpu.read(.r15) == GuestHypervisor.unexpected | 1)
+    } else {
+        // Delivered in L2, which has no IDT: a triple fault, exit 2 to L1.
+        #expect(vcpu.read(.r15) == GuestHypervisor.unexpected | 2)
+    }
 }
