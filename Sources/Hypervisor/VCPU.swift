@@ -124,6 +124,27 @@ public final class VCPU {
     @discardableResult
     public func setXCR0(_ value: UInt64) -> Bool { cpu.setXCR0(value) }
 
+    // MARK: Nested VMX
+
+    /// Whether the guest may use VMX itself (nested virtualization, as Hypervisor.framework offers EL2 on
+    /// Apple silicon): CPUID.1:ECX.VMX, the VMX capability MSRs, CR4.VMXE and the VMX instructions, which the
+    /// processor model implements for the guest; the guest's own guests run nested, and exits they cause
+    /// that the guest hypervisor asked for never reach this vCPU's `run()`. Off by default.
+    public var nestedVirtualization: Bool {
+        get { cpu.nestedVMX }
+        set { cpu.nestedVMX = newValue }
+    }
+
+    /// The named check and VM-instruction error of the guest hypervisor's last failed VMLAUNCH/VMRESUME.
+    public var lastNestedEntryFailure: (failure: EntryFailure, error: UInt32)? { cpu.lastNestedEntryFailure }
+
+    /// Called whenever a VMLAUNCH/VMRESUME of the guest hypervisor fails a named check (VM-instruction error
+    /// 0 for a guest-state check, reported to the guest hypervisor as exit reason 33).
+    public var onNestedEntryFailure: ((EntryFailure, UInt32) -> Void)? {
+        get { cpu.onNestedEntryFailure }
+        set { cpu.onNestedEntryFailure = newValue }
+    }
+
     /// What the processor model's CPUID returns for `leaf`/`subleaf` in the vCPU's current state (like
     /// `KVM_GET_SUPPORTED_CPUID`): CPUID always exits in non-root operation, and a VMM answers the exit
     /// from these values, adjusted to the machine it presents.

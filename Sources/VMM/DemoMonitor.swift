@@ -297,9 +297,9 @@ public final class DemoMonitor {
 
     /// OUT/OUTS to the debug port collect text lines; other ports read as all ones and ignore writes.
     func emulatePortIO(_ e: VMExit) throws {
-        let q = e.qualification
-        let size = Int(q & 7) + 1, isIn = q & 8 != 0, isString = q & 16 != 0, isRep = q & 32 != 0
-        let port = UInt16(truncatingIfNeeded: q >> 16)
+        let q = IOQualification(rawValue: e.qualification)
+        let size = q.size, isIn = q.isInput, isString = q.isString, isRep = q.isREP
+        let port = q.port
         if isIn {
             guard !isString else { throw Failure(description: "INS from port \(hex(UInt64(port))) is not emulated") }
             let ones: UInt64 = size >= 4 ? 0xFFFF_FFFF : (1 << UInt64(size * 8)) - 1
@@ -371,20 +371,20 @@ public final class DemoMonitor {
     /// turns descriptor-table exiting off again.
     func emulateDescriptorTableAccess(_ e: VMExit) throws {
         descriptorExits += 1
-        let info = e.instructionInformation
-        let identity = (info >> 28) & 3
-        guard e.reason == .accessToGDTRorIDTR, identity <= 1, info & (1 << 10) == 0 else {
+        let info = InstructionInformation(rawValue: e.instructionInformation)
+        let identity = info.instructionIdentity
+        guard e.reason == .accessToGDTRorIDTR, identity <= 1, !info.isRegister else {
             throw Failure(description: "descriptor-table exit \(e.reason) identity \(identity) not emulated")
         }
         var address = e.qualification
-        if info & (1 << 27) == 0, let base = GPR(rawValue: Int((info >> 23) & 15)) { address &+= vcpu.read(base) }
-        if info & (1 << 22) == 0, let index = GPR(rawValue: Int((info >> 18) & 15)) { address &+= vcpu.read(index) << UInt64(info & 3) }
+        if !info.baseInvalid, let base = GPR(rawValue: info.baseRegister) { address &+= vcpu.read(base) }
+        if !info.indexInvalid, let index = GPR(rawValue: info.indexRegister) { address &+= vcpu.read(index) << UInt64(info.scaling) }
         let base = vcpu.read(identity == 0 ? .guestGDTRBase : .guestIDTRBase)
         let limit = vcpu.read(identity == 0 ? .guestGDTRLimit : .guestIDTRLimit)
         guard let pa = translate(address), let pa2 = translate(address + 2) else { throw Failure(description: "SGDT operand not mapped") }
         vm.memory.writeInteger(limit, at: pa, size: 2)
         vm.memory.writeInteger(base, at: pa2, size: 8)
-        note("tables", "exit \(e.reason.rawValue) (\(identity == 0 ? "SGDT" : "SIDT"), instruction information \(hex(UInt64(info)))): VMM stored base=\(hex(base)) limit=\(hex(limit)) at \(hex(address)); exiting off")
+        note("tables", "exit \(e.reason.rawValue) (\(identity == 0 ? "SGDT" : "SIDT"), instruction information \(hex(UInt64(info.rawValue)))): VMM stored base=\(hex(base)) limit=\(hex(limit)) at \(hex(address)); exiting off")
         var v = vcpu.vmcs
         v.secondary.remove(.descriptorTableExiting)
         vcpu.vmcs = v

@@ -38,11 +38,11 @@ extension PCMachine {
     /// 2:0, direction in bit 3, string in bit 4, REP in bit 5, port in bits 31:16; INS/OUTS also use the
     /// instruction-information field (address size, segment) and the guest-linear address.
     func emulatePortIO(_ e: VMExit) -> MachineOutcome? {
-        let q = e.qualification
-        let size = Int(q & 7) + 1, isIn = q & 8 != 0, isString = q & 16 != 0, isRep = q & 32 != 0
-        let port = UInt64(q >> 16 & 0xFFFF)
+        let q = IOQualification(rawValue: e.qualification)
+        let size = q.size, isIn = q.isInput, isString = q.isString, isRep = q.isREP
+        let port = UInt64(q.port)
         guard size == 1 || size == 2 || size == 4 else {
-            return .error("I/O exit with access size \(size) (qualification 0x\(String(q, radix: 16)))")
+            return .error("I/O exit with access size \(size) (qualification 0x\(String(q.rawValue, radix: 16)))")
         }
         if !isString {
             if isIn {
@@ -55,7 +55,7 @@ extension PCMachine {
             return nil
         }
         // String forms: the address size is in instruction-information bits 9:7 (0: 16, 1: 32, 2: 64).
-        let addressBits: UInt64 = [16, 32, 64][min(2, Int(e.instructionInformation >> 7 & 7))]
+        let addressBits = UInt64(InstructionInformation(rawValue: e.instructionInformation).addressBits)
         let addressMask: UInt64 = addressBits == 64 ? ~0 : (1 << addressBits) - 1
         let countRegister = vcpu.read(.rcx) & addressMask
         if isRep && countRegister == 0 { skip(e); return nil }

@@ -184,14 +184,14 @@ extension PCMachine {
 
     // MARK: CPUID
 
-    /// The processor model's CPUID as this machine presents it: no VMX to the guest, the hypervisor bit
+    /// The processor model's CPUID as this machine presents it: VMX when the vCPU offers nesting, the hypervisor bit
     /// set, and leaf 0x40000000 naming SwiftVMX.
     func emulateCPUID() {
         let leaf = UInt32(truncatingIfNeeded: vcpu.read(.rax)), subleaf = UInt32(truncatingIfNeeded: vcpu.read(.rcx))
         var r = vcpu.supportedCPUID(leaf: leaf, subleaf: subleaf)
         switch leaf {
         case 1:
-            r.ecx &= ~(1 << 5)                  // VMX: not offered to the guest
+            // VMX (bit 5) as the vCPU offers it: set only with nested VMX (`VCPU.nestedVirtualization`).
             r.ecx |= 1 << 31                    // running under a hypervisor
             if localAPIC != nil {
                 r.edx |= 1 << 9                 // the local APIC (a device of this VMM)

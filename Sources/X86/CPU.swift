@@ -671,6 +671,7 @@ public final class CPU {
             deliverEvent(vector: 2, kind: .nmi, errorCode: nil)
             return inShutdown ? .shutdown : nil
         }
+        if vmx.nested.pendingL1Vector != nil && deliverPendingL1Interrupt() { return inShutdown ? .shutdown : nil }
         guard flagsBase & RFLAGS.if.rawValue != 0, let ic = interruptController, ic.hasInterrupt() else { return nil }
         halted = false
         if let h = nonRootHooks, h.interceptExternalInterrupt(self) { return stopReason(afterHook: ()) }

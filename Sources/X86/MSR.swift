@@ -103,6 +103,10 @@ extension CPU {
         case MSRIndex.tscAux: return msrs.tscAux
         case MSRIndex.biosSignID: return UInt64(CPU.microcodeRevision) << 32
         case MSRIndex.archCapabilities: return CPU.archCapabilities
+        case VMXCapability.Index.basic...VMXCapability.Index.trueEntry where vmx.nested.enabled:
+            // The VMX capability MSRs, when VMX is offered to the code running in the model (NestedVMX.swift).
+            guard let v = VMXCapability.nestedRead(index) else { throw Abort.gp(0) }
+            return v
         default: throw Abort.gp(0)
         }
     }

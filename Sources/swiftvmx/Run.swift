@@ -44,6 +44,9 @@ struct Run: ParsableCommand {
     @Option(help: "Stop after this many guest instructions (exit status 1).")
     var maxInstructions: UInt64?
 
+    @Flag(name: .customLong("no-vmx"), help: "Hide VMX from the guest (by default it may run its own guests, nested).")
+    var noVMX = false
+
     mutating func run() throws {
         do {
             let status = try boot()
@@ -102,7 +105,15 @@ struct Run: ParsableCommand {
                 throw RunError(message: error.description)
             }
         }
-        if let traceSink { machine.exitTrace = { traceSink.writeLine($0) } }
+        machine.vcpu.nestedVirtualization = !noVMX
+        if let traceSink {
+            machine.exitTrace = { traceSink.writeLine($0) }
+            // A failed VM entry of the guest's own hypervisor, with the check that failed and its values.
+            machine.vcpu.onNestedEntryFailure = { failure, error in
+                let text = String(failure.description.flatMap { $0 == "\"" || $0 == "\\" ? ["\\", $0] : [$0] })
+                traceSink.writeLine("{\"nestedEntryFailure\":\"\(failure.check)\",\"vmInstructionError\":\(error),\"detail\":\"\(text)\"}")
+            }
+        }
         // Exit handling is timed only when the table or the trace will show it (two clock reads per exit).
         machine.statistics.timesHandling = stats || traceSink != nil
         let started = ContinuousClock.now

@@ -1,7 +1,31 @@
-// VM entry, VM exit and the conditions that cause exits in VMX non-root operation
-// (SDM Vol. 3C chapters 25 "VMX Non-Root Operation", 26 "VM Entries", 27 "VM Exits").
+// VMX non-root operation: the processor's VMX state, the run loop that enters the guest and runs it until a
+// VM exit, and the VMCS as the embedding API reads and writes it (SDM Vol. 3C chapter 25 "VMX Non-Root
+// Operation"). Entry is in VMEntry.swift, injection in EventInjection.swift, exits in VMExitDelivery.swift,
+// the conditions that cause exits in Intercepts.swift.
 
 /// The VMX state of a processor: the current VMCS and what the run loop needs from it.
+///
+/// ## The one synchronisation point between the processor and the VMCS
+///
+/// After a VM exit the processor keeps the guest's state and the VMCS lags it; copying the whole guest-state
+/// area on every exit and loading it on every entry would cost more than the exits themselves. Four flags
+/// say which side is newer, and every access to the VMCS from outside the processor goes through
+/// `CPU.vmcsRead`, `CPU.vmcsWrite`, `CPU.currentVMCS` or `VMXRuntime.vmcs`, which settle them:
+///
+/// - `guestStateStale`: the processor holds newer guest state than the guest-state area. Set by every exit
+///   (`CPU.completeExit`); cleared by `CPU.syncGuestState` (which writes the area) before any read or
+///   write of a guest-state field other than RIP, RSP, RFLAGS and the interruptibility state, which
+///   `vmcsRead`/`vmcsWrite` serve from the processor directly.
+/// - `exitInformationStale`: the exit-information fields lag `Hot.exit`. Set by every exit; cleared by
+///   `syncExitInformation` before any read of an exit-information field.
+/// - `loadNeeded`: the VMCS holds state the processor must load on the next entry (the VMM wrote a field
+///   other than the exit information). Cleared by an exit, set by `vmcsWrite`/`currentVMCS`'s setter.
+/// - `ExitToken` / `exitPending`: an exit has been built in `Hot.exit` and the run loop has not taken it
+///   yet. Set where the exit is caused (`instructionExit`, `eptCheck`, `exceptionExit`…), cleared by the
+///   run loop, which completes the exit (`completeExit`).
+///
+/// Nothing else reads `current.pointee` while these say it lags, so the rule is kept in these functions
+/// alone.
 public final class VMXRuntime {
     /// The current VMCS, reached through a pointer allocated once so the processor's many field accesses on
     /// entry and exit pay no exclusivity checks.
@@ -47,6 +71,8 @@ public final class VMXRuntime {
         var loadNeeded = true
     }
     @usableFromInline let hot: UnsafeMutablePointer<Hot>
+    /// VMX operation of the code running in the model (a guest hypervisor) and its nested guest (NestedVMX.swift).
+    var nested = NestedVMXState()
 
     /// Whether an exit is being produced: set to the token of an exit built in `hot.pointee.exit` (by
     /// `exceptionExit`, `checkPendingExitsAtBoundary`…), nil once the run loop took it. A one-byte token,
@@ -171,7 +197,9 @@ extension CPU {
     /// `runGuest` without a payload in its result: the exit is `lastExit`, an entry failure `lastEntryFailure`
     /// (an embedding API's run loop copies the exit once, from where it was built).
     public func enterAndRunGuest(instructionLimit: Int) -> GuestRunStop {
-        if !vmxNonRoot {
+        if !vmxNonRoot && vmx.nested.inL2 && nestedEntryFromL0() {
+            // L0's injected interrupt became an exit to L1, which runs next.
+        } else if !vmxNonRoot {
             if let failure = cachedEntryCheck() {
                 switch failure.kind {
                 case .vmFailValid(let n):
@@ -204,35 +232,57 @@ extension CPU {
             }
             vmx.current.pointee.launched = true
             vmxNonRoot = true
-            if injectEventOnEntry() { return .exit }
+            if injectEventOnEntry() && !reflectNestedExit() { return .exit }
         }
         var remaining = instructionLimit
         while remaining > 0 && vmxNonRoot {
             if checkPendingExitsAtBoundary() != nil {
                 completeExit()
+                if reflectNestedExit() { continue }
+                return .exit
+            }
+            if vmx.nested.inL2 && l0InterruptWindowOpen() {
+                exitIsL0s()
+                finishExitInPlace(VMExit(reason: .interruptWindow))
+                if reflectNestedExit() { continue }
                 return .exit
             }
             let mtf = vmx.primary.contains(.monitorTrapFlag)
-            let budget = mtf ? 1 : min(remaining, preemptionBudget())
+            var budget = mtf ? 1 : min(remaining, preemptionBudget())
+            if vmx.nested.inL2 {
+                // L0's own deadline and interrupt window still count while L2 runs.
+                budget = min(budget, l0PreemptionBudget())
+                if vmx.nested.vmcs01.primary.contains(.interruptWindowExiting) { budget = min(budget, 64) }
+            }
             let before = instructionCount
             let r = run(instructionLimit: budget)
             remaining -= max(1, Int(truncatingIfNeeded: instructionCount &- before))
             if vmx.exitPending {
                 vmx.exitPending = false
                 completeExit()
+                if reflectNestedExit() { continue }
                 return .exit
             }
             switch r {
             case .shutdown:
                 inShutdown = false
                 finishExitInPlace(VMExit(reason: .tripleFault))
+                if reflectNestedExit() { continue }
                 return .exit
             case .halted:
-                // HLT inside the guest with HLT exiting off: activity state HLT until an event arrives.
-                if !eventCanWake() { finishExitInPlace(VMExit(reason: .hlt), asHaltedActivity: true); return .exit }
+                // HLT inside the guest with HLT exiting off: activity state HLT until an event arrives (L0
+                // waits for it, also when L2 halted).
+                if !eventCanWake() {
+                    exitIsL0s()
+                    finishExitInPlace(VMExit(reason: .hlt), asHaltedActivity: true)
+                    _ = reflectNestedExit()
+                    return .exit
+                }
             case .stopRequested:
                 // `requestStop()` (hv_vcpus_exit): leave non-root operation like a preemption-timer exit.
+                exitIsL0s()
                 finishExitInPlace(VMExit(reason: .vmxPreemptionTimerExpired))
+                _ = reflectNestedExit()
                 return .exit
             case .exception(let v, let c):
                 // Intercepted by the bare-mode intercept mask: surface as an exception exit.
@@ -240,6 +290,7 @@ extension CPU {
                 e.interruptionInformation = InterruptionInfo(vector: v, type: .hardwareException, deliverErrorCode: c != nil)
                 e.interruptionErrorCode = c ?? 0
                 finishExitInPlace(e)
+                if reflectNestedExit() { continue }
                 return .exit
             case .vmExit:
                 break
@@ -247,10 +298,18 @@ extension CPU {
                 if mtf && instructionCount != before {
                     // Monitor trap flag: a VM exit after the guest completes one instruction (SDM Vol. 3C §25.5.2).
                     finishExitInPlace(VMExit(reason: .monitorTrapFlag))
+                    if reflectNestedExit() { continue }
                     return .exit
                 }
                 if vmx.pin.contains(.activateVMXPreemptionTimer) && instructionCount &+ tscOffset >= vmx.preemptionDeadline {
                     finishExitInPlace(VMExit(reason: .vmxPreemptionTimerExpired))
+                    if reflectNestedExit() { continue }
+                    return .exit
+                }
+                if vmx.nested.inL2 && l0PreemptionBudget() <= 1 {
+                    exitIsL0s()
+                    finishExitInPlace(VMExit(reason: .vmxPreemptionTimerExpired))
+                    _ = reflectNestedExit()
                     return .exit
                 }
             }
@@ -262,60 +321,10 @@ extension CPU {
     /// Ends non-root operation now with an exit of the given reason (a run deadline), saving guest state.
     public func exitGuest(_ reason: ExitReason) -> VMExit {
         guard vmxNonRoot else { return VMExit(reason: reason) }
-        return finishExit(VMExit(reason: reason))
-    }
-
-    /// The entry checks, or the cached verdict when nothing they read has been written since they passed.
-    @inline(__always)
-    func cachedEntryCheck() -> EntryFailure? {
-        // The common re-entry, inlined: the processor holds the guest state it left non-root operation with,
-        // the VMM wrote at most RIP/RSP, every check passed before, and no check reads guest memory.
-        let v = vmx.current
-        if vmx.guestStateStale && !vmx.loadNeeded && v.pointee.checkedAll
-            && !(v.pointee.primary.contains(.useTPRShadow) && v.pointee[.tprThreshold] & 0xF != 0)
-            && v.pointee[.vmcsLinkPointer] == ~0
-            && (codeSize == 8 ? isCanonical(ripValue) : ripValue >> 32 == 0) {
-            v.pointee.ripChanged = false
-            return nil
-        }
-        return checkEntryAgain()
-    }
-
-    /// `cachedEntryCheck` off its fast path.
-    @inline(never)
-    func checkEntryAgain() -> EntryFailure? {
-        // Checks that read guest memory (the VTPR byte of the virtual-APIC page, the revision at a VMCS link
-        // pointer) can change without a VMWRITE: with every field-based check passed, re-run just those.
-        if vmx.current.pointee.checkedAll && (vmx.current.pointee.primary.contains(.useTPRShadow) && vmx.current.pointee[.tprThreshold] & 0xF != 0
-                                                || vmx.current.pointee[.vmcsLinkPointer] != ~0),
-           let f = CPU.checkEntryMemory(vmx.current.pointee, memory: memory) {
-            vmx.current.pointee.checkedAll = false
-            return f
-        }
-        if vmx.guestStateStale && !vmx.loadNeeded && vmx.current.pointee.checkedAll {
-            // The processor holds the guest state it left non-root operation with; only RIP/RSP were written.
-            let ok = codeSize == 8 ? isCanonical(ripValue) : ripValue >> 32 == 0
-            if ok { vmx.current.pointee.ripChanged = false; return nil }
-            syncGuestState()
-            vmx.current.pointee.checkedAll = false
-        }
-        if vmx.current.pointee.checkedAll {
-            if vmx.current.pointee.ripChanged {
-                // Only the guest RIP changed: re-run the RIP rules (§26.3.1.4) against the cached verdict.
-                let rip = vmx.current.pointee[.guestRIP]
-                let ia32e = vmx.current.pointee.entryControls.contains(.ia32eModeGuest)
-                let csL = vmx.current.pointee[.guestCSAccessRights] & 0x2000 != 0
-                if (!ia32e || !csL) ? rip >> 32 != 0 : !isCanonical(rip) {
-                    vmx.current.pointee.checkedAll = false
-                    return CPU.checkVMEntry(vmx.current.pointee, memory: memory)
-                }
-                vmx.current.pointee.ripChanged = false
-            }
-            return nil
-        }
-        let f = CPU.checkVMEntry(vmx.current.pointee, memory: memory)
-        if f == nil { vmx.current.pointee.checkedAll = true; vmx.current.pointee.ripChanged = false }
-        return f
+        exitIsL0s()
+        finishExitInPlace(VMExit(reason: reason))
+        _ = reflectNestedExit()
+        return vmx.hot.pointee.exit
     }
 
     /// Instructions to run before the VMX-preemption timer fires.
@@ -325,206 +334,16 @@ extension CPU {
         return now >= vmx.preemptionDeadline ? 1 : Int(min(vmx.preemptionDeadline &- now, 1 << 40))
     }
 
-    /// Whether a halted guest has an event that wakes it (an interrupt it can take, or an NMI).
-    func eventCanWake() -> Bool {
-        if nmiPending && interruptibility & 2 == 0 && (vmx.pin.contains(.nmiExiting) || !nmiBlocked) { return true }
-        if let ic = interruptController, ic.hasInterrupt(), interruptibility == 0 {
-            if vmx.pin.contains(.externalInterruptExiting) { return true }
-            if flagsBase & RFLAGS.if.rawValue != 0 { return true }
-        }
-        return false
-    }
-
-    /// Loads the guest-state area into the processor (SDM Vol. 3C §26.3.2), then the MSR-load area (§26.4).
-    func loadGuestState() -> EntryFailure? {
-        let v = vmx.current.pointee
-        vmx.pin = v.pinBased
-        vmx.primary = v.primary
-        vmx.secondary = v.secondary
-        vmx.exitControls = v.exitControls
-        let entry = v.entryControls
-        let ia32e = entry.contains(.ia32eModeGuest)
-        let pagingBefore = (cr0Value, cr3Value, cr4Value, eferValue)
-        cr0Value = v[.guestCR0] | CR0.et.rawValue
-        cr3Value = v[.guestCR3]
-        cr4Value = v[.guestCR4]
-        if entry.contains(.loadDebugControls) {
-            dr[7] = v[.guestDR7] | 0x400
-            msrs.debugCtl = v[.guestIA32DebugCtl]
-        }
-        msrs.sysenterCS = v[.guestIA32SysenterCS]
-        msrs.sysenterESP = v[.guestIA32SysenterESP]
-        msrs.sysenterEIP = v[.guestIA32SysenterEIP]
-        if entry.contains(.loadIA32PAT) { msrs.pat = v[.guestIA32PAT] }
-        if entry.contains(.loadIA32EFER) {
-            eferValue = v[.guestIA32EFER]
-        } else {
-            // EFER.LMA and, with paging, EFER.LME follow "IA-32e mode guest".
-            eferValue &= ~(EFER.lma.rawValue | EFER.lme.rawValue)
-            if ia32e { eferValue |= EFER.lma.rawValue | EFER.lme.rawValue }
-        }
-        for s in SegmentRegisterName.allCases {
-            var r = v.guestSegment(s)
-            if s == .cs { r.accessRights &= ~0x10000 }
-            seg[s.rawValue] = r
-        }
-        gdtr = DescriptorTableRegister(base: v[.guestGDTRBase], limit: UInt16(truncatingIfNeeded: v[.guestGDTRLimit]))
-        idtr = DescriptorTableRegister(base: v[.guestIDTRBase], limit: UInt16(truncatingIfNeeded: v[.guestIDTRLimit]))
-        gpr[Reg.rsp] = v[.guestRSP]
-        ripValue = v[.guestRIP]
-        flagsBase = (v[.guestRFLAGS] & RFLAGS.defined.rawValue) | 2
-        lazy.op = .none
-        interruptibility = UInt32(truncatingIfNeeded: v[.guestInterruptibilityState] & 3)
-        nmiBlocked = v[.guestInterruptibilityState] & 8 != 0
-        halted = v[.guestActivityState] == 1
-        inShutdown = false
-        if vmx.primary.contains(.useTSCOffsetting) { vmxTSCOffset = v[.tscOffset] } else { vmxTSCOffset = 0 }
-        if vmx.pin.contains(.activateVMXPreemptionTimer) {
-            vmx.preemptionDeadline = instructionCount &+ tscOffset &+ (v[.vmxPreemptionTimerValue] << VMXCapability.preemptionTimerRate)
-        }
-        vmx.vectoring = nil
-        vmx.exitPending = false
-        updateMode()
-        // Translations stay valid across an exit and re-entry unless the paging state changed
-        // (the VM's memory map has its own generation check).
-        if pagingBefore != (cr0Value, cr3Value, cr4Value, eferValue) { tlb.flushAll() }
-        // MSR-load area: 16-byte entries {index, reserved, value}.
-        let count = Int(min(v[.vmEntryMSRLoadCount], 512))
-        for k in 0..<count {
-            let a = v[.vmEntryMSRLoadAddress] &+ UInt64(k * 16)
-            let index = UInt32(truncatingIfNeeded: memory.readInteger(at: a, size: 4))
-            let reserved = memory.readInteger(at: a &+ 4, size: 4)
-            let value = memory.readInteger(at: a &+ 8, size: 8)
-            if reserved != 0 || index == MSRIndex.fsBase || index == MSRIndex.gsBase || index >> 8 == 0x8 || index == 0x9B {
-                return EntryFailure(.entryMSRLoadEntry, [EntryFailureValue(.label(.msrLoadEntry), UInt64(k + 1)), EntryFailureValue(.label(.msr), UInt64(index))],
-                                    msrIndex: UInt32(k + 1))
-            }
-            do throws(Abort) { try writeMSR(index, value) } catch {
-                return EntryFailure(.entryMSRLoadEntry, [EntryFailureValue(.label(.msrLoadEntry), UInt64(k + 1)), EntryFailureValue(.label(.msr), UInt64(index)),
-                                            EntryFailureValue(.label(.value), value)], msrIndex: UInt32(k + 1))
-            }
-        }
-        return nil
-    }
-
-    /// Delivers the event in the VM-entry interruption-information field (SDM Vol. 3C §26.6).
-    /// Returns an exit if delivery itself caused one.
-    /// Returns whether delivery itself caused an exit (completed, in `vmx.hot.pointee.exit`).
-    @inline(__always)
-    func injectEventOnEntry() -> Bool {
-        // Bit 31 (valid) clear: nothing to inject, the usual case.
-        guard vmx.current.pointee[.vmEntryInterruptionInformation] & (1 << 31) != 0 else { return false }
-        return injectEvent()
-    }
-
-    /// `injectEventOnEntry` with a valid event.
-    @inline(never)
-    func injectEvent() -> Bool {
-        let info = InterruptionInfo(rawValue: UInt32(truncatingIfNeeded: vmx.current.pointee[.vmEntryInterruptionInformation]))
-        guard info.valid else { return false }
-        vmx.current.pointee.store(.vmEntryInterruptionInformation, UInt64(info.rawValue & ~(1 << 31)))
-        // Type 7, "other event" vector 0: a pending MTF VM exit, before any guest instruction (SDM Vol. 3C §26.6.2).
-        if info.typeBits == 7 { finishExitInPlace(VMExit(reason: .monitorTrapFlag)); return true }
-        let kind = info.type ?? .hardwareException
-        let code: UInt32? = info.deliverErrorCode ? UInt32(truncatingIfNeeded: vmx.current.pointee[.vmEntryExceptionErrorCode]) : nil
-        halted = false
-        if kind == .softwareInterrupt || kind == .softwareException || kind == .privilegedSoftwareException {
-            ripValue = ripValue &+ vmx.current.pointee[.vmEntryInstructionLength]
-        }
-        if kind == .nmi { nmiBlocked = true }
-        startRIP = ripValue
-        deliverEvent(vector: info.vector, kind: kind, errorCode: code)
-        if vmx.exitPending {
-            vmx.exitPending = false
-            completeExit()
-            return true
-        }
-        if inShutdown { inShutdown = false; finishExitInPlace(VMExit(reason: .tripleFault)); return true }
-        return false
-    }
-
-    /// Exits that happen at an instruction boundary before the next instruction (SDM Vol. 3C §25.2, §26.7.5–26.7.6),
-    /// built in `vmx.hot.pointee.exit`.
-    @inline(__always)
-    func checkPendingExitsAtBoundary() -> ExitToken? {
-        // Most entries have none of these controls on and no NMI pending: one test, inlined, answers for all
-        // of them (and no optional exit is built).
-        let pinMask: PinBasedControls = [.externalInterruptExiting, .nmiExiting, .activateVMXPreemptionTimer]
-        let primaryMask: PrimaryProcessorControls = [.nmiWindowExiting, .interruptWindowExiting]
-        if vmx.pin.isDisjoint(with: pinMask) && vmx.primary.isDisjoint(with: primaryMask) && !nmiPending { return nil }
-        guard let e = pendingExitAtBoundary() else { return nil }
-        vmx.hot.pointee.exit = e
-        return ExitToken()
-    }
-
-    /// `checkPendingExitsAtBoundary` with a control on or an NMI pending.
-    @inline(never)
-    func pendingExitAtBoundary() -> VMExit? {
-        let blockedBySTIorSS = interruptibility != 0
-        if vmx.primary.contains(.nmiWindowExiting) && !nmiBlocked && interruptibility & 2 == 0 {
-            return VMExit(reason: .nmiWindow)
-        }
-        if nmiPending && vmx.pin.contains(.nmiExiting) && interruptibility & 2 == 0 {
-            nmiPending = false
-            var e = VMExit(reason: .exceptionOrNMI)
-            e.interruptionInformation = InterruptionInfo(vector: 2, type: .nmi)
-            return e
-        }
-        if vmx.pin.contains(.externalInterruptExiting), !blockedBySTIorSS, let ic = interruptController, ic.hasInterrupt() {
-            var e = VMExit(reason: .externalInterrupt)
-            if vmx.exitControls.contains(.acknowledgeInterruptOnExit), let vector = ic.acknowledge() {
-                e.interruptionInformation = InterruptionInfo(vector: vector, type: .external)
-            }
-            halted = false
-            return e
-        }
-        if vmx.primary.contains(.interruptWindowExiting) && flagsBase & RFLAGS.if.rawValue != 0 && !blockedBySTIorSS {
-            halted = false
-            return VMExit(reason: .interruptWindow)
-        }
-        if vmx.pin.contains(.activateVMXPreemptionTimer) && instructionCount &+ tscOffset >= vmx.preemptionDeadline {
-            return VMExit(reason: .vmxPreemptionTimerExpired)
-        }
-        return nil
-    }
-
-    /// Completes a VM exit: IDT-vectoring information, saving guest state (SDM Vol. 3C §27.3), exit fields.
-    func finishExit(_ e: VMExit, asHaltedActivity: Bool = false) -> VMExit {
-        finishExitInPlace(e, asHaltedActivity: asHaltedActivity)
-        return vmx.hot.pointee.exit
-    }
-
-    /// `finishExit` leaving the exit in `vmx.hot.pointee.exit` only.
-    func finishExitInPlace(_ e: VMExit, asHaltedActivity: Bool = false) {
-        vmx.hot.pointee.exit = e
-        _ = asHaltedActivity   // the processor's halted state is the activity state
-        completeExit()
-    }
-
-    /// Completes the exit in `vmx.hot.pointee.exit` in place: IDT-vectoring information, saving guest state
-    /// (SDM Vol. 3C §27.3), exit-information fields; leaves non-root operation.
-    func completeExit() {
-        let hot = vmx.hot
-        if let d = hot.pointee.vectoring, hot.pointee.exit.reason != .tripleFault {
-            hot.pointee.exit.idtVectoringInformation = InterruptionInfo(vector: d.vector, type: d.kind, deliverErrorCode: d.errorCode != nil)
-            hot.pointee.exit.idtVectoringErrorCode = d.errorCode ?? 0
-        }
-        hot.pointee.vectoring = nil
-        storeExitMSRs()
-        // Guest state stays in the processor; `vmcsRead`/`vmcs` write it into the VMCS when asked.
-        hot.pointee.guestStateStale = true
-        hot.pointee.loadNeeded = false
-        // The exit-information fields follow when the VMCS is read (`VMXRuntime.syncExitInformation`).
-        hot.pointee.exitInformationStale = true
-        vmxNonRoot = false
-    }
-
     // MARK: VMCS access for the embedding API
 
     /// The current VMCS with the guest-state area up to date.
     public var currentVMCS: VMCS {
-        get { syncGuestState(); vmx.syncExitInformation(); return vmx.current.pointee }
+        get {
+            if vmx.nested.inL2 { return composedVMCSForL0() }
+            syncGuestState(); vmx.syncExitInformation(); return vmx.current.pointee
+        }
         set {
+            if vmx.nested.inL2 { setComposedVMCSForL0(newValue); return }
             vmx.hot.pointee.exitInformationStale = false
             vmx.current.pointee = newValue
             vmx.guestStateStale = false
@@ -534,6 +353,8 @@ extension CPU {
 
     /// Reads a VMCS field (VMREAD); guest RIP, RSP and RFLAGS come straight from the processor after an exit.
     public func vmcsRead(_ field: VMCSField) -> UInt64 {
+        // While L2 runs, L0 sees its own controls and host state, and L2's guest state (NestedVMX.swift).
+        if vmx.nested.inL2 && CPU.isL0Field(field) { return vmx.nested.vmcs01[field] }
         if vmx.hot.pointee.exitInformationStale && field.isExitInformation { vmx.syncExitInformation() }
         if vmx.guestStateStale {
             switch field {
@@ -550,6 +371,7 @@ extension CPU {
 
     /// Writes a VMCS field (VMWRITE; the caller enforces the read-only rule).
     public func vmcsWrite(_ field: VMCSField, _ value: UInt64) {
+        if vmx.nested.inL2 && CPU.isL0Field(field) { vmx.nested.vmcs01[field] = value; return }
         if vmx.hot.pointee.exitInformationStale && field.isExitInformation { vmx.syncExitInformation() }
         if vmx.guestStateStale {
             switch field {
@@ -586,139 +408,6 @@ extension CPU {
         if blocking & 3 != 0 { vmcsWrite(.guestInterruptibilityState, blocking & ~3) }
     }
 
-    /// Writes the processor's guest state into the VMCS if it is newer.
-    func syncGuestState() {
-        if vmx.guestStateStale {
-            saveGuestState()
-            vmx.guestStateStale = false
-            // The VMCS now matches the processor: a re-entry needs no load unless the VMM writes again.
-        }
-    }
-
-    /// The VM-exit MSR-store area (SDM Vol. 3C §27.4): the guest's value of each listed MSR is stored.
-    /// (The VM-exit MSR-load area loads host MSRs; the embedding API has no host processor state to load.)
-    @inline(__always)
-    func storeExitMSRs() {
-        if vmx.current.pointee[.vmExitMSRStoreCount] != 0 { storeExitMSRList() }
-    }
-
-    /// `storeExitMSRs` with a non-empty list.
-    @inline(never)
-    func storeExitMSRList() {
-        let count = Int(min(vmx.current.pointee[.vmExitMSRStoreCount], 512))
-        guard count > 0 else { return }
-        let base = vmx.current.pointee[.vmExitMSRStoreAddress]
-        let wasNonRoot = vmxNonRoot
-        vmxNonRoot = false
-        defer { vmxNonRoot = wasNonRoot }
-        for k in 0..<count {
-            let a = base &+ UInt64(k * 16)
-            let index = UInt32(truncatingIfNeeded: memory.readInteger(at: a, size: 4))
-            do throws(Abort) {
-                let v = try readMSR(index)
-                memory.writeInteger(v, at: a &+ 8, size: 8)
-            } catch {
-                // An MSR that cannot be read is a VMX abort on hardware; record it and stop the list.
-                vmx.current.pointee.abortIndicator = 1
-                return
-            }
-        }
-    }
-
-    /// The guest-interruptibility-state field as a VM exit saves it: blocking by STI and by MOV SS, and
-    /// blocking by NMI with virtual NMIs (SDM Vol. 3C §24.4.2, Table 24-3).
-    var interruptibilityStateField: UInt64 {
-        UInt64(interruptibility & 3) | (nmiBlocked && vmx.pin.contains(.virtualNMIs) ? 8 : 0)
-    }
-
-    /// Writes the guest state back into the VMCS guest-state area.
-    func saveGuestState() {
-        vmx.current.pointee.store(.guestCR0, cr0Value)
-        vmx.current.pointee.store(.guestCR3, cr3Value)
-        vmx.current.pointee.store(.guestCR4, cr4Value)
-        vmx.current.pointee.store(.guestDR7, dr[7])
-        vmx.current.pointee.store(.guestRSP, gpr[Reg.rsp])
-        vmx.current.pointee.store(.guestRIP, ripValue)
-        vmx.current.pointee.store(.guestRFLAGS, materializedFlags())
-        for s in SegmentRegisterName.allCases { vmx.current.pointee.storeGuestSegment(s, seg[s.rawValue]) }
-        vmx.current.pointee.store(.guestGDTRBase, gdtr.base)
-        vmx.current.pointee.store(.guestGDTRLimit, UInt64(gdtr.limit))
-        vmx.current.pointee.store(.guestIDTRBase, idtr.base)
-        vmx.current.pointee.store(.guestIDTRLimit, UInt64(idtr.limit))
-        vmx.current.pointee.store(.guestIA32SysenterCS, msrs.sysenterCS)
-        vmx.current.pointee.store(.guestIA32SysenterESP, msrs.sysenterESP)
-        vmx.current.pointee.store(.guestIA32SysenterEIP, msrs.sysenterEIP)
-        if vmx.exitControls.contains(.saveIA32EFER) { vmx.current.pointee.store(.guestIA32EFER, eferValue) }
-        if vmx.exitControls.contains(.saveIA32PAT) { vmx.current.pointee.store(.guestIA32PAT, msrs.pat) }
-        if vmx.exitControls.contains(.saveDebugControls) { vmx.current.pointee.store(.guestIA32DebugCtl, msrs.debugCtl) }
-        // "IA-32e mode guest" follows EFER.LMA on every exit.
-        var entry = vmx.current.pointee.entryControls
-        if eferValue & EFER.lma.rawValue != 0 { entry.insert(.ia32eModeGuest) } else { entry.remove(.ia32eModeGuest) }
-        vmx.current.pointee.store(.vmEntryControls, UInt64(entry.rawValue))
-        vmx.current.pointee.store(.guestInterruptibilityState, interruptibilityStateField)
-        vmx.current.pointee.store(.guestActivityState, halted ? 1 : 0)
-        if vmx.pin.contains(.activateVMXPreemptionTimer) && vmx.exitControls.contains(.saveVMXPreemptionTimerValue) {
-            let now = instructionCount &+ tscOffset
-            vmx.current.pointee.store(.vmxPreemptionTimerValue, now >= vmx.preemptionDeadline ? 0 : (vmx.preemptionDeadline &- now) >> VMXCapability.preemptionTimerRate)
-        }
-    }
-
-    /// Stores an exit's information in the VMCS exit-information fields (SDM Vol. 3C §24.9).
-    func recordExitFields(_ e: VMExit) {
-        vmx.hot.pointee.exitInformationStale = false
-        vmx.current.pointee.storeExitInformation(e)
-    }
-
-    // MARK: Exits caused by instructions
-
-    /// Raises a VM exit caused by the current instruction: RIP stays on the instruction and the
-    /// instruction length is recorded. Throws to abandon the instruction.
-    func instructionExit(_ reason: ExitReason, qualification: UInt64 = 0, info: UInt32 = 0, linear: UInt64 = 0) -> Abort {
-        let hot = vmx.hot
-        // Built in place (see `VMXRuntime.Hot.exit`).
-        hot.pointee.exit = VMExit(reason: reason)
-        hot.pointee.exit.qualification = qualification
-        hot.pointee.exit.instructionInformation = info
-        hot.pointee.exit.guestLinearAddress = linear
-        let len = (ripValue &- startRIP) & (codeSize == 8 ? ~0 : 0xFFFF_FFFF)
-        hot.pointee.exit.instructionLength = UInt32(truncatingIfNeeded: len)
-        hot.pointee.exitPending = true
-        ripValue = startRIP
-        return Abort.stop
-    }
-
-    /// Raises a trap-like VM exit after the instruction completed (TPR below threshold, monitor trap flag).
-    func trapExit(_ reason: ExitReason) {
-        vmx.hot.pointee.exit = VMExit(reason: reason)
-        vmx.exitPending = true
-    }
-
-    /// Whether an exception raised in the guest causes a VM exit (exception bitmap, §25.2).
-    func exceptionCausesExit(_ v: UInt8, _ code: UInt32?) -> Bool {
-        let bitmap = UInt32(truncatingIfNeeded: vmx.current.pointee[.exceptionBitmap])
-        if v == ExceptionVector.pf.rawValue {
-            let mask = UInt32(truncatingIfNeeded: vmx.current.pointee[.pageFaultErrorCodeMask])
-            let match = UInt32(truncatingIfNeeded: vmx.current.pointee[.pageFaultErrorCodeMatch])
-            let matches = (code ?? 0) & mask == match
-            return (bitmap & (1 << 14) != 0) == matches
-        }
-        return bitmap & (1 << UInt32(v & 31)) != 0
-    }
-
-    /// Produces the exit for an exception the exception bitmap intercepts, in `vmx.hot.pointee.exit`; the
-    /// caller sets `vmx.pendingExit` to the token.
-    func exceptionExit(_ v: UInt8, _ code: UInt32?, kind: EventKind) -> ExitToken {
-        var e = VMExit(reason: .exceptionOrNMI)
-        e.interruptionInformation = InterruptionInfo(vector: v, type: kind, deliverErrorCode: code != nil)
-        e.interruptionErrorCode = code ?? 0
-        if v == ExceptionVector.pf.rawValue { e.qualification = pendingCR2 }
-        if v == ExceptionVector.db.rawValue { e.qualification = dr[6] & 0x600F }
-        if kind == .softwareException || kind == .privilegedSoftwareException {
-            e.instructionLength = UInt32(truncatingIfNeeded: (ripValue &- startRIP) & 0xF)
-        }
-        vmx.hot.pointee.exit = e
-        return ExitToken()
-    }
 }
 
 extension CPU {
@@ -731,23 +420,19 @@ extension CPU {
         let perms = region?.permissions ?? []
         let needed: PhysicalMemory.Permissions = kind == .write ? .write : (kind == .fetch ? .execute : .read)
         if let r = region, perms.contains(needed), pa &- r.base &+ UInt64(size) <= r.size { return }
-        var q: UInt64 = 0
-        switch kind {
-        case .read: q |= 1
-        case .write: q |= 2
-        case .fetch: q |= 4
-        }
-        if perms.contains(.read) { q |= 1 << 3 }
-        if perms.contains(.write) { q |= 1 << 4 }
-        if perms.contains(.execute) { q |= 1 << 5 }
-        // Bit 7: the guest-linear address is valid; bit 8: the access was to the translated address
-        // (not a paging-structure entry). Accesses without paging or during a walk clear bit 8 only when walking.
-        q |= 1 << 7
-        if !inPageWalk { q |= 1 << 8 }
+        var q = EPTViolationQualification(access: kind)
+        if perms.contains(.read) { q.insert(.readable) }
+        if perms.contains(.write) { q.insert(.writable) }
+        if perms.contains(.execute) { q.insert(.executable) }
+        // The guest-linear address is valid; the access was to the translated address (not a paging-structure
+        // entry) unless it happened during a page walk.
+        q.insert(.linearAddressValid)
+        if !inPageWalk { q.insert(.translatedAccess) }
         var e = VMExit(reason: .eptViolation)
-        e.qualification = q
+        e.qualification = q.rawValue
         e.guestPhysicalAddress = pa
         e.guestLinearAddress = currentAccess.linear
+        exitIsL0s()     // L0's memory map: its exit also while L2 runs
         let len = (ripValue &- startRIP) & (codeSize == 8 ? ~0 : 0xFFFF_FFFF)
         e.instructionLength = UInt32(truncatingIfNeeded: len)
         ripValue = startRIP

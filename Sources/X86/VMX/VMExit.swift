@@ -9,6 +9,9 @@ public struct VMExit: Equatable, Sendable, Codable {
     public var reason: ExitReason
     /// Bit 31 of the exit-reason field: VM-entry failure.
     public var entryFailure: Bool = false
+    /// The exit came from L2, the guest of a guest hypervisor running nested, and only the Swift VMM (L0)
+    /// wanted it (its memory map, devices or deadline); the VMCS fields the API shows hold L2's guest state.
+    public var fromNestedGuest: Bool = false
     /// Exit qualification.
     public var qualification: UInt64 = 0
     /// Guest-linear address (for exits that define it).

@@ -24,8 +24,8 @@ extension CPU {
     /// the VM-exit instruction-information field of SDM Vol. 3C Tables 27-10 and 27-11.
     @inline(__always) func hookDescriptorTable(_ i: Instruction) throws(Abort) {
         guard vmxNonRoot && vmx.secondary.contains(.descriptorTableExiting) else { return }
-        var info: UInt32 = 0
-        let identity: UInt32
+        var info = InstructionInformation(operandOf: i)
+        let identity: Int
         let reason: ExitReason
         switch i.op {
         case .sgdt: identity = 0; reason = .accessToGDTRorIDTR
@@ -37,23 +37,10 @@ extension CPU {
         case .lldt: identity = 2; reason = .accessToLDTRorTR
         default: identity = 3; reason = .accessToLDTRorTR
         }
-        let addrSizeCode: UInt32 = i.addrSize == 2 ? 0 : (i.addrSize == 4 ? 1 : 2)
-        info |= addrSizeCode << 7
-        if reason == .accessToGDTRorIDTR {
-            info |= (i.opSize == 2 ? 0 : 1) << 11
-        }
-        if i.isMem {
-            info |= UInt32(i.scale) << 0
-            info |= UInt32(i.seg) << 15
-            if i.index != 0xFF { info |= UInt32(i.index & 15) << 18 } else { info |= 1 << 22 }
-            if i.base != 0xFF && i.base != 16 { info |= UInt32(i.base & 15) << 23 } else { info |= 1 << 27 }
-        } else {
-            info |= 1 << 10
-            info |= UInt32(i.rm & 15) << 3
-        }
-        info |= identity << 28
+        if reason == .accessToGDTRorIDTR { info.operandSize32 = i.opSize != 2 }
+        info.instructionIdentity = identity
         let qualification: UInt64 = i.isMem ? UInt64(bitPattern: i.disp) : 0
-        throw instructionExit(reason, qualification: qualification, info: info)
+        throw instructionExit(reason, qualification: qualification, info: info.rawValue)
     }
 
     /// CR0 as the guest reads it: bits the host owns (CR0 guest/host mask) come from the read shadow.
@@ -67,7 +54,10 @@ extension CPU {
     @inline(__always) func hookReadCR4Shadowed() throws(Abort) -> UInt64 {
         guard vmxNonRoot else { return cr4Value }
         let mask = vmx.current.pointee[.cr4GuestHostMask]
-        return (cr4Value & ~mask) | (vmx.current.pointee[.cr4ReadShadow] & mask)
+        var v = (cr4Value & ~mask) | (vmx.current.pointee[.cr4ReadShadow] & mask)
+        // With nesting, L1's CR4.VMXE is the model's own when L0 owns the bit.
+        if vmx.nested.enabled && !vmx.nested.inL2 && mask & CR4.vmxe.rawValue != 0 && vmx.nested.vmxe { v |= CR4.vmxe.rawValue }
+        return v
     }
 
     /// LMSW: exits when it would change a host-owned bit of CR0[3:0] away from the shadow (§25.1.3).
@@ -77,9 +67,8 @@ extension CPU {
         let shadow = vmx.current.pointee[.cr0ReadShadow]
         let exits = (mask & 1 != 0 && v & 1 != 0 && shadow & 1 == 0) || (mask & 0xE) & (v ^ shadow) != 0
         if exits {
-            var q: UInt64 = 0 | (3 << 4) | ((v & 0xFFFF) << 16)
-            if i.isMem { q |= 1 << 6 }
-            throw instructionExit(.controlRegisterAccess, qualification: q, linear: i.isMem ? effectiveAddress(i) : 0)
+            let q = CRAccessQualification(lmswSource: UInt16(truncatingIfNeeded: v), memoryOperand: i.isMem)
+            throw instructionExit(.controlRegisterAccess, qualification: q.rawValue, linear: i.isMem ? effectiveAddress(i) : 0)
         }
     }
 
@@ -87,35 +76,42 @@ extension CPU {
     /// SDM Vol. 3C Table 27-5.
     @inline(__always) func hookIO(port: UInt16, size: Int, input: Bool) throws(Abort) {
         guard vmxNonRoot else { return }
-        var exits: Bool
-        if vmx.primary.contains(.useIOBitmaps) {
-            exits = false
-            for k in 0..<size {
-                let p = UInt64(port) &+ UInt64(k)
-                if p > 0xFFFF { exits = true; break }
-                let base = p < 0x8000 ? vmx.current.pointee[.ioBitmapA] : vmx.current.pointee[.ioBitmapB]
-                let bit = p & 0x7FFF
-                let byte = memory.readInteger(at: base &+ (bit >> 3), size: 1)
-                if byte & (1 << (bit & 7)) != 0 { exits = true; break }
-            }
-        } else {
-            exits = vmx.primary.contains(.unconditionalIOExiting)
+        if !ioExits(vmx.current.pointee, port: port, size: size) {
+            // While L2 runs, an access L1 lets through is L0's if L0 intercepts it (NestedVMX.swift).
+            guard vmx.nested.inL2 && l0WantsIO(port: port, size: size) else { return }
+            exitIsL0s()
         }
-        guard exits else { return }
-        throw instructionExit(.ioInstruction, qualification: ioExitQualification(port: port, size: size, input: input))
+        // INS/OUTS also report their address size and segment (SDM Vol. 3C Table 27-8).
+        var info = InstructionInformation(rawValue: 0)
+        if let i = currentInstruction, i.op == .string {
+            info.addressSize = i.addrSize == 2 ? 0 : (i.addrSize == 4 ? 1 : 2)
+            info.segment = Int(i.seg)
+        }
+        throw instructionExit(.ioInstruction, qualification: ioExitQualification(port: port, size: size, input: input), info: info.rawValue)
+    }
+
+    /// Whether a VMCS's controls make an I/O access exit: "unconditional I/O exiting", or the I/O bitmaps.
+    func ioExits(_ v: borrowing VMCS, port: UInt16, size: Int) -> Bool {
+        let primary = v.primary
+        guard primary.contains(.useIOBitmaps) else { return primary.contains(.unconditionalIOExiting) }
+        for k in 0..<size {
+            let p = UInt64(port) &+ UInt64(k)
+            if p > 0xFFFF { return true }
+            let base = p < 0x8000 ? v[.ioBitmapA] : v[.ioBitmapB]
+            let bit = p & 0x7FFF
+            let byte = memory.readInteger(at: base &+ (bit >> 3), size: 1)
+            if byte & (1 << (bit & 7)) != 0 { return true }
+        }
+        return false
     }
 
     /// The I/O exit qualification for the current instruction.
     func ioExitQualification(port: UInt16, size: Int, input: Bool) -> UInt64 {
-        var q = UInt64(size - 1)
-        if input { q |= 1 << 3 }
         // The current instruction tells string/REP/immediate forms apart.
-        if let i = currentInstruction {
-            if i.op == .string { q |= 1 << 4; if i.hasRep { q |= 1 << 5 } }
-            if i.op == .inImm || i.op == .outImm { q |= 1 << 6 }
-        }
-        q |= UInt64(port) << 16
-        return q
+        let i = currentInstruction
+        let string = i?.op == .string
+        return IOQualification(port: port, size: size, input: input, string: string, rep: string && i?.hasRep == true,
+                               immediate: i?.op == .inImm || i?.op == .outImm).rawValue
     }
 
     /// RDTSC / RDTSCP ("RDTSC exiting") and the TSC offset.
@@ -131,18 +127,23 @@ extension CPU {
     /// RDMSR/WRMSR: exit unless the MSR bitmap clears the MSR's bit (§25.1.3; bitmaps in §24.6.9).
     @inline(__always) func hookMSR(_ index: UInt32, write: Bool) throws(Abort) {
         guard vmxNonRoot, let i = currentInstruction, i.op == .rdmsr || i.op == .wrmsr else { return }
-        var exits = true
-        if vmx.primary.contains(.useMSRBitmaps) {
-            let base = vmx.current.pointee[.msrBitmap]
-            var offset: UInt64? = nil
-            if index <= 0x1FFF { offset = 0 } else if index >= 0xC000_0000 && index <= 0xC000_1FFF { offset = 1024 }
-            if let o = offset {
-                let bit = UInt64(index & 0x1FFF)
-                let addr = base &+ o &+ (write ? 2048 : 0) &+ (bit >> 3)
-                exits = memory.readInteger(at: addr, size: 1) & (1 << (bit & 7)) != 0
-            }
+        if !msrExits(vmx.current.pointee, index, write: write) {
+            // While L2 runs, an MSR L1 lets through is L0's if L0's bitmap intercepts it.
+            guard vmx.nested.inL2 && l0WantsMSR(index, write: write) else { return }
+            exitIsL0s()
         }
-        if exits { throw instructionExit(write ? .wrmsr : .rdmsr) }
+        throw instructionExit(write ? .wrmsr : .rdmsr)
+    }
+
+    /// Whether a VMCS's controls make RDMSR/WRMSR of an MSR exit: always without "use MSR bitmaps", else
+    /// the MSR's bit in the bitmap (MSRs outside the bitmap's two ranges always exit).
+    func msrExits(_ v: borrowing VMCS, _ index: UInt32, write: Bool) -> Bool {
+        guard v.primary.contains(.useMSRBitmaps) else { return true }
+        let offset: UInt64
+        if index <= 0x1FFF { offset = 0 } else if index >= 0xC000_0000 && index <= 0xC000_1FFF { offset = 1024 } else { return true }
+        let bit = UInt64(index & 0x1FFF)
+        let addr = v[.msrBitmap] &+ offset &+ (write ? 2048 : 0) &+ (bit >> 3)
+        return memory.readInteger(at: addr, size: 1) & (1 << (bit & 7)) != 0
     }
 
     /// CPUID always exits in non-root operation.
@@ -153,7 +154,7 @@ extension CPU {
     /// MOV from CR3 ("CR3-store exiting").
     @inline(__always) func hookCR3Read(_ i: borrowing Instruction) throws(Abort) {
         if vmxNonRoot && vmx.primary.contains(.cr3StoreExiting) {
-            throw instructionExit(.controlRegisterAccess, qualification: 3 | (1 << 4) | UInt64(i.rm & 15) << 8)
+            throw instructionExit(.controlRegisterAccess, qualification: CRAccessQualification(controlRegister: 3, access: .movFromCR, register: Int(i.rm)).rawValue)
         }
     }
 
@@ -161,7 +162,7 @@ extension CPU {
     @inline(__always) func hookReadCR8(_ i: borrowing Instruction) throws(Abort) -> UInt64 {
         guard vmxNonRoot else { return cr8 }
         if vmx.primary.contains(.cr8StoreExiting) {
-            throw instructionExit(.controlRegisterAccess, qualification: 8 | (1 << 4) | UInt64(i.rm & 15) << 8)
+            throw instructionExit(.controlRegisterAccess, qualification: CRAccessQualification(controlRegister: 8, access: .movFromCR, register: Int(i.rm)).rawValue)
         }
         if vmx.primary.contains(.useTPRShadow) {
             return (memory.readInteger(at: vmx.current.pointee[.virtualAPICAddress] &+ 0x80, size: 1) >> 4) & 0xF
@@ -173,12 +174,14 @@ extension CPU {
     /// register (a TPR-shadow write); throws a VM exit when the controls say so.
     @inline(__always) func hookCRWrite(_ n: Int, _ v: UInt64, _ i: borrowing Instruction) throws(Abort) -> Bool {
         guard vmxNonRoot else { return false }
-        let q = UInt64(n) | UInt64(i.rm & 15) << 8
+        let q = CRAccessQualification(controlRegister: n, access: .movToCR, register: Int(i.rm)).rawValue
         switch n {
         case 0, 4:
             let mask = vmx.current.pointee[n == 0 ? .cr0GuestHostMask : .cr4GuestHostMask]
             let shadow = vmx.current.pointee[n == 0 ? .cr0ReadShadow : .cr4ReadShadow]
-            if (v ^ shadow) & mask != 0 { throw instructionExit(.controlRegisterAccess, qualification: q) }
+            var compared = mask
+            if vmx.nested.enabled && !vmx.nested.inL2 { try nestedCRWrite(n, v, mask: &compared) }
+            if (v ^ shadow) & compared != 0 { throw instructionExit(.controlRegisterAccess, qualification: q) }
             // Host-owned bits keep their current values; the guest changes only its own bits.
             let current = n == 0 ? cr0Value : cr4Value
             let merged = (v & ~mask) | (current & mask)
@@ -214,8 +217,8 @@ extension CPU {
     /// MOV DR ("MOV-DR exiting").
     @inline(__always) func hookMovDR(_ i: borrowing Instruction) throws(Abort) {
         if vmxNonRoot && vmx.primary.contains(.movDRExiting) {
-            let q = UInt64(i.reg & 7) | (i.op == .movFromDR ? 1 << 4 : 0) | UInt64(i.rm & 15) << 8
-            throw instructionExit(.movDR, qualification: q)
+            let q = DebugRegisterQualification(debugRegister: Int(i.reg), fromDR: i.op == .movFromDR, register: Int(i.rm))
+            throw instructionExit(.movDR, qualification: q.rawValue)
         }
     }
 
@@ -224,12 +227,19 @@ extension CPU {
         if vmxNonRoot && vmx.primary.contains(.pauseExiting) { throw instructionExit(.pause) }
     }
 
-    /// VMX instructions. In non-root operation they cause VM exits (§25.1.2). Outside VMX operation
-    /// (CR4.VMXE clear, VMX not reported in CPUID) they raise #UD (SDM Vol. 3C §30.3).
+    /// VMX instructions. In non-root operation they cause VM exits (§25.1.2), with the instruction
+    /// information of SDM Vol. 3C Tables 27-9, 27-13 and 27-14 — but with nesting on, the model implements
+    /// them for the guest hypervisor (L1) itself (NestedVMX.swift), and only L2's go to L1 as exits. Outside
+    /// VMX operation (CR4.VMXE clear, VMX not reported in CPUID) they raise #UD (SDM Vol. 3C §30.3).
     func executeVMXInstruction(_ i: borrowing Instruction) throws(Abort) {
+        let sub = i.sub
+        if vmx.nested.enabled && vmxNonRoot && !vmx.nested.inL2 && sub != 0 && sub != 12 {
+            try executeVMXInstructionForL1(i)
+            return
+        }
         guard vmxNonRoot else { throw Abort.ud }
         let r: ExitReason
-        switch i.sub {
+        switch sub {
         case 1: r = .vmlaunch
         case 2: r = .vmresume
         case 3: r = .vmxoff
@@ -244,11 +254,32 @@ extension CPU {
         case 12: r = .getsec
         default: r = .vmcall
         }
-        throw instructionExit(r)
+        var info = InstructionInformation(rawValue: 0)
+        var qualification: UInt64 = 0
+        if (4...11).contains(sub) {
+            info = InstructionInformation(operandOf: i)
+            if sub >= 8 { info.register2 = Int(i.reg & 15) }
+            if i.isMem { qualification = UInt64(bitPattern: i.disp) }
+        }
+        throw instructionExit(r, qualification: qualification, info: info.rawValue)
+    }
+
+    /// MOV to CR0/CR4 by L1 with nesting on: CR4.VMXE is L1's own bit when L0 owns it (taken out of `mask`),
+    /// and in VMX operation the fixed bits hold (#GP otherwise; SDM Vol. 3C §23.8).
+    func nestedCRWrite(_ n: Int, _ v: UInt64, mask: inout UInt64) throws(Abort) {
+        if n == 4 {
+            if vmx.nested.inVMXOperation && v & CR4.vmxe.rawValue == 0 { throw Abort.gp(0) }
+            if mask & CR4.vmxe.rawValue != 0 {
+                vmx.nested.vmxe = v & CR4.vmxe.rawValue != 0
+                mask &= ~CR4.vmxe.rawValue
+            }
+        } else if vmx.nested.inVMXOperation && v & VMXCapability.cr0Fixed0 != VMXCapability.cr0Fixed0 {
+            throw Abort.gp(0)
+        }
     }
 
     /// Extra CPUID.1:ECX feature bits reported by optional units (VMX, SSE3…): XSAVE and OSXSAVE (Sources/X86/FPU).
-    var featureECX1: UInt32 { xsaveFeatureECX1 }
+    var featureECX1: UInt32 { xsaveFeatureECX1 | (vmx.nested.enabled ? 1 << 5 : 0) }
     /// Extra CPUID.1:EDX feature bits reported by optional units (FPU, FXSR, SSE, SSE2).
     var featureEDX1: UInt32 {
         (1 << 0) | (1 << 23) | (1 << 24) | (1 << 25) | (1 << 26)   // FPU, MMX, FXSR, SSE, SSE2 (Sources/X86/FPU)

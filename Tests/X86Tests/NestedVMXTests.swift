@@ -1,0 +1,186 @@
+import Testing
+import X86
+import X86Assembler
+import Guests
+@testable import Hypervisor
+
+/// The Swift VMM side (L0) of a nested run: the guest hypervisor's image in 4 MiB of RAM, its vCPU in
+/// 64-bit mode at CPL 0 with nested VMX on, every MSR access left to the model (an all-zero MSR bitmap),
+/// HLT exiting so that L1's final HLT comes back to L0.
+func makeNestedMachine(_ image: GuestHypervisor, nested: Bool = true, hole: UInt64? = nil) throws -> (VirtualMachine, VCPU) {
+    let vm = VirtualMachine()
+    if let hole {
+        // RAM with one unmapped page (an address L0 serves itself).
+        try vm.allocate(guestPhysical: 0, size: hole)
+        try vm.allocate(guestPhysical: hole + 0x1000, size: GuestHypervisor.ramSize - hole - 0x1000)
+    } else {
+        try vm.allocate(guestPhysical: 0, size: GuestHypervisor.ramSize)
+    }
+    for c in image.chunks { vm.memory.write(c.bytes, at: c.address) }
+    let vcpu = vm.makeVCPU()
+    vcpu.nestedVirtualization = nested
+    var v = vcpu.vmcs
+    v[.guestCR0] = CR0.pe.rawValue | CR0.ne.rawValue | CR0.et.rawValue | CR0.pg.rawValue
+    v[.guestCR3] = GuestHypervisor.cr3
+    v[.guestCR4] = CR4.pae.rawValue | CR4.vmxe.rawValue
+    v.entryControls.insert(.ia32eModeGuest)
+    v.setGuestSegment(.cs, SegmentRegister(selector: 0x08, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA09B))
+    v[.guestRIP] = GuestHypervisor.entry
+    v[.guestRSP] = GuestHypervisor.stackTop
+    v.primary.insert([.hltExiting, .useMSRBitmaps])
+    v[.msrBitmap] = 0x5000
+    vcpu.vmcs = v
+    return (vm, vcpu)
+}
+
+@Test func guestHypervisorRunsL2AndHandlesItsExits() throws {
+    let (_, vcpu) = try makeNestedMachine(try GuestHypervisor(cpuidCount: 3))
+    let e = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .hlt, "\(e)")
+    #expect(!e.fromNestedGuest)
+    #expect(vcpu.read(.r15) == GuestHypervisor.done, "R15 \(String(vcpu.read(.r15), radix: 16)) \(vcpu.lastNestedEntryFailure.map { "\($0.failure)" } ?? "")")
+    #expect(vcpu.read(.r12) == 3)                          // three CPUID exits handled by L1
+    #expect(vcpu.read(.r8) == GuestHypervisor.cpuidAnswer) // what L2 saw: L1's answer
+    #expect(vcpu.read(.r13) == 0x80)                       // the I/O exit's port, from L1's VMREAD
+    #expect(vcpu.read(.r14) == 0x42)
+    // L2's exits went to L1 inside the model: L0 saw only L1's final HLT.
+    #expect(vcpu.exitCounts == [.hlt: 1])
+}
+
+@Test func brokenGuestHypervisorGetsVMfailValid7AndTheNamedCheck() throws {
+    let (_, vcpu) = try makeNestedMachine(try GuestHypervisor(broken: true))
+    var failures: [(EntryFailure, UInt32)] = []
+    vcpu.onNestedEntryFailure = { failures.append(($0, $1)) }
+    let e = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .hlt)
+    #expect(vcpu.read(.r15) == GuestHypervisor.failed | 7)
+    #expect(vcpu.lastNestedEntryFailure?.failure.check == .pinBasedControlsReserved)
+    #expect(vcpu.lastNestedEntryFailure?.error == 7)
+    #expect(failures.count == 1)
+    #expect(failures.first?.0.description.contains("pinBasedControlsReserved") == true)
+}
+
+@Test func vmxIsOfferedOnlyWithNesting() throws {
+    let (_, off) = try makeNestedMachine(try GuestHypervisor(), nested: false)
+    #expect(off.supportedCPUID(leaf: 1, subleaf: 0).ecx & (1 << 5) == 0)
+    #expect(off.readMSR(0x480) == nil)
+    // Without nesting the guest hypervisor's read of IA32_VMX_BASIC raises #GP, as on a processor without VMX.
+    try off.write(.exceptionBitmap, 1 << 13)
+    let e = try off.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .exceptionOrNMI)
+    #expect(e.interruptionInformation.vector == 13)
+    let (_, on) = try makeNestedMachine(try GuestHypervisor())
+    #expect(on.supportedCPUID(leaf: 1, subleaf: 0).ecx & (1 << 5) != 0)
+    #expect(on.readMSR(0x480) == VMXCapability.basic)
+    // EPT is not offered to the guest hypervisor: the allowed-1 secondary controls leave it out.
+    let secondary = SecondaryProcessorControls(rawValue: UInt32(truncatingIfNeeded: (on.readMSR(0x48B) ?? 0) >> 32))
+    #expect(!secondary.contains(.enableEPT))
+}
+
+/// L1 code after VMXON (a 64-bit guest hypervisor fragment), run with nesting on; L1 halts at the end.
+func runL1Fragment(_ build: (Assembler) -> Void) throws -> VCPU {
+    let a = Assembler(mode: .bits64, origin: GuestHypervisor.entry)
+    a.mov(.rax, .cr4)
+    a.or(.rax, 0x2000)
+    a.mov(.cr4, .rax)
+    a.mov(.ecx, 0x3A)
+    a.mov(.eax, 5)
+    a.xor(.edx, .edx)
+    a.wrmsr()
+    a.mov(.ecx, 0x480)
+    a.rdmsr()
+    a.mov(.dword[.absolute(Int64(GuestHypervisor.vmxonRegion))], .eax)
+    a.mov(.dword[.absolute(Int64(GuestHypervisor.vmcsRegion))], .eax)
+    a.vmxon(.qword[.absolute(0x22000)])
+    build(a)
+    a.hlt()
+    let image = try GuestHypervisor()
+    let (vm, vcpu) = try makeNestedMachine(image)
+    vm.memory.write(try a.finish(), at: GuestHypervisor.entry)
+    let e = try vcpu.run(instructionBudget: 100_000)
+    #expect(e.reason == .hlt, "\(e)")
+    return vcpu
+}
+
+@Test func vmxInstructionErrorsAndFlags() throws {
+    let vcpu = try runL1Fragment { a in
+        // VMREAD without a current VMCS: VMfailInvalid (CF).
+        a.mov(.eax, 0x4402)
+        a.vmread(.rbx, .rax)
+        a.setc(.r8b)
+        a.vmptrld(.qword[.absolute(0x22008)])
+        // VMWRITE to a read-only field (exit reason): VMfailValid 13.
+        a.mov(.eax, 0x4402)
+        a.vmwrite(.rax, .rbx)
+        a.setz(.r9b)
+        a.mov(.eax, 0x4400)
+        a.vmread(.r10, .rax)
+        // An unsupported field: error 12. VMRESUME of a clear VMCS: error 5.
+        a.mov(.eax, 0x7FFE)
+        a.vmread(.rbx, .rax)
+        a.mov(.eax, 0x4400)
+        a.vmread(.r11, .rax)
+        a.vmresume()
+        a.mov(.eax, 0x4400)
+        a.vmread(.r12, .rax)
+        // The high half of a 64-bit field; VMPTRST.
+        a.mov(.eax, 0x2800)                  // VMCS link pointer (full)
+        a.mov(.rbx, .imm(0x1234_5678_9ABC_DEF0))
+        a.vmwrite(.rax, .rbx)
+        a.mov(.eax, 0x2801)                  // its high half
+        a.vmread(.r13, .rax)
+        a.vmptrst(.qword[.absolute(0x22010)])
+        a.mov(.r14, .qword[.absolute(0x22010)])
+        // VMXON again in VMX root operation: error 15.
+        a.vmxon(.qword[.absolute(0x22000)])
+        a.mov(.eax, 0x4400)
+        a.vmread(.r15, .rax)
+    }
+    #expect(vcpu.read(.r8) & 0xFF == 1)
+    #expect(vcpu.read(.r9) & 0xFF == 1)
+    #expect(vcpu.read(.r10) == 13)
+    #expect(vcpu.read(.r11) == 12)
+    #expect(vcpu.read(.r12) == 5)
+    #expect(vcpu.read(.r13) == 0x1234_5678)
+    #expect(vcpu.read(.r14) == GuestHypervisor.vmcsRegion)
+    #expect(vcpu.read(.r15) == 15)
+}
+
+@Test func l0sMemoryMapExitComesFromL2AndL2Continues() throws {
+    // L2 reads a page L0 has not mapped: an EPT violation only L0 wants, returned by run() from L2.
+    let (vm, vcpu) = try makeNestedMachine(try GuestHypervisor(cpuidCount: 2, l2Load: 0x1F_0008), hole: 0x1F_0000)
+    let e = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .eptViolation, "\(e)")
+    #expect(e.fromNestedGuest)
+    #expect(e.guestPhysicalAddress == 0x1F_0008)
+    #expect(vcpu.read(.guestRIP) >= GuestHypervisor.l2Entry)        // L0 sees L2's registers
+    // L0 maps the page and resumes: L2 completes under L1.
+    let page = try vm.allocate(guestPhysical: 0x1F_0000, size: 0x1000)
+    page.storeBytes(of: UInt64(0x5EED), toByteOffset: 8, as: UInt64.self)
+    let e2 = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e2.reason == .hlt)
+    #expect(!e2.fromNestedGuest)
+    #expect(vcpu.read(.r10) == 0x5EED)
+    #expect(vcpu.read(.r15) == GuestHypervisor.done)
+    #expect(vcpu.read(.r12) == 2)
+}
+
+@Test(arguments: [true, false])
+func interruptL0InjectsWhileL2Runs(l1Intercepts: Bool) throws {
+    let (_, vcpu) = try makeNestedMachine(try GuestHypervisor(cpuidCount: 100_000, externalInterruptExiting: l1Intercepts))
+    // Run until L2 is under way (the budget ends while L2 runs: an exit L0 gets, from L2).
+    var e = try vcpu.run(instructionBudget: 2_000)
+    #expect(e.reason == .vmxPreemptionTimerExpired)
+    #expect(e.fromNestedGuest)
+    // L0 injects an external interrupt into "its guest", which is running L2.
+    try vcpu.write(.vmEntryInterruptionInformation, UInt64(InterruptionInfo(vector: 0x30, type: .external).rawValue))
+    e = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .hlt)
+    if l1Intercepts {
+        // L1's external-interrupt exiting: exit 1 to L1 (which calls it unexpected and halts).
+        #expect(vcpu.read(.r15) == GuestHypervisor.unexpected | 1)
+    } else {
+        // Delivered in L2, which has no IDT: a triple fault, exit 2 to L1.
+        #expect(vcpu.read(.r15) == GuestHypervisor.unexpected | 2)
+    }
+}
