@@ -8,31 +8,30 @@ let package = Package(
         .library(name: "X86", targets: ["X86"]),
         .library(name: "X86Assembler", targets: ["X86Assembler"]),
         .library(name: "Hypervisor", targets: ["Hypervisor"]),
+        .library(name: "Devices", targets: ["Devices"]),
+        .library(name: "Loaders", targets: ["Loaders"]),
+        .library(name: "VMM", targets: ["VMM"]),
         .executable(name: "swiftvmx", targets: ["swiftvmx"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation` (the DocC catalogs in Sources/Hypervisor and Sources/X86).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // The x86-64 processor model: registers, decoder, interpreter, MMU/TLB, exceptions.
-        // Dynamic exclusivity checks are off in this hot module only: its hot state lives behind raw pointers
-        // and internal stored properties, and the fuzzers (scripts/fuzz, fuzz-vmcs, the machine fuzz test)
-        // and the differential test run with this setting (BENCHMARKS.md, "What was tried").
-        .target(name: "X86", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        // No unsafeFlags in any target a product contains (SwiftPM refuses them in versioned dependencies):
+        // the hot stored properties that dynamic exclusivity checks cost time on carry
+        // `@exclusivity(unchecked)` instead (BENCHMARKS.md, "Exclusivity checks").
+        .target(name: "X86"),
         // The embedding API: virtual machines, vCPUs, VMCS fields by name, run() returning a VM exit.
         .target(name: "Hypervisor", dependencies: ["X86"]),
         // Devices: UART, PIC, PIT, RTC, debug ports… each blind to the CPU, behind one protocol.
-        // Dynamic exclusivity checks off, as in X86: the VMM reaches device and bus state (stored properties
-        // of final classes) on every VM exit, and those checks were a sixth of an I/O exit's host
-        // instructions (cachegrind: ~1,100 of 6,200 per OUT exit); the machine fuzz test and the device tests
-        // run with this setting.
-        .target(name: "Devices", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        .target(name: "Devices"),
         // Loaders: bzImage (Linux boot protocol), multiboot v1, ELF, flat binaries, firmware ROMs.
         .target(name: "Loaders"),
         // The virtual machine monitor: machine assembly and the exit-handling loop (the demo VMM so far).
-        // Exclusivity checks off for the exit loop's machine state, as for Devices.
-        .target(name: "VMM", dependencies: ["Hypervisor", "Guests", "X86", "Devices", "Loaders"],
-                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        .target(name: "VMM", dependencies: ["Hypervisor", "Guests", "X86", "Devices", "Loaders"]),
         // A small assembler for writing guest code in Swift.
         .target(name: "X86Assembler"),
         // Runs user-mode instruction sequences on the host processor (x86-64 hosts only):

@@ -368,7 +368,7 @@ def swiftvmx_marker_seconds(trace_path, text):
             e = json.loads(line)
         except ValueError:
             continue
-        q = int(e["qualification"], 16)
+        q = e["qualification"]
         if q >> 16 == 0xE9 and q & 8 == 0:     # OUT to port 0xE9 (exit qualification, SDM Vol. 3C Table 28-5)
             times.append(e["host_ns"])
     if len(times) != len(text.encode()):

@@ -59,8 +59,10 @@ public final class ExitStatistics {
         return UInt64(truncatingIfNeeded: ts.tv_sec) &* 1_000_000_000 &+ UInt64(truncatingIfNeeded: ts.tv_nsec)
     }
 
-    /// A table of exits by reason, most frequent first: count, share of exits, VMM handling time and its
-    /// share, mean time per exit; with the run's wall time and guest instructions above it.
+    /// A table of exits by reason, most frequent first: count, share of exits, VMM handling time (host time
+    /// from the exit to the end of its handling; the guest's idle waits are not in it), that time as a share
+    /// of the run's wall time (`wall%`; with the line below the table the shares add up to 100 %), mean time
+    /// per exit; with the run's wall time and guest instructions above it.
     public func table(wallNanoseconds: UInt64, instructions: UInt64, guestNanoseconds: UInt64) -> String {
         let counts = self.counts, handlingNanoseconds = self.handlingNanoseconds
         let handled = handlingNanoseconds.reduce(0, &+)
@@ -68,7 +70,7 @@ public final class ExitStatistics {
         func ms(_ ns: UInt64) -> String { String(format1(Double(ns) / 1e6)) }
         lines.append("VM exits: \(total) in \(ms(wallNanoseconds)) ms wall, \(instructions) guest instructions, guest clock \(ms(guestNanoseconds)) ms")
         lines.append(pad("reason", 32) + pad("code", 6, right: true) + pad("count", 12, right: true) + pad("exits%", 9, right: true)
-                     + pad("vmm ms", 11, right: true) + pad("time%", 8, right: true) + pad("mean ns", 10, right: true))
+                     + pad("vmm ms", 11, right: true) + pad("wall%", 8, right: true) + pad("mean ns", 10, right: true))
         let order = counts.indices.filter { counts[$0] > 0 }.sorted { counts[$0] > counts[$1] }
         for i in order {
             let name = ExitReason(rawValue: UInt16(i)).map { "\($0)" } ?? "reason \(i)"
@@ -79,7 +81,8 @@ public final class ExitStatistics {
                          + pad(format1(timeShare), 8, right: true) + pad("\(handlingNanoseconds[i] / max(1, counts[i]))", 10, right: true))
         }
         let guestShare = wallNanoseconds == 0 ? 0 : Double(wallNanoseconds &- min(wallNanoseconds, handled)) * 100 / Double(wallNanoseconds)
-        lines.append("time outside exit handling (guest running, idle waits): \(format1(guestShare))%")
+        lines.append("wall time outside exit handling (guest running, idle waits, start-up): \(format1(guestShare))%")
+        lines.append("vmm ms: host time handling the exits; wall%: its share of the wall time; mean ns: per exit")
         return lines.joined(separator: "\n")
     }
 

@@ -294,7 +294,7 @@ extension PCMachine {
         console.flush()
         let now = guestTime
         if let exitTrace {
-            exitTrace("{\"idle\":true,\"rip\":\"0x\(String(vcpu.read(.guestRIP), radix: 16))\",\"guest_ns\":\(now),"
+            exitTrace("{\"idle\":true,\"rip\":\(vcpu.read(.guestRIP)),\"guest_ns\":\(now),"
                       + "\"deadline\":\(deadline.map { "\($0)" } ?? "null"),\"apic\":\"\(apicSummary())\"}")
         }
         if deadline == nil && !console.mayProvideInput {
@@ -358,10 +358,17 @@ extension PCMachine {
         return parts.joined(separator: "; ")
     }
 
+    /// One `--trace` record of an exit (docs/trace.md): numbers are JSON numbers; EPT violations and
+    /// misconfigurations add the guest-physical address, exits that define one the guest-linear address.
     func traceLine(_ e: VMExit) -> String {
-        func hex(_ v: UInt64) -> String { "\"0x" + String(v, radix: 16) + "\"" }
-        return "{\"exit\":\(statistics.total),\"reason\":\"\(e.reason)\",\"code\":\(e.reason.rawValue),"
-            + "\"qualification\":\(hex(e.qualification)),\"rip\":\(hex(vcpu.read(.guestRIP))),"
-            + "\"guest_ns\":\(guestTime),\"host_ns\":\(hostNanoseconds())}"
+        var line = "{\"exit\":\(statistics.total),\"reason\":\"\(e.reason)\",\"code\":\(e.reason.rawValue),"
+            + "\"qualification\":\(e.qualification),\"rip\":\(vcpu.read(.guestRIP)),"
+        if e.reason == .eptViolation || e.reason == .eptMisconfiguration {
+            line += "\"gpa\":\(e.guestPhysicalAddress),"
+            if e.reason == .eptViolation && e.qualification & (1 << 7) != 0 {     // guest-linear address valid
+                line += "\"gla\":\(e.guestLinearAddress),"
+            }
+        }
+        return line + "\"guest_ns\":\(guestTime),\"host_ns\":\(hostNanoseconds())}"
     }
 }

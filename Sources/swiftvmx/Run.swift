@@ -11,7 +11,8 @@ struct Run: ParsableCommand {
         discussion: """
             COM1 is the terminal: Ctrl-A x quits. Exit status: 0 when the guest powers off, (V << 1) | 1 when \
             it writes V to isa-debug-exit (port 0xf4), 1 on a fatal guest or VMM error, 2 when the guest \
-            halted with nothing to wake it, 4 when it reset (the machine stops), 6 on a console quit.
+            halted with nothing to wake it, 4 when it reset (the machine stops), 6 on a console quit, \
+            64 on a usage error. --trace records: docs/trace.md.
             """)
 
     @Option(help: "The kernel: a Linux bzImage, a multiboot v1 kernel or an ELF executable.")
@@ -20,11 +21,12 @@ struct Run: ParsableCommand {
     @Option(help: "A Linux initrd (initramfs) or the multiboot module.")
     var initrd: String?
 
-    @Option(help: "The kernel command line.")
+    // `.unconditional`: the value may begin with "-" (QEMU's -append takes "-exit_monitor_from_l2_test").
+    @Option(parsing: .unconditional, help: "The kernel command line (any text, also one beginning with '-').")
     var append: String = ""
 
-    @Option(help: "Guest RAM in MiB (16–65536).")
-    var memory: Int = 512
+    @Option(help: ArgumentHelp("Guest RAM: MiB, or a size with an M or G suffix (16M–64G).", valueName: "size"))
+    var memory: String = "512"
 
     @Option(help: "A firmware ROM (size a multiple of 64 KiB) started at the reset vector instead of a kernel.")
     var firmware: String?
@@ -35,7 +37,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Print a table of VM exits by reason (count, share, VMM time) when the guest stops.")
     var stats = false
 
-    @Option(help: "exits or exits=FILE: one JSON line per VM exit (reason, qualification, guest RIP, time) to standard error or FILE.")
+    @Option(help: "exits or exits=FILE: one JSON line per VM exit (reason, qualification, guest RIP, time; docs/trace.md) to standard error or FILE.")
     var trace: String?
 
     @Option(help: "realtime (halts wait for the host clock) or deterministic (guest time from the instruction count only).")
@@ -52,16 +54,40 @@ struct Run: ParsableCommand {
             let status = try boot()
             throw ExitCode(status)
         } catch let error as RunError {
-            Self.fail(error.message)
+            Self.fail(error.message, status: error.usage ? ExitCode.validationFailure : ExitCode.failure)
         }
     }
 
-    struct RunError: Error { var message: String }
+    /// A failure to report in one line; `usage` for a bad option or combination of options (status 64).
+    struct RunError: Error {
+        var message: String
+        var usage = false
+
+        static func usage(_ message: String) -> RunError { RunError(message: message, usage: true) }
+    }
+
+    /// Parses a `--memory` value: a number of MiB, or a number with an M/MiB or G/GiB suffix (any case).
+    /// Nil for anything else (including numbers too large to count in MiB).
+    static func parseMemory(_ text: String) -> Int? {
+        let lower = text.lowercased()
+        var digits = Substring(lower), shift = 0
+        for (suffix, s) in [("mib", 0), ("gib", 10), ("m", 0), ("g", 10)] where lower.hasSuffix(suffix) {
+            digits = lower.dropLast(suffix.count)
+            shift = s
+            break
+        }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(digits),
+              n <= Int.max >> shift else { return nil }
+        return n << shift
+    }
 
     func boot() throws(RunError) -> Int32 {
-        guard (16...65536).contains(memory) else { throw RunError(message: "--memory must be between 16 and 65536 MiB (got \(memory))") }
+        guard let memory = Self.parseMemory(memory) else {
+            throw .usage("--memory takes MiB or a size with an M or G suffix, e.g. 512, 512M, 2G (got '\(memory)')")
+        }
+        guard (16...65536).contains(memory) else { throw .usage("--memory must be between 16 and 65536 MiB (got \(memory))") }
         guard let clockMode = ClockMode(rawValue: clock) else {
-            throw RunError(message: "--clock must be realtime or deterministic (got '\(clock)')")
+            throw .usage("--clock must be realtime or deterministic (got '\(clock)')")
         }
         let traceFile: String?? = try parseTrace()
         let console = TerminalConsole(interactive: true)
@@ -73,10 +99,10 @@ struct Run: ParsableCommand {
             // The file images live only in this scope: the machine keeps none of them once loaded.
             let source: BootSource
             switch (kernel, firmware) {
-            case (nil, nil): throw RunError(message: "nothing to boot: give --kernel FILE or --firmware FILE")
-            case (.some, .some): throw RunError(message: "--kernel and --firmware exclude each other")
+            case (nil, nil): throw .usage("nothing to boot: give --kernel FILE or --firmware FILE")
+            case (.some, .some): throw .usage("--kernel and --firmware exclude each other")
             case (nil, .some(let path)):
-                guard initrd == nil else { throw RunError(message: "--initrd needs --kernel") }
+                guard initrd == nil else { throw .usage("--initrd needs --kernel") }
                 source = .firmware(rom: try Self.readFile(path, what: "firmware"))
             case (.some(let path), nil):
                 let image = try Self.readFile(path, what: "kernel")
@@ -136,7 +162,7 @@ struct Run: ParsableCommand {
         guard let trace else { return nil }
         if trace == "exits" { return .some(nil) }
         if trace.hasPrefix("exits="), trace.count > 6 { return .some(String(trace.dropFirst(6))) }
-        throw RunError(message: "--trace takes exits or exits=FILE (got '\(trace)')")
+        throw .usage("--trace takes exits or exits=FILE (got '\(trace)')")
     }
 
     static func readFile(_ path: String, what: String) throws(RunError) -> [UInt8] {
@@ -150,10 +176,11 @@ struct Run: ParsableCommand {
         }
     }
 
-    /// Prints one "swiftvmx: error: ..." line on standard error and exits with status 1.
-    static func fail(_ message: String) -> Never {
+    /// Prints one "swiftvmx: error: ..." line on standard error and exits with `status` (1, or 64 for usage
+    /// errors as ArgumentParser's own).
+    static func fail(_ message: String, status: ExitCode = .failure) -> Never {
         writeStandardError("swiftvmx: error: \(message)\n")
-        Run.exit(withError: ExitCode.failure)
+        Run.exit(withError: status)
     }
 }
 

@@ -902,38 +902,54 @@ extension CPU {
     }
 }
 
-/// The finite part of the transcendental instructions, in the host's widest format: 80-bit extended
-/// (`Float80`) on x86-64, binary64 elsewhere. Results are evaluated in double-word arithmetic (an
-/// unevaluated sum hi + lo, about twice the working precision) and rounded once at the end, so they stay
-/// well within the SDM's bound of 1 ulp (scripts/x87-accuracy measures the error against mpmath): exp by
-/// its Taylor series, logarithms by the series of atanh, sine and cosine by their Taylor series after an
-/// exact reduction by the processor's 66-bit π (`TrigReduction`, x86-64 hosts), tangent as their quotient.
-/// FPATAN reduces by a table of atan(k/8) and sums the series of atan.
-enum TranscendentalMath {
-    #if arch(x86_64) && (os(Linux) || os(macOS))
-    /// The host format used for the approximations.
-    typealias Real = Float80
+/// The transcendental arithmetic the processor uses: the model's own double-extended arithmetic
+/// (`ExtendedReal`), or on x86-64 hosts the host's `Float80` as a speed-up with the same results. Building
+/// with `-Xswiftc -DSWIFTVMX_PORTABLE` forces the portable arithmetic on every host (CI does, to test it).
+#if arch(x86_64) && (os(Linux) || os(macOS)) && !SWIFTVMX_PORTABLE
+typealias TranscendentalMath = Transcendental<Float80>
+#else
+typealias TranscendentalMath = Transcendental<ExtendedReal>
+#endif
+
+/// The finite part of the transcendental instructions, in a double-extended `X87Real`. Results are
+/// evaluated in double-word arithmetic (an unevaluated sum hi + lo, about twice the working precision) and
+/// rounded once at the end, so they stay well within the SDM's bound of 1 ulp (scripts/x87-accuracy
+/// measures the error against mpmath): exp by its Taylor series, logarithms by the series of atanh, sine
+/// and cosine by their Taylor series after an exact reduction by the processor's 66-bit π
+/// (`TrigReduction`), tangent as their quotient. FPATAN reduces by a table of atan(k/8) and sums the series
+/// of atan. Every step is an IEEE operation of the format, so any two `X87Real`s give the same bits.
+enum Transcendental<R: X87Real> {
+    /// The arithmetic.
+    typealias Real = R
+    /// m × 2^e (m a 64-bit significand, exact).
+    static func c64(_ m: UInt64, _ e: Int) -> Real { Real(significand64: m, exponent: e) }
     /// ln 2 and log2 e as double words.
-    static let ln2 = DW(0xB172_17F7_D1CF_79ACp-64, -0xD871_319F_F034_2543p-130)
-    static let log2e = DW(0xB8AA_3B29_5C17_F0BCp-63, -0x82F0_025F_2DC5_82EEp-128)
+    static var ln2: DW { DW(c64(0xB172_17F7_D1CF_79AC, -64), -c64(0xD871_319F_F034_2543, -130)) }
+    static var log2e: DW { DW(c64(0xB8AA_3B29_5C17_F0BC, -63), -c64(0x82F0_025F_2DC5_82EE, -128)) }
     /// π, π/2, π/4 and 3π/4 as double words.
-    static let pi = DW(0xC90F_DAA2_2168_C235p-62, -0xECE6_75D1_FC8F_8CBBp-128)
-    static let halfPi = DW(0xC90F_DAA2_2168_C235p-63, -0xECE6_75D1_FC8F_8CBBp-129)
-    static let quarterPi = DW(0xC90F_DAA2_2168_C235p-64, -0xECE6_75D1_FC8F_8CBBp-130)
-    static let threeQuarterPi = DW(0x96CB_E3F9_990E_91A8p-62, -0xD8D6_6C2E_BEB5_D4C6p-127)
+    static var pi: DW { DW(c64(0xC90F_DAA2_2168_C235, -62), -c64(0xECE6_75D1_FC8F_8CBB, -128)) }
+    static var halfPi: DW { DW(c64(0xC90F_DAA2_2168_C235, -63), -c64(0xECE6_75D1_FC8F_8CBB, -129)) }
+    static var quarterPi: DW { DW(c64(0xC90F_DAA2_2168_C235, -64), -c64(0xECE6_75D1_FC8F_8CBB, -130)) }
+    static var threeQuarterPi: DW { DW(c64(0x96CB_E3F9_990E_91A8, -62), -c64(0xD8D6_6C2E_BEB5_D4C6, -127)) }
     /// atan(k/8) for k = 0…8 as double words.
-    static let atanEighths: [DW] = [
-        DW(0), DW(0xFEAD_D4D5_617B_6E33p-67, -0xDDA1_9D83_05DD_C422p-133),
-        DW(0xFADB_AFC9_6406_EB15p-66, 0xDB8F_3DEB_EF44_2FCBp-131), DW(0xB7B0_CA0F_26F7_8474p-65, -0xEAB9_BDBA_4603_76FAp-130),
-        DW(0xED63_382B_0DDA_7B45p-65, 0xDFC8_8BD9_7875_1A07p-130), DW(0x8F00_5D5E_F7F5_9F9Bp-64, 0xB906_BC2C_CB88_6E8Fp-129),
-        DW(0xA4BC_7D19_34F7_0924p-64, 0xCD43_F952_2BED_64F7p-131), DW(0xB805_3E2B_C231_9E74p-64, -0xD349_6AB7_BD6E_EF0Bp-130),
-        DW(0xC90F_DAA2_2168_C235p-64, -0xECE6_75D1_FC8F_8CBBp-130),
-    ]
+    static func atanEighth(_ i: Int) -> DW {
+        switch i {
+        case 1: return DW(c64(0xFEAD_D4D5_617B_6E33, -67), -c64(0xDDA1_9D83_05DD_C422, -133))
+        case 2: return DW(c64(0xFADB_AFC9_6406_EB15, -66), c64(0xDB8F_3DEB_EF44_2FCB, -131))
+        case 3: return DW(c64(0xB7B0_CA0F_26F7_8474, -65), -c64(0xEAB9_BDBA_4603_76FA, -130))
+        case 4: return DW(c64(0xED63_382B_0DDA_7B45, -65), c64(0xDFC8_8BD9_7875_1A07, -130))
+        case 5: return DW(c64(0x8F00_5D5E_F7F5_9F9B, -64), c64(0xB906_BC2C_CB88_6E8F, -129))
+        case 6: return DW(c64(0xA4BC_7D19_34F7_0924, -64), c64(0xCD43_F952_2BED_64F7, -131))
+        case 7: return DW(c64(0xB805_3E2B_C231_9E74, -64), -c64(0xD349_6AB7_BD6E_EF0B, -130))
+        case 8: return DW(c64(0xC90F_DAA2_2168_C235, -64), -c64(0xECE6_75D1_FC8F_8CBB, -130))
+        default: return DW(0)
+        }
+    }
 
     /// atan z for 0 ≤ z ≤ 1: atan(k/8) + atan((z − k/8) / (1 + z·k/8)) with k = round(8z), the second term
     /// by its Taylor series (|t| ≤ 1/16).
     static func atanKernel(_ z: DW) -> DW {
-        let k = Int((z.hi * 8).rounded())
+        let k = (z.hi * 8).roundedInt
         let c = Real(k) / 8
         let t = (z + DW(-c)).divided(by: DW(1) + z * DW(c))
         let t2 = t * t
@@ -943,16 +959,16 @@ enum TranscendentalMath {
             power = -(power * t2)
             let term = power.divided(by: n)
             sum = sum + term
-            if Swift.abs(term.hi) < 0x1p-80 * Swift.abs(sum.hi) + tinyBound { break }
+            if term.hi.magnitude < c64(1, -80) * sum.hi.magnitude + tinyBound { break }
             n += 2
         }
-        return atanEighths[k] + sum
+        return atanEighth(k) + sum
     }
 
     /// atan2(y, x) (FPATAN: the angle of (x, y)) for operands that are not NaN, not both zero, and not one
     /// of the exact-zero cases (y = ±0 with x ≥ +0, or finite y with x = +∞), which the caller handles.
     static func atan2(_ y: Real, _ x: Real) -> Real {
-        let ay = Swift.abs(y), ax = Swift.abs(x)
+        let ay = y.magnitude, ax = x.magnitude
         let angle: DW
         if ay.isInfinite {
             angle = ax.isInfinite ? (x > 0 ? quarterPi : threeQuarterPi) : halfPi
@@ -984,16 +1000,16 @@ enum TranscendentalMath {
 
     /// tan x with the processor's argument reduction.
     static func tan(_ x: Real) -> Real {
-        let (q, r) = TrigReduction.reduce(x)
+        let (q, r) = reduce(x)
         let s = sinKernel(r), c = cosKernel(r)
         return (q & 1 == 0 ? s.divided(by: c) : -c.divided(by: s)).value
     }
 
     /// sin x with the processor's argument reduction.
-    static func sin(_ x: Real) -> Real { let (q, r) = TrigReduction.reduce(x); return sinQuadrant(q, r) }
+    static func sin(_ x: Real) -> Real { let (q, r) = reduce(x); return sinQuadrant(q, r) }
 
     /// cos x with the processor's argument reduction.
-    static func cos(_ x: Real) -> Real { let (q, r) = TrigReduction.reduce(x); return sinQuadrant(q &+ 1, r) }
+    static func cos(_ x: Real) -> Real { let (q, r) = reduce(x); return sinQuadrant(q &+ 1, r) }
 
     /// sin(q × π/2 + r).
     static func sinQuadrant(_ q: Int, _ r: DW) -> Real {
@@ -1013,7 +1029,7 @@ enum TranscendentalMath {
         while n < 40 {
             term = -(term * r2).divided(by: n * (n - 1))
             sum = sum + term
-            if Swift.abs(term.hi) < Swift.abs(sum.hi) * 0x1p-80 { break }
+            if term.hi.magnitude < sum.hi.magnitude * c64(1, -80) { break }
             n += 2
         }
         return sum
@@ -1027,45 +1043,17 @@ enum TranscendentalMath {
         while n < 40 {
             term = -(term * r2).divided(by: n * (n - 1))
             sum = sum + term
-            if Swift.abs(term.hi) < 0x1p-80 { break }
+            if term.hi.magnitude < c64(1, -80) { break }
             n += 2
         }
         return sum
     }
 
-    /// An 80-bit value as a `Float80` (bit for bit).
-    static func real(_ v: FPValue) -> Real {
-        let b = v.bits80
-        return Float80(sign: b.se >> 15 != 0 ? .minus : .plus, exponentBitPattern: UInt(b.se & 0x7FFF),
-                       significandBitPattern: b.sig & ~(1 << 63))
-    }
+    /// A finite non-zero x87 value as a `Real` (bit for bit).
+    static func real(_ v: FPValue) -> Real { Real(x87: v) }
 
-    /// A `Float80` as an unpacked value (bit for bit).
-    static func unpack(_ d: Real) -> FPValue {
-        var x = FPEnv()
-        let ex = UInt16(d.exponentBitPattern)
-        let se = ex | (d.sign == .minus ? 0x8000 : 0)
-        return FPValue.unpack80(sig: (ex != 0 ? 1 << 63 : 0) | d.significandBitPattern, se: se, &x)
-    }
-    #else
-    typealias Real = Double
-    static let ln2 = DW(0x1.62E42FEFA39EFp-1, 0x1.ABC9E3B39803Fp-56)
-    static let log2e = DW(0x1.71547652B82FEp0, 0x1.777D0FFDA0D24p-56)
-    static func atan2(_ y: Real, _ x: Real) -> Real { cAtan2(y, x) }
-    static func tan(_ x: Real) -> Real { cTan(x) }
-    static func sin(_ x: Real) -> Real { cSin(x) }
-    static func cos(_ x: Real) -> Real { cCos(x) }
-
-    static func real(_ v: FPValue) -> Real {
-        var x = FPEnv()
-        return Double(bitPattern: SoftFloat.round(v, .double, &x).bits64)
-    }
-
-    static func unpack(_ d: Real) -> FPValue {
-        var x = FPEnv()
-        return SoftFloat.round(FPValue.unpack64(d.bitPattern, &x), .extended, &x)
-    }
-    #endif
+    /// A `Real` as an unpacked x87 value (bit for bit).
+    static func unpack(_ d: Real) -> FPValue { d.x87Value }
 
     /// A double word: the unevaluated sum hi + lo with |lo| ≤ half an ulp of hi.
     struct DW {
@@ -1095,7 +1083,7 @@ enum TranscendentalMath {
 
         /// a × b exactly (Dekker's product; the operands' magnitudes here keep it free of overflow).
         static func twoProduct(_ a: Real, _ b: Real) -> DW {
-            let splitter = Real(sign: .plus, exponent: (Real.significandBitCount + 2) / 2, significand: 1) + 1
+            let splitter: Real = 4_294_967_297                 // 2^32 + 1: halves of a 64-bit significand
             func split(_ v: Real) -> (Real, Real) {
                 let c = splitter * v
                 let h = c - (c - v)
@@ -1133,21 +1121,22 @@ enum TranscendentalMath {
     }
 
     /// 2^128 and 2^−128: tiny operands are scaled up so that double-word products stay exact.
-    static let up: Real = 0x1p128, down: Real = 0x1p-128
+    static var up: Real { c64(1, 128) }
+    static var down: Real { c64(1, -128) }
 
     /// Magnitudes below `tinyBound` (2^−16000 in Float80) are close enough to the denormal range that
     /// double-word products with them would underflow; above `hugeBound` (2^16000) Dekker's split could
     /// overflow.
-    static let tinyBound = Real(sign: .plus, exponent: Real.leastNormalMagnitude.exponent + 382, significand: 1)
-    static let hugeBound = Real(sign: .plus, exponent: Real.greatestFiniteMagnitude.exponent - 383, significand: 1)
+    static var tinyBound: Real { c64(1, -16000) }
+    static var hugeBound: Real { c64(1, 16000) }
 
     /// Whether |v| is below `tinyBound`.
-    static func isTiny(_ v: Real) -> Bool { Swift.abs(v) < tinyBound }
+    static func isTiny(_ v: Real) -> Bool { v.magnitude < tinyBound }
 
     /// (v × s, 1/s) with s a power of two that brings a tiny or huge v into the comfortable range.
     static func normalized(_ v: Real) -> (Real, Real) {
         if isTiny(v) { return (v * up, down) }
-        if Swift.abs(v) > hugeBound { return (v * down, up) }
+        if v.magnitude > hugeBound { return (v * down, up) }
         return (v, 1)
     }
 
@@ -1158,7 +1147,7 @@ enum TranscendentalMath {
         while n < 40 {
             term = (term * t).divided(by: n)
             sum = sum + term
-            if Swift.abs(term.hi) < Swift.abs(sum.hi) * 0x1p-80 { break }
+            if term.hi.magnitude < sum.hi.magnitude * c64(1, -80) { break }
             n += 1
         }
         return sum
@@ -1173,7 +1162,7 @@ enum TranscendentalMath {
             power = power * s2
             let term = power.divided(by: n)
             sum = sum + term
-            if Swift.abs(term.hi) < Swift.abs(sum.hi) * 0x1p-80 { break }
+            if term.hi.magnitude < sum.hi.magnitude * c64(1, -80) { break }
             n += 2
         }
         return sum
@@ -1183,7 +1172,7 @@ enum TranscendentalMath {
     static func log2(_ x: Real) -> DW {
         var k = Real(x.exponent)
         var m = x.significand                 // 1 ≤ m < 2, exact (denormals included)
-        if m > 1.4142135623730950488 { m /= 2; k += 1 }
+        if m > c64(0xB504_F333_F9DE_6484, -63) { m /= 2; k += 1 }     // √2
         let s = DW(m - 1).divided(by: DW.twoSum(m, 1))
         let l = DW(2) * atanhKernel(s) * log2e
         return DW(k) + l
@@ -1218,46 +1207,254 @@ enum TranscendentalMath {
     }
 }
 
-#if !(arch(x86_64) && (os(Linux) || os(macOS)))
-// The C library's binary64 functions, for TranscendentalMath on hosts without Float80.
-private func cAtan2(_ y: Double, _ x: Double) -> Double { atan2(y, x) }
-private func cTan(_ x: Double) -> Double { tan(x) }
-private func cSin(_ x: Double) -> Double { sin(x) }
-private func cCos(_ x: Double) -> Double { cos(x) }
-#endif
-
-#if arch(x86_64) && (os(Linux) || os(macOS))
-/// Argument reduction of FSIN, FCOS, FSINCOS and FPTAN: the processor computes sin(x·π/p) etc., where p is π
-/// rounded to 66 bits (0xC90FDAA22168C234C × 2^−66; Intel, "The Difference Between x87 Instructions FSIN,
-/// FCOS, FSINCOS, and FPTAN and Mathematical Functions"). x is reduced by p/2 exactly in 128-bit fixed
-/// point and the remainder scaled by π/p.
-enum TrigReduction {
-    /// p/2 × 2^65 (66 bits).
-    static let halfP: UInt128 = 0x3_243F_6A88_85A3_08D3
+extension Transcendental {
+    /// p/2 × 2^65 (66 bits) as (high, low) words, p the processor's π (see `reduce`).
+    static var halfP: (UInt64, UInt64) { (0x3, 0x243F_6A88_85A3_08D3) }
     /// π/p as a double word: 1 + 0xC28C716D17449508 × 2^−133.
-    static let piOverP = TranscendentalMath.DW(1, 0xC28C_716D_1744_9508p-133)
+    static var piOverP: DW { DW(1, c64(0xC28C_716D_1744_9508, -133)) }
 
-    /// (quadrant q, r) with x·π/p = q × π/2 + r, |r| ≤ π/4 (r as a double word).
-    static func reduce(_ x: Float80) -> (Int, TranscendentalMath.DW) {
-        let mag = Swift.abs(x)
-        let e = Int(mag.exponent) - 63                        // mag = m × 2^e, m a 64-bit integer
-        let shift = e + 65
-        guard mag > 0.78, mag.isFinite, shift >= 0 && shift <= 64 else {
-            return (0, TranscendentalMath.DW(x) * piOverP)
+    /// Argument reduction of FSIN, FCOS, FSINCOS and FPTAN: the processor computes sin(x·π/p) etc., where p is
+    /// π rounded to 66 bits (0xC90FDAA22168C234C × 2^−66; Intel, "The Difference Between x87 Instructions FSIN,
+    /// FCOS, FSINCOS, and FPTAN and Mathematical Functions"). x is reduced by p/2 exactly in 128-bit fixed
+    /// point (with 64-bit words, so every host has it) and the remainder scaled by π/p.
+    /// Returns (quadrant q, r) with x·π/p = q × π/2 + r, |r| ≤ π/4 (r as a double word); |x| < 2^63.
+    static func reduce(_ x: Real) -> (Int, DW) {
+        let mag = x.magnitude
+        // mag × 2^65 = m × 2^shift with m the 64-bit significand.
+        let shift = mag.isFinite && mag > c64(0xC8, -8) ? mag.exponent + 2 : -1     // reduce above 0.78125
+        guard shift >= 0 && shift <= 64 else { return (0, DW(x) * piOverP) }
+        let m = mag.integerSignificand
+        let fixed: (UInt64, UInt64) = shift == 0 ? (0, m) : shift == 64 ? (m, 0) : (m >> UInt64(64 - shift), m << UInt64(shift))
+        // Restoring division: k = fixed / halfP (below 2^64 as mag < 2^63), rem = fixed − k × halfP.
+        let d = halfP
+        var k: UInt64 = 0
+        var rem: (UInt64, UInt64) = (0, 0)
+        for i in (0..<128).reversed() {
+            let bit = (i >= 64 ? fixed.0 >> UInt64(i - 64) : fixed.1 >> UInt64(i)) & 1
+            rem = (rem.0 << 1 | rem.1 >> 63, rem.1 << 1 | bit)
+            if rem >= d {
+                let (low, borrow) = rem.1.subtractingReportingOverflow(d.1)
+                rem = (rem.0 &- d.0 &- (borrow ? 1 : 0), low)
+                if i < 64 { k |= 1 << UInt64(i) }
+            }
         }
-        let m = UInt128(mag.significandBitPattern | (1 << 63))
-        let fixed = m << UInt128(shift)                     // mag × 2^65, exact
-        var k = fixed / halfP
-        var rem = Int128(fixed - k * halfP)
-        if rem > Int128(halfP / 2) { k += 1; rem -= Int128(halfP) }
-        // rem has at most 66 significant bits: split it into two exact Float80 parts.
-        let hi = Float80(rem)
-        let lo = Float80(rem - Int128(hi))
-        var r = TranscendentalMath.DW.fastTwoSum(hi * 0x1p-65, lo * 0x1p-65) * piOverP
-        if x < 0 { r = -r }
+        // Round the quotient to nearest: past halfP/2 the remainder is rem − halfP, negative.
+        var negative = false
+        let halfOfD = (d.0 >> 1, d.1 >> 1 | d.0 << 63)
+        if rem > halfOfD {
+            k &+= 1
+            negative = true
+            let (low, borrow) = d.1.subtractingReportingOverflow(rem.1)
+            rem = (d.0 &- rem.0 &- (borrow ? 1 : 0), low)
+        }
+        // |rem| < 2^65: two exact parts, rem >> 2 (64 bits) and rem & 3, summed exactly.
+        let upper = c64(rem.0 << 62 | rem.1 >> 2, 2 - 65), lower = c64(rem.1 & 3, -65)
+        var r = DW.twoSum(upper, lower)
+        if negative != (x < 0) { r = -r }
+        r = r * piOverP
         let q = Int(truncatingIfNeeded: k & 3)
         return (x < 0 ? (4 - q) & 3 : q, r)
     }
+}
+
+/// What `TranscendentalMath` computes with: a binary floating-point type with the x87 double-extended
+/// format (64-bit significand, 15-bit exponent) and IEEE round-to-nearest-even arithmetic. `ExtendedReal`
+/// is the model's own (on `SoftFloat`); x86-64 hosts may use `Float80` instead, as a speed-up only: both
+/// give the same bits for every operation used here (Tests/X86Tests/X87PortableTests.swift compares them,
+/// and CI compares the x87 tables of both builds).
+protocol X87Real: Comparable, ExpressibleByIntegerLiteral {
+    /// The integer `n` (exact for |n| < 2^64).
+    init(_ n: Int)
+    /// m × 2^e, exact for m < 2^64 and e in range.
+    init(significand64 m: UInt64, exponent e: Int)
+    /// sign × significand × 2^exponent.
+    init(sign: FloatingPointSign, exponent: Int, significand: Self)
+    /// An x87 value that is finite and non-zero (bit for bit).
+    init(x87 v: FPValue)
+    /// The value as an unpacked x87 value (bit for bit; denormals normalized as `FPValue.unpack80` does).
+    var x87Value: FPValue { get }
+    static func + (a: Self, b: Self) -> Self
+    static func - (a: Self, b: Self) -> Self
+    static func * (a: Self, b: Self) -> Self
+    static func / (a: Self, b: Self) -> Self
+    static prefix func - (a: Self) -> Self
+    /// |self|.
+    var magnitude: Self { get }
+    /// The exponent of a finite non-zero value (denormals included).
+    var exponent: Int { get }
+    /// The significand in [1, 2) of a finite non-zero value (positive).
+    var significand: Self { get }
+    /// The 64-bit integer significand (integer bit included) of a normal value.
+    var integerSignificand: UInt64 { get }
+    /// The sign.
+    var sign: FloatingPointSign { get }
+    /// Whether the value is ±∞.
+    var isInfinite: Bool { get }
+    /// Whether the value is finite.
+    var isFinite: Bool { get }
+    /// The nearest integer, ties away from zero (|self| < 2^62).
+    var roundedInt: Int { get }
+}
+
+extension X87Real {
+    static func += (a: inout Self, b: Self) { a = a + b }
+    static func /= (a: inout Self, b: Self) { a = a / b }
+    static func *= (a: inout Self, b: Self) { a = a * b }
+}
+
+/// A double-extended value computed by the model's own soft-float core (`SoftFloat`, round to nearest
+/// even): the portable `X87Real`, the same on every host.
+struct ExtendedReal: X87Real {
+    /// The value; finite values are kept normalized (bit 63 set), denormals with an exponent below −16382.
+    private(set) var value: FPValue
+
+    /// Wraps a result of `SoftFloat`, normalizing a denormal significand.
+    init(_ v: FPValue) {
+        var v = v
+        if v.cls == .finite && v.sig >> 63 == 0 && v.sig != 0 {
+            let lz = v.sig.leadingZeroBitCount
+            v.sig <<= UInt64(lz)
+            v.exp -= Int32(lz)
+        }
+        value = v
+    }
+
+    init(_ n: Int) {
+        var e = FPEnv()
+        self.init(SoftFloat.fromInt(Int64(n), .extended, &e))
+    }
+
+    init(integerLiteral n: Int) { self.init(n) }
+
+    init(significand64 m: UInt64, exponent e: Int) {
+        var env = FPEnv()
+        self.init(SoftFloat.roundPack(false, Int32(clamping: e + 63), m, 0, .extended, &env))
+    }
+
+    init(sign: FloatingPointSign, exponent: Int, significand: ExtendedReal) {
+        var env = FPEnv()
+        let s = significand.value, negative = (sign == .minus) != s.sign
+        switch s.cls {
+        case .finite:
+            self.init(SoftFloat.roundPack(negative, Int32(clamping: Int(s.exp) + exponent), s.sig, 0, .extended, &env))
+        default:
+            var v = s
+            v.sign = negative
+            self.init(v)
+        }
+    }
+
+    init(x87 v: FPValue) {
+        // Through the 80-bit encoding, as `Float80(x87:)` reads it: the same value for every representation.
+        var env = FPEnv()
+        let b = v.bits80
+        self.init(FPValue.unpack80(sig: b.sig, se: b.se, &env))
+    }
+
+    var x87Value: FPValue {
+        var env = FPEnv()
+        let b = value.bits80
+        return FPValue.unpack80(sig: b.sig, se: b.se, &env)
+    }
+
+    static func + (a: ExtendedReal, b: ExtendedReal) -> ExtendedReal {
+        var e = FPEnv()
+        return ExtendedReal(SoftFloat.add(a.value, b.value, .extended, &e))
+    }
+
+    static func - (a: ExtendedReal, b: ExtendedReal) -> ExtendedReal {
+        var e = FPEnv()
+        return ExtendedReal(SoftFloat.add(a.value, b.value, negateB: true, .extended, &e))
+    }
+
+    static func * (a: ExtendedReal, b: ExtendedReal) -> ExtendedReal {
+        var e = FPEnv()
+        return ExtendedReal(SoftFloat.mul(a.value, b.value, .extended, &e))
+    }
+
+    static func / (a: ExtendedReal, b: ExtendedReal) -> ExtendedReal {
+        var e = FPEnv()
+        return ExtendedReal(SoftFloat.div(a.value, b.value, .extended, &e))
+    }
+
+    static prefix func - (a: ExtendedReal) -> ExtendedReal {
+        var v = a.value
+        v.sign.toggle()
+        return ExtendedReal(v)
+    }
+
+    static func < (a: ExtendedReal, b: ExtendedReal) -> Bool {
+        var e = FPEnv()
+        return SoftFloat.compare(a.value, b.value, signaling: false, &e) == -1
+    }
+
+    static func == (a: ExtendedReal, b: ExtendedReal) -> Bool {
+        var e = FPEnv()
+        return SoftFloat.compare(a.value, b.value, signaling: false, &e) == 0
+    }
+
+    var magnitude: ExtendedReal {
+        var v = value
+        v.sign = false
+        return ExtendedReal(v)
+    }
+
+    var exponent: Int {
+        switch value.cls {
+        case .finite: return Int(value.exp)
+        case .zero: return Int.min
+        default: return Int.max
+        }
+    }
+
+    var significand: ExtendedReal {
+        guard value.cls == .finite else { return magnitude }
+        return ExtendedReal(FPValue(sign: false, cls: .finite, exp: 0, sig: value.sig))
+    }
+
+    var integerSignificand: UInt64 { value.cls == .finite ? value.sig : 0 }
+
+    var sign: FloatingPointSign { value.sign ? .minus : .plus }
+
+    var isInfinite: Bool { value.cls == .infinity }
+
+    var isFinite: Bool { value.cls == .finite || value.cls == .zero }
+
+    var roundedInt: Int {
+        guard value.cls == .finite, value.exp >= -1 else { return 0 }   // |x| < 0.5
+        // |x| = sig × 2^(exp − 63): the integer part is sig >> (63 − exp), the half bit the next one down.
+        let shift = UInt64(63 - Int(value.exp))
+        let whole = Int(value.sig >> shift)
+        let half = value.sig >> (shift - 1) & 1 != 0
+        let n = half ? whole + 1 : whole
+        return value.sign ? -n : n
+    }
+}
+
+#if arch(x86_64) && (os(Linux) || os(macOS))
+/// The host's 80-bit format: the same arithmetic as `ExtendedReal` (x87 precision control at 64 bits, round
+/// to nearest), faster.
+extension Float80: X87Real {
+    init(significand64 m: UInt64, exponent e: Int) {
+        self.init(sign: .plus, exponent: e, significand: Float80(m))
+    }
+
+    init(x87 v: FPValue) {
+        let b = v.bits80
+        self.init(sign: b.se >> 15 != 0 ? .minus : .plus, exponentBitPattern: UInt(b.se & 0x7FFF),
+                  significandBitPattern: b.sig & ~(1 << 63))
+    }
+
+    var x87Value: FPValue {
+        var x = FPEnv()
+        let ex = UInt16(exponentBitPattern)
+        let se = ex | (sign == .minus ? 0x8000 : 0)
+        return FPValue.unpack80(sig: (ex != 0 ? 1 << 63 : 0) | significandBitPattern, se: se, &x)
+    }
+
+    var integerSignificand: UInt64 { significandBitPattern | (1 << 63) }
+
+    var roundedInt: Int { Int(rounded()) }
 }
 #endif
 
