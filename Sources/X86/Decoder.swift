@@ -342,6 +342,8 @@ extension CPU {
                     info = OpInfo(.vmx, third == 0x80 ? 10 : 11, Form.modrm | Form.force64)
                 } else if opcode == 0x3A {
                     info = OpInfo(.sse, 0, Form.modrm | Form.ib)
+                } else if third == 0xF0 {
+                    info = OpInfo(.sse, 0, Form.modrm | Form.src8)   // CRC32 r, r/m8: AH–BH without REX
                 } else {
                     info = OpInfo(.sse, 0, Form.modrm)
                 }

@@ -179,6 +179,7 @@ extension CPU {
             ecx |= 1 << 22     // MOVBE
             ecx |= 1 << 23     // POPCNT
             ecx |= featureECX1
+            ecx |= sseFeatureECX1  // SSE3, SSSE3, SSE4.1, SSE4.2 (Sources/X86/FPU/SSE4.swift)
             var edx: UInt32 = 0
             edx |= 1 << 1      // VME
             edx |= 1 << 2      // DE

@@ -453,7 +453,7 @@ func x87RemaindersMatchHost(_ a: Double, _ b: Double) {
     let cpu = CPU(memory: mem)
     let r = cpu.cpuid(leaf: 1, subleaf: 0)
     #expect(r.edx & (1 << 0 | 1 << 23 | 1 << 24 | 1 << 25 | 1 << 26) == (1 << 0 | 1 << 23 | 1 << 24 | 1 << 25 | 1 << 26))
-    #expect(r.ecx & (1 << 0) == 0)   // no SSE3
+    #expect(r.ecx & (1 << 0 | 1 << 9 | 1 << 19 | 1 << 20) == (1 << 0 | 1 << 9 | 1 << 19 | 1 << 20))   // SSE3, SSSE3, SSE4.1, SSE4.2
     #expect(r.ecx & (1 << 26 | 1 << 27) == 1 << 26)   // XSAVE; OSXSAVE clear while CR4.OSXSAVE is
     cpu.cr4 = CR4.osxsave.rawValue
     #expect(cpu.cpuid(leaf: 1, subleaf: 0).ecx & (1 << 27) != 0)

@@ -1,7 +1,7 @@
 // SSE and SSE2 (SDM Vol. 1 chapters 10–11, Vol. 2 instruction pages): data movement, packed and scalar
 // single/double arithmetic through SoftFloat with MXCSR rounding, flags, DAZ/FTZ and #XM, conversions,
-// and the 128-bit integer instructions. MMX-register forms (no mandatory prefix on the integer opcodes,
-// CVTPI2PS and friends) and the 0F 38 / 0F 3A maps (SSSE3, SSE4) are not implemented: they raise #UD.
+// and the 128-bit and MMX-register integer instructions. SSE3 through SSE4.2 and the 0F 38 / 0F 3A maps
+// are in SSE4.swift and SSE42Strings.swift; they share this file's operand and lane helpers.
 
 /// A 128-bit SIMD value.
 struct V128: Equatable {
@@ -30,7 +30,7 @@ struct V128: Equatable {
 }
 
 /// Sign-extends the low `size` bytes.
-@inline(__always) private func sext(_ v: UInt64, _ size: Int) -> Int64 {
+@inline(__always) func sext(_ v: UInt64, _ size: Int) -> Int64 {
     let s = UInt64(64 - size * 8)
     return Int64(bitPattern: v << s) >> Int64(s)
 }
@@ -110,11 +110,12 @@ extension CPU {
     /// SSE/SSE2 encodings (Op.sse).
     func execSSE(_ i: borrowing Instruction) throws(Abort) {
         if i.opcode == 0x1AE { try execFPStateGroup(i); return }
-        if i.opcode >> 8 != 1 { throw Abort.ud }
-        // Mandatory prefix: 0 none, 1 = 66, 2 = F2, 3 = F3 (F2/F3 take precedence over 66).
-        let f = i.flags
-        let pfx = f & InstructionFlags.rep != 0 ? 3 : (f & InstructionFlags.repne != 0 ? 2 : (f & InstructionFlags.opsize != 0 ? 1 : 0))
+        let map = i.opcode >> 8
+        if map == 2 || map == 3 { try execSSEThreeByte(i); return }   // SSE4.swift
+        if map != 1 { throw Abort.ud }
+        let pfx = CPU.mandatoryPrefix(i.flags)
         let op = UInt8(truncatingIfNeeded: i.opcode)
+        if CPU.isSSE3(op, pfx) { try checkSSEAvailable(); try execSSE3(i, op, pfx); return }   // SSE4.swift
         let mmxForm = (pfx == 0 && (op >= 0x60 && op <= 0x7F || op >= 0xD1 || op == 0xC4 || op == 0xC5)) ||
             (op == 0xD6 && pfx >= 2)
         if mmxForm && !(op == 0xD6) { try checkMMXAvailable() } else { try checkSSEAvailable() }
@@ -130,6 +131,12 @@ extension CPU {
         default:
             throw Abort.ud
         }
+    }
+
+    /// The mandatory prefix of an SSE encoding: 0 none, 1 = 66, 2 = F2, 3 = F3 (F2/F3, the last one given,
+    /// take precedence over 66).
+    @inline(__always) static func mandatoryPrefix(_ f: UInt8) -> Int {
+        f & InstructionFlags.rep != 0 ? 3 : (f & InstructionFlags.repne != 0 ? 2 : (f & InstructionFlags.opsize != 0 ? 1 : 0))
     }
 
     // MARK: Moves, logic, shuffles
@@ -292,6 +299,34 @@ extension CPU {
         }
     }
 
+    /// Per-lane exception precedence (SDM Vol. 1 §4.9.2): an SNaN/QNaN operand, an invalid operation or a divide
+    /// by zero suppresses the denormal-operand flag of the same lane; then the flags raised before the lane
+    /// (`before`) are merged back.
+    @inline(__always) static func laneExceptionPrecedence(_ e: inout FPEnv, before: UInt8, _ x: FPValue, _ y: FPValue) {
+        if e.flags & (FPFlag.invalid | FPFlag.divideByZero) != 0 || x.isNaN || y.isNaN { e.flags &= ~FPFlag.denormal }
+        e.flags |= before
+    }
+
+    /// One lane of an arithmetic operation on binary64 (`double`) or binary32 encodings: `kind` as in `sseArith`
+    /// (0x51 SQRT, 0x52 RSQRT, 0x53 RCP use `b` only; 0x58 ADD, 0x59 MUL, 0x5C SUB, 0x5E DIV), flags into `e`
+    /// with the per-lane precedence. The one lane semantics of ADDPS…DIVSD, ADDSUBPS, HADDPS, DPPS and friends.
+    @inline(__always)
+    func sseLane(_ kind: UInt8, _ a: UInt64, _ b: UInt64, double dbl: Bool, _ e: inout FPEnv) -> UInt64 {
+        if dbl && e.rounding == .nearest && (kind == 0x51 || kind == 0x58 || kind == 0x59 || kind == 0x5C || kind == 0x5E),
+           let z = CPU.hostDoubleArith(kind, a, b) {
+            if z.inexact { e.flags |= FPFlag.inexact }
+            return z.bits
+        }
+        let before = e.flags
+        e.flags = 0
+        let unary = kind == 0x51 || kind == 0x52 || kind == 0x53
+        let x = unary ? FPValue.zero(false) : (dbl ? FPValue.unpack64(a, &e) : FPValue.unpack32(UInt32(truncatingIfNeeded: a), &e))
+        let y = dbl ? FPValue.unpack64(b, &e) : FPValue.unpack32(UInt32(truncatingIfNeeded: b), &e)
+        let z = sseArith(kind, x, y, dbl ? .double : .single, &e)
+        CPU.laneExceptionPrecedence(&e, before: before, x, y)
+        return dbl ? z.bits64 : UInt64(z.bits32)
+    }
+
     /// The CMPPS predicate (imm8 bits 2:0) on a comparison result.
     @inline(__always) private func cmpPredicate(_ p: UInt8, _ c: Int) -> Bool {
         switch p & 7 {
@@ -324,33 +359,23 @@ extension CPU {
             let b: V128 = scalar ? V128(lo: try readXMMRMLow(i, UInt8(size)), hi: 0) : try readXMMRM(i, aligned: true)
             var r = a
             let lanes = scalar ? 1 : 16 / size
-            let hostDouble = dbl && e.rounding == .nearest && (op == 0x51 || op == 0x58 || op == 0x59 || op == 0x5C || op == 0x5E)
             for k in 0..<lanes {
-                if hostDouble, let z = CPU.hostDoubleArith(op, a.lane(k, 8), b.lane(k, 8)) {
-                    r.setLane(k, 8, z.bits)
-                    if z.inexact { e.flags |= FPFlag.inexact }
+                if op != 0xC2 && op != 0x5D && op != 0x5F {
+                    r.setLane(k, size, sseLane(op, a.lane(k, size), b.lane(k, size), double: dbl, &e))
                     continue
                 }
-                // Per-lane exception precedence (SDM Vol. 1 §4.9.2): an SNaN/QNaN operand, an invalid operation
-                // or a divide by zero suppresses the denormal-operand flag of the same lane.
                 let before = e.flags
                 e.flags = 0
-                let unary = op == 0x51 || op == 0x52 || op == 0x53
-                let x = unary ? FPValue.zero(false) : unpack(a.lane(k, size), &e), y = unpack(b.lane(k, size), &e)
-                defer {
-                    if e.flags & (FPFlag.invalid | FPFlag.divideByZero) != 0 || x.isNaN || y.isNaN { e.flags &= ~FPFlag.denormal }
-                    e.flags |= before
-                }
+                let x = unpack(a.lane(k, size), &e), y = unpack(b.lane(k, size), &e)
+                defer { CPU.laneExceptionPrecedence(&e, before: before, x, y) }
                 if op == 0xC2 {
                     let pred = UInt8(truncatingIfNeeded: i.imm) & 7
                     let signaling = pred == 1 || pred == 2 || pred == 5 || pred == 6
                     let c = SoftFloat.compare(x, y, signaling: signaling, &e)
                     r.setLane(k, size, cmpPredicate(pred, c) ? UInt64.max : 0)
-                } else if op == 0x5D || op == 0x5F {
+                } else {
                     let z = sseArith(op, x, y, fmt, &e)
                     r.setLane(k, size, z == y ? b.lane(k, size) : a.lane(k, size))
-                } else {
-                    r.setLane(k, size, pack(sseArith(op, x, y, fmt, &e)))
                 }
             }
             if op == 0x52 || op == 0x53 { e.flags = 0; e.tiny = false }
@@ -472,7 +497,7 @@ extension CPU {
     // MARK: Integer
 
     /// Saturates a signed value to `size` bytes, signed (`unsigned` false) or unsigned.
-    @inline(__always) private func saturate(_ v: Int64, _ size: Int, unsigned: Bool) -> UInt64 {
+    @inline(__always) func saturate(_ v: Int64, _ size: Int, unsigned: Bool) -> UInt64 {
         let bits = Int64(size * 8)
         let lo: Int64 = unsigned ? 0 : -(1 << (bits - 1))
         let hi: Int64 = unsigned ? (1 << bits) - 1 : (1 << (bits - 1)) - 1
@@ -528,19 +553,19 @@ extension CPU {
     }
 
     /// Source operand of a 64-bit (MMX) or 128-bit (XMM) integer instruction.
-    @inline(__always) private func intSource(_ i: borrowing Instruction, mmx: Bool, aligned: Bool = true) throws(Abort) -> V128 {
+    @inline(__always) func intSource(_ i: borrowing Instruction, mmx: Bool, aligned: Bool = true) throws(Abort) -> V128 {
         if !mmx { return try readXMMRM(i, aligned: aligned) }
         if i.isMem { return V128(lo: try readMem(i.seg, effectiveAddress(i), 8), hi: 0) }
         return V128(lo: mmValue(i.rm), hi: 0)
     }
 
     /// Destination (ModRM.reg) value.
-    @inline(__always) private func intDest(_ i: borrowing Instruction, mmx: Bool) -> V128 {
+    @inline(__always) func intDest(_ i: borrowing Instruction, mmx: Bool) -> V128 {
         mmx ? V128(lo: mmValue(i.reg), hi: 0) : xmmValue(i.reg)
     }
 
     /// Writes the destination (ModRM.reg).
-    @inline(__always) private func setIntDest(_ i: borrowing Instruction, mmx: Bool, _ v: V128) {
+    @inline(__always) func setIntDest(_ i: borrowing Instruction, mmx: Bool, _ v: V128) {
         if mmx { setMM(i.reg, v.lo) } else { setXMMValue(i.reg, v) }
     }
 
@@ -731,7 +756,7 @@ extension CPU {
     }
 
     /// PSRLDQ / PSLLDQ by `n` bytes (0–16).
-    private func byteShift(_ x: V128, right: Bool, _ n: Int) -> V128 {
+    func byteShift(_ x: V128, right: Bool, _ n: Int) -> V128 {
         var r = V128(lo: 0, hi: 0)
         for k in 0..<16 {
             let src = right ? k + n : k - n
