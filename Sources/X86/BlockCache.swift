@@ -199,7 +199,7 @@ struct BlockAssumptions: Equatable {
 /// The architectural state a specialised form may change: what must be as it was when it faults.
 struct FastFormState: Equatable {
     let gpr: [UInt64]
-    let rip: UInt64
+    var rip: UInt64
     let flagsBase: UInt64
     let lazy: [UInt64]
     let x87: [UInt64]
@@ -230,7 +230,10 @@ extension CPU {
     /// changed since `before`; otherwise that no mode, paging, privilege or event state changed.
     func checkFastFormPromises(_ form: FastForm, before: FastFormState, faulted: Bool) {
         if faulted {
-            let after = FastFormState(self)
+            // A VM exit raised inside the form (an EPT violation) rewinds RIP to the instruction's start, as
+            // the fault path does anyway: that RIP is the fault's, not a change the form made.
+            var after = FastFormState(self)
+            if after.rip == startRIP { after.rip = before.rip }
             assert(after == before, "specialised form \(form) changed state before faulting: "
                 + "\(String(describing: before)) became \(String(describing: after))")
         } else {
