@@ -255,6 +255,7 @@ public final class PCMachine {
             let lapic = LocalAPIC(id: 0, busFrequencyHz: PCLayout.apicBusFrequency, tscHz: PCLayout.tscFrequency)
             let io = IOAPIC(sink: lapic)
             lapic.eoiListener = io
+            lapic.nmiHandler = { [weak vcpu] in vcpu?.raiseNMI() }
             localAPIC = lapic
             ioAPIC = io
         } else {
