@@ -523,14 +523,20 @@ public final class PCMachine {
             v.primary.insert(.useTPRShadow)
             v[.virtualAPICAddress] = PCLayout.virtualAPICPage
             v[.tprThreshold] = 0
-            for quarter: UInt64 in [0, 2048] {
-                let bit = UInt64(MSRIndex.tscDeadline)
-                let address = PCLayout.msrBitmap + quarter + bit / 8
-                vm.memory.writeInteger(vm.memory.readInteger(at: address, size: 1) | 1 << (bit % 8), at: address, size: 1)
-            }
+            for quarter: UInt64 in [0, 2048] { interceptMSR(MSRIndex.tscDeadline, quarter: quarter) }
         }
+        // The machine-check capability and status registers read through the VMM (read-low quarter).
+        interceptMSR(Self.machineCheckCapabilities, quarter: 0)
+        interceptMSR(Self.machineCheckStatus, quarter: 0)
         primaryControls = v.primary
         vcpu.vmcs = v
+    }
+
+    /// Sets MSR `index`'s bit (below 0x2000) in one quarter of the MSR bitmap (0: read-low, 2048: write-low).
+    func interceptMSR(_ index: UInt32, quarter: UInt64) {
+        let bit = UInt64(index)
+        let address = PCLayout.msrBitmap + quarter + bit / 8
+        vm.memory.writeInteger(vm.memory.readInteger(at: address, size: 1) | 1 << (bit % 8), at: address, size: 1)
     }
 
     // MARK: Time
