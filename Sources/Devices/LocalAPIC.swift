@@ -390,6 +390,8 @@ public final class LocalAPIC: Device, APICInterruptSink {
     /// Hears the EOI of each level-triggered vector (the I/O APIC). Weak: the
     /// I/O APIC usually holds this APIC as its sink.
     public weak var eoiListener: (any APICEOIListener)?
+    /// Raises the processor's NMI line: called for an NMI IPI this APIC sends to itself.
+    public var nmiHandler: (() -> Void)?
 
     private static let nanosecondsPerSecond: UInt64 = 1_000_000_000
 
@@ -846,7 +848,8 @@ public final class LocalAPIC: Device, APICInterruptSink {
     /// Sends the IPI described by the ICR (SDM 11.6.1). Fixed IPIs to self
     /// (shorthand self or all-including-self, or a destination matching this
     /// APIC) and lowest-priority IPIs whose destination matches are accepted
-    /// as edge-triggered interrupts; every other IPI is counted in `ignoredIPIs`.
+    /// as edge-triggered interrupts; NMIs to self raise `nmiHandler`; every other IPI is counted in
+    /// `ignoredIPIs`.
     /// A vector in 0–15 logs "send illegal vector" (and, delivered to self,
     /// "received illegal vector").
     private func writeInterruptCommand(_ value: UInt32) {
@@ -860,6 +863,13 @@ public final class LocalAPIC: Device, APICInterruptSink {
         switch (mode, shorthand) {
         case (.fixed, 0), (.lowestPriority, 0): toSelf = matchesDestination(destination, logical: logical)
         case (.fixed, 1), (.fixed, 2): toSelf = true
+        case (.nmi, 0), (.nmi, 1), (.nmi, 2):
+            // An NMI to self goes to the processor's NMI line, not the IRR (SDM 11.6.1).
+            if let nmiHandler, shorthand != 0 || matchesDestination(destination, logical: logical) {
+                nmiHandler()
+                return
+            }
+            toSelf = false
         default: toSelf = false
         }
         if (mode == .fixed || mode == .lowestPriority) && vector < 16 {

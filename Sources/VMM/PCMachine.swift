@@ -255,6 +255,7 @@ public final class PCMachine {
             let lapic = LocalAPIC(id: 0, busFrequencyHz: PCLayout.apicBusFrequency, tscHz: PCLayout.tscFrequency)
             let io = IOAPIC(sink: lapic)
             lapic.eoiListener = io
+            lapic.nmiHandler = { [weak vcpu] in vcpu?.raiseNMI() }
             localAPIC = lapic
             ioAPIC = io
         } else {
@@ -276,7 +277,10 @@ public final class PCMachine {
         try mapMemory(holes: plan.segments.filter { $0.kind == .rom }.map { ($0.guestPhysical, $0.size) })
         try mapDevices()
         try load(plan)
-        if case .kernel = configuration.boot { try writeACPITables() }
+        if case let .kernel(image, _, _) = configuration.boot {
+            try writeACPITables()
+            if !Self.isBzImage(image) { initializePICsAsFirmwareDoes() }
+        }
         try setUpControls()
         // The images are in guest memory now; a reset request stops the machine rather than reloading them.
         self.configuration.boot = configuration.boot.loaded
@@ -423,11 +427,30 @@ public final class PCMachine {
         applyEntryState(plan.entry)
     }
 
+    /// Whether the image is a Linux bzImage ("HdrS" at 0x202).
+    static func isBzImage(_ image: [UInt8]) -> Bool {
+        image.count > 0x206 && image[0x202] == 0x48 && image[0x203] == 0x64 && image[0x204] == 0x72 && image[0x205] == 0x53
+    }
+
+    /// The 8259A pair as a PC BIOS leaves it for a multiboot or ELF kernel (QEMU boots those through its
+    /// firmware): initialized (ICW1–4) with vectors 0x08–0x0F and 0x70–0x77, cascade on IRQ 2, every input
+    /// unmasked. A Linux kernel programs the PICs itself and starts from reset state.
+    func initializePICsAsFirmwareDoes() {
+        for (command, data, base, cascade) in [(PCLayout.masterPIC, PCLayout.masterPIC + 1, UInt64(0x08), UInt64(0x04)),
+                                               (PCLayout.slavePIC, PCLayout.slavePIC + 1, 0x70, 0x02)] {
+            ports.write(address: UInt64(command), size: 1, value: 0x11)      // ICW1: edge, cascade, ICW4 follows
+            ports.write(address: UInt64(data), size: 1, value: base)         // ICW2: vector base
+            ports.write(address: UInt64(data), size: 1, value: cascade)      // ICW3
+            ports.write(address: UInt64(data), size: 1, value: 0x01)         // ICW4: 8086 mode
+            ports.write(address: UInt64(data), size: 1, value: 0x00)         // OCW1: nothing masked
+        }
+    }
+
     /// Picks the boot protocol from the file's contents: bzImage ("HdrS" at 0x202), multiboot v1 header in
     /// the first 8 KiB, else ELF.
     static func plan(kernel image: [UInt8], initrd: [UInt8]?, commandLine: String,
                      memory: MemoryMap) throws(LoaderError) -> LoadPlan {
-        if image.count > 0x206, image[0x202] == 0x48, image[0x203] == 0x64, image[0x204] == 0x72, image[0x205] == 0x53 {
+        if isBzImage(image) {
             return try LinuxLoader.load(kernel: image, initrd: initrd, commandLine: commandLine, memory: memory)
         }
         var isMultiboot = true
@@ -500,14 +523,20 @@ public final class PCMachine {
             v.primary.insert(.useTPRShadow)
             v[.virtualAPICAddress] = PCLayout.virtualAPICPage
             v[.tprThreshold] = 0
-            for quarter: UInt64 in [0, 2048] {
-                let bit = UInt64(MSRIndex.tscDeadline)
-                let address = PCLayout.msrBitmap + quarter + bit / 8
-                vm.memory.writeInteger(vm.memory.readInteger(at: address, size: 1) | 1 << (bit % 8), at: address, size: 1)
-            }
+            for quarter: UInt64 in [0, 2048] { interceptMSR(MSRIndex.tscDeadline, quarter: quarter) }
         }
+        // The machine-check capability and status registers read through the VMM (read-low quarter).
+        interceptMSR(Self.machineCheckCapabilities, quarter: 0)
+        interceptMSR(Self.machineCheckStatus, quarter: 0)
         primaryControls = v.primary
         vcpu.vmcs = v
+    }
+
+    /// Sets MSR `index`'s bit (below 0x2000) in one quarter of the MSR bitmap (0: read-low, 2048: write-low).
+    func interceptMSR(_ index: UInt32, quarter: UInt64) {
+        let bit = UInt64(index)
+        let address = PCLayout.msrBitmap + quarter + bit / 8
+        vm.memory.writeInteger(vm.memory.readInteger(at: address, size: 1) | 1 << (bit % 8), at: address, size: 1)
     }
 
     // MARK: Time

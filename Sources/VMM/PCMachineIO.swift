@@ -64,15 +64,17 @@ extension PCMachine {
         let step = UInt64(size)
         let indexRegister: GPR = isIn ? .rdi : .rsi
         let index = vcpu.read(indexRegister)
-        var linear = e.guestLinearAddress
+        let segmentBase = addressBits == 64 ? 0 : vcpu.read(isIn ? .guestESBase : .guestDSBase)
+        var offset = index & addressMask
         for _ in 0..<count {
+            let linear = addressBits == 64 ? offset : (segmentBase &+ offset) & 0xFFFF_FFFF
             if isIn {
                 let value = ports.read(address: port, size: size)
                 writeGuestLinear(linear, size: size, value: value)
             } else {
                 ports.write(address: port, size: size, value: readGuestLinear(linear, size: size))
             }
-            linear = down ? linear &- step : linear &+ step
+            offset = (down ? offset &- step : offset &+ step) & addressMask
         }
         emulatedWork &+= count               // each element is work done for the guest (instruction limit)
         let moved = count &* step
@@ -89,31 +91,48 @@ extension PCMachine {
 
     // MARK: Guest memory by linear address
 
-    /// Reads `size` bytes at a guest-linear address (unmapped bytes read as 0xFF). An element inside one
-    /// page is translated once; one that crosses a page, byte by byte.
+    /// Reads `size` bytes at a guest-linear address: RAM, or a device on the MMIO bus; unmapped bytes read
+    /// as 0xFF. An element inside one page is translated once; one that crosses a page, byte by byte.
     func readGuestLinear(_ linear: UInt64, size: Int) -> UInt64 {
         if linear & 0xFFF <= 0x1000 - UInt64(size) {
-            guard let pa = translate(linear), vm.memory.hostPointer(pa, count: size) != nil else { return Bus.allOnes(size: size) }
-            return vm.memory.readInteger(at: pa, size: size)
+            guard let pa = translate(linear) else { return Bus.allOnes(size: size) }
+            return readGuestPhysical(pa, size: size)
         }
         var value: UInt64 = 0
         for i in 0..<size {
-            let byte = translate(linear &+ UInt64(i)).map { vm.memory.readInteger(at: $0, size: 1) } ?? 0xFF
+            let byte = translate(linear &+ UInt64(i)).map { readGuestPhysical($0, size: 1) } ?? 0xFF
             value |= byte << (8 * UInt64(i))
         }
         return value
     }
 
-    /// Writes `size` bytes at a guest-linear address (bytes at unmapped addresses are dropped).
+    /// Writes `size` bytes at a guest-linear address: RAM, or a device on the MMIO bus; bytes at unmapped
+    /// addresses are dropped.
     func writeGuestLinear(_ linear: UInt64, size: Int, value: UInt64) {
         if linear & 0xFFF <= 0x1000 - UInt64(size) {
-            if let pa = translate(linear) { vm.memory.writeInteger(value, at: pa, size: size) }
+            if let pa = translate(linear) { writeGuestPhysical(pa, size: size, value: value) }
             return
         }
         for i in 0..<size {
-            if let pa = translate(linear &+ UInt64(i)) {
-                vm.memory.writeInteger(value >> (8 * UInt64(i)) & 0xFF, at: pa, size: 1)
-            }
+            if let pa = translate(linear &+ UInt64(i)) { writeGuestPhysical(pa, size: 1, value: value >> (8 * UInt64(i)) & 0xFF) }
+        }
+    }
+
+    /// Whether `pa` is in the VMM's private pages (mapped without guest permissions).
+    func isVMMPrivate(_ pa: UInt64) -> Bool { pa >= PCLayout.vmmPrivate && pa - PCLayout.vmmPrivate < PCLayout.vmmPrivateSize }
+
+    /// Reads guest-physical memory (RAM, ROM) or a device on the MMIO bus.
+    func readGuestPhysical(_ pa: UInt64, size: Int) -> UInt64 {
+        if !isVMMPrivate(pa), vm.memory.hostPointer(pa, count: size) != nil { return vm.memory.readInteger(at: pa, size: size) }
+        return mmio.device(at: pa) != nil ? mmio.read(address: pa, size: size) : Bus.allOnes(size: size)
+    }
+
+    /// Writes guest-physical memory (RAM) or a device on the MMIO bus.
+    func writeGuestPhysical(_ pa: UInt64, size: Int, value: UInt64) {
+        if vm.memory.hostPointer(pa, count: size) != nil {
+            if !isVMMPrivate(pa) { vm.memory.writeInteger(value, at: pa, size: size) }
+        } else if mmio.device(at: pa) != nil {
+            mmio.write(address: pa, size: size, value: value)
         }
     }
 

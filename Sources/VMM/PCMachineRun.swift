@@ -140,11 +140,22 @@ extension PCMachine {
     /// EDX:EAX, the 64-bit operand of WRMSR and XSETBV.
     var edxEAX: UInt64 { (vcpu.read(.rdx) & 0xFFFF_FFFF) << 32 | (vcpu.read(.rax) & 0xFFFF_FFFF) }
 
+    /// IA32_MCG_CAP: machine-check capabilities (read-only).
+    static let machineCheckCapabilities: UInt32 = 0x179
+    /// IA32_MCG_STATUS.
+    static let machineCheckStatus: UInt32 = 0x17A
+
     /// RDMSR exits for MSRs outside the bitmap's ranges or with their bit set: IA32_TSC_DEADLINE reads the
-    /// local APIC; any other reads the model's MSR, or #GP(0) when it has none.
+    /// local APIC; IA32_MCG_CAP and IA32_MCG_STATUS read 0 (a machine-check architecture with no banks, as
+    /// a VMM presents it); any other reads the model's MSR, or #GP(0) when it has none.
     func emulateRDMSR(_ e: VMExit) {
         let index = UInt32(truncatingIfNeeded: vcpu.read(.rcx))
-        let value = index == MSRIndex.tscDeadline && localAPIC != nil ? localAPIC?.readTSCDeadline() : vcpu.readMSR(index)
+        let value: UInt64?
+        switch index {
+        case MSRIndex.tscDeadline where localAPIC != nil: value = localAPIC?.readTSCDeadline()
+        case Self.machineCheckCapabilities, Self.machineCheckStatus: value = 0    // no banks, nothing in progress
+        default: value = vcpu.readMSR(index)
+        }
         guard let value else { injectException(13, errorCode: 0); return }
         vcpu.write(.rax, value & 0xFFFF_FFFF)
         vcpu.write(.rdx, value >> 32)

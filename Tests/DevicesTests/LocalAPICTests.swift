@@ -404,3 +404,16 @@ private final class RecordingEOIListener: APICEOIListener {
     #expect(apic.read(offset: 0x30, size: 4) == 0x0006_0014)
     #expect(ioapic.read(offset: 0x20, size: 4) == 0)
 }
+
+@Test func nmiIPIToSelfRaisesTheNMILineNotTheIRR() {
+    let apic = LocalAPIC()
+    var nmis = 0
+    apic.nmiHandler = { nmis += 1 }
+    apic.writeRegister(.spuriousInterruptVector, 0x1FF)
+    apic.writeRegister(.interruptCommandLow, 0x0004_0400)    // shorthand self, NMI
+    #expect(nmis == 1)
+    #expect(apic.highestRequestedVector == nil)
+    apic.writeRegister(.interruptCommandHigh, 0x0100_0000)   // another APIC's ID: not this one
+    apic.writeRegister(.interruptCommandLow, 0x0000_0400)
+    #expect(nmis == 1)
+}

@@ -94,4 +94,15 @@ struct ExitStatusTests {
         let (_, outcome) = try Self.run(code)
         #expect(outcome == .debugExit(status: 15))
     }
+
+    @Test func machineCheckCapabilitiesReadAsNoBanks() throws {
+        let code: [UInt8] = [
+            0x66, 0xB9, 0x79, 0x01, 0x00, 0x00,     // mov ecx, 0x179 (IA32_MCG_CAP)
+            0x0F, 0x32,                             // rdmsr
+            0x04, 0x05,                             // add al, 5
+            0xE6, 0xF4, 0xF4,                       // out 0xf4, al → status 11 when MCG_CAP reads 0
+        ]
+        let (_, outcome) = try Self.run(code)
+        #expect(outcome == .debugExit(status: 11))
+    }
 }
