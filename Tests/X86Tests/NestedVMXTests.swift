@@ -2,6 +2,7 @@ import Testing
 import X86
 import X86Assembler
 import Guests
+import X86Testing
 @testable import Hypervisor
 
 /// The Swift VMM side (L0) of a nested run: the guest hypervisor's image in 4 MiB of RAM, its vCPU in
@@ -183,4 +184,17 @@ func interruptL0InjectsWhileL2Runs(l1Intercepts: Bool) throws {
         // Delivered in L2, which has no IDT: a triple fault, exit 2 to L1.
         #expect(vcpu.read(.r15) == GuestHypervisor.unexpected | 2)
     }
+}
+
+@Test func vmcsFuzzerReachesL2FromGuestCode() {
+    // The nested cases of the VMCS fuzzer drive the VMX instructions from guest code; some must get as far
+    // as running L2 (an exit L0 gets from L2), or the fuzzer tests only VMXON's neighbourhood.
+    var fromL2 = 0, violations: [String] = []
+    for i in 0..<300 {
+        let r = VMCSFuzzer.run(seed: 1, index: UInt64(i))
+        if r.trace.contains("@L2") { fromL2 += 1 }
+        if let v = r.violation { violations.append("case \(i): \(v) [\(r.trace)]") }
+    }
+    #expect(violations.isEmpty, "\(violations.prefix(3))")
+    #expect(fromL2 >= 5, "\(fromL2) of 300 cases reached L2")
 }
