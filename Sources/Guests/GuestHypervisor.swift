@@ -41,6 +41,21 @@ public struct GuestHypervisor: Sendable {
     /// EAX that L1 returns for L2's CPUID ("L2").
     public static let cpuidAnswer: UInt64 = 0x324C
 
+    /// How L1 sets up EPT for L2, if it does: an identity map of the first 2 MiB in 4-KiB pages (L1's EPT
+    /// tables at 24000H–27FFFH) except at `eptPage`, whose entry the variant decides.
+    public enum EPT: Sendable {
+        /// `eptPage` maps to `eptTarget`.
+        case remapped
+        /// `eptPage` is not present: L2's access is an EPT violation (exit 48 to L1).
+        case notPresent
+        /// `eptPage`'s entry is writable but not readable: an EPT misconfiguration (exit 49 to L1).
+        case misconfigured
+    }
+    /// The L2 guest-physical page the EPT variants treat specially.
+    public static let eptPage: UInt64 = 0x1F_0000
+    /// Where `EPT.remapped` sends `eptPage` in L1's memory.
+    public static let eptTarget: UInt64 = 0x1E_0000
+
     /// Memory contents: (physical address, bytes).
     public let chunks: [(address: UInt64, bytes: [UInt8])]
 
@@ -48,16 +63,35 @@ public struct GuestHypervisor: Sendable {
     /// its reserved-bits check with VMfailValid, VM-instruction error 7 (invalid control fields).
     /// `l2Load`, when given, is an address L2 reads (into R10) before its CPUIDs: an access a VMM may serve.
     /// `externalInterruptExiting` sets that pin-based control (with "acknowledge interrupt on exit").
-    public init(cpuidCount: Int = 1, broken: Bool = false, l2Load: UInt64? = nil, externalInterruptExiting: Bool = false) throws {
-        chunks = [
+    /// `ept` makes L1 enable EPT for L2 with its own tables.
+    public init(cpuidCount: Int = 1, broken: Bool = false, l2Load: UInt64? = nil, externalInterruptExiting: Bool = false,
+                ept: EPT? = nil) throws {
+        var chunks: [(address: UInt64, bytes: [UInt8])] = [
             (GuestHypervisor.cr3, GuestHypervisor.qwords([0x2000 | 3])),     // PML4[0] -> PDPT
             (0x2000, GuestHypervisor.qwords([0x3000 | 3])),                   // PDPT[0] -> PD
             (0x3000, GuestHypervisor.qwords([0x83])),                         // PD[0] -> 2 MiB page at 0
             (0x22000, GuestHypervisor.qwords([GuestHypervisor.vmxonRegion, GuestHypervisor.vmcsRegion])),
-            (GuestHypervisor.entry, try GuestHypervisor.l1(broken: broken, externalInterruptExiting: externalInterruptExiting)),
+            (GuestHypervisor.entry, try GuestHypervisor.l1(broken: broken, externalInterruptExiting: externalInterruptExiting, ept: ept != nil)),
             (GuestHypervisor.l2Entry, try GuestHypervisor.l2(cpuidCount: cpuidCount, load: l2Load)),
         ]
+        if let ept {
+            // EPT PML4 → PDPT → PD → PT, read/write/execute, write-back leaves (SDM Vol. 3C §28.3.2).
+            chunks += [(0x24000, GuestHypervisor.qwords([0x25000 | 7])), (0x25000, GuestHypervisor.qwords([0x26000 | 7])),
+                       (0x26000, GuestHypervisor.qwords([0x27000 | 7]))]
+            var pt = (0..<512).map { UInt64($0) << 12 | 7 | 6 << 3 }
+            let k = Int(GuestHypervisor.eptPage >> 12)
+            switch ept {
+            case .remapped: pt[k] = GuestHypervisor.eptTarget | 7 | 6 << 3
+            case .notPresent: pt[k] = 0
+            case .misconfigured: pt[k] = GuestHypervisor.eptPage | 2 | 6 << 3
+            }
+            chunks.append((0x27000, GuestHypervisor.qwords(pt)))
+        }
+        self.chunks = chunks
     }
+
+    /// L1's EPT pointer: write-back, 4-level walk, accessed and dirty flags, PML4 at 24000H.
+    public static let eptPointer: UInt64 = 0x24000 | 6 | 3 << 3 | 1 << 6
 
     static func qwords(_ values: [UInt64]) -> [UInt8] {
         values.flatMap { v in (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
@@ -85,7 +119,7 @@ public struct GuestHypervisor: Sendable {
     }
 
     /// The guest hypervisor.
-    static func l1(broken: Bool, externalInterruptExiting: Bool) throws -> [UInt8] {
+    static func l1(broken: Bool, externalInterruptExiting: Bool, ept: Bool) throws -> [UInt8] {
         let a = Assembler(mode: .bits64, origin: entry)
         let failValid = a.label("failValid"), failInvalid = a.label("failInvalid"), exitHandler = a.label("exitHandler")
         a.mov(.rsp, .imm(stackTop))
@@ -126,7 +160,13 @@ public struct GuestHypervisor: Sendable {
         } else {
             control(msr: 0x48D, field: 0x4000, wanted: externalInterruptExiting ? 1 : 0)   // pin-based
         }
-        control(msr: 0x48E, field: 0x4002, wanted: (1 << 7) | (1 << 24))               // HLT, unconditional I/O exiting
+        control(msr: 0x48E, field: 0x4002, wanted: (1 << 7) | (1 << 24) | (ept ? 1 << 31 : 0))   // HLT, I/O, secondary
+        if ept {
+            control(msr: 0x48B, field: 0x401E, wanted: 1 << 1)                         // enable EPT
+            a.mov(.eax, 0x201A)                                                         // EPT pointer
+            a.mov(.rbx, .imm(eptPointer))
+            a.vmwrite(.rax, .rbx)
+        }
         control(msr: 0x48F, field: 0x400C, wanted: (1 << 9) | (1 << 15))               // host address-space size, ack interrupt
         control(msr: 0x490, field: 0x4012, wanted: 1 << 9)                             // IA-32e mode guest
         // CR0, CR3, CR4: L1's own, for its host state and for L2.

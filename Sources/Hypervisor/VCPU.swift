@@ -135,6 +135,10 @@ public final class VCPU {
         set { cpu.nestedVMX = newValue }
     }
 
+    /// Whether the vCPU is running (or stopped in) the guest hypervisor's own guest, L2: then the guest
+    /// registers and guest-state fields are L2's (`VMExit.fromNestedGuest` says the same of an exit).
+    public var inNestedGuest: Bool { cpu.inNestedGuest }
+
     /// The named check and VM-instruction error of the guest hypervisor's last failed VMLAUNCH/VMRESUME.
     public var lastNestedEntryFailure: (failure: EntryFailure, error: UInt32)? { cpu.lastNestedEntryFailure }
 

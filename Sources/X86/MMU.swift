@@ -227,7 +227,8 @@ extension CPU {
     }
 
     /// Reads a paging-structure entry.
-    @inline(__always) func readPTE(_ pa: UInt64, _ size: Int) throws(Abort) -> UInt64 {
+    @inline(__always) func readPTE(_ entry: UInt64, _ size: Int) throws(Abort) -> UInt64 {
+        let pa = vmx.hot.pointee.nestedEPT ? try nestedEPTTranslateEntry(entry) : entry
         // An entry in RAM is read in place, with one region lookup. In non-root operation the map must also
         // permit the access as `eptCheck` requires it (the permission of the access being translated);
         // otherwise `readPhysical` raises the EPT violation.
@@ -253,8 +254,9 @@ extension CPU {
     }
 
     /// Writes a paging-structure entry (accessed and dirty bits).
-    @inline(__always) func writePTE(_ pa: UInt64, _ size: Int, _ v: UInt64) throws(Abort) {
+    @inline(__always) func writePTE(_ entry: UInt64, _ size: Int, _ v: UInt64) throws(Abort) {
         if probingTranslation { return }            // a probe leaves accessed and dirty bits as they are
+        let pa = vmx.hot.pointee.nestedEPT ? try nestedEPTTranslateEntry(entry) : entry
         pageWalkDepth += 1
         defer { pageWalkDepth -= 1 }
         try writePhysical(pa, size, v)
@@ -288,8 +290,17 @@ extension CPU {
         return enterAndRunGuest(instructionLimit: 1)
     }
 
-    /// Translates a linear address for an access, setting accessed/dirty bits, or raises #PF.
+    /// Translates a linear address for an access, setting accessed/dirty bits, or raises #PF; while L2 runs
+    /// with EPT of the guest hypervisor, the guest-physical address also goes through L1's EPT (NestedEPT.swift).
+    @inline(__always)
     func translate(_ la: UInt64, _ kind: AccessKind, user: Bool) throws(Abort) -> Translation {
+        var t = try translateLinear(la, kind, user: user)
+        if vmx.hot.pointee.nestedEPT { t.physical = try nestedEPTTranslate(t.physical, kind) }
+        return t
+    }
+
+    /// The page walk of `translate`: linear to (guest-)physical.
+    func translateLinear(_ la: UInt64, _ kind: AccessKind, user: Bool) throws(Abort) -> Translation {
         currentAccess = (la, kind)
         if !pagingEnabled {
             return Translation(physical: la & 0xFFFF_FFFF, writable: true, global: false)

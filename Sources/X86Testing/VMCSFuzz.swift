@@ -143,6 +143,12 @@ public enum VMCSFuzzer {
         var r = OracleRandom(seed: seed &* 0xA24B_AED4_963E_E407 ^ index &* 0x9FB2_1C65_1E98_DF25 ^ 0x766D_6373)
         let shape = r.pick(Shape.allCases)
         var result = Result(shape: shape, mutations: 0, outcome: .budget, violation: nil, trace: "")
+        if r.oneIn(4) {
+            // A nested case: guest code drives the VMX instructions (NestedVMCSFuzz.swift).
+            var l2: [UInt8] = []
+            while l2.count < 48 { l2 += r.oneIn(3) ? [UInt8(truncatingIfNeeded: r.next())] : r.pick(snippets) }
+            return runNested(&r, result: &result, l2: l2)
+        }
         let vm = VirtualMachine()
         // RAM: normally 1 MiB at 0; sometimes with a hole, read-only code, or not at all.
         do {

@@ -2,11 +2,11 @@ import Testing
 import X86
 import X86Assembler
 import Guests
+import X86Testing
 @testable import Hypervisor
 
-/// The Swift VMM side (L0) of a nested run: the guest hypervisor's image in 4 MiB of RAM, its vCPU in
-/// 64-bit mode at CPL 0 with nested VMX on, every MSR access left to the model (an all-zero MSR bitmap),
-/// HLT exiting so that L1's final HLT comes back to L0.
+/// The Swift VMM side (L0) of a nested run: the guest hypervisor's image in 4 MiB of RAM (optionally with
+/// an unmapped page), its vCPU from `makeGuestHypervisorVCPU`.
 func makeNestedMachine(_ image: GuestHypervisor, nested: Bool = true, hole: UInt64? = nil) throws -> (VirtualMachine, VCPU) {
     let vm = VirtualMachine()
     if let hole {
@@ -16,20 +16,8 @@ func makeNestedMachine(_ image: GuestHypervisor, nested: Bool = true, hole: UInt
     } else {
         try vm.allocate(guestPhysical: 0, size: GuestHypervisor.ramSize)
     }
-    for c in image.chunks { vm.memory.write(c.bytes, at: c.address) }
-    let vcpu = vm.makeVCPU()
-    vcpu.nestedVirtualization = nested
-    var v = vcpu.vmcs
-    v[.guestCR0] = CR0.pe.rawValue | CR0.ne.rawValue | CR0.et.rawValue | CR0.pg.rawValue
-    v[.guestCR3] = GuestHypervisor.cr3
-    v[.guestCR4] = CR4.pae.rawValue | CR4.vmxe.rawValue
-    v.entryControls.insert(.ia32eModeGuest)
-    v.setGuestSegment(.cs, SegmentRegister(selector: 0x08, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA09B))
-    v[.guestRIP] = GuestHypervisor.entry
-    v[.guestRSP] = GuestHypervisor.stackTop
-    v.primary.insert([.hltExiting, .useMSRBitmaps])
-    v[.msrBitmap] = 0x5000
-    vcpu.vmcs = v
+    let vcpu = makeGuestHypervisorVCPU(vm, chunks: image.chunks, cr3: GuestHypervisor.cr3, entry: GuestHypervisor.entry,
+                                       stackTop: GuestHypervisor.stackTop, nested: nested)
     return (vm, vcpu)
 }
 
@@ -72,9 +60,10 @@ func makeNestedMachine(_ image: GuestHypervisor, nested: Bool = true, hole: UInt
     let (_, on) = try makeNestedMachine(try GuestHypervisor())
     #expect(on.supportedCPUID(leaf: 1, subleaf: 0).ecx & (1 << 5) != 0)
     #expect(on.readMSR(0x480) == VMXCapability.basic)
-    // EPT is not offered to the guest hypervisor: the allowed-1 secondary controls leave it out.
+    // EPT is offered to the guest hypervisor, with execute-only translations.
     let secondary = SecondaryProcessorControls(rawValue: UInt32(truncatingIfNeeded: (on.readMSR(0x48B) ?? 0) >> 32))
-    #expect(!secondary.contains(.enableEPT))
+    #expect(secondary.contains(.enableEPT))
+    #expect((on.readMSR(0x48C) ?? 0) & 1 == 1)
 }
 
 /// L1 code after VMXON (a 64-bit guest hypervisor fragment), run with nesting on; L1 halts at the end.
@@ -183,4 +172,40 @@ func interruptL0InjectsWhileL2Runs(l1Intercepts: Bool) throws {
         // Delivered in L2, which has no IDT: a triple fault, exit 2 to L1.
         #expect(vcpu.read(.r15) == GuestHypervisor.unexpected | 2)
     }
+}
+
+@Test func vmcsFuzzerReachesL2FromGuestCode() {
+    // The nested cases of the VMCS fuzzer drive the VMX instructions from guest code; some must get as far
+    // as running L2 (an exit L0 gets from L2), or the fuzzer tests only VMXON's neighbourhood.
+    var fromL2 = 0, violations: [String] = []
+    for i in 0..<300 {
+        let r = VMCSFuzzer.run(seed: 1, index: UInt64(i))
+        if r.trace.contains("@L2") { fromL2 += 1 }
+        if let v = r.violation { violations.append("case \(i): \(v) [\(r.trace)]") }
+    }
+    #expect(violations.isEmpty, "\(violations.prefix(3))")
+    #expect(fromL2 >= 5, "\(fromL2) of 300 cases reached L2")
+}
+
+@Test func l1sEPTTranslatesL2sGuestPhysicalAddresses() throws {
+    let load = GuestHypervisor.eptPage + 8
+    let (vm, vcpu) = try makeNestedMachine(try GuestHypervisor(l2Load: load, ept: .remapped))
+    vm.memory.writeInteger(0x1111, at: load, size: 8)
+    vm.memory.writeInteger(0x2222, at: GuestHypervisor.eptTarget + 8, size: 8)
+    let e = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .hlt)
+    #expect(vcpu.read(.r15) == GuestHypervisor.done, "R15 \(String(vcpu.read(.r15), radix: 16))")
+    #expect(vcpu.read(.r10) == 0x2222)                                  // read through L1's EPT
+    // Accessed flags set in L1's EPT entries (the EPTP enables them); the PT entry's dirty flag stays clear.
+    let pte = vm.memory.readInteger(at: 0x27000 + (GuestHypervisor.eptPage >> 12) * 8, size: 8)
+    #expect(pte & (1 << 8) != 0 && pte & (1 << 9) == 0)
+}
+
+@Test(arguments: [(GuestHypervisor.EPT.notPresent, UInt64(48)), (.misconfigured, 49)])
+func l1sEPTFaultsAreL1sExits(variant: GuestHypervisor.EPT, reason: UInt64) throws {
+    let (_, vcpu) = try makeNestedMachine(try GuestHypervisor(l2Load: GuestHypervisor.eptPage + 8, ept: variant))
+    let e = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .hlt)
+    #expect(vcpu.read(.r15) == GuestHypervisor.unexpected | reason)     // L1 got exit 48 / 49, not L0
+    #expect(vcpu.exitCounts == [.hlt: 1])
 }

@@ -84,19 +84,10 @@ extension VMCS {
 }
 
 extension VMXCapability {
-    /// The capability MSRs as the code running in the model reads them: what nested VMX implements. EPT
-    /// and unrestricted guest are not offered (L1's EPT tables are not walked), so neither is INVEPT;
-    /// VPID and every INVVPID type are.
+    /// The capability MSRs as the code running in the model reads them: what nested VMX implements — all
+    /// of L0's, and execute-only EPT translations (L1's EPT is walked by NestedEPT.swift).
     public static func nestedRead(_ index: UInt32) -> UInt64? {
-        switch index {
-        case Index.procbased2:
-            let offered = secondaryAllowed1.subtracting([.enableEPT, .unrestrictedGuest])
-            return UInt64(offered.rawValue) << 32
-        case Index.eptVPIDCap:
-            return eptVPIDCap & ((1 << 32) | (1 << 40) | (1 << 41) | (1 << 42) | (1 << 43))
-        default:
-            return read(index)
-        }
+        index == Index.eptVPIDCap ? eptVPIDCap | 1 : read(index)
     }
 }
 
@@ -166,10 +157,8 @@ extension CPU {
         if !protectedMode || flagsBase & RFLAGS.vm.rawValue != 0 || (longModeActive && codeSize != 8) { throw Abort.ud }
         let sub = i.sub
         if sub == 7 { guard l1VMXE else { throw Abort.ud } } else if !vmx.nested.inVMXOperation { throw Abort.ud }
-        // INVEPT is not offered (no EPT for L1): #UD as on a processor without it.
-        if sub == 10 { throw Abort.ud }
         let isMem = i.isMem
-        if (sub == 11 || sub == 4 || sub == 5 || sub == 6 || sub == 7) && !isMem { throw Abort.ud }
+        if (sub == 10 || sub == 11 || sub == 4 || sub == 5 || sub == 6 || sub == 7) && !isMem { throw Abort.ud }
         if cplValue != 0 { throw Abort.gp(0) }
         switch sub {
         case 7: try vmxon(i)
@@ -206,6 +195,7 @@ extension CPU {
             try writeMem(i.seg, effectiveAddress(i), 8, vmx.nested.currentPointer)
             vmSucceed()
         case 8, 9: try vmreadOrVMWRITE(i, write: sub == 9)
+        case 10: try invept(i)
         case 11: try invvpid(i)
         case 1, 2: try nestedVMEntry(launch: sub == 1)
         default: throw Abort.ud
@@ -269,7 +259,22 @@ extension CPU {
         vmSucceed()
     }
 
-    // MARK: Entering L2
+    /// INVEPT: single-context (1) and all-context (2), the types IA32_VMX_EPT_VPID_CAP reports; the TLB
+    /// holds translations of the current context only, so either flushes it. Other types fail with error 28.
+    func invept(_ i: borrowing Instruction) throws(Abort) {
+        let type = readReg(i.reg, codeSize == 8 ? 8 : 4)
+        let eptp = try readMem(i.seg, effectiveAddress(i), 8)
+        guard type == 1 || type == 2 else { vmFail(.invalidOperand); return }
+        // Single-context: the EPTP must be one VM entry would accept (write-back or uncached, a 4-level walk).
+        if type == 1 && ((eptp & 7 != 0 && eptp & 7 != 6) || (eptp >> 3) & 7 != 3 || eptp & ~CPU.physicalAddressMask & ~0xFFF != 0) {
+            vmFail(.invalidOperand)
+            return
+        }
+        tlb.flushAll()
+        vmSucceed()
+    }
+
+        // MARK: Entering L2
 
     /// VMLAUNCH/VMRESUME of L1: checks the launch state, then enters L2 with vmcs12 through the same entry
     /// code L0's entries use. On VMfailValid L1 continues after the instruction with the error recorded.
@@ -278,13 +283,6 @@ extension CPU {
         if interruptibility & 2 != 0 { vmFail(.blockedByMovSS); return }
         if launch && vmx.nested.cache.launched { vmFail(.vmlaunchNonClear); return }
         if !launch && !vmx.nested.cache.launched { vmFail(.vmresumeNonLaunched); return }
-        // Controls nested VMX does not offer fail as reserved settings would (error 7).
-        let secondary = vmx.nested.cache.secondary
-        if !secondary.isDisjoint(with: [.enableEPT, .unrestrictedGuest]) {
-            let f = EntryFailure(.secondaryControlsReserved, [EntryFailureValue(.field(.secondaryProcessorBasedControls), UInt64(secondary.rawValue))])
-            failNestedEntry(f, VMInstructionError.invalidControlFields.rawValue)
-            return
-        }
         // L1's instruction retires here: RIP is past it (L1 resumes at the host RIP after an exit).
         vmSucceed()
         vmx.syncExitInformation()
@@ -298,6 +296,9 @@ extension CPU {
         vmx.hot.pointee.exitPending = false
         vmx.nested.inL2 = true
         vmx.nested.exitForL0 = false
+        // L1's EPT, if it enables it, translates L2's guest-physical addresses; translations of L1 go.
+        vmx.hot.pointee.nestedEPT = vmx.nested.cache.secondary.contains(.enableEPT)
+        tlb.flushAll()
         if let failure = cachedEntryCheck() {
             switch failure.kind {
             case .vmFailValid(let n):

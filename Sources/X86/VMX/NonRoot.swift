@@ -69,6 +69,8 @@ public final class VMXRuntime {
         var guestStateStale = false
         /// The next VM entry must load the guest-state area (the VMM wrote the VMCS since the last exit).
         var loadNeeded = true
+        /// L2 runs with the guest hypervisor's EPT: guest-physical addresses go through it (NestedEPT.swift).
+        var nestedEPT = false
     }
     @usableFromInline let hot: UnsafeMutablePointer<Hot>
     /// VMX operation of the code running in the model (a guest hypervisor) and its nested guest (NestedVMX.swift).

@@ -1,0 +1,88 @@
+// L1's EPT for L2 (SDM Vol. 3C §28.3 "The Extended Page Table Mechanism"): when the guest hypervisor enables
+// EPT for its guest, L2's guest-physical addresses are translated through L1's EPT paging structures, read
+// from L1's memory (which is L0's guest-physical memory, itself checked against L0's map as always). A
+// not-present or forbidding entry is an EPT violation (exit 48) and a misconfigured one an EPT
+// misconfiguration (exit 49), both L1's exits.
+
+extension CPU {
+    /// Translates the guest-physical address of a paging-structure entry of L2 through L1's EPT (a violation
+    /// there is one during a page walk: qualification bit 8 clear).
+    func nestedEPTTranslateEntry(_ gpa: UInt64) throws(Abort) -> UInt64 {
+        pageWalkDepth += 1
+        defer { pageWalkDepth -= 1 }
+        return try nestedEPTTranslate(gpa, currentAccess.kind == .write ? .write : .read)
+    }
+
+    /// Translates an L2 guest-physical address through L1's EPT (4-level walk, 1-GiB and 2-MiB pages,
+    /// accessed and dirty flags when the EPTP enables them), or raises the exit L1 gets.
+    func nestedEPTTranslate(_ gpa: UInt64, _ kind: AccessKind) throws(Abort) -> UInt64 {
+        let eptp = vmx.current.pointee[.eptPointer]
+        let adEnabled = eptp & (1 << 6) != 0
+        var table = eptp & CPU.physicalAddressMask & ~0xFFF
+        var allowed: UInt64 = 7       // AND of the read, write and execute bits along the walk
+        var level = 4
+        while true {
+            let index = (gpa >> UInt64(12 + 9 * (level - 1))) & 0x1FF
+            let entryAddress = table &+ index &* 8
+            var entry = memory.readInteger(at: entryAddress, size: 8)
+            let rwx = entry & 7
+            if rwx == 0 { throw nestedEPTViolation(gpa, kind, allowed: 0) }
+            // Misconfigurations (§28.3.3.1): write without read; reserved bits; a leaf's memory type 2, 3 or 7.
+            let large = level > 1 && entry & (1 << 7) != 0
+            let leaf = level == 1 || large
+            var reserved = entry & 0x000F_0000_0000_0000 & ~(CPU.physicalAddressMask | 0xFFF)
+            if !leaf { reserved |= entry & 0xF8 } else if large { reserved |= entry & (level == 3 ? 0x3FFF_F000 : 0x1F_F000) }
+            if level == 4 && entry & 0x80 != 0 { reserved |= 0x80 }
+            let memoryType = (entry >> 3) & 7
+            // Execute-only (R=0, X=1) is allowed: IA32_VMX_EPT_VPID_CAP bit 0 says so to L1.
+            if rwx & 3 == 2 || reserved != 0 || (leaf && (memoryType == 2 || memoryType == 3 || memoryType == 7)) {
+                throw nestedEPTMisconfiguration(gpa)
+            }
+            allowed &= rwx
+            if adEnabled {
+                var update = entry | (1 << 8)
+                if leaf && kind == .write { update |= 1 << 9 }
+                if update != entry { memory.writeInteger(update, at: entryAddress, size: 8); entry = update }
+            }
+            if leaf {
+                let needed: UInt64 = kind == .write ? 2 : (kind == .fetch ? 4 : 1)
+                if allowed & needed == 0 { throw nestedEPTViolation(gpa, kind, allowed: allowed) }
+                let pageBits = UInt64(12 + 9 * (level - 1))
+                let base = entry & CPU.physicalAddressMask & ~((1 << pageBits) - 1)
+                return base | (gpa & ((1 << pageBits) - 1))
+            }
+            table = entry & CPU.physicalAddressMask & ~0xFFF
+            level -= 1
+        }
+    }
+
+    /// The EPT-violation exit to L1 (qualification of SDM Vol. 3C Table 27-7).
+    func nestedEPTViolation(_ gpa: UInt64, _ kind: AccessKind, allowed: UInt64) -> Abort {
+        var q = EPTViolationQualification(access: kind)
+        if allowed & 1 != 0 { q.insert(.readable) }
+        if allowed & 2 != 0 { q.insert(.writable) }
+        if allowed & 4 != 0 { q.insert(.executable) }
+        q.insert(.linearAddressValid)
+        if !inPageWalk { q.insert(.translatedAccess) }
+        return nestedEPTExit(.eptViolation, gpa, qualification: q.rawValue)
+    }
+
+    /// The EPT-misconfiguration exit to L1.
+    func nestedEPTMisconfiguration(_ gpa: UInt64) -> Abort {
+        nestedEPTExit(.eptMisconfiguration, gpa, qualification: 0)
+    }
+
+    /// Builds an EPT exit of L2 (L1's: not marked for L0) and abandons the instruction.
+    func nestedEPTExit(_ reason: ExitReason, _ gpa: UInt64, qualification: UInt64) -> Abort {
+        var e = VMExit(reason: reason)
+        e.qualification = qualification
+        e.guestPhysicalAddress = gpa
+        e.guestLinearAddress = currentAccess.linear
+        let len = (ripValue &- startRIP) & (codeSize == 8 ? ~0 : 0xFFFF_FFFF)
+        e.instructionLength = UInt32(truncatingIfNeeded: len)
+        ripValue = startRIP
+        vmx.hot.pointee.exit = e
+        vmx.exitPending = true
+        return Abort.stop
+    }
+}
