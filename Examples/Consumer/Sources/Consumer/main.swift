@@ -5,7 +5,7 @@ import VMM
 import X86
 
 var failures = 0
-func check(_ condition: Bool, _ what: String) {
+@MainActor func check(_ condition: Bool, _ what: String) {
     print((condition ? "ok: " : "FAILED: ") + what)
     if !condition { failures += 1 }
 }
