@@ -37,6 +37,7 @@ echo "== ls /"
 ls /
 echo "== head -5 /proc/cpuinfo"
 head -5 /proc/cpuinfo 2>/dev/null
+grep -m1 '^flags' /proc/cpuinfo 2>/dev/null
 cmdline=$(cat /proc/cmdline 2>/dev/null)
 case " $cmdline " in
 *" swiftvmx.shell "* | *" swiftvmx.shell="*)

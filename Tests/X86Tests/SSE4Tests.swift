@@ -3,7 +3,7 @@ import Testing
 
 // SSE3, SSSE3, SSE4.1 and SSE4.2: each vector runs one instruction in a 64-bit guest with XMM0 = m,
 // XMM1 and MM1 = a, XMM2 and MM2 = b, RAX and RDX as given, RCX = 0x1111222233334444, RFLAGS status bits
-// set and MXCSR = 0x1F80, and compares XMM0, XMM1, MM1, RAX, RCX, the status flags and MXCSR with what
+// set and MXCSR = 0x1F80 (or the vector's rounding control, DAZ and FTZ), and compares XMM0, XMM1, MM1, RAX, RCX, the status flags and MXCSR with what
 // an x86-64 host (SSE4.2) produced for the same bytes and inputs. Most instructions use ModRM 0xCA
 // (reg XMM1/MM1, r/m XMM2/MM2); GPR forms use EAX/EDX.
 
@@ -15,10 +15,12 @@ struct SIMDVector: CustomTestStringConvertible, Sendable {
     var rax, rdx: UInt64
     var xmm0, xmm1: (UInt64, UInt64)
     var mm1, rax2, rcx, flags, mxcsr: UInt64
+    /// MXCSR before the instruction (rounding control, DAZ, FTZ).
+    var mxcsrIn: UInt32
     var testDescription: String { name }
 
     init(_ name: String, _ hex: String, m: (UInt64, UInt64), a: (UInt64, UInt64), b: (UInt64, UInt64), rax: UInt64, rdx: UInt64,
-         xmm0: (UInt64, UInt64), xmm1: (UInt64, UInt64), mm1: UInt64, rax2: UInt64, rcx: UInt64, flags: UInt64, mxcsr: UInt64) {
+         xmm0: (UInt64, UInt64), xmm1: (UInt64, UInt64), mm1: UInt64, rax2: UInt64, rcx: UInt64, flags: UInt64, mxcsr: UInt64, mxcsrIn: UInt32 = 0x1F80) {
         self.name = name
         var bytes: [UInt8] = []
         var s = Substring(hex)
@@ -26,6 +28,7 @@ struct SIMDVector: CustomTestStringConvertible, Sendable {
         code = bytes
         self.m = m; self.a = a; self.b = b; self.rax = rax; self.rdx = rdx
         self.xmm0 = xmm0; self.xmm1 = xmm1; self.mm1 = mm1; self.rax2 = rax2; self.rcx = rcx; self.flags = flags; self.mxcsr = mxcsr
+        self.mxcsrIn = mxcsrIn
     }
 }
 
@@ -76,7 +79,7 @@ func simdInstructionMatchesHostVector(_ v: SIMDVector) {
         cpu.setGPR(.rdx, v.rdx)
         cpu.setGPR(.rcx, 0x1111_2222_3333_4444)
         cpu.rflags = 0x8D7
-        cpu.mxcsr = 0x1F80
+        cpu.mxcsr = v.mxcsrIn
     }
     #expect(r == .halted)
     #expect(cpu.xmm(0) == v.xmm0)
@@ -578,4 +581,161 @@ let simdVectors: [SIMDVector] = [
                xmm0: (0x8, 0x0), xmm1: (0x6f006c, 0x0), mm1: 0x6f006c, rax2: 0x2, rcx: 0x1111222233334444, flags: 0xc1, mxcsr: 0x1f80),
     SIMDVector("pcmpestri-rexw", "66480F3A61CA0C", m: (0x8000000000ff0000, 0x800000800080), a: (0x6f6c, 0x0), b: (0x6f77206f6c6c6568, 0x786f6c202c646c72), rax: 0xfffffffffffffffe, rdx: 0x100000000,
                xmm0: (0x8000000000ff0000, 0x800000800080), xmm1: (0x6f6c, 0x0), mm1: 0x6f6c, rax2: 0xfffffffffffffffe, rcx: 0x3, flags: 0x81, mxcsr: 0x1f80),
+    // Rounding control, DAZ and FTZ.
+    SIMDVector("roundps-mxcsr-down", "660F3A08CA04", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xbfc0000040200000, 0xc0f666663efff2e5), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000040000000, 0xc100000000000000), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x3fa0, mxcsrIn: 0x3f80),
+    SIMDVector("roundpd-mxcsr-down", "660F3A09CA04", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xc004000000000000, 0x4415af1d78b58c40), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc008000000000000, 0x4415af1d78b58c40), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x3fa0, mxcsrIn: 0x3f80),
+    SIMDVector("roundps-imm-down", "660F3A08CA01", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xbfc0000040200000, 0xc0f666663efff2e5), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000040000000, 0xc100000000000000), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x3fa0, mxcsrIn: 0x3f80),
+    SIMDVector("haddps-down", "F20F7CCA", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x400000003f800000, 0x33ec39233f800000), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x3fa0, mxcsrIn: 0x3f80),
+    SIMDVector("hsubpd-down", "660F7DCA", m: (0x0, 0x0), a: (0x3ff0000000000000, 0xbff0000000000000), b: (0x3c670ef54646d497, 0x3c670ef54646d497), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x4000000000000000, 0x8000000000000000), mm1: 0x3ff0000000000000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x3f80, mxcsrIn: 0x3f80),
+    SIMDVector("addsubps-down", "F20FD0CA", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f8000003f7fffff, 0xbf800000403fffff), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x3fa0, mxcsrIn: 0x3f80),
+    SIMDVector("haddps-tiny-down", "F20F7CCA", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f80000000000001, 0x337fffff807ffffd), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x3fa2, mxcsrIn: 0x3f80),
+    SIMDVector("addsubpd-tiny-down", "660FD0CA", m: (0x0, 0x0), a: (0x10000000000001, 0x3ff0000000000000), b: (0x8010000000000000, 0x3ca0000000000000), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x20000000000000, 0x3ff0000000000000), mm1: 0x10000000000001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x3fa0, mxcsrIn: 0x3f80),
+    SIMDVector("dpps-tiny-down", "660F3A40CAFF", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x337ffffe337ffffe, 0x337ffffe337ffffe), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x3fb2, mxcsrIn: 0x3f80),
+    SIMDVector("dppd-down", "660F3A41CA33", m: (0x0, 0x0), a: (0x3ff0000000000000, 0xbff0000000000000), b: (0x3c670ef54646d497, 0x3c670ef54646d497), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x8000000000000000, 0x8000000000000000), mm1: 0x3ff0000000000000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x3f80, mxcsrIn: 0x3f80),
+    SIMDVector("dpps-down", "660F3A40CAF1", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x34a66e12, 0x0), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x3fa0, mxcsrIn: 0x3f80),
+    SIMDVector("roundps-denormal-down", "660F3A08CA02", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f80000080000000, 0x3f80000080000000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x3fa0, mxcsrIn: 0x3f80),
+    SIMDVector("roundss-denormal-down", "660F3A0ACA01", m: (0x0, 0x0), a: (0x0, 0x0), b: (0x80000001, 0x0), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xbf800000, 0x0), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x3fa0, mxcsrIn: 0x3f80),
+    SIMDVector("roundps-mxcsr-up", "660F3A08CA04", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xbfc0000040200000, 0xc0f666663efff2e5), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xbf80000040400000, 0xc0e000003f800000), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x5fa0, mxcsrIn: 0x5f80),
+    SIMDVector("roundpd-mxcsr-up", "660F3A09CA04", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xc004000000000000, 0x4415af1d78b58c40), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000000000000, 0x4415af1d78b58c40), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x5fa0, mxcsrIn: 0x5f80),
+    SIMDVector("roundps-imm-up", "660F3A08CA01", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xbfc0000040200000, 0xc0f666663efff2e5), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000040000000, 0xc100000000000000), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x5fa0, mxcsrIn: 0x5f80),
+    SIMDVector("haddps-up", "F20F7CCA", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x400000003f800001, 0x33ec39243f800001), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x5fa0, mxcsrIn: 0x5f80),
+    SIMDVector("hsubpd-up", "660F7DCA", m: (0x0, 0x0), a: (0x3ff0000000000000, 0xbff0000000000000), b: (0x3c670ef54646d497, 0x3c670ef54646d497), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x4000000000000000, 0x0), mm1: 0x3ff0000000000000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x5f80, mxcsrIn: 0x5f80),
+    SIMDVector("addsubps-up", "F20FD0CA", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f8000013f800000, 0xbf7fffff40400000), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x5fa0, mxcsrIn: 0x5f80),
+    SIMDVector("haddps-tiny-up", "F20F7CCA", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f80000100000001, 0x33800000807ffffd), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x5fa2, mxcsrIn: 0x5f80),
+    SIMDVector("addsubpd-tiny-up", "660FD0CA", m: (0x0, 0x0), a: (0x10000000000001, 0x3ff0000000000000), b: (0x8010000000000000, 0x3ca0000000000000), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x20000000000001, 0x3ff0000000000001), mm1: 0x10000000000001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x5fa0, mxcsrIn: 0x5f80),
+    SIMDVector("dpps-tiny-up", "660F3A40CAFF", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3380000033800000, 0x3380000033800000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x5fb2, mxcsrIn: 0x5f80),
+    SIMDVector("dppd-up", "660F3A41CA33", m: (0x0, 0x0), a: (0x3ff0000000000000, 0xbff0000000000000), b: (0x3c670ef54646d497, 0x3c670ef54646d497), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x0, 0x0), mm1: 0x3ff0000000000000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x5f80, mxcsrIn: 0x5f80),
+    SIMDVector("dpps-up", "660F3A40CAF1", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x34a66e15, 0x0), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x5fa0, mxcsrIn: 0x5f80),
+    SIMDVector("roundps-denormal-up", "660F3A08CA02", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f80000080000000, 0x3f80000080000000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x5fa0, mxcsrIn: 0x5f80),
+    SIMDVector("roundss-denormal-up", "660F3A0ACA01", m: (0x0, 0x0), a: (0x0, 0x0), b: (0x80000001, 0x0), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xbf800000, 0x0), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x5fa0, mxcsrIn: 0x5f80),
+    SIMDVector("roundps-mxcsr-zero", "660F3A08CA04", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xbfc0000040200000, 0xc0f666663efff2e5), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xbf80000040000000, 0xc0e0000000000000), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x7fa0, mxcsrIn: 0x7f80),
+    SIMDVector("roundpd-mxcsr-zero", "660F3A09CA04", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xc004000000000000, 0x4415af1d78b58c40), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000000000000, 0x4415af1d78b58c40), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x7fa0, mxcsrIn: 0x7f80),
+    SIMDVector("roundps-imm-zero", "660F3A08CA01", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xbfc0000040200000, 0xc0f666663efff2e5), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000040000000, 0xc100000000000000), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x7fa0, mxcsrIn: 0x7f80),
+    SIMDVector("haddps-zero", "F20F7CCA", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x400000003f800000, 0x33ec39233f800000), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x7fa0, mxcsrIn: 0x7f80),
+    SIMDVector("hsubpd-zero", "660F7DCA", m: (0x0, 0x0), a: (0x3ff0000000000000, 0xbff0000000000000), b: (0x3c670ef54646d497, 0x3c670ef54646d497), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x4000000000000000, 0x0), mm1: 0x3ff0000000000000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x7f80, mxcsrIn: 0x7f80),
+    SIMDVector("addsubps-zero", "F20FD0CA", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f8000003f7fffff, 0xbf7fffff403fffff), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x7fa0, mxcsrIn: 0x7f80),
+    SIMDVector("haddps-tiny-zero", "F20F7CCA", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f80000000000001, 0x337fffff807ffffd), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x7fa2, mxcsrIn: 0x7f80),
+    SIMDVector("addsubpd-tiny-zero", "660FD0CA", m: (0x0, 0x0), a: (0x10000000000001, 0x3ff0000000000000), b: (0x8010000000000000, 0x3ca0000000000000), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x20000000000000, 0x3ff0000000000000), mm1: 0x10000000000001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x7fa0, mxcsrIn: 0x7f80),
+    SIMDVector("dpps-tiny-zero", "660F3A40CAFF", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3380000033800000, 0x3380000033800000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x7fb2, mxcsrIn: 0x7f80),
+    SIMDVector("dppd-zero", "660F3A41CA33", m: (0x0, 0x0), a: (0x3ff0000000000000, 0xbff0000000000000), b: (0x3c670ef54646d497, 0x3c670ef54646d497), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x0, 0x0), mm1: 0x3ff0000000000000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x7f80, mxcsrIn: 0x7f80),
+    SIMDVector("dpps-zero", "660F3A40CAF1", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x34a66e12, 0x0), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x7fa0, mxcsrIn: 0x7f80),
+    SIMDVector("roundps-denormal-zero", "660F3A08CA02", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f80000080000000, 0x3f80000080000000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x7fa0, mxcsrIn: 0x7f80),
+    SIMDVector("roundss-denormal-zero", "660F3A0ACA01", m: (0x0, 0x0), a: (0x0, 0x0), b: (0x80000001, 0x0), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xbf800000, 0x0), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x7fa0, mxcsrIn: 0x7f80),
+    SIMDVector("roundps-mxcsr-daz-ftz", "660F3A08CA04", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xbfc0000040200000, 0xc0f666663efff2e5), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000040000000, 0xc100000000000000), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fe0, mxcsrIn: 0x9fc0),
+    SIMDVector("roundpd-mxcsr-daz-ftz", "660F3A09CA04", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xc004000000000000, 0x4415af1d78b58c40), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000000000000, 0x4415af1d78b58c40), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fe0, mxcsrIn: 0x9fc0),
+    SIMDVector("roundps-imm-daz-ftz", "660F3A08CA01", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xbfc0000040200000, 0xc0f666663efff2e5), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000040000000, 0xc100000000000000), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fe0, mxcsrIn: 0x9fc0),
+    SIMDVector("haddps-daz-ftz", "F20F7CCA", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x400000003f800000, 0x33ec39243f800000), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fe0, mxcsrIn: 0x9fc0),
+    SIMDVector("hsubpd-daz-ftz", "660F7DCA", m: (0x0, 0x0), a: (0x3ff0000000000000, 0xbff0000000000000), b: (0x3c670ef54646d497, 0x3c670ef54646d497), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x4000000000000000, 0x0), mm1: 0x3ff0000000000000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fc0, mxcsrIn: 0x9fc0),
+    SIMDVector("addsubps-daz-ftz", "F20FD0CA", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f8000003f800000, 0xbf80000040400000), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fe0, mxcsrIn: 0x9fc0),
+    SIMDVector("haddps-tiny-daz-ftz", "F20F7CCA", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f80000000000000, 0x3380000080800000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9ff0, mxcsrIn: 0x9fc0),
+    SIMDVector("addsubpd-tiny-daz-ftz", "660FD0CA", m: (0x0, 0x0), a: (0x10000000000001, 0x3ff0000000000000), b: (0x8010000000000000, 0x3ca0000000000000), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x20000000000000, 0x3ff0000000000000), mm1: 0x10000000000001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fe0, mxcsrIn: 0x9fc0),
+    SIMDVector("dpps-tiny-daz-ftz", "660F3A40CAFF", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3380000033800000, 0x3380000033800000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9ff0, mxcsrIn: 0x9fc0),
+    SIMDVector("dppd-daz-ftz", "660F3A41CA33", m: (0x0, 0x0), a: (0x3ff0000000000000, 0xbff0000000000000), b: (0x3c670ef54646d497, 0x3c670ef54646d497), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x0, 0x0), mm1: 0x3ff0000000000000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fc0, mxcsrIn: 0x9fc0),
+    SIMDVector("dpps-daz-ftz", "660F3A40CAF1", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x34a66e13, 0x0), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fe0, mxcsrIn: 0x9fc0),
+    SIMDVector("roundps-denormal-daz-ftz", "660F3A08CA02", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x80000000, 0x3f80000080000000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fe0, mxcsrIn: 0x9fc0),
+    SIMDVector("roundss-denormal-daz-ftz", "660F3A0ACA01", m: (0x0, 0x0), a: (0x0, 0x0), b: (0x80000001, 0x0), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x80000000, 0x0), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fc0, mxcsrIn: 0x9fc0),
+    SIMDVector("roundps-mxcsr-daz", "660F3A08CA04", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xbfc0000040200000, 0xc0f666663efff2e5), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000040000000, 0xc100000000000000), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x1fe0, mxcsrIn: 0x1fc0),
+    SIMDVector("roundpd-mxcsr-daz", "660F3A09CA04", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xc004000000000000, 0x4415af1d78b58c40), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000000000000, 0x4415af1d78b58c40), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x1fe0, mxcsrIn: 0x1fc0),
+    SIMDVector("roundps-imm-daz", "660F3A08CA01", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xbfc0000040200000, 0xc0f666663efff2e5), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000040000000, 0xc100000000000000), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x1fe0, mxcsrIn: 0x1fc0),
+    SIMDVector("haddps-daz", "F20F7CCA", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x400000003f800000, 0x33ec39243f800000), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x1fe0, mxcsrIn: 0x1fc0),
+    SIMDVector("hsubpd-daz", "660F7DCA", m: (0x0, 0x0), a: (0x3ff0000000000000, 0xbff0000000000000), b: (0x3c670ef54646d497, 0x3c670ef54646d497), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x4000000000000000, 0x0), mm1: 0x3ff0000000000000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x1fc0, mxcsrIn: 0x1fc0),
+    SIMDVector("addsubps-daz", "F20FD0CA", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f8000003f800000, 0xbf80000040400000), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x1fe0, mxcsrIn: 0x1fc0),
+    SIMDVector("haddps-tiny-daz", "F20F7CCA", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f80000000000001, 0x3380000080800000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x1fc0, mxcsrIn: 0x1fc0),
+    SIMDVector("addsubpd-tiny-daz", "660FD0CA", m: (0x0, 0x0), a: (0x10000000000001, 0x3ff0000000000000), b: (0x8010000000000000, 0x3ca0000000000000), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x20000000000000, 0x3ff0000000000000), mm1: 0x10000000000001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x1fe0, mxcsrIn: 0x1fc0),
+    SIMDVector("dpps-tiny-daz", "660F3A40CAFF", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3380000033800000, 0x3380000033800000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x1ff0, mxcsrIn: 0x1fc0),
+    SIMDVector("dppd-daz", "660F3A41CA33", m: (0x0, 0x0), a: (0x3ff0000000000000, 0xbff0000000000000), b: (0x3c670ef54646d497, 0x3c670ef54646d497), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x0, 0x0), mm1: 0x3ff0000000000000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x1fc0, mxcsrIn: 0x1fc0),
+    SIMDVector("dpps-daz", "660F3A40CAF1", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x34a66e13, 0x0), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x1fe0, mxcsrIn: 0x1fc0),
+    SIMDVector("roundps-denormal-daz", "660F3A08CA02", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x80000000, 0x3f80000080000000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x1fe0, mxcsrIn: 0x1fc0),
+    SIMDVector("roundss-denormal-daz", "660F3A0ACA01", m: (0x0, 0x0), a: (0x0, 0x0), b: (0x80000001, 0x0), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x80000000, 0x0), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x1fc0, mxcsrIn: 0x1fc0),
+    SIMDVector("roundps-mxcsr-ftz", "660F3A08CA04", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xbfc0000040200000, 0xc0f666663efff2e5), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000040000000, 0xc100000000000000), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fa0, mxcsrIn: 0x9f80),
+    SIMDVector("roundpd-mxcsr-ftz", "660F3A09CA04", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xc004000000000000, 0x4415af1d78b58c40), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000000000000, 0x4415af1d78b58c40), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fa0, mxcsrIn: 0x9f80),
+    SIMDVector("roundps-imm-ftz", "660F3A08CA01", m: (0x0, 0x0), a: (0x0, 0x0), b: (0xbfc0000040200000, 0xc0f666663efff2e5), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xc000000040000000, 0xc100000000000000), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fa0, mxcsrIn: 0x9f80),
+    SIMDVector("haddps-ftz", "F20F7CCA", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x400000003f800000, 0x33ec39243f800000), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fa0, mxcsrIn: 0x9f80),
+    SIMDVector("hsubpd-ftz", "660F7DCA", m: (0x0, 0x0), a: (0x3ff0000000000000, 0xbff0000000000000), b: (0x3c670ef54646d497, 0x3c670ef54646d497), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x4000000000000000, 0x0), mm1: 0x3ff0000000000000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9f80, mxcsrIn: 0x9f80),
+    SIMDVector("addsubps-ftz", "F20FD0CA", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f8000003f800000, 0xbf80000040400000), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fa0, mxcsrIn: 0x9f80),
+    SIMDVector("haddps-tiny-ftz", "F20F7CCA", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f80000000000000, 0x3380000080000000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fb2, mxcsrIn: 0x9f80),
+    SIMDVector("addsubpd-tiny-ftz", "660FD0CA", m: (0x0, 0x0), a: (0x10000000000001, 0x3ff0000000000000), b: (0x8010000000000000, 0x3ca0000000000000), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x20000000000000, 0x3ff0000000000000), mm1: 0x10000000000001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fa0, mxcsrIn: 0x9f80),
+    SIMDVector("dpps-tiny-ftz", "660F3A40CAFF", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3380000033800000, 0x3380000033800000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fb2, mxcsrIn: 0x9f80),
+    SIMDVector("dppd-ftz", "660F3A41CA33", m: (0x0, 0x0), a: (0x3ff0000000000000, 0xbff0000000000000), b: (0x3c670ef54646d497, 0x3c670ef54646d497), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x0, 0x0), mm1: 0x3ff0000000000000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9f80, mxcsrIn: 0x9f80),
+    SIMDVector("dpps-ftz", "660F3A40CAF1", m: (0x0, 0x0), a: (0x322bcc773f800000, 0xbf80000040400000), b: (0x3f800000322bcc77, 0x322bcc7733d6bf95), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x34a66e13, 0x0), mm1: 0x322bcc773f800000, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fa0, mxcsrIn: 0x9f80),
+    SIMDVector("roundps-denormal-ftz", "660F3A08CA02", m: (0x0, 0x0), a: (0x8080000000800001, 0x3f80000000000005), b: (0x380800000, 0x3380000080000002), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0x3f80000080000000, 0x3f80000080000000), mm1: 0x8080000000800001, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fa0, mxcsrIn: 0x9f80),
+    SIMDVector("roundss-denormal-ftz", "660F3A0ACA01", m: (0x0, 0x0), a: (0x0, 0x0), b: (0x80000001, 0x0), rax: 0x0, rdx: 0x0,
+               xmm0: (0x0, 0x0), xmm1: (0xbf800000, 0x0), mm1: 0x0, rax2: 0x0, rcx: 0x1111222233334444, flags: 0x8d5, mxcsr: 0x9fa0, mxcsrIn: 0x9f80),
 ]

@@ -29,7 +29,7 @@ extension CPU {
         let indexForm = op & 1 != 0
         if indexForm {
             // ECX: the least (imm8[6] = 0) or most significant set bit of IntRes2, or n when none.
-            let idx = res == 0 ? n : (imm & 0x40 == 0 ? res.trailingZeroBitCount : 15 - UInt16(res).leadingZeroBitCount)
+            let idx = res == 0 ? n : (imm & 0x40 == 0 ? res.trailingZeroBitCount : 15 - UInt16(truncatingIfNeeded: res).leadingZeroBitCount)
             writeReg(UInt8(Reg.rcx), 4, UInt64(idx))
         } else if imm & 0x40 == 0 {
             setXMMValue(0, V128(lo: UInt64(res), hi: 0))   // the bit mask, zero-extended

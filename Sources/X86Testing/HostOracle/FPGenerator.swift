@@ -9,19 +9,23 @@
 
 extension SequenceBuilder {
     /// ModRM (mod 00, rm 100) + SIB (no base, no index) + disp32 for an absolute data-area address.
-    private func absolute(_ reg: Int, _ offset: Int) -> [UInt8] {
+    func absolute(_ reg: Int, _ offset: Int) -> [UInt8] {
         let a = UInt32(truncatingIfNeeded: dataBase + UInt64(offset))
         return [UInt8(0x04 | (reg & 7) << 3), 0x25] + le(UInt64(a), 4)
     }
 
     /// A 16-byte aligned data-area offset below the stack region.
-    private mutating func slot() -> Int { 16 * rng.below(0x800) }
+    mutating func slot() -> Int { 16 * rng.below(0x800) }
 
-    private func hx(_ v: Int) -> String { hex(dataBase + UInt64(v)) }
+    func hx(_ v: Int) -> String { hex(dataBase + UInt64(v)) }
 
-    /// One SSE/SSE2 or x87 item.
+    /// One x87, SSE/SSE2 or SSE3–SSE4.2 (SSE4Generator.swift) item.
     mutating func genFP() -> Bool {
-        rng.oneIn(3) ? genX87Item() : genSSEItem()
+        switch rng.below(3) {
+        case 0: return genX87Item()
+        case 1: return genSSEItem()
+        default: return genSSE4Item()
+        }
     }
 
     /// Clears the MXCSR flags (the host's are sticky across runs), loads an XMM register, applies one
@@ -29,15 +33,27 @@ extension SequenceBuilder {
     private mutating func genSSEItem() -> Bool {
         let a = rng.below(8)
         let sa = slot(), sb = slot(), out = slot(), mx = slot()
-        appendRaw([0x0F, 0xAE] + absolute(3, mx), "stmxcsr [\(hx(mx))]", FlowEffect())
-        appendRaw([0x81] + absolute(4, mx) + le(UInt64(0xFFFF_FFC0), 4), "and dword [\(hx(mx))], ~0x3f",
-                  FlowEffect(defFlags: 0x8C5, undefFlags: 0x10))
-        appendRaw([0x0F, 0xAE] + absolute(2, mx), "ldmxcsr [\(hx(mx))]", FlowEffect())
+        clearMXCSRFlags(mx)
         appendRaw([0xF3, 0x0F, 0x6F] + absolute(a, sa), "movdqu xmm\(a), [\(hx(sa))]", FlowEffect())
         genSSEOp(a, source: absolute(a, sb), sourceText: "[\(hx(sb))]")
         appendRaw([0xF3, 0x0F, 0x7F] + absolute(a, out), "movdqu [\(hx(out))], xmm\(a)", FlowEffect())
         appendRaw([0x0F, 0xAE] + absolute(3, mx), "stmxcsr [\(hx(mx))]", FlowEffect())
         return true
+    }
+
+    /// STMXCSR, AND, LDMXCSR through data-area slot `mx`: clears the MXCSR exception flags (the host's are sticky
+    /// across runs) and changes nothing else.
+    mutating func clearMXCSRFlags(_ mx: Int) {
+        let m = ripMem(mx)
+        emit(Inst(opcode: [0x0F, 0xAE], reg: 3, rm: .mem(m)), "stmxcsr \(m.text)")
+        emit(Inst(opcode: [0x81], reg: 4, rm: .mem(m), imm: le(UInt64(0xFFFF_FFC0), 4)), "and dword \(m.text), ~0x3f",
+             FlowEffect(defFlags: 0x8C5, undefFlags: 0x10))
+        emit(Inst(opcode: [0x0F, 0xAE], reg: 2, rm: .mem(m)), "ldmxcsr \(m.text)")
+    }
+
+    /// A RIP-relative memory operand for data-area offset `off` (5 bytes of ModRM and disp32, 2 fewer than absolute).
+    func ripMem(_ off: Int) -> MemOperand {
+        MemOperand(mod: 0, rm: 5, sib: nil, disp: [0, 0, 0, 0], ripTarget: dataBase + UInt64(off), text: "[\(hx(off))]")
     }
 
     /// One SSE/SSE2 instruction with xmm `a` as destination; `source` is the ModRM/SIB/disp32 tail naming
