@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the SwiftVMX test initramfs: a gzip-compressed newc cpio archive around a static busybox.
 
-Usage: make-initramfs.py --busybox PATH --output FILE [--init FILE] [--no-gzip]
+Usage: make-initramfs.py --busybox PATH --output FILE [--init FILE] [--program PATH]... [--no-gzip]
 
 The archive holds /bin/busybox, applet symlinks, the usual empty directories, the device nodes
 /dev/console (5,1), /dev/null (1,3) and /dev/ttyS0 (4,64) -- written as cpio headers, so no root and
@@ -153,8 +153,8 @@ def check_static_x86_64_elf(data, path):
             sys.exit(f"make-initramfs: error: {path} is dynamically linked; use busybox-static's /bin/busybox")
 
 
-def build(busybox, init_script, mtime):
-    """Returns the uncompressed cpio archive."""
+def build(busybox, init_script, mtime, programs=()):
+    """Returns the uncompressed cpio archive; `programs` are (name, data) pairs installed in /bin."""
     import io
     buf = io.BytesIO()
     w = NewcWriter(buf, mtime)
@@ -167,6 +167,8 @@ def build(busybox, init_script, mtime):
         w.char_device(name, major, minor, perm)
     for name, data in ETC_FILES:
         w.file(name, data, 0o644)
+    for name, data in programs:
+        w.file("bin/" + name, data, 0o755)
     w.file("init", init_script, 0o755)
     w.trailer()
     return buf.getvalue()
@@ -177,6 +179,8 @@ def main():
     parser.add_argument("--busybox", help="a static x86-64 busybox binary")
     parser.add_argument("--output", "-o", help="the archive to write")
     parser.add_argument("--init", help="use this file as /init instead of the built-in script")
+    parser.add_argument("--program", action="append", default=[],
+                        help="also install this static x86-64 executable as /bin/NAME (repeatable)")
     parser.add_argument("--no-gzip", action="store_true", help="write the cpio uncompressed")
     parser.add_argument("--print-init", action="store_true", help="print the built-in /init and exit")
     args = parser.parse_args()
@@ -195,8 +199,14 @@ def main():
                 init_script = f.read()
         else:
             init_script = INIT_SCRIPT.encode()
+        programs = []
+        for path in args.program:
+            with open(path, "rb") as f:
+                data = f.read()
+            check_static_x86_64_elf(data, path)
+            programs.append((os.path.basename(path), data))
         mtime = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
-        archive = build(busybox, init_script, mtime)
+        archive = build(busybox, init_script, mtime, programs)
         tmp = args.output + ".part"
         with open(tmp, "wb") as f:
             if args.no_gzip:
