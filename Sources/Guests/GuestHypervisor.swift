@@ -118,13 +118,9 @@ public struct GuestHypervisor: Sendable {
         return try a.finish()
     }
 
-    /// The guest hypervisor.
-    static func l1(broken: Bool, externalInterruptExiting: Bool, ept: Bool) throws -> [UInt8] {
-        let a = Assembler(mode: .bits64, origin: entry)
-        let failValid = a.label("failValid"), failInvalid = a.label("failInvalid"), exitHandler = a.label("exitHandler")
-        a.mov(.rsp, .imm(stackTop))
-        a.xor(.r12d, .r12d)
-        // CR4.VMXE, then IA32_FEATURE_CONTROL: locked, VMX outside SMX.
+    /// Emits the way into VMX operation: CR4.VMXE, IA32_FEATURE_CONTROL (locked, VMX outside SMX), the VMCS
+    /// revision identifier from IA32_VMX_BASIC into the VMXON and VMCS regions, VMXON (CF set on failure).
+    public static func enterVMXOperation(_ a: Assembler) {
         a.mov(.rax, .cr4)
         a.or(.rax, 0x2000)
         a.mov(.cr4, .rax)
@@ -132,12 +128,20 @@ public struct GuestHypervisor: Sendable {
         a.mov(.eax, 5)
         a.xor(.edx, .edx)
         a.wrmsr()
-        // The VMCS revision identifier (IA32_VMX_BASIC bits 30:0) into both regions.
         a.mov(.ecx, 0x480)
         a.rdmsr()
         a.mov(.dword[.absolute(Int64(vmxonRegion))], .eax)
         a.mov(.dword[.absolute(Int64(vmcsRegion))], .eax)
         a.vmxon(.qword[.absolute(0x22000)])
+    }
+
+    /// The guest hypervisor.
+    static func l1(broken: Bool, externalInterruptExiting: Bool, ept: Bool) throws -> [UInt8] {
+        let a = Assembler(mode: .bits64, origin: entry)
+        let failValid = a.label("failValid"), failInvalid = a.label("failInvalid"), exitHandler = a.label("exitHandler")
+        a.mov(.rsp, .imm(stackTop))
+        a.xor(.r12d, .r12d)
+        enterVMXOperation(a)
         a.jc(failInvalid)
         a.vmclear(.qword[.absolute(0x22008)])
         a.jc(failInvalid)

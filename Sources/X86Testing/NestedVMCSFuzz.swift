@@ -104,9 +104,7 @@ extension VMCSFuzzer {
             return result
         }
         let mem = vm.memory
-        mem.writeInteger(Layout.pdpt | 0x7, at: Layout.pml4, size: 8)
-        mem.writeInteger(Layout.pd | 0x7, at: Layout.pdpt, size: 8)
-        for k in 0..<512 { mem.writeInteger(UInt64(k) << 21 | 0x87, at: Layout.pd + UInt64(k * 8), size: 8) }
+        writeIdentityMap(mem)
         let l1: [UInt8]
         do { l1 = try nestedGuest(&r, memory: mem, l2: l2) } catch {
             result.violation = "assembling the nested guest failed: \(error)"

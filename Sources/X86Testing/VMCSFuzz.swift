@@ -138,6 +138,13 @@ public enum VMCSFuzzer {
         return v
     }
 
+    /// Identity map for 64-bit guests: PML4 → PDPT → PD with 2-MiB pages covering 1 GiB.
+    static func writeIdentityMap(_ mem: PhysicalMemory) {
+        mem.writeInteger(Layout.pdpt | 0x7, at: Layout.pml4, size: 8)
+        mem.writeInteger(Layout.pd | 0x7, at: Layout.pdpt, size: 8)
+        for k in 0..<512 { mem.writeInteger(UInt64(k) << 21 | 0x87, at: Layout.pd + UInt64(k * 8), size: 8) }
+    }
+
     /// Runs case `index` of `seed`.
     public static func run(seed: UInt64, index: UInt64) -> Result {
         var r = OracleRandom(seed: seed &* 0xA24B_AED4_963E_E407 ^ index &* 0x9FB2_1C65_1E98_DF25 ^ 0x766D_6373)
@@ -165,10 +172,7 @@ public enum VMCSFuzzer {
             return result
         }
         let mem = vm.memory
-        // Identity map for 64-bit guests: PML4 → PDPT → PD with 2-MiB pages covering 1 GiB.
-        mem.writeInteger(Layout.pdpt | 0x7, at: Layout.pml4, size: 8)
-        mem.writeInteger(Layout.pd | 0x7, at: Layout.pdpt, size: 8)
-        for k in 0..<512 { mem.writeInteger(UInt64(k) << 21 | 0x87, at: Layout.pd + UInt64(k * 8), size: 8) }
+        writeIdentityMap(mem)
         // Guest code: random bytes, or a mix of exiting and faulting instructions.
         var code: [UInt8] = []
         let mode = r.below(3)

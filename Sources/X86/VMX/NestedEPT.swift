@@ -64,25 +64,11 @@ extension CPU {
         if allowed & 4 != 0 { q.insert(.executable) }
         q.insert(.linearAddressValid)
         if !inPageWalk { q.insert(.translatedAccess) }
-        return nestedEPTExit(.eptViolation, gpa, qualification: q.rawValue)
+        return eptExit(.eptViolation, gpa, qualification: q.rawValue)
     }
 
     /// The EPT-misconfiguration exit to L1.
     func nestedEPTMisconfiguration(_ gpa: UInt64) -> Abort {
-        nestedEPTExit(.eptMisconfiguration, gpa, qualification: 0)
-    }
-
-    /// Builds an EPT exit of L2 (L1's: not marked for L0) and abandons the instruction.
-    func nestedEPTExit(_ reason: ExitReason, _ gpa: UInt64, qualification: UInt64) -> Abort {
-        var e = VMExit(reason: reason)
-        e.qualification = qualification
-        e.guestPhysicalAddress = gpa
-        e.guestLinearAddress = currentAccess.linear
-        let len = (ripValue &- startRIP) & (codeSize == 8 ? ~0 : 0xFFFF_FFFF)
-        e.instructionLength = UInt32(truncatingIfNeeded: len)
-        ripValue = startRIP
-        vmx.hot.pointee.exit = e
-        vmx.exitPending = true
-        return Abort.stop
+        eptExit(.eptMisconfiguration, gpa, qualification: 0)
     }
 }

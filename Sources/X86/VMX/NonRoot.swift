@@ -430,17 +430,23 @@ extension CPU {
         // entry) unless it happened during a page walk.
         q.insert(.linearAddressValid)
         if !inPageWalk { q.insert(.translatedAccess) }
-        var e = VMExit(reason: .eptViolation)
-        e.qualification = q.rawValue
-        e.guestPhysicalAddress = pa
-        e.guestLinearAddress = currentAccess.linear
         exitIsL0s()     // L0's memory map: its exit also while L2 runs
+        throw eptExit(.eptViolation, pa, qualification: q.rawValue)
+    }
+
+    /// Builds an EPT violation or misconfiguration exit for the current access (guest-physical and linear
+    /// address, instruction length) and abandons the instruction.
+    func eptExit(_ reason: ExitReason, _ gpa: UInt64, qualification: UInt64) -> Abort {
+        var e = VMExit(reason: reason)
+        e.qualification = qualification
+        e.guestPhysicalAddress = gpa
+        e.guestLinearAddress = currentAccess.linear
         let len = (ripValue &- startRIP) & (codeSize == 8 ? ~0 : 0xFFFF_FFFF)
         e.instructionLength = UInt32(truncatingIfNeeded: len)
         ripValue = startRIP
         vmx.hot.pointee.exit = e
         vmx.exitPending = true
-        throw Abort.stop
+        return Abort.stop
     }
 
     /// Whether the current physical access reads or writes a paging-structure entry.
