@@ -11,7 +11,7 @@ struct Run: ParsableCommand {
         discussion: """
             COM1 is the terminal: Ctrl-A x quits. Exit status: 0 when the guest powers off, (V << 1) | 1 when \
             it writes V to isa-debug-exit (port 0xf4), 1 on a fatal guest or VMM error, 2 when the guest \
-            halted with nothing to wake it, 4 when it reset (the machine stops), 6 on a console quit.
+            halted with nothing to wake it, 4 when it reset under --no-reboot (else it reboots), 6 on a console quit.
             """)
 
     @Option(help: "The kernel: a Linux bzImage, a multiboot v1 kernel or an ELF executable.")
@@ -44,6 +44,9 @@ struct Run: ParsableCommand {
     @Option(help: "Stop after this many guest instructions (exit status 1).")
     var maxInstructions: UInt64?
 
+    @Flag(help: "Stop when the guest resets (exit status 4) instead of rebooting it, like QEMU's -no-reboot.")
+    var noReboot = false
+
     mutating func run() throws {
         do {
             let status = try boot()
@@ -63,7 +66,8 @@ struct Run: ParsableCommand {
         let traceFile: String?? = try parseTrace()
         let console = TerminalConsole(interactive: true)
         defer { console.restore() }
-        let machine: PCMachine
+        var machine: PCMachine
+        var configuration: PCMachine.Configuration
         var debugFile: FileSink?
         var traceSink: FileSink?
         do {
@@ -80,7 +84,7 @@ struct Run: ParsableCommand {
                 let initrdBytes = try initrd.map { (p: String) throws(RunError) -> [UInt8] in try Self.readFile(p, what: "initrd") }
                 source = .kernel(image: image, initrd: initrdBytes, commandLine: append)
             }
-            var configuration = PCMachine.Configuration(boot: source)
+            configuration = PCMachine.Configuration(boot: source)
             configuration.memorySize = UInt64(memory) << 20
             configuration.clock = clockMode
             configuration.startTime = clockMode == .deterministic ? 1_704_067_200 : unixTime()
@@ -106,7 +110,20 @@ struct Run: ParsableCommand {
         // Exit handling is timed only when the table or the trace will show it (two clock reads per exit).
         machine.statistics.timesHandling = stats || traceSink != nil
         let started = ContinuousClock.now
-        let outcome = machine.run(instructionLimit: maxInstructions)
+        var outcome = machine.run(instructionLimit: maxInstructions)
+        // A reset reboots: a new machine from the same images (RAM, devices and vCPU as at power-on);
+        // --max-instructions counts the instructions of every boot.
+        var instructionsLeft = maxInstructions
+        while case .reset(let cause) = outcome, !noReboot {
+            if let left = instructionsLeft { instructionsLeft = left - min(left, machine.vcpu.instructionCount) }
+            writeStandardError("\r\nswiftvmx: guest reset (\(cause)): rebooting\r\n")
+            do { machine = try PCMachine(configuration, console: console) } catch {
+                throw RunError(message: error.description)
+            }
+            if let traceSink { machine.exitTrace = { traceSink.writeLine($0) } }
+            machine.statistics.timesHandling = stats || traceSink != nil
+            outcome = machine.run(instructionLimit: instructionsLeft)
+        }
         let wall = ContinuousClock.now - started
         console.restore()
         debugFile?.close()
