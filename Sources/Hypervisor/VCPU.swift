@@ -172,32 +172,19 @@ public final class VCPU {
             let chunk = Int(min(left, 1 << 20))
             let before = cpu.instructionCount
             let r = cpu.enterAndRunGuest(instructionLimit: chunk)
-            switch r {
-            case .exit:
-                // The exit is copied once, from where the processor built it.
-                let e = cpu.lastExit
-                exitTally[Int(e.reason.rawValue)] += 1
-                return e
-            case .entryFailed:
-                let (f, n) = cpu.lastEntryFailure
-                throw .entryFailed(f, instructionError: n)
-            case .stopRequested:
-                exitTally[Int(ExitReason.vmxPreemptionTimerExpired.rawValue)] += 1
-                return cpu.exitGuest(.vmxPreemptionTimerExpired)
-            case .instructionLimit:
-                let done = cpu.instructionCount &- before
-                // A guest that retires nothing (halted with only undeliverable events) must not spin the host.
-                stalls = done == 0 ? stalls + 1 : 0
-                if stalls > 2 {
-                    exitTally[Int(ExitReason.hlt.rawValue)] += 1
-                    return cpu.exitGuest(.hlt)
-                }
-                if instructions != nil {
-                    left = left > done ? left - done : 0
-                    if left == 0 {
-                        exitTally[Int(ExitReason.vmxPreemptionTimerExpired.rawValue)] += 1
-                        return cpu.exitGuest(.vmxPreemptionTimerExpired)
-                    }
+            if let e = try exit(after: r) { return e }
+            let done = cpu.instructionCount &- before
+            // A guest that retires nothing (halted with only undeliverable events) must not spin the host.
+            stalls = done == 0 ? stalls + 1 : 0
+            if stalls > 2 {
+                exitTally[Int(ExitReason.hlt.rawValue)] += 1
+                return cpu.exitGuest(.hlt)
+            }
+            if instructions != nil {
+                left = left > done ? left - done : 0
+                if left == 0 {
+                    exitTally[Int(ExitReason.vmxPreemptionTimerExpired.rawValue)] += 1
+                    return cpu.exitGuest(.vmxPreemptionTimerExpired)
                 }
             }
         }
@@ -212,11 +199,18 @@ public final class VCPU {
     /// to an address `device` does not claim, an intercepted exception…), to handle like any other. After
     /// nil the exit-information fields describe a monitor-trap-flag exit (the single step).
     public func completeMMIO(_ device: any MMIOHandler) throws(HypervisorError) -> VMExit? {
-        switch cpu.executeCompletingMMIO(device) {
-        case .instructionLimit:
-            _ = cpu.exitGuest(.monitorTrapFlag)
-            return nil
+        let r = cpu.executeCompletingMMIO(device)
+        if let e = try exit(after: r) { return e }
+        _ = cpu.exitGuest(.monitorTrapFlag)
+        return nil
+    }
+
+    /// The exit a run of the processor ended with (counted), the entry failure thrown, or nil when the
+    /// instruction budget ran out with the guest still in non-root operation.
+    private func exit(after r: GuestRunStop) throws(HypervisorError) -> VMExit? {
+        switch r {
         case .exit:
+            // The exit is copied once, from where the processor built it.
             let e = cpu.lastExit
             exitTally[Int(e.reason.rawValue)] += 1
             return e
@@ -226,6 +220,8 @@ public final class VCPU {
         case .stopRequested:
             exitTally[Int(ExitReason.vmxPreemptionTimerExpired.rawValue)] += 1
             return cpu.exitGuest(.vmxPreemptionTimerExpired)
+        case .instructionLimit:
+            return nil
         }
     }
 

@@ -97,7 +97,8 @@ public enum MachineOutcome: Equatable, Sendable, CustomStringConvertible {
     case powerOff
     /// The guest wrote V to isa-debug-exit: status `(V << 1) | 1`.
     case debugExit(status: UInt64)
-    /// The guest asked for a reset (named source); the VMM stops instead of rebooting, like QEMU `-no-reboot`.
+    /// The guest asked for a reset (named source); the machine stops (`swiftvmx run` then boots a new one unless
+    /// `--no-reboot`, QEMU's flag).
     case reset(String)
     /// The vCPU entered the shutdown state (a triple fault).
     case tripleFault(rip: UInt64)

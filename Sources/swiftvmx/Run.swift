@@ -11,8 +11,8 @@ struct Run: ParsableCommand {
         discussion: """
             COM1 is the terminal: Ctrl-A x quits. Exit status: 0 when the guest powers off, (V << 1) | 1 when \
             it writes V to isa-debug-exit (port 0xf4), 1 on a fatal guest or VMM error, 2 when the guest \
-            halted with nothing to wake it, 4 when it reset (the machine stops), 6 on a console quit, \
-            64 on a usage error. --trace records: docs/trace.md.
+            halted with nothing to wake it, 4 when it reset under --no-reboot (else it reboots), 6 on a console \
+            quit, 64 on a usage error. --trace records: docs/trace.md.
             """)
 
     @Option(help: "The kernel: a Linux bzImage, a multiboot v1 kernel or an ELF executable.")
@@ -48,6 +48,9 @@ struct Run: ParsableCommand {
 
     @Flag(name: .customLong("no-vmx"), help: "Hide VMX from the guest (by default it may run its own guests, nested).")
     var noVMX = false
+
+    @Flag(help: "Stop when the guest resets (exit status 4) instead of rebooting it, like QEMU's -no-reboot.")
+    var noReboot = false
 
     mutating func run() throws {
         do {
@@ -92,7 +95,8 @@ struct Run: ParsableCommand {
         let traceFile: String?? = try parseTrace()
         let console = TerminalConsole(interactive: true)
         defer { console.restore() }
-        let machine: PCMachine
+        var machine: PCMachine
+        var configuration: PCMachine.Configuration
         var debugFile: FileSink?
         var traceSink: FileSink?
         do {
@@ -109,7 +113,7 @@ struct Run: ParsableCommand {
                 let initrdBytes = try initrd.map { (p: String) throws(RunError) -> [UInt8] in try Self.readFile(p, what: "initrd") }
                 source = .kernel(image: image, initrd: initrdBytes, commandLine: append)
             }
-            var configuration = PCMachine.Configuration(boot: source)
+            configuration = PCMachine.Configuration(boot: source)
             configuration.memorySize = UInt64(memory) << 20
             configuration.clock = clockMode
             configuration.startTime = clockMode == .deterministic ? 1_704_067_200 : unixTime()
@@ -143,7 +147,20 @@ struct Run: ParsableCommand {
         // Exit handling is timed only when the table or the trace will show it (two clock reads per exit).
         machine.statistics.timesHandling = stats || traceSink != nil
         let started = ContinuousClock.now
-        let outcome = machine.run(instructionLimit: maxInstructions)
+        var outcome = machine.run(instructionLimit: maxInstructions)
+        // A reset reboots: a new machine from the same images (RAM, devices and vCPU as at power-on);
+        // --max-instructions counts the instructions of every boot.
+        var instructionsLeft = maxInstructions
+        while case .reset(let cause) = outcome, !noReboot {
+            if let left = instructionsLeft { instructionsLeft = left - min(left, machine.vcpu.instructionCount) }
+            writeStandardError("\r\nswiftvmx: guest reset (\(cause)): rebooting\r\n")
+            do { machine = try PCMachine(configuration, console: console) } catch {
+                throw RunError(message: error.description)
+            }
+            if let traceSink { machine.exitTrace = { traceSink.writeLine($0) } }
+            machine.statistics.timesHandling = stats || traceSink != nil
+            outcome = machine.run(instructionLimit: instructionsLeft)
+        }
         let wall = ContinuousClock.now - started
         console.restore()
         debugFile?.close()

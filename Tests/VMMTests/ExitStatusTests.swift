@@ -1,6 +1,7 @@
 // How a PC-machine run ends, each with its own exit status (README), and the control registers the VMM owns
 // behind the CR0/CR4 guest/host masks: real-mode firmware ROMs that end one way each.
 import Devices
+import Foundation
 import Testing
 import X86
 @testable import VMM
@@ -104,5 +105,20 @@ struct ExitStatusTests {
         ]
         let (_, outcome) = try Self.run(code)
         #expect(outcome == .debugExit(status: 11))
+    }
+
+    @Test func swiftvmxRebootsOnResetUnlessNoReboot() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftvmx-reset-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("reset.rom").path
+        try Data(Self.rom([0xB0, 0x01, 0xE6, 0x92, 0xF4])).write(to: URL(fileURLWithPath: path))   // reset at once
+        let stopped = try CLIRunner.run(["run", "--firmware", path, "--no-reboot", "--memory", "16"])
+        #expect(stopped.status == 4 && !stopped.timedOut)
+        // Without --no-reboot the machine boots again after every reset, until the instruction limit (counted
+        // over all boots) stops it.
+        let rebooting = try CLIRunner.run(["run", "--firmware", path, "--memory", "16", "--max-instructions", "20"])
+        #expect(rebooting.status == 1 && !rebooting.timedOut)
+        #expect(rebooting.standardError.components(separatedBy: "rebooting").count > 3)
     }
 }
