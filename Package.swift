@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "Guests", dependencies: ["X86Assembler"]),
         // Random instruction generators, the differential comparator and the fuzzer.
         .target(name: "X86Testing", dependencies: ["X86", "X86Assembler", "CHostCPU", "Hypervisor"]),
+        // Test support: synthetic kernel images for the loader, VMM and CLI tests.
+        .target(name: "ImageBuilders", dependencies: ["Loaders"]),
         // The command-line tool.
         .executableTarget(
             name: "swiftvmx",
@@ -52,9 +54,9 @@ let package = Package(
         .testTarget(name: "X86Tests", dependencies: ["X86", "X86Assembler", "X86Testing", "Guests", "Hypervisor", "VMM"]),
         .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
-        .testTarget(name: "LoadersTests", dependencies: ["Loaders", "X86Assembler"]),
+        .testTarget(name: "LoadersTests", dependencies: ["Loaders", "X86Assembler", "ImageBuilders"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "X86", "X86Assembler"]),
-        .testTarget(name: "VMMTests", dependencies: ["VMM", "Devices", "Loaders", "Guests", "Hypervisor", "X86"]),
+        .testTarget(name: "VMMTests", dependencies: ["VMM", "Devices", "Loaders", "Guests", "Hypervisor", "X86", "ImageBuilders"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -36,32 +36,55 @@ public struct LinuxSetupHeader: Equatable, Sendable {
     /// xloadflags XLF_KERNEL_64: a 64-bit entry at load address + 0x200.
     public static let xlfKernel64: UInt16 = 0x1
 
+    /// File offsets of the setup-header fields (Documentation/arch/x86/boot.rst), for the parser here and for
+    /// anything that builds or patches an image.
+    public enum Field {
+        /// setup_sects (1 byte), syssize (4), boot_flag 0xAA55 (2), the jump over the header (2), header
+        /// "HdrS" (4), version (2).
+        public static let setupSects = 0x1F1, syssize = 0x1F4, bootFlag = 0x1FE, jump = 0x200, magic = 0x202
+        public static let version = 0x206
+        /// loadflags (1), initrd_addr_max (4), kernel_alignment (4), relocatable_kernel (1), xloadflags (2).
+        public static let loadflags = 0x211, initrdAddrMax = 0x22C, kernelAlignment = 0x230, relocatable = 0x234
+        public static let xloadflags = 0x236
+        /// cmdline_size (4), pref_address (8), init_size (4).
+        public static let cmdlineSize = 0x238, prefAddress = 0x258, initSize = 0x260
+    }
+    /// boot_flag: the boot-sector signature.
+    public static let bootFlagValue: UInt16 = 0xAA55
+    /// header: "HdrS" as a little-endian word.
+    public static let magicValue: UInt32 = 0x5372_6448
+
     /// Size of the real-mode part (boot sector + setup sectors) in the file.
     public var setupSize: UInt64 { (UInt64(setupSects == 0 ? 4 : setupSects) + 1) * 512 }
 
     /// Parses and checks the header of a bzImage: 0xAA55 at 0x1FE, "HdrS" at 0x202, version ≥ 2.06.
     public static func parse(_ image: [UInt8]) throws(LoaderError) -> LinuxSetupHeader {
+        typealias F = Field
         let r = ByteReader(image)
-        let bootFlag = try r.u16(0x1FE, "boot sector signature")
-        guard bootFlag == 0xAA55 else { throw .badMagic(what: "boot_flag at 0x1fe", found: UInt64(bootFlag), expected: 0xAA55) }
-        let magic = try r.u32(0x202, "setup header signature")
-        guard magic == 0x5372_6448 else { throw .badMagic(what: "header at 0x202 (\"HdrS\")", found: UInt64(magic), expected: 0x5372_6448) }
-        let version = try r.u16(0x206, "protocol version")
+        let bootFlag = try r.u16(UInt64(F.bootFlag), "boot sector signature")
+        guard bootFlag == bootFlagValue else {
+            throw .badMagic(what: "boot_flag at 0x1fe", found: UInt64(bootFlag), expected: UInt64(bootFlagValue))
+        }
+        let magic = try r.u32(UInt64(F.magic), "setup header signature")
+        guard magic == magicValue else {
+            throw .badMagic(what: "header at 0x202 (\"HdrS\")", found: UInt64(magic), expected: UInt64(magicValue))
+        }
+        let version = try r.u16(UInt64(F.version), "protocol version")
         guard version >= minimumVersion else { throw .unsupportedProtocolVersion(found: version, minimum: minimumVersion) }
         let has2_10 = version >= 0x020A
         let has2_12 = version >= xloadflagsVersion
         return LinuxSetupHeader(
-            setupSects: try r.u8(0x1F1, "setup_sects"),
-            sysSize: try r.u32(0x1F4, "syssize"),
+            setupSects: try r.u8(UInt64(F.setupSects), "setup_sects"),
+            sysSize: try r.u32(UInt64(F.syssize), "syssize"),
             version: version,
-            loadFlags: try r.u8(0x211, "loadflags"),
-            initrdAddrMax: try r.u32(0x22C, "initrd_addr_max"),
-            kernelAlignment: try r.u32(0x230, "kernel_alignment"),
-            relocatable: try r.u8(0x234, "relocatable_kernel") != 0,
-            xloadflags: has2_12 ? try r.u16(0x236, "xloadflags") : 0,
-            cmdlineSize: try r.u32(0x238, "cmdline_size"),
-            prefAddress: has2_10 ? try r.u64(0x258, "pref_address") : 0x10_0000,
-            initSize: has2_10 ? try r.u32(0x260, "init_size") : 0)
+            loadFlags: try r.u8(UInt64(F.loadflags), "loadflags"),
+            initrdAddrMax: try r.u32(UInt64(F.initrdAddrMax), "initrd_addr_max"),
+            kernelAlignment: try r.u32(UInt64(F.kernelAlignment), "kernel_alignment"),
+            relocatable: try r.u8(UInt64(F.relocatable), "relocatable_kernel") != 0,
+            xloadflags: has2_12 ? try r.u16(UInt64(F.xloadflags), "xloadflags") : 0,
+            cmdlineSize: try r.u32(UInt64(F.cmdlineSize), "cmdline_size"),
+            prefAddress: has2_10 ? try r.u64(UInt64(F.prefAddress), "pref_address") : 0x10_0000,
+            initSize: has2_10 ? try r.u32(UInt64(F.initSize), "init_size") : 0)
     }
 
     /// Whether the kernel has the 64-bit entry point (protocol ≥ 2.12 and XLF_KERNEL_64).

@@ -31,14 +31,21 @@ extension CPU {
             let target = try checkedTarget(off, t)
             try enterCodeSegment(t, selector: tsel, cpl: cpl, rip: target)
         case SystemType.taskGate, SystemType.tss16Available, SystemType.tss32Available:
-            if longModeActive { throw Abort.gp(code) }
-            if d.dpl < cpl || d.dpl < Int(selector & 3) { throw Abort.gp(code) }
-            if !d.present { throw Abort.np(code) }
-            let tss = d.type == SystemType.taskGate ? d.gateSelector : selector
-            try taskSwitch(to: tss, reason: .jump, errorCode: nil)
+            try farTransferToTask(selector, d, reason: .jump)
         default:
             throw Abort.gp(code)
         }
+    }
+
+    /// A far JMP or CALL to a TSS or through a task gate (not in IA-32e mode): the privilege and presence
+    /// checks, then the task switch (SDM Vol. 3A §8.3).
+    private func farTransferToTask(_ selector: UInt16, _ d: Descriptor, reason: TaskSwitchReason) throws(Abort) {
+        let code = UInt32(selector & 0xFFFC)
+        if longModeActive { throw Abort.gp(code) }
+        if d.dpl < cpl || d.dpl < Int(selector & 3) { throw Abort.gp(code) }
+        if !d.present { throw Abort.np(code) }
+        let tss = d.type == SystemType.taskGate ? d.gateSelector : selector
+        try taskSwitch(to: tss, reason: reason, errorCode: nil)
     }
 
     /// Reads and checks a call gate and the code segment it names, for a far JMP (the target keeps the CPL:
@@ -202,11 +209,7 @@ extension CPU {
                 try enterCodeSegment(t, selector: tsel, cpl: cpl, rip: target)
             }
         case SystemType.taskGate, SystemType.tss16Available, SystemType.tss32Available:
-            if longModeActive { throw Abort.gp(code) }
-            if d.dpl < cpl || d.dpl < Int(selector & 3) { throw Abort.gp(code) }
-            if !d.present { throw Abort.np(code) }
-            let tss = d.type == SystemType.taskGate ? d.gateSelector : selector
-            try taskSwitch(to: tss, reason: .call, errorCode: nil)
+            try farTransferToTask(selector, d, reason: .call)
         default:
             throw Abort.gp(code)
         }

@@ -83,7 +83,7 @@ struct MultibootTests {
         var body = multibootHeader(flags: 0x3)
         body += code
         let elf = makeELF(is64: false, entry: 0x10_000C,
-                          phs: [PH(offset: 0x200, vaddr: 0x10_0000, paddr: 0x10_0000, filesz: UInt64(body.count), memsz: 0x3000)],
+                          phs: [ProgramHeader(offset: 0x200, vaddr: 0x10_0000, paddr: 0x10_0000, filesz: UInt64(body.count), memsz: 0x3000)],
                           body: body)
         let plan = try MultibootLoader.load(kernel: elf, modules: [MultibootModule(bytes: [1, 2, 3], string: "mod arg")],
                                             commandLine: "kernel -v", memory: ram256)
@@ -126,7 +126,7 @@ struct MultibootTests {
         // An ELF64 with a higher-half virtual address: entry is translated to physical.
         let body = multibootHeader(flags: 0) + [0xF4]
         let elf = makeELF(is64: true, entry: 0xFFFF_FFFF_8020_000C,
-                          phs: [PH(offset: 0x200, vaddr: 0xFFFF_FFFF_8020_0000, paddr: 0x20_0000, filesz: 13, memsz: 13)], body: body)
+                          phs: [ProgramHeader(offset: 0x200, vaddr: 0xFFFF_FFFF_8020_0000, paddr: 0x20_0000, filesz: 13, memsz: 13)], body: body)
         let plan = try MultibootLoader.load(kernel: elf, memory: ram256)
         #expect(plan.entry.rip == 0x20_000C && plan.entry.mode == .protected32)
     }
@@ -147,8 +147,8 @@ struct MultibootTests {
 struct PlainTests {
     @Test func elf32() throws {
         let elf = makeELF(is64: false, entry: 0x10_0010,
-                          phs: [PH(offset: 0x200, vaddr: 0x10_0000, paddr: 0x10_0000, filesz: 0x20, memsz: 0x100),
-                                PH(type: 4, offset: 0, vaddr: 0, paddr: 0, filesz: 0, memsz: 0)],
+                          phs: [ProgramHeader(offset: 0x200, vaddr: 0x10_0000, paddr: 0x10_0000, filesz: 0x20, memsz: 0x100),
+                                ProgramHeader(type: 4, offset: 0, vaddr: 0, paddr: 0, filesz: 0, memsz: 0)],
                           body: [UInt8](repeating: 0xCC, count: 0x20))
         let plan = try ELFLoader.load(elf, memory: ram256)
         #expect(plan.entry.mode == .protected32 && plan.entry.rip == 0x10_0010)
@@ -159,8 +159,8 @@ struct PlainTests {
 
     @Test func elf64() throws {
         let elf = makeELF(is64: true, entry: 0x40_0000,
-                          phs: [PH(offset: 0x200, vaddr: 0x40_0000, paddr: 0x40_0000, filesz: 4, memsz: 4),
-                                PH(offset: 0x204, vaddr: 0x50_0000, paddr: 0x50_0000, filesz: 4, memsz: 0x1000)],
+                          phs: [ProgramHeader(offset: 0x200, vaddr: 0x40_0000, paddr: 0x40_0000, filesz: 4, memsz: 4),
+                                ProgramHeader(offset: 0x204, vaddr: 0x50_0000, paddr: 0x50_0000, filesz: 4, memsz: 0x1000)],
                           body: [1, 2, 3, 4, 5, 6, 7, 8])
         let plan = try ELFLoader.load(elf, memory: ram256)
         #expect(plan.entry.mode == .long64 && plan.entry.rip == 0x40_0000 && plan.entry.cr3 == 0x9000)
@@ -236,23 +236,23 @@ let malformed: [Malformed] = [
     Malformed(name: "ELF bad magic", run: { () throws(LoaderError) in try ELFLoader.load([0x7F, 0x45, 0x4C, 0x46 ^ 1] + [UInt8](repeating: 0, count: 60), memory: ram256) },
               expected: { if case .badMagic = $0 { true } else { false } }),
     Malformed(name: "ELF truncated program headers", run: { () throws(LoaderError) in
-        try ELFLoader.load(Array(makeELF(is64: true, entry: 0x10_0000, phs: [PH(offset: 0x200, vaddr: 0x10_0000, paddr: 0x10_0000, filesz: 1, memsz: 1)], body: [0])[..<100]), memory: ram256) },
+        try ELFLoader.load(Array(makeELF(is64: true, entry: 0x10_0000, phs: [ProgramHeader(offset: 0x200, vaddr: 0x10_0000, paddr: 0x10_0000, filesz: 1, memsz: 1)], body: [0])[..<100]), memory: ram256) },
               expected: { if case .truncated(_, 64, 56, 100) = $0 { true } else { false } }),
     Malformed(name: "ELF segment contents past end of file", run: { () throws(LoaderError) in
-        try ELFLoader.load(makeELF(is64: false, entry: 0x10_0000, phs: [PH(offset: 0x200, vaddr: 0x10_0000, paddr: 0x10_0000, filesz: 0x1000, memsz: 0x1000)], body: [0]), memory: ram256) },
+        try ELFLoader.load(makeELF(is64: false, entry: 0x10_0000, phs: [ProgramHeader(offset: 0x200, vaddr: 0x10_0000, paddr: 0x10_0000, filesz: 0x1000, memsz: 0x1000)], body: [0]), memory: ram256) },
               expected: { if case .truncated(_, 0x200, 0x1000, 0x201) = $0 { true } else { false } }),
     Malformed(name: "ELF p_paddr + p_memsz overflows", run: { () throws(LoaderError) in
-        try ELFLoader.load(makeELF(is64: true, entry: 0, phs: [PH(offset: 0x200, vaddr: 0, paddr: 0xFFFF_FFFF_FFFF_F000, filesz: 0, memsz: 0x2000)], body: [0]), memory: ram256) },
+        try ELFLoader.load(makeELF(is64: true, entry: 0, phs: [ProgramHeader(offset: 0x200, vaddr: 0, paddr: 0xFFFF_FFFF_FFFF_F000, filesz: 0, memsz: 0x2000)], body: [0]), memory: ram256) },
               expected: { if case .arithmeticOverflow = $0 { true } else { false } }),
     Malformed(name: "ELF p_filesz > p_memsz", run: { () throws(LoaderError) in
-        try ELFLoader.load(makeELF(is64: false, entry: 0, phs: [PH(offset: 0x200, vaddr: 0, paddr: 0x10_0000, filesz: 2, memsz: 1)], body: [0, 0]), memory: ram256) },
+        try ELFLoader.load(makeELF(is64: false, entry: 0, phs: [ProgramHeader(offset: 0x200, vaddr: 0, paddr: 0x10_0000, filesz: 2, memsz: 1)], body: [0, 0]), memory: ram256) },
               expected: { $0 == .invalidProgramHeader(index: 0, fileSize: 2, memorySize: 1) }),
     Malformed(name: "ELF overlapping segments", run: { () throws(LoaderError) in
-        try ELFLoader.load(makeELF(is64: false, entry: 0x10_0000, phs: [PH(offset: 0x200, vaddr: 0, paddr: 0x10_0000, filesz: 1, memsz: 0x2000),
-                                                                           PH(offset: 0x200, vaddr: 0, paddr: 0x10_1000, filesz: 1, memsz: 0x10)], body: [0]), memory: ram256) },
+        try ELFLoader.load(makeELF(is64: false, entry: 0x10_0000, phs: [ProgramHeader(offset: 0x200, vaddr: 0, paddr: 0x10_0000, filesz: 1, memsz: 0x2000),
+                                                                           ProgramHeader(offset: 0x200, vaddr: 0, paddr: 0x10_1000, filesz: 1, memsz: 0x10)], body: [0]), memory: ram256) },
               expected: { $0 == .overlappingSegments(first: "ELF segment 0", firstStart: 0x10_0000, second: "ELF segment 1", secondStart: 0x10_1000) }),
     Malformed(name: "ELF segment outside RAM", run: { () throws(LoaderError) in
-        try ELFLoader.load(makeELF(is64: false, entry: 0xF000_0000, phs: [PH(offset: 0x200, vaddr: 0, paddr: 0xF000_0000, filesz: 1, memsz: 1)], body: [0]), memory: ram256) },
+        try ELFLoader.load(makeELF(is64: false, entry: 0xF000_0000, phs: [ProgramHeader(offset: 0x200, vaddr: 0, paddr: 0xF000_0000, filesz: 1, memsz: 1)], body: [0]), memory: ram256) },
               expected: { $0 == .segmentOutsideRAM(name: "ELF segment 0", start: 0xF000_0000, size: 1) }),
     Malformed(name: "ELF big-endian", run: { () throws(LoaderError) in
         try ELFLoader.load(patched(makeELF(is64: false, entry: 0, phs: [], body: []), 2, at: 5, size: 1), memory: ram256) },
@@ -274,7 +274,7 @@ let malformed: [Malformed] = [
         try MultibootLoader.load(kernel: multibootHeader(flags: 0x1_0000, addresses: [0x20_0000, 0x20_0000, 0xFFFF_FFFF, 0, 0x20_0000]), memory: ram256) },
               expected: { if case .truncated(_, 0, 0xFFDF_FFFF, 32) = $0 { true } else { false } }),
     Malformed(name: "multiboot module larger than RAM", run: { () throws(LoaderError) in
-        try MultibootLoader.load(kernel: makeELF(is64: false, entry: 0x10_0000, phs: [PH(offset: 0x200, vaddr: 0, paddr: 0x10_0000, filesz: 13, memsz: 13)], body: mbBody),
+        try MultibootLoader.load(kernel: makeELF(is64: false, entry: 0x10_0000, phs: [ProgramHeader(offset: 0x200, vaddr: 0, paddr: 0x10_0000, filesz: 13, memsz: 13)], body: mbBody),
                                  modules: [MultibootModule(bytes: [UInt8](repeating: 0, count: 300 << 20))], memory: ram256) },
               expected: { $0 == .segmentOutsideRAM(name: "module 0", start: 0x10_1000, size: 300 << 20) }),
     Malformed(name: "firmware of odd size", run: { () throws(LoaderError) in try FirmwareLoader.load(rom: [0, 1, 2]) },
