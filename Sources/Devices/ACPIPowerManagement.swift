@@ -146,7 +146,7 @@ public final class ACPIPowerManagement: ByteRegisterDevice {
     public static let defaultS5SleepType: UInt8 = 5
 
     /// The register state.
-    public private(set) var state = ACPIPMState()
+    @exclusivity(unchecked) public private(set) var state = ACPIPMState()
     /// The SLP_TYP value that means S5 (soft off), 0–7.
     public let s5SleepType: UInt8
     private let sci: any InterruptLine

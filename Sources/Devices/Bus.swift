@@ -85,31 +85,31 @@ public final class Bus {
     public let kind: BusKind
     /// The number of addresses in the space (`nil`: all 2^64 addresses).
     public let addressSpaceSize: UInt64?
-    private var mappings: [Mapping] = []   // sorted by base, never overlapping
+    @exclusivity(unchecked) private var mappings: [Mapping] = []   // sorted by base, never overlapping
     /// `mappings[k].range` for every k: the lookup searches these plain values (no device references to
     /// retain on the way, as every I/O exit pays the lookup).
-    private var rangeIndex: [AddressRange] = []
+    @exclusivity(unchecked) private var rangeIndex: [AddressRange] = []
     /// For the port-I/O bus: per port, 1 + the index in `mappings` of the mapping that holds it, or 0.
     /// One load finds an I/O exit's device (128 KiB, rebuilt at the first access after a map/unmap).
-    private var portSlots: [UInt16] = []
+    @exclusivity(unchecked) private var portSlots: [UInt16] = []
     /// Whether `portSlots` must be rebuilt before its next use.
-    private var portSlotsStale = true
+    @exclusivity(unchecked) private var portSlotsStale = true
     /// Each mapped device once (a device mapped at several ranges appears once), for `advance(to:)`.
-    private var devices: [any Device] = []
+    @exclusivity(unchecked) private var devices: [any Device] = []
     /// Per device of `devices`: its time and deadline.
-    private var timing: [Timing] = []
+    @exclusivity(unchecked) private var timing: [Timing] = []
     /// The latest time given to `advance(to:)`.
-    private var now: UInt64 = 0
+    @exclusivity(unchecked) private var now: UInt64 = 0
     /// The earliest deadline of `timing`, valid while `timingChanged` is false: `advance(to:)` before it
     /// has nothing to do (the VMM calls it on every exit).
-    private var earliestDeadline: UInt64? = nil
+    @exclusivity(unchecked) private var earliestDeadline: UInt64? = nil
     /// Whether `timing` changed since `earliestDeadline` was computed.
-    private var timingChanged = true
+    @exclusivity(unchecked) private var timingChanged = true
 
     /// How many reads hit no device.
-    public private(set) var unmappedReads: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var unmappedReads: UInt64 = 0
     /// How many writes hit no device.
-    public private(set) var unmappedWrites: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var unmappedWrites: UInt64 = 0
 
     /// Creates an empty bus of the given kind.
     public init(kind: BusKind) {

@@ -102,7 +102,7 @@ public final class FwCfg: Device {
     public static let maximumFileNameLength = 55
 
     /// The interface state.
-    public private(set) var state = FwCfgState()
+    @exclusivity(unchecked) public private(set) var state = FwCfgState()
     /// Every item by key (files included).
     public private(set) var items: [UInt16: [UInt8]] = [:]
     /// The files, in the directory's order (by name).

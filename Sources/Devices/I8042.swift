@@ -227,7 +227,7 @@ public final class I8042 {
     public static let queueCapacity = 16
 
     /// The controller and device state.
-    public private(set) var state = I8042State()
+    @exclusivity(unchecked) public private(set) var state = I8042State()
     /// Port 0x60: offset 0 reads the output buffer and writes data.
     public var dataPort: I8042Port { I8042Port(controller: self, register: .data) }
     /// Port 0x64: offset 0 reads the status register and writes commands.

@@ -140,7 +140,7 @@ public final class IOAPIC: Device, APICEOIListener {
     public static let eoiOffset: UInt64 = 0x40
 
     /// The device state.
-    public private(set) var state: IOAPICState
+    @exclusivity(unchecked) public private(set) var state: IOAPICState
     private let sink: any APICInterruptSink
 
     /// Creates an I/O APIC in its reset state (every pin masked) sending its

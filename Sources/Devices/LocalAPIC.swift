@@ -386,7 +386,7 @@ public final class LocalAPIC: Device, APICInterruptSink {
     public let tscHz: UInt64
 
     /// The device state.
-    public private(set) var state: LocalAPICState
+    @exclusivity(unchecked) public private(set) var state: LocalAPICState
     /// Hears the EOI of each level-triggered vector (the I/O APIC). Weak: the
     /// I/O APIC usually holds this APIC as its sink.
     public weak var eoiListener: (any APICEOIListener)?

@@ -243,7 +243,7 @@ public final class PCIHost {
     public static let configAddressMask: UInt32 = 0x80FF_FFFC
 
     /// The state of the mechanism.
-    public private(set) var state = PCIHostState()
+    @exclusivity(unchecked) public private(set) var state = PCIHostState()
     /// The host bridge at 00:00.0.
     public let hostBridge: I440FXHostBridge
     private var functions = [(any PCIFunction)?](repeating: nil, count: 256)   // bus 0, by device/function

@@ -61,7 +61,7 @@ public struct DualPICState: Equatable, Codable, Sendable {
 /// delivers the interrupt, calls `acknowledge()` (the INTA cycle) for the vector.
 public final class DualPIC {
     /// The state of both chips.
-    public private(set) var state = DualPICState()
+    @exclusivity(unchecked) public private(set) var state = DualPICState()
     /// Ports 0x20–0x21 (offsets 0 and 1).
     public var masterPorts: PICPorts { PICPorts(pic: self, chip: .master) }
     /// Ports 0xA0–0xA1 (offsets 0 and 1).

@@ -52,7 +52,7 @@ public final class PIT8254: ByteRegisterDevice {
     public static let frequencyHz: UInt64 = 1_193_182
 
     /// The device state.
-    public private(set) var state = PITState()
+    @exclusivity(unchecked) public private(set) var state = PITState()
     private let irq0: any InterruptLine
 
     /// Creates a PIT whose channel 0 OUT drives `irq0`.

@@ -127,7 +127,7 @@ public final class RTC146818: ByteRegisterDevice {
     public static let updateInProgressNanoseconds: UInt64 = 244_000
 
     /// The device state.
-    public private(set) var state = RTCState()
+    @exclusivity(unchecked) public private(set) var state = RTCState()
     private let irq: any InterruptLine
     private var irqLevel = false
 

@@ -70,7 +70,7 @@ public final class SystemControlPortA: ByteRegisterDevice {
     public static let port: UInt16 = 0x92
 
     /// The register state.
-    public private(set) var state = SystemControlPortAState()
+    @exclusivity(unchecked) public private(set) var state = SystemControlPortAState()
     private let handler: any ResetRequestHandler
 
     /// Creates the port reporting resets to `handler`.
@@ -126,7 +126,7 @@ public final class ResetControlRegister: ByteRegisterDevice {
     public static let acpiResetValue: UInt8 = systemReset | resetCPU
 
     /// The register state.
-    public private(set) var state = ResetControlRegisterState()
+    @exclusivity(unchecked) public private(set) var state = ResetControlRegisterState()
     private let handler: any ResetRequestHandler
 
     /// Creates the register reporting resets to `handler`.

@@ -127,17 +127,17 @@ public final class Serial16550A: ByteRegisterDevice {
     public static let fifoDepth = 16
 
     /// The device state.
-    public private(set) var state = UARTState()
+    @exclusivity(unchecked) public private(set) var state = UARTState()
     /// Host input waiting for room in the receive FIFO, oldest first.
-    public private(set) var inputQueue: [UInt8] = []
+    @exclusivity(unchecked) public private(set) var inputQueue: [UInt8] = []
     /// The most bytes `inputQueue` holds; further input is refused.
     public let inputQueueCapacity: Int
     /// Whether the interrupt output reaches the line only while MCR OUT2 is set
     /// (the PC wiring; Linux sets OUT2 when it opens the port).
-    public var gateInterruptWithOUT2: Bool
+    @exclusivity(unchecked) public var gateInterruptWithOUT2: Bool
     /// Whether characters leave the transmit shift register at once instead of at the programmed baud
     /// rate (as QEMU's UART does): a VMM's console then costs the guest no busy-waiting on the line.
-    public var transmitsInstantly = false
+    @exclusivity(unchecked) public var transmitsInstantly = false
 
     private let output: any ByteSink
     private let interrupt: any InterruptLine

@@ -20,10 +20,10 @@ public final class ExitStatistics {
     /// Host nanoseconds spent handling exits, by reason number (zero while `timesHandling` is off).
     public var handlingNanoseconds: [UInt64] { Array(UnsafeBufferPointer(start: timeBuffer, count: Self.slots)) }
     /// All exits.
-    public private(set) var total: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var total: UInt64 = 0
     /// Whether the VMM's handling of each exit is timed (two host-clock reads per exit). Counts are kept
     /// either way.
-    public var timesHandling = true
+    @exclusivity(unchecked) public var timesHandling = true
 
     /// Creates empty statistics.
     public init() {

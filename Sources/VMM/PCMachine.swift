@@ -199,7 +199,7 @@ public final class PCMachine {
     /// Exit statistics (counts and VMM time by reason).
     public let statistics = ExitStatistics()
     /// Called with one JSON line per VM exit when set (`--trace exits`).
-    public var exitTrace: ((String) -> Void)?
+    @exclusivity(unchecked) public var exitTrace: ((String) -> Void)?
 
     /// The configuration, with the boot images emptied once they are loaded (see `BootSource.loaded`).
     private(set) var configuration: Configuration

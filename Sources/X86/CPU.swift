@@ -83,11 +83,11 @@ public final class CPU {
     /// Physical memory.
     public let memory: PhysicalMemory
     /// Ports and MMIO.
-    public var bus: PlatformBus
+    @exclusivity(unchecked) public var bus: PlatformBus
     /// CR0.
     var cr0Value: UInt64 = 0x60000010
     /// CR2: the last page-fault linear address.
-    public var cr2: UInt64 = 0
+    @exclusivity(unchecked) public var cr2: UInt64 = 0
     /// Linear address of a page fault being raised (copied to CR2 when it is delivered).
     var pendingCR2: UInt64 = 0
     /// CR3.
@@ -95,15 +95,15 @@ public final class CPU {
     /// CR4.
     var cr4Value: UInt64 = 0
     /// CR8 / task-priority register (bits 3:0).
-    public var cr8: UInt64 = 0
+    @exclusivity(unchecked) public var cr8: UInt64 = 0
     /// IA32_EFER.
     var eferValue: UInt64 = 0
     /// DR0–DR3, DR6, DR7 (DR4/DR5 alias DR6/DR7).
-    public var dr: [UInt64] = [0, 0, 0, 0, 0, 0, 0xFFFF0FF0, 0x400]
+    @exclusivity(unchecked) public var dr: [UInt64] = [0, 0, 0, 0, 0, 0, 0xFFFF0FF0, 0x400]
     /// GDTR.
-    public var gdtr = DescriptorTableRegister(base: 0, limit: 0xFFFF)
+    @exclusivity(unchecked) public var gdtr = DescriptorTableRegister(base: 0, limit: 0xFFFF)
     /// IDTR.
-    public var idtr = DescriptorTableRegister(base: 0, limit: 0xFFFF)
+    @exclusivity(unchecked) public var idtr = DescriptorTableRegister(base: 0, limit: 0xFFFF)
     /// Model-specific registers other than those with dedicated storage.
     var msrs = MSRFile()
     /// Current privilege level.
@@ -157,7 +157,7 @@ public final class CPU {
         @inline(__always) set { inShutdownValue = newValue }
     }
     /// A maskable external interrupt is requested (the INTR line), with its vector source.
-    public var interruptController: InterruptController?
+    @exclusivity(unchecked) public var interruptController: InterruptController?
     /// A non-maskable interrupt is pending.
     public var nmiPending: Bool {
         @inline(__always) get { nmiPendingValue }
@@ -171,7 +171,7 @@ public final class CPU {
     }
     var nmiBlockedValue = false
     /// Exceptions whose bit is set stop `run` instead of being delivered (bare-mode tests, fuzzing).
-    public var exceptionIntercept: UInt32 = 0
+    @exclusivity(unchecked) public var exceptionIntercept: UInt32 = 0
     /// Set by HLT when no interrupt can wake the processor in this run.
     var stopReason: StopReason = .instructionLimit
     /// Instructions retired since creation.
@@ -192,7 +192,7 @@ public final class CPU {
     /// An exception being delivered (for double-fault detection), or nil.
     var deliveringVector: UInt8? = nil
     /// Hook for a VMX layer to intercept instructions and events; nil in bare execution.
-    public var nonRootHooks: NonRootHooks? = nil
+    @exclusivity(unchecked) public var nonRootHooks: NonRootHooks? = nil
     /// VMX state: the current VMCS and the controls in force.
     public let vmx = VMXRuntime()
     /// Whether the processor is in VMX non-root operation.

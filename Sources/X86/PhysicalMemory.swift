@@ -121,7 +121,7 @@ public final class PhysicalMemory: @unchecked Sendable {
     }
 
     /// The mapped regions, sorted by base.
-    public private(set) var regions: [Region] = []
+    @exclusivity(unchecked) public private(set) var regions: [Region] = []
     /// Owned allocations to free at deinit.
     private var owned: [(pointer: UnsafeMutableRawPointer, size: Int)] = []
     /// Per-page state for the decoded-instruction cache: bit 0 "holds decoded code",
@@ -132,7 +132,7 @@ public final class PhysicalMemory: @unchecked Sendable {
     /// Storage of `pageState`.
     private let pageStateTable: ZeroedTable<UInt32>
     /// Incremented on every map/unmap so processors flush their TLBs.
-    public private(set) var mapGeneration: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var mapGeneration: UInt64 = 0
 
     /// Creates physical memory tracking pages up to `trackedLimit` bytes (default 4 GiB + 64 MiB).
     public init(trackedLimit: UInt64 = (4 << 30) + (64 << 20)) {

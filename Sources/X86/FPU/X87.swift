@@ -1124,7 +1124,7 @@ enum Transcendental<R: X87Real> {
     static var up: Real { c64(1, 128) }
     static var down: Real { c64(1, -128) }
 
-    /// Magnitudes below `tinyBound` (2^−16000 in Float80) are close enough to the denormal range that
+    /// Magnitudes below `tinyBound` (2^−16000) are close enough to the denormal range that
     /// double-word products with them would underflow; above `hugeBound` (2^16000) Dekker's split could
     /// overflow.
     static var tinyBound: Real { c64(1, -16000) }
