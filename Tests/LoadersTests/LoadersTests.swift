@@ -113,7 +113,7 @@ struct MultibootTests {
         // A kernel at 0x8000 (like kvm-unit-tests' realmode.flat): the information goes after the image.
         let body = multibootHeader(flags: 0x3) + [0xF4]
         let elf = makeELF(is64: false, entry: 0x800C,
-                          phs: [PH(offset: 0x200, vaddr: 0x8000, paddr: 0x8000, filesz: UInt64(body.count), memsz: 0x2100)],
+                          phs: [ProgramHeader(offset: 0x200, vaddr: 0x8000, paddr: 0x8000, filesz: UInt64(body.count), memsz: 0x2100)],
                           body: body)
         let plan = try MultibootLoader.load(kernel: elf, commandLine: "x", memory: ram256)
         let info = try #require(plan.segment(named: "multiboot information"))
