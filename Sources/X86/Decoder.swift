@@ -106,6 +106,7 @@ let oneByteMap: [OpInfo] = {
     t[0xD0] = OpInfo(.shiftRM1, 0, Form.modrm | Form.byte | Form.group); t[0xD1] = OpInfo(.shiftRM1, 0, Form.modrm | Form.group)
     t[0xD2] = OpInfo(.shiftRMCL, 0, Form.modrm | Form.byte | Form.group); t[0xD3] = OpInfo(.shiftRMCL, 0, Form.modrm | Form.group)
     t[0xD4] = OpInfo(.aam, 0, Form.ib | Form.inv64); t[0xD5] = OpInfo(.aad, 0, Form.ib | Form.inv64)
+    t[0xD6] = OpInfo(.salc, 0, Form.inv64)
     t[0xD7] = OpInfo(.xlat)
     for i in 0..<8 { t[0xD8 + i] = OpInfo(.x87, UInt8(i), Form.modrm) }
     t[0xE0] = OpInfo(.loop, 0, Form.jb | Form.force64); t[0xE1] = OpInfo(.loop, 1, Form.jb | Form.force64)

@@ -171,6 +171,7 @@ extension CPU {
         case .aas: execAAA(subtract: true)
         case .aam: try execAAM(p.pointee.imm & 0xFF)
         case .aad: execAAD(p.pointee.imm & 0xFF)
+        case .salc: writeReg(0, 1, carryFlag ? 0xFF : 0)
         case .fence: break
         case .clflush:
             guard p.pointee.isMem else { throw Abort.ud }

@@ -38,6 +38,9 @@ enum Op: UInt16 {
     // Flags and misc.
     case clc, stc, cmc, cld, std, cli, sti, hlt, nop, pause, ud, fwait
     case daa, das, aaa, aas, aam, aad
+    /// SALC (D6): AL = CF ? FFh : 00h; undocumented in the SDM's opcode map but executed by every Intel
+    /// processor outside 64-bit mode (#UD there), and used by real-mode test code such as kvm-unit-tests.
+    case salc
     case arpl
     case cpuid, rdtsc, rdtscp, rdmsr, wrmsr, rdpmc
     case syscall, sysret, sysenter, sysexit, swapgs

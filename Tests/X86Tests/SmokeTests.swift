@@ -78,3 +78,23 @@ final class DebugPortBus: PlatformBus {
     #expect(mem.readInteger(at: 0x5000, size: 8) == 300)
     #expect(cpu.rip == 0x100000 + UInt64(code.count))
 }
+
+@Test func salcSetsALFromCarryOutside64BitMode() throws {
+    // SALC (D6): AL = FFh after STC, 00h after CLC; the rest of RAX is kept (kvm-unit-tests' realmode uses it).
+    let mem = PhysicalMemory(ramSize: 1 << 20)
+    let a = Assembler(mode: .bits16, origin: 0x7C00)
+    a.mov(.ax, 0x1234)
+    a.stc()
+    a.db(0xD6)
+    a.mov(.bx, .ax)
+    a.clc()
+    a.db(0xD6)
+    a.hlt()
+    mem.write(try a.finish(), at: 0x7C00)
+    let cpu = CPU(memory: mem, bus: DebugPortBus())
+    cpu.setSegment(.cs, .realMode(selector: 0, code: true))
+    cpu.rip = 0x7C00
+    #expect(cpu.run(instructionLimit: 100) == .halted)
+    #expect(cpu.gpr(.rbx) & 0xFFFF == 0x12FF)
+    #expect(cpu.gpr(.rax) & 0xFFFF == 0x1200)
+}

@@ -238,8 +238,9 @@ public enum VMXCapability {
     /// IA32_VMX_MISC: preemption timer rate 0 (ticks every TSC tick), activity states HLT, shutdown,
     /// wait-for-SIPI; 4 CR3-target values; 512 MSRs in the load/store lists (bits 27:25 = 0).
     public static let misc: UInt64 = 0 | (1 << 5) | (0x7 << 6) | (4 << 16)
-    /// IA32_VMX_VMCS_ENUM: highest field index used.
-    public static let vmcsEnum: UInt64 = 0x19 << 1
+    /// IA32_VMX_VMCS_ENUM: bits 9:1 hold the highest index (encoding bits 9:1) of any field VMREAD accepts,
+    /// computed from `VMCSField` so it cannot drift from the fields the model implements (SDM Vol. 3D §A.9).
+    public static let vmcsEnum: UInt64 = UInt64(VMCSField.allCases.map { ($0.rawValue >> 1) & 0x1FF }.max() ?? 0) << 1
     /// IA32_VMX_EPT_VPID_CAP: 4-level walks, WB memory type, 2 MiB and 1 GiB pages, INVEPT
     /// (single-context, all-context), accessed/dirty flags, INVVPID (individual, single, all, single-retaining-globals).
     public static let eptVPIDCap: UInt64 = (1 << 6) | (1 << 14) | (1 << 16) | (1 << 17) | (1 << 20) | (1 << 21)
