@@ -55,7 +55,8 @@ extension PCMachine {
             return nil
         }
         // String forms: the address size is in instruction-information bits 9:7 (0: 16, 1: 32, 2: 64).
-        let addressBits = UInt64(InstructionInformation(rawValue: e.instructionInformation).addressBits)
+        let information = InstructionInformation(rawValue: e.instructionInformation)
+        let addressBits = UInt64(information.addressBits)
         let addressMask: UInt64 = addressBits == 64 ? ~0 : (1 << addressBits) - 1
         let countRegister = vcpu.read(.rcx) & addressMask
         if isRep && countRegister == 0 { skip(e); return nil }
@@ -64,7 +65,11 @@ extension PCMachine {
         let step = UInt64(size)
         let indexRegister: GPR = isIn ? .rdi : .rsi
         let index = vcpu.read(indexRegister)
-        let segmentBase = addressBits == 64 ? 0 : vcpu.read(isIn ? .guestESBase : .guestDSBase)
+        // INS writes ES:[rDI], which no prefix overrides (its segment field is undefined, SDM Vol. 3C
+        // Table 27-8); OUTS reads from the segment the field names: DS, or the override prefix's. In
+        // 64-bit mode only FS and GS have a base.
+        let segment = isIn ? 0 : information.segment
+        let segmentBase: UInt64 = addressBits == 64 && segment < 4 ? 0 : vcpu.read(Self.guestSegmentBase[segment & 7])
         var offset = index & addressMask
         for _ in 0..<count {
             let linear = addressBits == 64 ? offset : (segmentBase &+ offset) & 0xFFFF_FFFF
@@ -88,6 +93,11 @@ extension PCMachine {
         skip(e)
         return nil
     }
+
+    /// The guest-state base field of each segment register, in the SDM's order (ES, CS, SS, DS, FS, GS);
+    /// the two undefined encodings of the segment field read as DS.
+    static let guestSegmentBase: [VMCSField] = [.guestESBase, .guestCSBase, .guestSSBase, .guestDSBase,
+                                                 .guestFSBase, .guestGSBase, .guestDSBase, .guestDSBase]
 
     // MARK: Guest memory by linear address
 

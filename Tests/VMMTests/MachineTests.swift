@@ -30,4 +30,31 @@ struct MachineTests {
         // The ROM's alias below 1 MiB is mapped read-only over what would otherwise be RAM.
         #expect(machine.vm.memory.readInteger(at: 0xFFFF0, size: 1) == 0xB0)
     }
+
+    /// REP OUTSB with an FS override (SDM Vol. 3C Table 27-8: the exit's instruction information names the
+    /// segment) reads from FS, not DS: the ROM's "XY" at F000:0100 reaches port 0xE9, not two bytes of RAM.
+    @Test("REP OUTSB reads through its segment-override prefix")
+    func stringOutputHonoursSegmentOverride() throws {
+        var rom = [UInt8](repeating: 0xFF, count: 0x1_0000)
+        let code: [UInt8] = [
+            0xB8, 0x00, 0xF0, 0x8E, 0xE0,   // mov ax, 0xf000; mov fs, ax
+            0x31, 0xC0, 0x8E, 0xD8,         // xor ax, ax; mov ds, ax (DS:0100 is RAM, zeros)
+            0xBE, 0x00, 0x01,               // mov si, 0x100
+            0xBA, 0xE9, 0x00,               // mov dx, 0xe9
+            0xB9, 0x02, 0x00, 0xFC,         // mov cx, 2; cld
+            0x64, 0xF3, 0x6E,               // fs rep outsb
+            0xB0, 0x02, 0xE6, 0xF4, 0xF4,   // mov al, 2; out 0xf4, al; hlt
+        ]
+        rom.replaceSubrange(0..<code.count, with: code)
+        rom.replaceSubrange(0x100..<0x102, with: [0x58, 0x59])                          // "XY"
+        rom.replaceSubrange(0xFFF0..<0xFFF5, with: [0xEA, 0x00, 0x00, 0x00, 0xF0])      // jmp far f000:0000
+        var configuration = PCMachine.Configuration(boot: .firmware(rom: rom))
+        configuration.memorySize = 16 << 20
+        configuration.clock = .deterministic
+        let debug = CapturingByteSink()
+        configuration.debugConsole = debug
+        let machine = try PCMachine(configuration, console: CapturingConsole())
+        #expect(machine.run(instructionLimit: 1000) == .debugExit(status: 5))
+        #expect(debug.text == "XY")
+    }
 }
