@@ -15,6 +15,47 @@ import X86Testing
         #expect(report.failed == 0, "\(report.failed) sequences differ; first ones:\n\n\(listing)")
     }
 
+    /// A few hundred sequences per code-segment mode (64-bit, 32-bit compatibility mode, 16-bit code with 16-bit
+    /// data and stack segments) agree with the host running them in the same kind of segment.
+    @Test(.enabled(if: HostCPU.isAvailable, "needs an x86-64 Linux host"), arguments: CodeSegmentMode.allCases)
+    func modelMatchesHostCPUInEachMode(mode: CodeSegmentMode) {
+        let report = runDifferential(count: 300, seed: 0x5E6, keep: 3, modes: [mode])
+        #expect(!report.oracleUnavailable)
+        #expect(report.unavailableModes.isEmpty, "the host cannot run \(mode) code (modify_ldt refused?)")
+        let tally = report.perMode[mode] ?? ModeTally()
+        #expect(tally.passed == report.passed && tally.failed == report.failed)
+        #expect(report.passed + report.failed == 300)
+        let listing = report.failures.map(\.description).joined(separator: "\n\n")
+        #expect(report.failed == 0, "\(report.failed) \(mode) sequences differ; first ones:\n\n\(listing)")
+    }
+
+    /// Encodings that mean different things per mode run the same on the host and the model: 40 is INC EAX
+    /// outside 64-bit mode, B8 takes an imm16 in 16-bit code, [BX+SI] addresses the 16-bit data segment.
+    @Test(.enabled(if: HostCPU.isAvailable(.mode16) && HostCPU.isAvailable(.mode32), "needs an x86-64 Linux host with modify_ldt"))
+    func modeSpecificEncodings() throws {
+        let zeros = [UInt8](repeating: 0, count: HostCPU.dataSize)
+        for mode in [CodeSegmentMode.mode32, .mode16] {
+            let machine = try UserModeMachine(mode: mode)
+            var gpr = [UInt64](repeating: 0, count: 16)
+            gpr[0] = 41
+            gpr[3] = mode.dataBase + 0x100
+            gpr[4] = mode.dataBase + 0x8000
+            let state = HostState(gpr: gpr, rip: mode.codeBase, rflags: 0x202)
+            // inc eax/ax; mov ecx/cx, 0x1234 (imm32 / imm16); mov [ebx]/[bx+si], eax/ax; push eax/ax
+            let code: [UInt8] = mode == .mode32 ? [0x40, 0xB9, 0x34, 0x12, 0, 0, 0x89, 0x03, 0x50]
+                                                : [0x40, 0xB9, 0x34, 0x12, 0x89, 0x00, 0x50]
+            let model = machine.run(code: code, state: state, data: zeros)
+            let host = HostCPU.runDetailed(code: code, state: state, data: zeros, mode: mode)
+            #expect(model.outcome == .completed && host.outcome == .completed)
+            #expect(model.gpr[0] & 0xFFFF_FFFF == 42 && host.state.gpr[0] & 0xFFFF_FFFF == 42)
+            #expect(model.gpr[1] & 0xFFFF == 0x1234 && host.state.gpr[1] & 0xFFFF == 0x1234)
+            #expect(model.rip == mode.codeBase + UInt64(code.count) && host.state.rip == model.rip)
+            #expect(model.gpr[4] == host.state.gpr[4])
+            #expect(machine.data[0x100] == 42 && host.data[0x100] == 42)
+            #expect(machine.dataEquals(host.data))
+        }
+    }
+
     /// The machine recognises the end of a sequence and reports faults at the faulting instruction.
     @Test func userModeMachineOutcomes() throws {
         let machine = try UserModeMachine()
