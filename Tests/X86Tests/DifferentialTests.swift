@@ -4,11 +4,13 @@ import X86
 import X86Testing
 
 @Suite struct DifferentialTests {
-    /// ~2,000 random sequences (a debug build runs them in a few seconds) must agree with the host, on each
-    /// execution path forced (the debug build also checks the block path's promises by assertion there).
+    /// ~2,000 random sequences (a debug build runs them in a few seconds), split over 64-, 32- and 16-bit code, must
+    /// agree with the host, on each execution path forced (the debug build also checks the block path's promises by
+    /// assertion there).
     @Test(.enabled(if: HostCPU.isAvailable, "needs an x86-64 Linux host"), arguments: ExecutionPath.allCases)
     func modelMatchesHostCPU(path: ExecutionPath) {
-        let report = runDifferential(count: 2_000, seed: 0xD1FF, keep: 3, path: path)
+        let report = runDifferential(count: 2_000, seed: 0xD1FF, keep: 3, path: path, modes: CodeSegmentMode.allCases)
+        #expect(report.unavailableModes.isEmpty)
         #expect(!report.oracleUnavailable)
         #expect(report.passed + report.failed == 2_000)
         let listing = report.failures.map(\.description).joined(separator: "\n\n")
