@@ -9,6 +9,13 @@
 //  * The sequence ends with `jmp qword [rip+0]; .quad hc_return`; hc_return
 //    stores the 16 GPRs RIP-relatively, switches back to the host stack, stores
 //    RFLAGS, clears DF and returns 0.
+//  * Modes: hc_enter always enters the sequence with a far jump (`ljmp *m16:32`): to the kernel's
+//    64-bit user code segment (0x33), its 32-bit one (0x23, compatibility mode), or a 16-bit code
+//    segment this runner installs in the process's LDT with modify_ldt(2) (base = the code area,
+//    limit 0xFFFF, DPL 3) with DS/ES/SS loaded with a 16-bit data segment (base = the data area,
+//    limit 0xFFFF, B=0). Outside 64-bit mode the sequence ends with a far jump through a pointer at
+//    the end of the code area to a 64-bit trampoline there, which jumps to hc_return; DS/ES/SS are
+//    restored after the run.
 //  * A fault raises SIGFPE/SIGILL/SIGSEGV/SIGBUS/SIGTRAP; the handler (on an
 //    alternate signal stack, since the guest RSP is arbitrary) copies the
 //    ucontext registers, then rewrites the ucontext so sigreturn resumes at
@@ -48,6 +55,19 @@ void hostcpu_fill_random(uint8_t *buf, size_t len, uint64_t seed) {
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <asm/ldt.h>
+
+// Linux x86-64 user segments (arch/x86/include/asm/segment.h): 64-bit code, 32-bit code, data.
+#define HC_USER64_CS 0x33
+#define HC_USER32_CS 0x23
+#define HC_USER_DS 0x2B
+// The LDT entries this runner installs for 16-bit code: index 0 code, index 1 data (TI=1, RPL 3).
+#define HC_LDT_CODE16 0x07
+#define HC_LDT_DATA16 0x0F
+// The 64-bit trampoline and the far pointer to it, at the end of the code area (see the header).
+#define HC_TRAMPOLINE_OFFSET (HOSTCPU_CODE_SIZE - HOSTCPU_RESERVED_TAIL)
+#define HC_FARPTR_OFFSET (HC_TRAMPOLINE_OFFSET + 16)
+
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
@@ -56,7 +76,10 @@ void hostcpu_fill_random(uint8_t *buf, size_t len, uint64_t seed) {
 __attribute__((visibility("hidden"), used)) uint64_t hc_in[18];
 __attribute__((visibility("hidden"), used)) uint64_t hc_out[18];
 __attribute__((visibility("hidden"), used)) uint64_t hc_host_rsp;
-__attribute__((visibility("hidden"), used)) uint64_t hc_entry;
+// The far pointer the sequence is entered through: offset (32 bits), selector (16 bits).
+__attribute__((visibility("hidden"), used, aligned(8))) uint8_t hc_far_entry[8];
+// DS, ES, SS for the run (loaded before entry; the host's are put back after the run).
+__attribute__((visibility("hidden"), used)) uint16_t hc_seg_in[3];
 
 extern int hc_enter(void) __attribute__((visibility("hidden")));
 extern char hc_return[] __attribute__((visibility("hidden")));
@@ -69,6 +92,9 @@ __asm__(
     "hc_enter:\n"
     "  pushq %rbx\n  pushq %rbp\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
     "  movq %rsp, hc_host_rsp(%rip)\n"
+    "  movw hc_seg_in+0(%rip), %ds\n"
+    "  movw hc_seg_in+2(%rip), %es\n"
+    "  movw hc_seg_in+4(%rip), %ss\n"
     "  pushq hc_in+136(%rip)\n"
     "  popfq\n"
     "  movq hc_in+0(%rip), %rax\n"
@@ -87,7 +113,7 @@ __asm__(
     "  movq hc_in+104(%rip), %r13\n"
     "  movq hc_in+112(%rip), %r14\n"
     "  movq hc_in+120(%rip), %r15\n"
-    "  jmp *hc_entry(%rip)\n"
+    "  ljmpl *hc_far_entry(%rip)\n"
     ".p2align 4\n"
     ".globl hc_return\n.hidden hc_return\n"
     "hc_return:\n"
@@ -124,6 +150,7 @@ __asm__(
 static pthread_mutex_t hc_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t hc_once = PTHREAD_ONCE_INIT;
 static int hc_ready;
+static int hc_ldt_ready;
 static volatile sig_atomic_t hc_active;
 static volatile pid_t hc_tid;
 static hostcpu_fault hc_fault_info;
@@ -173,6 +200,11 @@ static void hc_handler(int sig, siginfo_t *si, void *context) {
     g[REG_RIP] = (greg_t)(uintptr_t)hc_fault_resume;
     g[REG_RSP] = (greg_t)hc_host_rsp;
     g[REG_EFL] = 0x202;
+    // The fault may come from 32- or 16-bit code: resume in the kernel's 64-bit user code segment with its
+    // stack segment (sigcontext: cs bits 0-15, gs 16-31, fs 32-47, ss 48-63; sigreturn restores cs and ss).
+    uint64_t csgsfs = (uint64_t)g[REG_CSGSFS];
+    csgsfs = (csgsfs & 0x0000FFFFFFFF0000ULL) | HC_USER64_CS | ((uint64_t)HC_USER_DS << 48);
+    g[REG_CSGSFS] = (greg_t)csgsfs;
 }
 
 static void hc_init(void) {
@@ -196,6 +228,32 @@ static void hc_init(void) {
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     for (int i = 0; i < 5; i++) sigaction(hc_signals[i], &sa, &hc_old_actions[i]);
+    // 16-bit segments in the LDT (modify_ldt func 0x11: write an entry). Without them mode 16 is unavailable.
+    struct user_desc code16, data16;
+    memset(&code16, 0, sizeof code16);
+    code16.entry_number = HC_LDT_CODE16 >> 3;
+    code16.base_addr = (unsigned)HOSTCPU_CODE_ADDRESS;
+    code16.limit = 0xFFFF;
+    code16.contents = 2;   // MODIFY_LDT_CONTENTS_CODE (execute/read)
+    code16.useable = 1;
+    data16 = code16;
+    data16.entry_number = HC_LDT_DATA16 >> 3;
+    data16.base_addr = (unsigned)HOSTCPU_DATA_ADDRESS;
+    data16.contents = 0;   // MODIFY_LDT_CONTENTS_DATA (read/write, expand-up)
+    if (syscall(SYS_modify_ldt, 0x11, &code16, sizeof code16) == 0 &&
+        syscall(SYS_modify_ldt, 0x11, &data16, sizeof data16) == 0) {
+        hc_ldt_ready = 1;
+    }
+    // The 64-bit trampoline (jmp qword [rip+0]; .quad hc_return) and the m16:32 pointer to it.
+    uint8_t *tail = (uint8_t *)code + HC_TRAMPOLINE_OFFSET;
+    static const uint8_t jmp[6] = {0xFF, 0x25, 0, 0, 0, 0};
+    memcpy(tail, jmp, 6);
+    uint64_t back = (uint64_t)(uintptr_t)hc_return;
+    memcpy(tail + 6, &back, 8);
+    uint32_t trampoline = (uint32_t)(HOSTCPU_CODE_ADDRESS + HC_TRAMPOLINE_OFFSET);
+    uint16_t cs64 = HC_USER64_CS;
+    memcpy((uint8_t *)code + HC_FARPTR_OFFSET, &trampoline, 4);
+    memcpy((uint8_t *)code + HC_FARPTR_OFFSET + 4, &cs64, 2);
     hc_ready = 1;
 }
 
@@ -219,6 +277,15 @@ int hostcpu_available(void) {
     return hc_ready;
 }
 
+int hostcpu_mode_available(int mode) {
+    if (!hostcpu_available()) return 0;
+    switch (mode) {
+    case 64: case 32: return 1;
+    case 16: return hc_ldt_ready;
+    default: return 0;
+    }
+}
+
 int hostcpu_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *out4) {
     unsigned a = 0, b = 0, c = 0, d = 0;
     __cpuid_count(leaf, subleaf, a, b, c, d);
@@ -229,26 +296,57 @@ int hostcpu_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *out4) {
 int hostcpu_run(const uint8_t *code, size_t code_len, const uint64_t *in_regs,
                 const uint8_t *data_in, uint8_t *data_out, uint64_t *out_regs,
                 hostcpu_fault *fault) {
+    return hostcpu_run_mode(64, code, code_len, in_regs, data_in, data_out, out_regs, fault);
+}
+
+int hostcpu_run_mode(int mode, const uint8_t *code, size_t code_len, const uint64_t *in_regs,
+                     const uint8_t *data_in, uint8_t *data_out, uint64_t *out_regs,
+                     hostcpu_fault *fault) {
     hostcpu_fault local;
     if (!fault) fault = &local;
     memset(fault, 0, sizeof *fault);
     fault->status = -1;
-    if (!hostcpu_available() || code_len > HOSTCPU_CODE_SIZE - HOSTCPU_TRAILER_SIZE) return -1;
+    if (!hostcpu_mode_available(mode) || code_len > HOSTCPU_MAX_CODE) return -1;
     pthread_mutex_lock(&hc_lock);
     if (!hc_ensure_thread()) { pthread_mutex_unlock(&hc_lock); return -1; }
     uint8_t *codeArea = (uint8_t *)(uintptr_t)HOSTCPU_CODE_ADDRESS;
     memcpy(codeArea, code, code_len);
-    // jmp qword [rip+0] ; .quad hc_return
-    static const uint8_t jmp[6] = {0xFF, 0x25, 0, 0, 0, 0};
-    memcpy(codeArea + code_len, jmp, 6);
-    uint64_t back = (uint64_t)(uintptr_t)hc_return;
-    memcpy(codeArea + code_len + 6, &back, 8);
+    uint32_t entry_offset = (uint32_t)HOSTCPU_CODE_ADDRESS;
+    uint16_t entry_cs = HC_USER64_CS, ds, es, ss;
+    uint16_t host_ds, host_es, host_ss;
+    __asm__ volatile("movw %%ds, %0\n movw %%es, %1\n movw %%ss, %2" : "=r"(host_ds), "=r"(host_es), "=r"(host_ss));
+    ds = host_ds; es = host_es; ss = host_ss;
+    if (mode == 64) {
+        // jmp qword [rip+0] ; .quad hc_return
+        static const uint8_t jmp[6] = {0xFF, 0x25, 0, 0, 0, 0};
+        memcpy(codeArea + code_len, jmp, 6);
+        uint64_t back = (uint64_t)(uintptr_t)hc_return;
+        memcpy(codeArea + code_len + 6, &back, 8);
+    } else if (mode == 32) {
+        // jmp far [disp32] (FF /5, flat DS) through the pointer to the 64-bit trampoline.
+        uint32_t ptr = (uint32_t)(HOSTCPU_CODE_ADDRESS + HC_FARPTR_OFFSET);
+        codeArea[code_len] = 0xFF;
+        codeArea[code_len + 1] = 0x2D;
+        memcpy(codeArea + code_len + 2, &ptr, 4);
+        entry_cs = HC_USER32_CS;
+        ds = es = ss = HC_USER_DS;
+    } else {
+        // cs: o32 jmp far [disp16] (2E 66 FF /5, 16-bit addressing) through the same pointer (CS offset).
+        static const uint8_t far16[6] = {0x2E, 0x66, 0xFF, 0x2E,
+                                         (uint8_t)(HC_FARPTR_OFFSET & 0xFF), (uint8_t)(HC_FARPTR_OFFSET >> 8)};
+        memcpy(codeArea + code_len, far16, 6);
+        entry_offset = 0;
+        entry_cs = HC_LDT_CODE16;
+        ds = es = ss = HC_LDT_DATA16;
+    }
+    memcpy(hc_far_entry, &entry_offset, 4);
+    memcpy(hc_far_entry + 4, &entry_cs, 2);
+    hc_seg_in[0] = ds; hc_seg_in[1] = es; hc_seg_in[2] = ss;
     if (data_in) memcpy((void *)(uintptr_t)HOSTCPU_DATA_ADDRESS, data_in, HOSTCPU_DATA_SIZE);
     else memset((void *)(uintptr_t)HOSTCPU_DATA_ADDRESS, 0, HOSTCPU_DATA_SIZE);
     for (int i = 0; i < 16; i++) hc_in[i] = in_regs[i];
-    hc_in[16] = HOSTCPU_CODE_ADDRESS;
+    hc_in[16] = entry_offset;
     hc_in[17] = (in_regs[17] & HOSTCPU_SETTABLE_FLAGS) | 0x202;
-    hc_entry = HOSTCPU_CODE_ADDRESS;
     hc_fault_info.status = 0;
     hc_tid = hc_my_tid;
     // The sequence may leave x87 registers full, change the x87 control word or MXCSR (rounding, FTZ/DAZ):
@@ -259,10 +357,13 @@ int hostcpu_run(const uint8_t *code, size_t code_len, const uint64_t *in_regs,
     __asm__ volatile("" ::: "memory");
     int r = hc_enter();
     __asm__ volatile("" ::: "memory");
+    // Back in 64-bit mode: the host's data and stack segments again (their bases do not matter in 64-bit
+    // mode, but the next 32-bit run and the kernel expect the usual selectors).
+    __asm__ volatile("movw %0, %%ds\n movw %1, %%es\n movw %2, %%ss" :: "r"(host_ds), "r"(host_es), "r"(host_ss));
     hc_active = 0;
     __asm__ volatile("fxrstor64 %0" :: "m"(saved_fp) : "memory");
     if (r == 0) {
-        hc_out[16] = HOSTCPU_CODE_ADDRESS + code_len;
+        hc_out[16] = (uint64_t)entry_offset + code_len;
         memset(fault, 0, sizeof *fault);
     } else {
         *fault = hc_fault_info;
@@ -286,7 +387,15 @@ int hostcpu_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *out4) {
 int hostcpu_run(const uint8_t *code, size_t code_len, const uint64_t *in_regs,
                 const uint8_t *data_in, uint8_t *data_out, uint64_t *out_regs,
                 hostcpu_fault *fault) {
-    (void)code; (void)code_len; (void)in_regs; (void)data_in; (void)data_out; (void)out_regs;
+    return hostcpu_run_mode(64, code, code_len, in_regs, data_in, data_out, out_regs, fault);
+}
+
+int hostcpu_mode_available(int mode) { (void)mode; return 0; }
+
+int hostcpu_run_mode(int mode, const uint8_t *code, size_t code_len, const uint64_t *in_regs,
+                     const uint8_t *data_in, uint8_t *data_out, uint64_t *out_regs,
+                     hostcpu_fault *fault) {
+    (void)mode; (void)code; (void)code_len; (void)in_regs; (void)data_in; (void)data_out; (void)out_regs;
     if (fault) { memset(fault, 0, sizeof *fault); fault->status = -1; }
     return -1;
 }

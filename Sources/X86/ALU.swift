@@ -652,9 +652,9 @@ extension CPU {
         var nf: UInt64 = 0
         if ax & 0xF > 9 || f & CPU.afBit != 0 {
             if subtract {
-                let al = ((ax & 0xFF) &- 6) & 0xFF
-                let ah = ((ax >> 8) &- 1) & 0xFF
-                ax = (ah << 8) | al
+                // AX ← AX − 6 (a borrow out of AL decrements AH), then AH ← AH − 1 (SDM Vol. 2A AAS).
+                ax = (ax &- 6) & 0xFFFF
+                ax = (ax &- 0x100) & 0xFFFF
             } else {
                 ax = (ax &+ 0x106) & 0xFFFF
             }

@@ -56,6 +56,10 @@ public struct ModelResult: Sendable {
 ///
 /// The end of a sequence is marked by a HLT byte right after its code: at CPL 3 HLT raises #GP(0),
 /// which the machine intercepts; a #GP whose RIP is the end of the code means the sequence completed.
+///
+/// `mode` selects the code segment as the host runner does: 64-bit (CS.L=1), 32-bit compatibility mode
+/// (CS.L=0, D=1, flat data segments) or 16-bit code (CS.D=0 based at the code area, limit 0xFFFF; DS, ES
+/// and SS 16-bit data segments based at the data area, limit 0xFFFF).
 public final class UserModeMachine {
     /// The model's physical memory.
     public let memory: PhysicalMemory
@@ -65,6 +69,8 @@ public final class UserModeMachine {
     private let area: UnsafeMutableRawPointer
     /// Instructions a run may retire before it is declared runaway.
     public var instructionLimit = 100_000
+    /// The code-segment mode sequences run in.
+    public let mode: CodeSegmentMode
 
     /// Physical address of the PML4 (the paging structures occupy the first 16 KiB of RAM).
     static let pml4: UInt64 = 0x1000
@@ -73,7 +79,8 @@ public final class UserModeMachine {
 
     /// Creates the machine, its processor running on `path`. Fails only if the fixed physical ranges cannot be
     /// mapped.
-    public init(path: ExecutionPath = .all) throws(PhysicalMemory.MapError) {
+    public init(path: ExecutionPath = .all, mode: CodeSegmentMode = .mode64) throws(PhysicalMemory.MapError) {
+        self.mode = mode
         let areaSize = UInt64(HostCPU.codeSize + HostCPU.dataSize)
         memory = PhysicalMemory(trackedLimit: HostCPU.codeAddress + areaSize + 0x10000)
         try memory.allocateRAM(at: 0, size: 0x5000)
@@ -94,9 +101,20 @@ public final class UserModeMachine {
         cpu.cr4 = CR4.pae.rawValue | CR4.osfxsr.rawValue | CR4.osxmmexcpt.rawValue   // as Linux runs user code
         cpu.efer = EFER.lme.rawValue | EFER.lma.rawValue
         cpu.cr0 = CR0.pe.rawValue | CR0.pg.rawValue | CR0.wp.rawValue | CR0.ne.rawValue
-        cpu.setSegment(.cs, SegmentRegister(selector: 0x33, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA0FB))
-        for s in [SegmentRegisterName.ss, .ds, .es, .fs, .gs] {
-            cpu.setSegment(s, SegmentRegister(selector: 0x2B, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3))
+        // The selectors and descriptors Linux gives user code (0x33 64-bit code, 0x23 32-bit code, 0x2B data) and
+        // the host runner's LDT entries for 16-bit code (0x07 code, 0x0F data). Access rights in the VMCS
+        // format: 0xFB/0xF3 present DPL-3 code (execute/read) and data (read/write), 0x2000 L, 0x4000 D/B, 0x8000 G.
+        let flatData = SegmentRegister(selector: 0x2B, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3)
+        for s in [SegmentRegisterName.ss, .ds, .es, .fs, .gs] { cpu.setSegment(s, flatData) }
+        switch mode {
+        case .mode64:
+            cpu.setSegment(.cs, SegmentRegister(selector: 0x33, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA0FB))
+        case .mode32:
+            cpu.setSegment(.cs, SegmentRegister(selector: 0x23, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0FB))
+        case .mode16:
+            cpu.setSegment(.cs, SegmentRegister(selector: 0x07, base: HostCPU.codeAddress, limit: 0xFFFF, accessRights: 0x00FB))
+            let data16 = SegmentRegister(selector: 0x0F, base: HostCPU.dataAddress, limit: 0xFFFF, accessRights: 0x00F3)
+            for s in [SegmentRegisterName.ss, .ds, .es] { cpu.setSegment(s, data16) }
         }
         cpu.exceptionIntercept = 0xFFFF_FFFF
         cpu.executionPath = path
@@ -126,7 +144,7 @@ public final class UserModeMachine {
     /// Runs raw code placed at `HostCPU.codeAddress` from `state` (16 GPRs, RIP, RFLAGS) with the data
     /// area loaded from `data` (zero-padded or truncated to `HostCPU.dataSize`).
     public func run(code: [UInt8], state: HostState, data: [UInt8]) -> ModelResult {
-        guard code.count < HostCPU.codeSize, state.gpr.count == 16 else {
+        guard code.count < HostCPU.maxCodeSize, state.gpr.count == 16 else {
             return ModelResult(gpr: [UInt64](repeating: 0, count: 16), rip: 0, rflags: 0,
                                outcome: .other("code does not fit the code area"), errorCode: nil)
         }
@@ -145,8 +163,12 @@ public final class UserModeMachine {
         for r in 0..<16 { cpu.setGPR(index: r, state.gpr[r]) }
         cpu.rip = state.rip
         cpu.rflags = state.rflags
+        // The runner's process runs every sequence from its own floating-point state (MXCSR 0x1F80, FCW 0x37F):
+        // so does the model, whatever the previous sequence left.
+        cpu.mxcsr = 0x1F80
+        cpu.x87ControlWord = 0x37F
         let stop = cpu.run(instructionLimit: instructionLimit)
-        let end = HostCPU.codeAddress + UInt64(code.count)
+        let end = mode.codeBase + UInt64(code.count)
         let outcome: DifferentialOutcome
         var errorCode: UInt32?
         switch stop {
@@ -185,8 +207,10 @@ private func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int)
 public struct DifferentialFailure: Sendable {
     /// The generator seed that regenerates the sequence.
     public var seed: UInt64
-    /// The sequence's index under `seed` (`SequenceGenerator.sequence(seed:index:)`).
+    /// The sequence's index under `seed` (`SequenceGenerator.sequence(seed:index:mode:)`).
     public var index: UInt64
+    /// The code-segment mode it ran in.
+    public var mode: CodeSegmentMode = .mode64
     /// The sequence listing.
     public var listing: String
     /// One line per differing field.
@@ -212,11 +236,26 @@ public struct DifferentialReport: Sendable {
     public var mix: [String: Int] = [:]
     /// Set when the host oracle cannot run (not x86-64 Linux, or the runner failed).
     public var oracleUnavailable = false
+    /// Sequences run and failed per code-segment mode.
+    public var perMode: [CodeSegmentMode: ModeTally] = [:]
+    /// Modes asked for that the host cannot run (16-bit code when modify_ldt(2) is refused).
+    public var unavailableModes: [CodeSegmentMode] = []
     /// Sequences with at least one reachable x87/SSE/SSE2 instruction (`isFloatingPointEncoding`).
     public var floatingPointSequences = 0
     /// Reachable instructions in all sequences, and how many of them are x87/SSE/SSE2.
     public var instructions = 0
     public var floatingPointInstructions = 0
+}
+
+/// Sequences run and failed in one mode.
+public struct ModeTally: Sendable, Equatable {
+    /// Sequences that agreed.
+    public var passed = 0
+    /// Sequences that differed.
+    public var failed = 0
+
+    /// No sequences yet.
+    public init() {}
 }
 
 /// Whether an encoding is an x87, SSE or SSE2 instruction: WAIT or an escape D8–DF, or a 0F-map opcode of
@@ -246,7 +285,7 @@ private func hx(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 /// Compares one sequence on the model and the host. Returns the differing fields (empty: agreement),
 /// and the host outcome.
 public func compareOnce(_ seq: GeneratedSequence, machine: UserModeMachine) -> (differences: [String], host: HostOutcome) {
-    let host = HostCPU.runDetailed(code: seq.code, state: seq.initialState, data: seq.initialData)
+    let host = HostCPU.runDetailed(code: seq.code, state: seq.initialState, data: seq.initialData, mode: seq.mode)
     let (hs, hdata, hout) = (host.state, host.data, host.outcome)
     let m = machine.run(seq)
     var diffs: [String] = []
@@ -261,10 +300,12 @@ public func compareOnce(_ seq: GeneratedSequence, machine: UserModeMachine) -> (
         }
     }
     let masks = seq.comparisonMasks(for: hout)
-    for r in 0..<16 where !masks.undefinedRegisters.contains(r) && m.gpr[r] != hs.gpr[r] {
+    let width = seq.mode.comparedRegisterMask
+    for r in 0..<(seq.mode == .mode64 ? 16 : 8)
+        where !masks.undefinedRegisters.contains(r) && (m.gpr[r] ^ hs.gpr[r]) & width != 0 {
         diffs.append("\(registerNames[r]): model \(hx(m.gpr[r])), host \(hx(hs.gpr[r]))")
     }
-    if m.rip != hs.rip && m.outcome == hostOutcome {
+    if (m.rip ^ hs.rip) & width != 0 && m.outcome == hostOutcome {
         diffs.append("rip: model \(hx(m.rip)), host \(hx(hs.rip))")
     }
     let fdiff = (m.rflags ^ hs.rflags) & masks.definedFlags
@@ -293,19 +334,40 @@ public func compareOnce(_ seq: GeneratedSequence, machine: UserModeMachine) -> (
 /// Runs `count` generated sequences (seed `seed`, indices 0..<count) on the model and the host CPU and
 /// compares GPRs (except undefined ones), RIP, the defined status flags and DF, the data area byte for
 /// byte, and the outcome (exception vector and RIP; for #PF also the P, W/R and U/S error-code bits). Keeps the first `keep` failures in detail.
-/// The model runs on the execution layers `path` selects. `progress(done, failed)` is called every
-/// `progressInterval` sequences.
+/// The model runs on the execution layers `path` selects. Sequences cycle through `modes` (the count is split
+/// evenly; mode k's sequences are indices 0, 1, ... of its own generator); a mode the host cannot run is
+/// listed in `unavailableModes` and skipped. `progress(done, failed)` is called every `progressInterval` sequences.
 public func runDifferential(count: Int, seed: UInt64, keep: Int = 20, collectMix: Bool = false,
-                            path: ExecutionPath = .all, progressInterval: Int = 10_000,
+                            path: ExecutionPath = .all, modes: [CodeSegmentMode] = [.mode64],
+                            progressInterval: Int = 10_000,
                             progress: (Int, Int) -> Void = { _, _ in }) -> DifferentialReport {
     var report = DifferentialReport()
-    guard HostCPU.isAvailable, let machine = try? UserModeMachine(path: path) else {
+    guard HostCPU.isAvailable else {
         report.oracleUnavailable = true
         return report
     }
-    var gen = SequenceGenerator(seed: seed)
+    var runnable: [(CodeSegmentMode, UserModeMachine)] = []
+    for mode in modes {
+        guard HostCPU.isAvailable(mode) else {
+            report.unavailableModes.append(mode)
+            continue
+        }
+        guard let machine = try? UserModeMachine(path: path, mode: mode) else {
+            report.oracleUnavailable = true
+            return report
+        }
+        runnable.append((mode, machine))
+    }
+    if runnable.isEmpty { return report }
+    var gens = runnable.map { m -> SequenceGenerator in
+        var g = SequenceGenerator(seed: seed)
+        g.mode = m.0
+        return g
+    }
     for n in 0..<count {
-        let seq = gen.next()
+        let k = n % runnable.count
+        let (mode, machine) = runnable[k]
+        let seq = gens[k].next()
         let (diffs, hout) = compareOnce(seq, machine: machine)
         if case .exception(0xFF, _) = hout {
             report.oracleUnavailable = true
@@ -331,10 +393,12 @@ public func runDifferential(count: Int, seed: UInt64, keep: Int = 20, collectMix
         }
         if diffs.isEmpty {
             report.passed += 1
+            report.perMode[mode, default: ModeTally()].passed += 1
         } else {
             report.failed += 1
+            report.perMode[mode, default: ModeTally()].failed += 1
             if report.failures.count < keep {
-                report.failures.append(DifferentialFailure(seed: seq.seed, index: seq.index, listing: seq.listing,
+                report.failures.append(DifferentialFailure(seed: seq.seed, index: seq.index, mode: mode, listing: seq.listing,
                                                            differences: diffs))
             }
         }

@@ -28,11 +28,25 @@ struct Differential: ParsableCommand {
     @Flag(help: "Print progress every 100,000 sequences.")
     var progress = false
 
+    @Option(help: "Code-segment mode: 16, 32, 64 or all (the default: the count split evenly over the three).")
+    var mode: ModeChoice = .all
+
+    @Option(help: "Print the listings of the first N sequences of each mode (and nothing else), then stop.")
+    var list: Int = 0
+
     func run() throws {
         #if arch(x86_64) && os(Linux)
+        if list > 0 {
+            for m in mode.modes {
+                var gen = SequenceGenerator(seed: seed)
+                gen.mode = m
+                for _ in 0..<list { print(gen.next().listing) }
+            }
+            return
+        }
         let showProgress = progress
         let report = runDifferential(count: count, seed: seed, keep: max(show, 0), collectMix: mix,
-                                     path: path, progressInterval: 100_000) { done, failed in
+                                     path: path, modes: mode.modes, progressInterval: 100_000) { done, failed in
             if showProgress { print("... \(done) sequences, \(failed) failed") }
         }
         if report.oracleUnavailable {
@@ -55,8 +69,16 @@ struct Differential: ParsableCommand {
         print("host outcomes: " + report.outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
             .joined(separator: ", "))
         print("execution path: \(path.rawValue)")
+        for m in mode.modes {
+            if report.unavailableModes.contains(m) {
+                print("\(m) code: not run (the host refused the 16-bit LDT segments: modify_ldt(2) failed)")
+            } else {
+                let t = report.perMode[m] ?? ModeTally()
+                print("\(m) code: \(t.passed + t.failed) sequences, \(t.passed) passed, \(t.failed) failed")
+            }
+        }
         print("\(report.passed) passed, \(report.failed) failed")
-        if report.failed != 0 { throw ExitCode(1) }
+        if report.failed != 0 || !report.unavailableModes.isEmpty { throw ExitCode(1) }
         #else
         print("host CPU oracle unavailable on this architecture")
         throw ExitCode(1)
@@ -65,3 +87,18 @@ struct Differential: ParsableCommand {
 }
 
 extension ExecutionPath: ExpressibleByArgument {}
+
+/// `--mode`: one code-segment mode or all three.
+enum ModeChoice: String, ExpressibleByArgument, CaseIterable {
+    case m16 = "16", m32 = "32", m64 = "64", all
+
+    /// The modes to run, in the order sequences cycle through them.
+    var modes: [CodeSegmentMode] {
+        switch self {
+        case .m16: return [.mode16]
+        case .m32: return [.mode32]
+        case .m64: return [.mode64]
+        case .all: return [.mode64, .mode32, .mode16]
+        }
+    }
+}

@@ -4,15 +4,106 @@ import X86
 import X86Testing
 
 @Suite struct DifferentialTests {
-    /// ~2,000 random sequences (a debug build runs them in a few seconds) must agree with the host, on each
-    /// execution path forced (the debug build also checks the block path's promises by assertion there).
+    /// ~2,000 random sequences (a debug build runs them in a few seconds), split over 64-, 32- and 16-bit code, must
+    /// agree with the host, on each execution path forced (the debug build also checks the block path's promises by
+    /// assertion there).
     @Test(.enabled(if: HostCPU.isAvailable, "needs an x86-64 Linux host"), arguments: ExecutionPath.allCases)
     func modelMatchesHostCPU(path: ExecutionPath) {
-        let report = runDifferential(count: 2_000, seed: 0xD1FF, keep: 3, path: path)
+        let report = runDifferential(count: 2_000, seed: 0xD1FF, keep: 3, path: path, modes: CodeSegmentMode.allCases)
+        #expect(report.unavailableModes.isEmpty)
         #expect(!report.oracleUnavailable)
         #expect(report.passed + report.failed == 2_000)
         let listing = report.failures.map(\.description).joined(separator: "\n\n")
         #expect(report.failed == 0, "\(report.failed) sequences differ; first ones:\n\n\(listing)")
+    }
+
+    /// A few hundred sequences per code-segment mode (64-bit, 32-bit compatibility mode, 16-bit code with 16-bit
+    /// data and stack segments) agree with the host running them in the same kind of segment.
+    @Test(.enabled(if: HostCPU.isAvailable, "needs an x86-64 Linux host"), arguments: CodeSegmentMode.allCases)
+    func modelMatchesHostCPUInEachMode(mode: CodeSegmentMode) {
+        let report = runDifferential(count: 300, seed: 0x5E6, keep: 3, modes: [mode])
+        #expect(!report.oracleUnavailable)
+        #expect(report.unavailableModes.isEmpty, "the host cannot run \(mode) code (modify_ldt refused?)")
+        let tally = report.perMode[mode] ?? ModeTally()
+        #expect(tally.passed == report.passed && tally.failed == report.failed)
+        #expect(report.passed + report.failed == 300)
+        let listing = report.failures.map(\.description).joined(separator: "\n\n")
+        #expect(report.failed == 0, "\(report.failed) \(mode) sequences differ; first ones:\n\n\(listing)")
+    }
+
+    /// Encodings that mean different things per mode run the same on the host and the model: 40 is INC EAX
+    /// outside 64-bit mode, B8 takes an imm16 in 16-bit code, [BX+SI] addresses the 16-bit data segment.
+    @Test(.enabled(if: HostCPU.isAvailable(.mode16) && HostCPU.isAvailable(.mode32), "needs an x86-64 Linux host with modify_ldt"))
+    func modeSpecificEncodings() throws {
+        let zeros = [UInt8](repeating: 0, count: HostCPU.dataSize)
+        for mode in [CodeSegmentMode.mode32, .mode16] {
+            let machine = try UserModeMachine(mode: mode)
+            var gpr = [UInt64](repeating: 0, count: 16)
+            gpr[0] = 41
+            gpr[3] = mode.dataBase + 0x100
+            gpr[4] = mode.dataBase + 0x8000
+            let state = HostState(gpr: gpr, rip: mode.codeBase, rflags: 0x202)
+            // inc eax/ax; mov ecx/cx, 0x1234 (imm32 / imm16); mov [ebx]/[bx+si], eax/ax; push eax/ax
+            let code: [UInt8] = mode == .mode32 ? [0x40, 0xB9, 0x34, 0x12, 0, 0, 0x89, 0x03, 0x50]
+                                                : [0x40, 0xB9, 0x34, 0x12, 0x89, 0x00, 0x50]
+            let model = machine.run(code: code, state: state, data: zeros)
+            let host = HostCPU.runDetailed(code: code, state: state, data: zeros, mode: mode)
+            #expect(model.outcome == .completed && host.outcome == .completed)
+            #expect(model.gpr[0] & 0xFFFF_FFFF == 42 && host.state.gpr[0] & 0xFFFF_FFFF == 42)
+            #expect(model.gpr[1] & 0xFFFF == 0x1234 && host.state.gpr[1] & 0xFFFF == 0x1234)
+            #expect(model.rip == mode.codeBase + UInt64(code.count) && host.state.rip == model.rip)
+            #expect(model.gpr[4] == host.state.gpr[4])
+            #expect(machine.data[0x100] == 42 && host.data[0x100] == 42)
+            #expect(machine.dataEquals(host.data))
+        }
+    }
+
+    /// AAS subtracts 6 from AX, not AL: a borrow out of AL decrements AH as well as the AH − 1 (SDM Vol. 2A AAS;
+    /// found by the 32-bit differential run, seed 5). AX 0x0102 with AF=1: 0x0102 − 6 = 0x00FC, AH − 1 → 0xFFFC,
+    /// AL & 0x0F → 0xFF0C, CF = AF = 1.
+    @Test(.enabled(if: HostCPU.isAvailable(.mode32), "needs an x86-64 Linux host"))
+    func aasBorrowsFromAH() throws {
+        let machine = try UserModeMachine(mode: .mode32)
+        var gpr = [UInt64](repeating: 0, count: 16)
+        gpr[0] = 0x0102
+        gpr[4] = HostCPU.dataAddress + 0x8000
+        let state = HostState(gpr: gpr, rip: HostCPU.codeAddress, rflags: 0x202 | HostFlags.af)
+        let zeros = [UInt8](repeating: 0, count: HostCPU.dataSize)
+        let model = machine.run(code: [0x3F], state: state, data: zeros)
+        let host = HostCPU.runDetailed(code: [0x3F], state: state, data: zeros, mode: .mode32)
+        #expect(model.outcome == .completed && host.outcome == .completed)
+        #expect(model.gpr[0] & 0xFFFF == 0xFF0C)
+        #expect(model.gpr[0] & 0xFFFF == host.state.gpr[0] & 0xFFFF)
+        #expect(model.rflags & (HostFlags.cf | HostFlags.af) == HostFlags.cf | HostFlags.af)
+    }
+
+    /// MINPS under DAZ returns the zero a denormal operand became, not the denormal (SDM Vol. 1 §10.2.3.4; found by
+    /// the random-MXCSR differential run, seed 5). Lanes of +0 against [denormal, −denormal, 1.0, +0]: the two zeros
+    /// compare equal and the second operand is returned, so +0, −0, +0, +0.
+    @Test(.enabled(if: HostCPU.isAvailable, "needs an x86-64 Linux host"))
+    func minpsReturnsDAZZero() throws {
+        let machine = try UserModeMachine()
+        var data = [UInt8](repeating: 0, count: HostCPU.dataSize)
+        func put(_ v: UInt32, _ at: Int) { for k in 0..<4 { data[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) } }
+        put(0x1FC0, 0x100)                                            // MXCSR: all masked, DAZ
+        for (k, v) in [UInt32(0x0000_3FC0), 0x8000_0001, 0x3F80_0000, 0].enumerated() { put(v, 0x200 + 4 * k) }
+        func abs(_ reg: UInt8, _ off: UInt32) -> [UInt8] {
+            let a = UInt32(HostCPU.dataAddress) + off
+            return [reg << 3 | 4, 0x25, UInt8(a & 0xFF), UInt8(a >> 8 & 0xFF), UInt8(a >> 16 & 0xFF), UInt8(a >> 24)]
+        }
+        let code: [UInt8] = [0x0F, 0xAE] + abs(2, 0x100)              // ldmxcsr [0x100]
+            + [0x0F, 0x57, 0xC0]                                      // xorps xmm0, xmm0
+            + [0x0F, 0x5D] + abs(0, 0x200)                            // minps xmm0, [0x200]
+            + [0x0F, 0x11] + abs(0, 0x300)                            // movups [0x300], xmm0
+        var gpr = [UInt64](repeating: 0, count: 16)
+        gpr[4] = HostCPU.dataAddress + 0x8000
+        let state = HostState(gpr: gpr, rip: HostCPU.codeAddress, rflags: 0x202)
+        let model = machine.run(code: code, state: state, data: data)
+        let host = HostCPU.runDetailed(code: code, state: state, data: data)
+        #expect(model.outcome == .completed && host.outcome == .completed)
+        let expected: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0]
+        #expect(Array(machine.data[0x300..<0x310]) == expected)
+        #expect(Array(host.data[0x300..<0x310]) == expected)
     }
 
     /// The machine recognises the end of a sequence and reports faults at the faulting instruction.

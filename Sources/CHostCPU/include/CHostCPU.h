@@ -6,8 +6,9 @@
 //   code area  HOSTCPU_CODE_ADDRESS .. +HOSTCPU_CODE_SIZE  (read/write/execute)
 //   data area  HOSTCPU_DATA_ADDRESS .. +HOSTCPU_DATA_SIZE  (read/write; also the stack)
 // The sequence is copied to the start of the code area and followed by a
-// 14-byte `jmp qword [rip+0]` back into the runner, which touches no register,
-// flag or data byte.
+// jump back into the runner (64-bit: 14-byte `jmp qword [rip+0]`; 32/16-bit: a
+// far jump to a 64-bit trampoline at the end of the code area), which touches no
+// register, flag or data byte.
 //
 // Register arrays are 18 x uint64_t: [0..15] = RAX RCX RDX RBX RSP RBP RSI RDI
 // R8..R15 (encoding order), [16] = RIP, [17] = RFLAGS.
@@ -22,8 +23,13 @@
 #define HOSTCPU_CODE_SIZE    0x10000ULL
 #define HOSTCPU_DATA_ADDRESS 0x10010000ULL
 #define HOSTCPU_DATA_SIZE    0x10000ULL
-/// Bytes reserved at the end of the code area for the jump back into the runner.
+/// Bytes reserved after the code for the jump back into the runner.
 #define HOSTCPU_TRAILER_SIZE 14
+/// Bytes reserved at the end of the code area (a 64-bit trampoline back into the runner and the far
+/// pointer to it, used by 32- and 16-bit sequences).
+#define HOSTCPU_RESERVED_TAIL 32
+/// The longest sequence.
+#define HOSTCPU_MAX_CODE (HOSTCPU_CODE_SIZE - HOSTCPU_RESERVED_TAIL - HOSTCPU_TRAILER_SIZE)
 
 /// RFLAGS bits a user-mode caller may set on entry (CF PF AF ZF SF DF OF).
 #define HOSTCPU_SETTABLE_FLAGS 0xCD5ULL
@@ -56,6 +62,19 @@ int hostcpu_available(void);
 int hostcpu_run(const uint8_t *code, size_t code_len, const uint64_t *in_regs,
                 const uint8_t *data_in, uint8_t *data_out, uint64_t *out_regs,
                 hostcpu_fault *fault);
+
+/// 1 when sequences of `mode` (64, 32 or 16) can run: 64 and 32 when hostcpu_available(); 16 also needs
+/// modify_ldt(2) to have accepted the runner's 16-bit code and data segments.
+int hostcpu_mode_available(int mode);
+
+/// hostcpu_run for a code-segment mode: 64 (64-bit user code segment 0x33, entry at HOSTCPU_CODE_ADDRESS),
+/// 32 (compatibility mode: the 32-bit user code segment 0x23, flat DS/ES/SS 0x2B, entry at
+/// HOSTCPU_CODE_ADDRESS) or 16 (a 16-bit LDT code segment based at HOSTCPU_CODE_ADDRESS, limit 0xFFFF,
+/// entry at offset 0; DS/ES/SS a 16-bit data segment based at HOSTCPU_DATA_ADDRESS, limit 0xFFFF, B=0).
+/// Register values and RIP are as the processor holds them (RIP: the offset in CS).
+int hostcpu_run_mode(int mode, const uint8_t *code, size_t code_len, const uint64_t *in_regs,
+                     const uint8_t *data_in, uint8_t *data_out, uint64_t *out_regs,
+                     hostcpu_fault *fault);
 
 /// CPUID on the host; returns 0 (and zeros) where unavailable.
 int hostcpu_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *out4);

@@ -375,7 +375,10 @@ extension CPU {
                     r.setLane(k, size, cmpPredicate(pred, c) ? UInt64.max : 0)
                 } else {
                     let z = sseArith(op, x, y, fmt, &e)
-                    r.setLane(k, size, z == y ? b.lane(k, size) : a.lane(k, size))
+                    // The chosen operand as it was, except that under DAZ a denormal operand has become a zero of
+                    // its sign before the comparison, and that zero is the result (as the host processor returns).
+                    let pick = z == y ? y : x
+                    r.setLane(k, size, pick.cls == .zero ? pack(pick) : (z == y ? b.lane(k, size) : a.lane(k, size)))
                 }
             }
             if op == 0x52 || op == 0x53 { e.flags = 0; e.tiny = false }

@@ -2,17 +2,25 @@
 // results the host oracle compares through the data area (the runner does not load or compare XMM or
 // x87 registers, so every item loads its operands from the data area and stores its results there).
 //
-// Safety: MXCSR is never changed (it would leak into this process if a later instruction faulted);
-// x87 items start and end with FNINIT; aligned operands use 16-byte aligned addresses; no unmasked
-// exception can occur. Excluded because the model is not bit-exact with hardware there: RCPPS/RSQRTPS
+// MXCSR and the x87 control word: half of the SSE items load a random MXCSR (rounding control, FTZ, DAZ,
+// sometimes unmasked exceptions, which then end the run with #XM), half of the x87 items a random rounding
+// and precision control with every exception masked. The runner saves and restores its process's
+// floating-point state around each run, so nothing leaks into the host process; the model starts each run
+// from the state the runner's process has (MXCSR 0x1F80, FCW 0x37F).
+// x87 items start and end with FNINIT; aligned operands use 16-byte aligned addresses. Excluded because the model is not bit-exact with hardware there: RCPPS/RSQRTPS
 // (approximations), x87 transcendentals, FPREM/FPREM1 (partial-remainder step size), and FSW.C1 (masked).
 
 extension SequenceBuilder {
-    /// ModRM (mod 00, rm 100) + SIB (no base, no index) + disp32 for an absolute data-area address.
+    /// ModRM (mod 00, rm 100) + SIB (no base, no index) + disp32 for an absolute data-area address; in 16-bit
+    /// code ModRM (mod 00, rm 110) + disp16, the 16-bit addressing form of an absolute offset.
     func absolute(_ reg: Int, _ offset: Int) -> [UInt8] {
         let a = UInt32(truncatingIfNeeded: dataBase + UInt64(offset))
+        if mode == .mode16 { return [UInt8(0x06 | (reg & 7) << 3)] + le(UInt64(a), 2) }
         return [UInt8(0x04 | (reg & 7) << 3), 0x25] + le(UInt64(a), 4)
     }
+
+    /// The prefix that makes an instruction's operand 16 bits (none in 16-bit code).
+    var wordPrefix: [UInt8] { mode == .mode16 ? [] : [0x66] }
 
     /// A 16-byte aligned data-area offset below the stack region.
     mutating func slot() -> Int { 16 * rng.below(0x800) }
@@ -42,11 +50,19 @@ extension SequenceBuilder {
     }
 
     /// STMXCSR, AND, LDMXCSR through data-area slot `mx`: clears the MXCSR exception flags (the host's are sticky
-    /// across runs) and changes nothing else.
+    /// across runs) and changes nothing else; or, half of the time, MOV and LDMXCSR: a random MXCSR with no flags
+    /// set, a random rounding control, FTZ and DAZ, and one time in four some exceptions unmasked.
     mutating func clearMXCSRFlags(_ mx: Int) {
         let m = ripMem(mx)
+        if rng.coin() {
+            var v = UInt64(rng.below(4)) << 13 | (rng.coin() ? 1 << 15 : 0) | (rng.coin() ? 1 << 6 : 0)
+            v |= rng.oneIn(4) ? UInt64(rng.below(64)) << 7 : 0x3F << 7
+            emit(Inst(opcode: [0xC7], reg: 0, rm: .mem(m), imm: le(v, 4), opSize: 4), "mov dword \(m.text), \(hex(v))")
+            emit(Inst(opcode: [0x0F, 0xAE], reg: 2, rm: .mem(m)), "ldmxcsr \(m.text) (rc \(v >> 13 & 3)\(v & 1 << 15 != 0 ? ", ftz" : "")\(v & 1 << 6 != 0 ? ", daz" : "")\(v >> 7 & 0x3F != 0x3F ? ", unmasked \(hex(~(v >> 7) & 0x3F))" : ""))")
+            return
+        }
         emit(Inst(opcode: [0x0F, 0xAE], reg: 3, rm: .mem(m)), "stmxcsr \(m.text)")
-        emit(Inst(opcode: [0x81], reg: 4, rm: .mem(m), imm: le(UInt64(0xFFFF_FFC0), 4)), "and dword \(m.text), ~0x3f",
+        emit(Inst(opcode: [0x81], reg: 4, rm: .mem(m), imm: le(UInt64(0xFFFF_FFC0), 4), opSize: 4), "and dword \(m.text), ~0x3f",
              FlowEffect(defFlags: 0x8C5, undefFlags: 0x10))
         emit(Inst(opcode: [0x0F, 0xAE], reg: 2, rm: .mem(m)), "ldmxcsr \(m.text)")
     }
@@ -82,7 +98,7 @@ extension SequenceBuilder {
             var r = rng.below(8)
             if r == 4 { r = 0 }
             guard writable(r) else { return }
-            let w = rng.coin()
+            let w = is64 && rng.coin()
             let bytes: [UInt8]
             switch rng.below(5) {
             case 0: bytes = [rng.pick([UInt8(0xF2), 0xF3])] + (w ? [0x48] : []) + [0x0F, rng.pick([UInt8(0x2C), 0x2D]), UInt8(0xC0 | r << 3 | b)]
@@ -95,7 +111,7 @@ extension SequenceBuilder {
         case 6:         // from a GPR: CVTSI2SS/SD, MOVD/MOVQ, PINSRW
             let r = rng.below(8)
             guard r != 4, regDefined(r) else { return }
-            let w = rng.coin()
+            let w = is64 && rng.coin()
             let bytes: [UInt8]
             switch rng.below(3) {
             case 0: bytes = [rng.pick([UInt8(0xF2), 0xF3])] + (w ? [0x48] : []) + [0x0F, 0x2A, UInt8(0xC0 | a << 3 | r)]
@@ -125,6 +141,12 @@ extension SequenceBuilder {
     private mutating func genX87Item() -> Bool {
         let s1 = slot(), s2 = slot(), out = slot(), sw = slot()
         appendRaw([0xDB, 0xE3], "fninit", FlowEffect())
+        if rng.coin() {
+            // FLDCW: rounding control (bits 11:10) and precision control (bits 9:8, 01 reserved), exceptions masked.
+            let cw = UInt64(0x3F) | UInt64(rng.below(4)) << 10 | UInt64(rng.pick([0, 2, 3])) << 8 | 0x40
+            appendRaw(wordPrefix + [0xC7] + absolute(0, sw) + le(cw, 2), "mov word [\(hx(sw))], \(hex(cw))", FlowEffect())
+            appendRaw([0xD9] + absolute(5, sw), "fldcw [\(hx(sw))] (rc \(cw >> 10 & 3), pc \(cw >> 8 & 3))", FlowEffect())
+        }
         for s in [s1, s2] {
             let (op, reg, name): (UInt8, Int, String) = rng.pick([(0xDD, 0, "fld qword"), (0xD9, 0, "fld dword"), (0xDB, 5, "fld tbyte"),
                                                                    (0xDB, 0, "fild dword"), (0xDF, 5, "fild qword"), (0xDF, 0, "fild word")])
@@ -148,7 +170,7 @@ extension SequenceBuilder {
         }
         appendRaw([0xDD] + absolute(7, sw), "fnstsw [\(hx(sw))]", FlowEffect())
         // C1 (round-up indicator) is not modelled: clear it in the stored status word. AND leaves AF undefined.
-        appendRaw([0x66, 0x81] + absolute(4, sw) + [0xFF, 0xFD], "and word [\(hx(sw))], 0xFDFF",
+        appendRaw(wordPrefix + [0x81] + absolute(4, sw) + [0xFF, 0xFD], "and word [\(hx(sw))], 0xFDFF",
                   FlowEffect(defFlags: 0x8C5, undefFlags: 0x10))
         appendRaw([0xDB] + absolute(7, out), "fstp tbyte [\(hx(out))]", FlowEffect())
         appendRaw([0xDD] + absolute(3, out + 16), "fstp qword [\(hx(out + 16))]", FlowEffect())

@@ -53,6 +53,8 @@ struct MemOperand {
     var b = false
     var ripTarget: UInt64?
     var addr32 = false
+    /// A 16-bit addressing form (ModRM rm 0–7 = BX+SI ... BX; only generated for 16-bit code).
+    var addr16 = false
     var text: String
 }
 
@@ -71,6 +73,8 @@ struct Inst {
     var reg: Int?
     var rm: RMOperand?
     var imm: [UInt8] = []
+    /// The operand size `applySize` chose (2, 4, 8; 0 = none): in 16-bit code a 0x66 prefix means 32 bits.
+    var opSize = 0
 }
 
 private let CF: UInt64 = 1, PF: UInt64 = 4, AF: UInt64 = 0x10, ZF: UInt64 = 0x40, SF: UInt64 = 0x80
@@ -115,9 +119,17 @@ func shex(_ v: Int64) -> String { v < 0 ? "-0x" + String(v.magnitude, radix: 16)
 func le(_ v: UInt64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
 func le(_ v: Int64, _ n: Int) -> [UInt8] { le(UInt64(bitPattern: v), n) }
 
-/// Encodes an instruction at `address`; nil when it would need a REX prefix it may not have.
-func encodeInst(_ i: Inst, at address: UInt64) -> [UInt8]? {
+/// Encodes an instruction at `address` for code of `mode`; nil when it would need a REX prefix it may not have
+/// (outside 64-bit mode: any REX prefix). In 16-bit code the operand-size prefix follows `opSize` (none for 2
+/// bytes, 0x66 for 4) and memory operands other than 16-bit forms get an address-size prefix (32-bit
+/// addressing); in 32-bit code only 16-bit forms do. RIP-relative operands become absolute disp32 outside
+/// 64-bit mode.
+func encodeInst(_ i: Inst, at address: UInt64, mode: CodeSegmentMode = .mode64) -> [UInt8]? {
     var out = i.legacy
+    if mode == .mode16 {
+        if i.opSize == 2, let k = out.lastIndex(of: 0x66) { out.remove(at: k) }
+        if i.opSize == 4 { out.insert(0x66, at: 0) }
+    }
     var r = false, x = false, b = false
     if let reg = i.reg, reg >= 8 { r = true }
     if let op = i.opReg, op >= 8 { b = true }
@@ -126,12 +138,16 @@ func encodeInst(_ i: Inst, at address: UInt64) -> [UInt8]? {
     case .reg(let c)?: if c >= 8 { b = true }
     case .mem(let m)?:
         x = m.x; b = m.b; mem = m
-        if m.addr32 { out.append(0x67) }
+        switch mode {
+        case .mode64: if m.addr32 { out.append(0x67) }
+        case .mode32: if m.addr16 { out.append(0x67) }
+        case .mode16: if !m.addr16 { out.append(0x67) }
+        }
     case nil: break
     }
     let rex = UInt8(0x40) | (i.w ? 8 : 0) | (r ? 4 : 0) | (x ? 2 : 0) | (b ? 1 : 0)
     if rex != 0x40 || i.forceRex {
-        if i.noRex { return nil }
+        if i.noRex || mode != .mode64 { return nil }
         out.append(rex)
     }
     var ops = i.opcode
@@ -152,7 +168,7 @@ func encodeInst(_ i: Inst, at address: UInt64) -> [UInt8]? {
     out += i.imm
     if let m = mem, let t = m.ripTarget, dispPos >= 0 {
         let next = address &+ UInt64(out.count)
-        let d = le(t &- next, 4)
+        let d = mode == .mode64 ? le(t &- next, 4) : le(t, 4)
         for k in 0..<4 { out[dispPos + k] = d[k] }
     }
     return out
@@ -171,6 +187,8 @@ public struct SequenceGenerator: Sendable {
     public var features: HostCPU.Features
     /// Items per sequence (an item is one instruction with its setup MOVs, or a CALL/LOOP block).
     public var itemCount: ClosedRange<Int> = 1...12
+    /// The code-segment mode the sequences are generated for.
+    public var mode: CodeSegmentMode = .mode64
 
     /// Creates a generator; `features` defaults to the host's CPUID.
     public init(seed: UInt64, features: HostCPU.Features = HostCPU.hostFeatures) {
@@ -180,15 +198,15 @@ public struct SequenceGenerator: Sendable {
 
     /// The next sequence.
     public mutating func next() -> GeneratedSequence {
-        let s = SequenceGenerator.sequence(seed: seed, index: index, features: features, itemCount: itemCount)
+        let s = SequenceGenerator.sequence(seed: seed, index: index, features: features, itemCount: itemCount, mode: mode)
         index += 1
         return s
     }
 
     /// Sequence `index` of `seed`.
     public static func sequence(seed: UInt64, index: UInt64, features: HostCPU.Features = HostCPU.hostFeatures,
-                                itemCount: ClosedRange<Int> = 1...12) -> GeneratedSequence {
-        var b = SequenceBuilder(seed: seed, index: index, features: features)
+                                itemCount: ClosedRange<Int> = 1...12, mode: CodeSegmentMode = .mode64) -> GeneratedSequence {
+        var b = SequenceBuilder(seed: seed, index: index, features: features, mode: mode)
         return b.build(items: itemCount)
     }
 }
@@ -199,6 +217,8 @@ struct Pending {
     var insn: Int
     var dispPos: Int
     var rel8: Bool
+    /// Displacement bytes of the long form (4; 2 in 16-bit code).
+    var relBytes = 4
     var endOffset: Int
     var state: Flow?
 }
@@ -215,15 +235,30 @@ struct SequenceBuilder {
     var pending: [Pending] = []
     var ctx = GenContext()
     static let maxItemBytes = 64
-    let dataBase = HostCPU.dataAddress
-    let stackTop = HostCPU.dataAddress + 0xC000
+    /// The code-segment mode; addresses below are what the code sees: linear in 64- and 32-bit code, offsets
+    /// in the code and data segments (based at the two areas) in 16-bit code.
+    let mode: CodeSegmentMode
+    let codeBase: UInt64
+    let dataBase: UInt64
+    let stackTop: UInt64
+    /// General registers and XMM registers the mode can name (8 without REX).
+    let regCount: Int
 
-    init(seed: UInt64, index: UInt64, features: HostCPU.Features) {
+    init(seed: UInt64, index: UInt64, features: HostCPU.Features, mode: CodeSegmentMode = .mode64) {
         self.seed = seed
         self.index = index
         self.features = features
-        rng = OracleRandom(seed: seed ^ (index &* 0x9E37_79B9_7F4A_7C15) ^ 0x5DEE_CE66_D1CE_4E5B)
+        self.mode = mode
+        codeBase = mode.codeBase
+        dataBase = mode.dataBase
+        stackTop = mode.dataBase + 0xC000
+        regCount = mode == .mode64 ? 16 : 8
+        // 64-bit sequences keep the seeds of before; other modes get their own streams.
+        let modeSalt: UInt64 = mode == .mode64 ? 0 : UInt64(mode.rawValue) &* 0xA24B_AED4_963E_E407
+        rng = OracleRandom(seed: seed ^ (index &* 0x9E37_79B9_7F4A_7C15) ^ 0x5DEE_CE66_D1CE_4E5B ^ modeSalt)
     }
+
+    var is64: Bool { mode == .mode64 }
 
     // MARK: State helpers
 
@@ -234,7 +269,7 @@ struct SequenceBuilder {
     func writable(_ r: Int) -> Bool { ctx.protected & (1 << r) == 0 }
 
     mutating func appendRaw(_ bytes: [UInt8], _ text: String, _ e: FlowEffect) {
-        let addr = HostCPU.codeAddress + UInt64(code.count)
+        let addr = codeBase + UInt64(code.count)
         let before = cur
         let after = cur?.applying(e)
         insns.append(GeneratedInstruction(
@@ -249,7 +284,7 @@ struct SequenceBuilder {
 
     @discardableResult
     mutating func emit(_ i: Inst, _ text: String, _ e: FlowEffect = FlowEffect()) -> Bool {
-        guard let bytes = encodeInst(i, at: HostCPU.codeAddress + UInt64(code.count)) else { return false }
+        guard let bytes = encodeInst(i, at: codeBase + UInt64(code.count), mode: mode) else { return false }
         appendRaw(bytes, text, e)
         return true
     }
@@ -273,14 +308,14 @@ struct SequenceBuilder {
 
     /// `mov r32, imm32` (zero-extends): pins a register to a data-area address.
     mutating func setupMov32(_ r: Int, _ v: UInt64) {
-        emit(Inst(opcode: [0xB8], opReg: r, imm: le(v, 4)), "mov \(regName(r, 4)), \(hex(v & 0xFFFF_FFFF))",
+        emit(Inst(opcode: [0xB8], opReg: r, imm: le(v, 4), opSize: 4), "mov \(regName(r, 4)), \(hex(v & 0xFFFF_FFFF))",
              FlowEffect(defRegs: 1 << r))
     }
 
-    /// `mov r64, simm32`.
+    /// `mov r64, simm32` (outside 64-bit mode `mov r32, imm32`: addresses wrap at 32 bits there).
     mutating func setupMovS(_ r: Int, _ v: Int64) {
-        emit(Inst(w: true, opcode: [0xC7], reg: 0, rm: .reg(r), imm: le(v, 4)), "mov \(regName(r, 8)), \(shex(v))",
-             FlowEffect(defRegs: 1 << r))
+        emit(Inst(w: is64, opcode: [0xC7], reg: 0, rm: .reg(r), imm: le(v, 4), opSize: 4),
+             "mov \(regName(r, is64 ? 8 : 4)), \(shex(v))", FlowEffect(defRegs: 1 << r))
     }
 
     // MARK: Operand choice
@@ -290,8 +325,10 @@ struct SequenceBuilder {
     mutating func pickReg(size: Int, high: Bool = false, read: Bool, write: Bool, full: Bool = false,
                           avoid: UInt16 = 0, lowOnly: Bool = false) -> Int? {
         var cands: [Int] = []
-        let limit = high || lowOnly ? 8 : 16
+        let limit = high || lowOnly ? 8 : regCount
         for c in 0..<limit {
+            // Without REX, byte registers 4–7 are AH–BH: callers that did not ask for them get AL–BL only.
+            if !is64 && size == 1 && !high && c >= 4 { continue }
             let phys = size == 1 && high && c >= 4 ? c - 4 : c
             if avoid & (1 << phys) != 0 { continue }
             if write && !writable(phys) { continue }
@@ -307,7 +344,7 @@ struct SequenceBuilder {
     /// A register for a setup MOV (written, not read).
     mutating func pickSetupReg(avoid: UInt16, lowOnly: Bool) -> Int? {
         var c: [Int] = []
-        for r in 0..<(lowOnly ? 8 : 16) where r != 4 && writable(r) && avoid & (1 << r) == 0 { c.append(r) }
+        for r in 0..<(lowOnly ? 8 : regCount) where r != 4 && writable(r) && avoid & (1 << r) == 0 { c.append(r) }
         return c.isEmpty ? nil : rng.pick(c)
     }
 
@@ -320,7 +357,9 @@ struct SequenceBuilder {
         var target = dataBase + 0x200 + UInt64(rng.below(0x7A00 - extent))
         if align > 1 { target &= ~UInt64(align - 1) }
         let ptr = ptrName(size)
-        let addr32 = rng.oneIn(10)
+        if mode == .mode16 && rng.oneIn(3), let m = makeMem16(target: target, ptr: ptr, avoid: avoid) { return m }
+        // 32-bit addressing: a 0x67 prefix in 64-bit code, the default in 32-bit code, a 0x67 prefix in 16-bit code.
+        let addr32 = mode == .mode64 ? rng.oneIn(10) : mode == .mode16
         let a32 = addr32 ? "(a32)" : ""
         var form = rng.below(6)
         if form == 5 && (ctx.noStack || !allowStack || align > 8) { form = rng.below(5) }
@@ -330,7 +369,7 @@ struct SequenceBuilder {
                               text: "\(ptr) \(a32)[rip→\(hex(target))]")
         case 1:
             let sib = UInt8(rng.below(4)) << 6 | 4 << 3 | 5
-            return MemOperand(mod: 0, rm: 4, sib: sib, disp: le(target, 4), b: rng.coin(), addr32: addr32,
+            return MemOperand(mod: 0, rm: 4, sib: sib, disp: le(target, 4), b: is64 && rng.coin(), addr32: addr32,
                               text: "\(ptr) \(a32)[\(hex(target))]")
         case 2:
             guard let base = pickSetupReg(avoid: avoid, lowOnly: lowOnly) else { return nil }
@@ -352,7 +391,7 @@ struct SequenceBuilder {
                 let disp = Int64(bitPattern: target) - (iv << scale)
                 setupMovS(index, iv)
                 let sib = UInt8(scale) << 6 | UInt8(index & 7) << 3 | 5
-                return MemOperand(mod: 0, rm: 4, sib: sib, disp: le(disp, 4), x: index >= 8, b: rng.coin(),
+                return MemOperand(mod: 0, rm: 4, sib: sib, disp: le(disp, 4), x: index >= 8, b: is64 && rng.coin(),
                                   addr32: addr32,
                                   text: "\(ptr) \(a32)[\(regName(index, addr32 ? 4 : 8))*\(1 << scale)+\(shex(disp))]")
             }
@@ -376,13 +415,38 @@ struct SequenceBuilder {
         }
     }
 
+    /// A 16-bit addressing form (16-bit code): [BX+SI], [BX+DI], [BP+SI], [BP+DI], [SI], [DI], [BP] or [BX]
+    /// with no, an 8-bit or a 16-bit displacement, or [disp16], reaching `target` (an offset in the data
+    /// segment) modulo 64 KiB; the registers get setup MOVs with random upper halves (ignored by the address).
+    mutating func makeMem16(target: UInt64, ptr: String, avoid: UInt16) -> MemOperand? {
+        let rm = UInt8(rng.below(8))
+        let names = ["bx+si", "bx+di", "bp+si", "bp+di", "si", "di", "bp", "bx"]
+        let regs: [[Int]] = [[3, 6], [3, 7], [5, 6], [5, 7], [6], [7], [5], [3]]
+        let mod = UInt8(rng.below(3))
+        if rm == 6 && mod == 0 {
+            return MemOperand(mod: 0, rm: 6, sib: nil, disp: le(target & 0xFFFF, 2), addr16: true, text: "\(ptr) [\(hex(target & 0xFFFF))]")
+        }
+        for r in regs[Int(rm)] where !writable(r) || avoid & (1 << r) != 0 { return nil }
+        let disp: Int64 = mod == 0 ? 0 : (mod == 1 ? Int64(rng.within(-128...127)) : Int64(rng.within(-0x8000...0x7FFF)))
+        var rest = Int64(bitPattern: target) - disp
+        if regs[Int(rm)].count == 2 {
+            let iv = Int64(rng.below(0x10000))
+            rest -= iv
+            setupMov32(regs[Int(rm)][1], UInt64(rng.below(0x10000)) << 16 | UInt64(iv))
+        }
+        setupMov32(regs[Int(rm)][0], UInt64(rng.below(0x10000)) << 16 | (UInt64(bitPattern: rest) & 0xFFFF))
+        let dispBytes = mod == 0 ? [] : le(disp, mod == 1 ? 1 : 2)
+        return MemOperand(mod: mod, rm: rm, sib: nil, disp: dispBytes, addr16: true,
+                          text: "\(ptr) [\(names[Int(rm)])\(disp == 0 ? "" : "+" + shex(disp))] (a16)")
+    }
+
     /// A memory operand whose address is computed but never accessed (LEA, NOP): any defined registers.
     mutating func makeFreeMem(lowOnly: Bool = false) -> MemOperand {
-        let limit = lowOnly ? 8 : 16
+        let limit = lowOnly ? 8 : regCount
         let defined = (0..<limit).filter { regDefined($0) }
         let base = defined.isEmpty ? 4 : rng.pick(defined)
         let idxCands = defined.filter { $0 != 4 }
-        let addr32 = rng.oneIn(6)
+        let addr32 = mode == .mode64 ? rng.oneIn(6) : mode == .mode16
         let n = addr32 ? 4 : 8
         switch rng.below(4) {
         case 0:
@@ -406,11 +470,16 @@ struct SequenceBuilder {
         }
     }
 
-    mutating func pickSize(_ allowed: [Int] = [1, 2, 4, 8]) -> Int { rng.pick(allowed) }
+    /// A random operand size from `allowed` (8 only in 64-bit mode).
+    mutating func pickSize(_ allowed: [Int] = [1, 2, 4, 8]) -> Int {
+        let sizes = is64 ? allowed : allowed.filter { $0 != 8 }
+        return sizes.isEmpty ? 4 : rng.pick(sizes)
+    }
 
     func applySize(_ size: Int, _ i: inout Inst) {
         if size == 2 { i.legacy.append(0x66) }
         if size == 8 { i.w = true }
+        i.opSize = size
     }
 
     func immBytes(_ size: Int) -> Int { size == 1 ? 1 : (size == 2 ? 2 : 4) }
@@ -461,11 +530,11 @@ struct SequenceBuilder {
         }
         gpr[4] = stackTop - UInt64(8 * rng.below(32))
         let flags = (rng.next() & HostFlags.compared) | 0x202
-        let state = HostState(gpr: gpr, rip: HostCPU.codeAddress, rflags: flags)
+        let state = HostState(gpr: gpr, rip: codeBase, rflags: flags)
         let data = HostCPU.randomData(seed: rng.next())
         return GeneratedSequence(seed: seed, index: index, instructions: insns, code: code, initialState: state,
                                  initialData: data, definedFlagsMask: HostFlags.compared & ~final.uf,
-                                 undefinedRegisters: regsSet(final.ur))
+                                 undefinedRegisters: regsSet(final.ur), mode: mode)
     }
 
     /// Lands pending forward jumps at the current offset (an item boundary).
@@ -478,17 +547,17 @@ struct SequenceBuilder {
                 if p.rel8 {
                     code[p.dispPos] = UInt8(truncatingIfNeeded: d)
                 } else {
-                    let b = le(UInt64(d), 4)
-                    for k in 0..<4 { code[p.dispPos + k] = b[k] }
+                    let b = le(UInt64(d), p.relBytes)
+                    for k in 0..<p.relBytes { code[p.dispPos + k] = b[k] }
                 }
-                let local = p.dispPos - Int(insns[p.insn].address - HostCPU.codeAddress)
+                let local = p.dispPos - Int(insns[p.insn].address - codeBase)
                 if p.rel8 {
                     insns[p.insn].bytes[local] = UInt8(truncatingIfNeeded: d)
                 } else {
-                    let b = le(UInt64(d), 4)
-                    for k in 0..<4 { insns[p.insn].bytes[local + k] = b[k] }
+                    let b = le(UInt64(d), p.relBytes)
+                    for k in 0..<p.relBytes { insns[p.insn].bytes[local + k] = b[k] }
                 }
-                insns[p.insn].text += " → \(hex(HostCPU.codeAddress + UInt64(code.count)))"
+                insns[p.insn].text += " → \(hex(codeBase + UInt64(code.count)))"
                 cur = joinFlow(cur, p.state)
             } else {
                 keep.append(p)
@@ -696,6 +765,7 @@ struct SequenceBuilder {
     }
 
     mutating func genIncDec() -> Bool {
+        if !is64 && rng.oneIn(3) { return genLegacyOnly() }
         let dec = rng.coin()
         return genGroup1(0xFE, dec ? 1 : 0, dec ? "dec" : "inc", FlowEffect(defFlags: OF | SF | ZF | AF | PF), lockable: true)
     }
@@ -1014,7 +1084,7 @@ struct SequenceBuilder {
     mutating func genCmpxchg8b() -> Bool {
         for r in 0..<4 where !regDefined(r) { return false }
         guard writable(0), writable(2) else { return false }
-        let wide = features.cmpxchg16b && rng.coin()
+        let wide = features.cmpxchg16b && is64 && rng.coin()
         guard let m = makeMem(size: wide ? 16 : 8, align: wide ? 16 : 1) else { return false }
         var i = Inst(w: wide, opcode: [0x0F, 0xC7], reg: 1, rm: .mem(m))
         let lk = lockPrefix(true, &i)
@@ -1052,15 +1122,15 @@ struct SequenceBuilder {
         switch rng.below(3) {
         case 0:
             guard !ctx.noFlagRead, flagsDefined(HostFlags.compared) else { return false }
-            return emit(Inst(legacy: pre, opcode: [0x9C]), narrow ? "pushf" : "pushfq")
+            return emit(Inst(legacy: pre, opcode: [0x9C], opSize: narrow ? 2 : 4), narrow ? "pushf" : "pushfq")
         case 1:
             guard !ctx.noFlagRead, flagsDefined(HostFlags.compared) else { return false }
-            emit(Inst(legacy: pre, opcode: [0x9C]), narrow ? "pushf" : "pushfq")
-            return emit(Inst(legacy: pre, opcode: [0x9D]), narrow ? "popf" : "popfq")
+            emit(Inst(legacy: pre, opcode: [0x9C], opSize: narrow ? 2 : 4), narrow ? "pushf" : "pushfq")
+            return emit(Inst(legacy: pre, opcode: [0x9D], opSize: narrow ? 2 : 4), narrow ? "popf" : "popfq")
         default:
             let v = (rng.next() & HostFlags.compared) | 0x202
-            emit(Inst(legacy: pre, opcode: [0x68], imm: le(v, narrow ? 2 : 4)), "push \(hex(v))")
-            return emit(Inst(legacy: pre, opcode: [0x9D]), narrow ? "popf" : "popfq",
+            emit(Inst(legacy: pre, opcode: [0x68], imm: le(v, narrow ? 2 : 4), opSize: narrow ? 2 : 4), "push \(hex(v))")
+            return emit(Inst(legacy: pre, opcode: [0x9D], opSize: narrow ? 2 : 4), narrow ? "popf" : "popfq",
                         FlowEffect(defFlags: HostFlags.compared))
         }
     }
@@ -1074,26 +1144,26 @@ struct SequenceBuilder {
             switch rng.below(4) {
             case 0:
                 guard let r = pickReg(size: size, read: true, write: false) else { return false }
-                return emit(Inst(legacy: pre, opcode: [0x50], opReg: r), "push \(regName(r, size))")
+                return emit(Inst(legacy: pre, opcode: [0x50], opReg: r, opSize: narrow ? 2 : 4), "push \(regName(r, size))")
             case 1:
                 let v = UInt8(truncatingIfNeeded: rng.next())
-                return emit(Inst(legacy: pre, opcode: [0x6A], imm: [v]), "push byte \(hex(UInt64(v)))")
+                return emit(Inst(legacy: pre, opcode: [0x6A], imm: [v], opSize: narrow ? 2 : 4), "push byte \(hex(UInt64(v)))")
             case 2:
                 let imm = randomImm(narrow ? 2 : 4)
-                return emit(Inst(legacy: pre, opcode: [0x68], imm: imm.bytes), "push \(imm.text)")
+                return emit(Inst(legacy: pre, opcode: [0x68], imm: imm.bytes, opSize: narrow ? 2 : 4), "push \(imm.text)")
             default:
                 guard let m = makeMem(size: size) else { return false }
-                return emit(Inst(legacy: pre, opcode: [0xFF], reg: 6, rm: .mem(m)), "push \(m.text)")
+                return emit(Inst(legacy: pre, opcode: [0xFF], reg: 6, rm: .mem(m), opSize: narrow ? 2 : 4), "push \(m.text)")
             }
         }
         if rng.coin() {
-            guard let r = pickReg(size: size, read: false, write: true, full: true) else { return false }
+            guard let r = pickReg(size: size, read: false, write: true, full: mode != .mode16) else { return false }
             var e = FlowEffect()
-            if size == 8 { e.defRegs = 1 << r }
-            return emit(Inst(legacy: pre, opcode: [0x58], opReg: r), "pop \(regName(r, size))", e)
+            if size == 8 && mode != .mode16 { e.defRegs = 1 << r }
+            return emit(Inst(legacy: pre, opcode: [0x58], opReg: r, opSize: narrow ? 2 : 4), "pop \(regName(r, size))", e)
         }
         guard let m = makeMem(size: size) else { return false }
-        return emit(Inst(legacy: pre, opcode: [0x8F], reg: 0, rm: .mem(m)), "pop \(m.text)")
+        return emit(Inst(legacy: pre, opcode: [0x8F], reg: 0, rm: .mem(m), opSize: narrow ? 2 : 4), "pop \(m.text)")
     }
 
     mutating func genEnterLeave() -> Bool {
@@ -1161,7 +1231,7 @@ struct SequenceBuilder {
             if !store && !writable(0) { return false }
             if store && !regDefined(0) { return false }
             let target = dataBase + 0x200 + UInt64(rng.below(0x7A00))
-            var i = Inst(opcode: [(store ? 0xA2 : 0xA0) + (size == 1 ? 0 : 1)], imm: le(target, 8))
+            var i = Inst(opcode: [(store ? 0xA2 : 0xA0) + (size == 1 ? 0 : 1)], imm: le(target, mode == .mode64 ? 8 : (mode == .mode32 ? 4 : 2)))
             applySize(size, &i)
             if !store { defWrite(&e, 0, size) }
             let m = "\(ptrName(size)) [\(hex(target))]"
@@ -1286,7 +1356,9 @@ struct SequenceBuilder {
     /// Rare deliberate faults: #UD encodings, a #GP from a non-canonical address, and #PF from accesses
     /// that run past the end of the data area (nothing is mapped there, on the host or in the model).
     mutating func genFault() -> Bool {
-        switch rng.below(9) {
+        let kind = rng.below(9)
+        if !is64 && (kind == 1 || kind == 2 || kind == 4) { return genLegacyOnly() }
+        switch kind {
         case 6, 7: return genPageFaultAccess()
         case 8: return genPageFaultString()
         case 0: return emit(Inst(opcode: [0x0F, 0x0B]), "ud2")
@@ -1295,13 +1367,52 @@ struct SequenceBuilder {
         case 3: return emit(Inst(legacy: [0xF0], opcode: [0x01], reg: 0, rm: .reg(0)), "lock add eax, eax (#UD)")
         case 4: return emit(Inst(opcode: [0x27]), "(daa: #UD in 64-bit mode)")
         default:
-            guard let r = pickSetupReg(avoid: 0, lowOnly: false) else { return false }
+            // Non-canonical addresses exist only in 64-bit mode.
+            guard is64, let r = pickSetupReg(avoid: 0, lowOnly: false) else { return false }
             emit(Inst(w: true, opcode: [0xB8], opReg: r, imm: le(UInt64(0x8000_0000_0000_0000), 8)),
                  "mov \(regName(r, 8)), 0x8000000000000000", FlowEffect(defRegs: 1 << r))
             return emit(Inst(opcode: [0x8B], reg: 0, rm: .mem(MemOperand(mod: r & 7 == 5 ? 1 : 0, rm: r & 7 == 4 ? 4 : UInt8(r & 7),
                                                                           sib: r & 7 == 4 ? 0x24 : nil,
                                                                           disp: r & 7 == 5 ? [0] : [], b: r >= 8, text: ""))),
                         "mov eax, [\(regName(r, 8))] (#GP non-canonical)", FlowEffect(defRegs: 1))
+        }
+    }
+
+    /// Instructions valid only outside 64-bit mode: INC/DEC r16/r32 (40–4F), DAA/DAS/AAA/AAS (AF/CF in, OF
+    /// undefined; AAA/AAS leave SF ZF PF undefined too), AAM/AAD with a non-zero base (SF ZF PF defined), SALC,
+    /// PUSHA/POPA.
+    mutating func genLegacyOnly() -> Bool {
+        switch rng.below(7) {
+        case 0, 1:
+            let dec = rng.coin()
+            guard let r = pickReg(size: 4, read: true, write: true), r != 4 else { return false }
+            return emit(Inst(opcode: [dec ? 0x48 : 0x40], opReg: r), "\(dec ? "dec" : "inc") \(regName(r, mode == .mode16 ? 2 : 4))",
+                        FlowEffect(defFlags: OF | SF | ZF | AF | PF))
+        case 2:
+            guard regDefined(0), writable(0), !ctx.noFlagRead, flagsDefined(AF | CF) else { return false }
+            let op = rng.pick([UInt8(0x27), 0x2F, 0x37, 0x3F])
+            let undef: UInt64 = op == 0x27 || op == 0x2F ? OF : OF | SF | ZF | PF
+            let names: [UInt8: String] = [0x27: "daa", 0x2F: "das", 0x37: "aaa", 0x3F: "aas"]
+            return emit(Inst(opcode: [op]), names[op] ?? "bcd", FlowEffect(defFlags: ARITH & ~undef, undefFlags: undef))
+        case 3:
+            guard regDefined(0), writable(0) else { return false }
+            let aam = rng.coin()
+            let base = UInt8(rng.pick([10, 16, 7, 1, 255, rng.within(1...255)]))
+            return emit(Inst(opcode: [aam ? 0xD4 : 0xD5], imm: [base]), "\(aam ? "aam" : "aad") \(base)",
+                        FlowEffect(defFlags: SF | ZF | PF, undefFlags: OF | AF | CF))
+        case 4:
+            guard writable(0), !ctx.noFlagRead, flagsDefined(CF) else { return false }
+            return emit(Inst(opcode: [0xD6]), "salc")
+        case 5:
+            guard !ctx.noStack else { return false }
+            fallthrough
+        default:
+            guard !ctx.noStack, (0..<8).allSatisfy({ regDefined($0) }), (0..<8).allSatisfy({ $0 == 4 || writable($0) }) else {
+                return false
+            }
+            let narrow = rng.coin()
+            emit(Inst(legacy: narrow ? [0x66] : [], opcode: [0x60], opSize: narrow ? 2 : 4), narrow ? "pushaw" : "pushad")
+            return emit(Inst(legacy: narrow ? [0x66] : [], opcode: [0x61], opSize: narrow ? 2 : 4), narrow ? "popaw" : "popad")
         }
     }
 
@@ -1320,7 +1431,7 @@ struct SequenceBuilder {
         let opcodes: [UInt8] = [0x8A, 0x88, 0x00, 0x86]
         var i = Inst(opcode: [opcodes[kind] + (size == 1 ? 0 : 1)], reg: v, rm: .mem(m))
         applySize(size, &i)
-        i.forceRex = size == 1
+        i.forceRex = is64 && size == 1
         let name = ["mov", "mov", "add", "xchg"][kind]
         let text = kind == 0 ? "\(name) \(regName(v, size)), \(m.text)" : "\(name) \(m.text), \(regName(v, size))"
         return emit(i, text + " (#PF at the end of the data area)", FlowEffect(undefFlags: 0))
@@ -1347,16 +1458,20 @@ struct SequenceBuilder {
 
     // MARK: Control flow
 
+    /// Bytes of a near branch displacement: rel32, or rel16 in 16-bit code.
+    var relBytes: Int { mode == .mode16 ? 2 : 4 }
+
     mutating func addPending(rel8: Bool) {
         let insn = insns.count - 1
-        let size = rel8 ? 1 : 4
-        pending.append(Pending(insn: insn, dispPos: code.count - size, rel8: rel8, endOffset: code.count, state: cur))
+        let size = rel8 ? 1 : relBytes
+        pending.append(Pending(insn: insn, dispPos: code.count - size, rel8: rel8, relBytes: relBytes, endOffset: code.count,
+                               state: cur))
     }
 
     mutating func genJcc() -> Bool {
         guard let cc = pickCC() else { return false }
         let short = rng.below(3) != 0
-        let i = short ? Inst(opcode: [0x70 + UInt8(cc)], imm: [0]) : Inst(opcode: [0x0F, 0x80 + UInt8(cc)], imm: [0, 0, 0, 0])
+        let i = short ? Inst(opcode: [0x70 + UInt8(cc)], imm: [0]) : Inst(opcode: [0x0F, 0x80 + UInt8(cc)], imm: [UInt8](repeating: 0, count: relBytes))
         emit(i, "j\(ccNames[cc])")
         addPending(rel8: short)
         return true
@@ -1364,7 +1479,7 @@ struct SequenceBuilder {
 
     mutating func genJmp() -> Bool {
         let short = rng.coin()
-        emit(short ? Inst(opcode: [0xEB], imm: [0]) : Inst(opcode: [0xE9], imm: [0, 0, 0, 0]), "jmp")
+        emit(short ? Inst(opcode: [0xEB], imm: [0]) : Inst(opcode: [0xE9], imm: [UInt8](repeating: 0, count: relBytes)), "jmp")
         addPending(rel8: short)
         cur = nil
         return true
@@ -1384,11 +1499,11 @@ struct SequenceBuilder {
     mutating func genCallBlock() -> Bool {
         if ctx.noStack { return false }
         let callAt = code.count
-        emit(Inst(opcode: [0xE8], imm: le(UInt64(2), 4)), "call")
+        emit(Inst(opcode: [0xE8], imm: le(UInt64(2), relBytes)), "call")
         let jmpIdx = insns.count
         emit(Inst(opcode: [0xEB], imm: [0]), "jmp")
         let bodyStart = code.count
-        insns[jmpIdx - 1].text += " → \(hex(HostCPU.codeAddress + UInt64(bodyStart)))"
+        insns[jmpIdx - 1].text += " → \(hex(codeBase + UInt64(bodyStart)))"
         let saved = ctx
         ctx.noStack = true
         ctx.noControl = true
@@ -1413,7 +1528,7 @@ struct SequenceBuilder {
         if over > 127 || callAt >= code.count { return false }
         code[bodyStart - 1] = UInt8(over)
         insns[jmpIdx].bytes[1] = UInt8(over)
-        insns[jmpIdx].text += " → \(hex(HostCPU.codeAddress + UInt64(code.count)))"
+        insns[jmpIdx].text += " → \(hex(codeBase + UInt64(code.count)))"
         // The jmp executes after the RET: give it the state after the body.
         insns[jmpIdx].undefinedFlagsBefore = cur?.uf ?? 0
         insns[jmpIdx].undefinedFlagsAfter = cur?.uf ?? 0
@@ -1454,7 +1569,7 @@ struct SequenceBuilder {
         let back = bodyStart - (code.count + 2)
         if back < -128 { return false }
         emit(Inst(opcode: [0xE0 + UInt8(op)], imm: [UInt8(truncatingIfNeeded: back)]),
-             "\(["loopne", "loope", "loop"][op]) → \(hex(HostCPU.codeAddress + UInt64(bodyStart)))")
+             "\(["loopne", "loope", "loop"][op]) → \(hex(codeBase + UInt64(bodyStart)))")
         // Later iterations start from the join of the entry state and the state after one pass.
         let once = cur
         cur = recompute(firstBody..<insns.count, from: joinFlow(inState, once))

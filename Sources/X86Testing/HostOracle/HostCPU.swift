@@ -62,12 +62,17 @@ public enum HostFlags {
 public enum HostCPU {
     /// True on x86-64 Linux hosts where the fixed areas could be mapped.
     public static var isAvailable: Bool { hostcpu_available() != 0 }
+    /// True when sequences of `mode` can run natively (16-bit code also needs modify_ldt(2)).
+    public static func isAvailable(_ mode: CodeSegmentMode) -> Bool { hostcpu_mode_available(Int32(mode.rawValue)) != 0 }
     /// Linear address of the first code byte.
     public static let codeAddress: UInt64 = 0x1000_0000
-    /// Size of the code area (the sequence may use all but the last 14 bytes).
+    /// Size of the code area (the sequence may use all but the last 46 bytes: the jump back and a trampoline).
     public static let codeSize: Int = 0x10000
     /// Linear address of the data area (also the stack).
     public static let dataAddress: UInt64 = 0x1001_0000
+    /// The longest sequence (`HOSTCPU_MAX_CODE`: the code area less the 32-byte trampoline tail and the
+    /// 14-byte jump back).
+    public static let maxCodeSize: Int = 0x10000 - 32 - 14
     /// Size of the data area in bytes.
     public static let dataSize: Int = 0x10000
 
@@ -75,13 +80,14 @@ public enum HostCPU {
     /// afterwards, and how the run ended. On hosts without the runner returns the initial state,
     /// data and `.exception(vector: 0xFF, faultRIP: 0)`.
     public static func run(_ s: GeneratedSequence) -> (HostState, [UInt8], HostOutcome) {
-        let r = runDetailed(code: s.code, state: s.initialState, data: s.initialData)
+        let r = runDetailed(code: s.code, state: s.initialState, data: s.initialData, mode: s.mode)
         return (r.state, r.data, r.outcome)
     }
 
     /// Runs raw code with an explicit state and data area (`data` is zero-padded or truncated to
     /// `dataSize`). Also returns the kernel's fault details on an exception.
-    public static func runDetailed(code: [UInt8], state: HostState, data: [UInt8])
+    /// `mode` selects the code segment (see `CodeSegmentMode`); RIP values are then offsets in it.
+    public static func runDetailed(code: [UInt8], state: HostState, data: [UInt8], mode: CodeSegmentMode = .mode64)
         -> (state: HostState, data: [UInt8], outcome: HostOutcome, fault: HostFaultDetail?)
     {
         var input = [UInt64](repeating: 0, count: 18)
@@ -103,7 +109,7 @@ public enum HostCPU {
                 output.withUnsafeMutableBufferPointer { outBuf in
                     dataIn.withUnsafeBufferPointer { dIn in
                         dataOut.withUnsafeMutableBufferPointer { dOut in
-                            hostcpu_run(codeBuf.baseAddress, codeBuf.count, inBuf.baseAddress,
+                            hostcpu_run_mode(Int32(mode.rawValue), codeBuf.baseAddress, codeBuf.count, inBuf.baseAddress,
                                         dIn.baseAddress, dOut.baseAddress, outBuf.baseAddress, &fault)
                         }
                     }

@@ -90,22 +90,22 @@ extension SequenceBuilder {
         case 0:
             let k = 4 * rng.below(4)
             let v = UInt64(rng.pick(SequenceBuilder.specialSingles))
-            emit(Inst(opcode: [0xC7], reg: 0, rm: .mem(ripMem(s + k)), imm: le(v, 4)), "mov dword [\(hx(s + k))], \(hex(v))")
+            emit(Inst(opcode: [0xC7], reg: 0, rm: .mem(ripMem(s + k)), imm: le(v, 4), opSize: 4), "mov dword [\(hx(s + k))], \(hex(v))")
         case 1:
             let k = 8 * rng.below(2)
             let v = rng.pick(SequenceBuilder.specialDoubles)
             for h in 0..<2 {
                 let w = v >> UInt64(32 * h) & 0xFFFF_FFFF
-                emit(Inst(opcode: [0xC7], reg: 0, rm: .mem(ripMem(s + k + 4 * h)), imm: le(w, 4)), "mov dword [\(hx(s + k + 4 * h))], \(hex(w))")
+                emit(Inst(opcode: [0xC7], reg: 0, rm: .mem(ripMem(s + k + 4 * h)), imm: le(w, 4), opSize: 4), "mov dword [\(hx(s + k + 4 * h))], \(hex(w))")
             }
         case 2:   // a terminator (a zero word also ends a word string)
             let k = 2 * rng.below(8)
-            emit(Inst(legacy: [0x66], opcode: [0xC7], reg: 0, rm: .mem(ripMem(s + k)), imm: [0, 0]), "mov word [\(hx(s + k))], 0")
+            emit(Inst(legacy: [0x66], opcode: [0xC7], reg: 0, rm: .mem(ripMem(s + k)), imm: [0, 0], opSize: 2), "mov word [\(hx(s + k))], 0")
         default:  // the same word in two pool slots, so matches and substrings occur
             let v = UInt64(rng.pick([0x6161, 0x0061, 0x4100, 0x3130, 0x7A61, 0xFF80, 0x0101]))
             for t in [s, poolSlot()] {
                 let k = 2 * rng.below(8)
-                emit(Inst(legacy: [0x66], opcode: [0xC7], reg: 0, rm: .mem(ripMem(t + k)), imm: le(v, 2)), "mov word [\(hx(t + k))], \(hex(v))")
+                emit(Inst(legacy: [0x66], opcode: [0xC7], reg: 0, rm: .mem(ripMem(t + k)), imm: le(v, 2), opSize: 2), "mov word [\(hx(t + k))], \(hex(v))")
             }
         }
         return true
@@ -123,9 +123,9 @@ extension SequenceBuilder {
         let f = rng.pick(SequenceBuilder.xmmForms)
         let fp = f.lanes != .integer
         let mx = slot(), sa = operandSlot(), sb = operandSlot(), out = slot()
-        let a = rng.below(16)
+        let a = rng.below(regCount)
         // Floating-point forms have no room for a second load: their register source is the destination itself.
-        let b = fp ? a : rng.below(16)
+        let b = fp ? a : rng.below(regCount)
         if fp { clearMXCSRFlags(mx) }
         if f.opcode == [0x0F, 0x38, 0x10] || f.opcode == [0x0F, 0x38, 0x14] || f.opcode == [0x0F, 0x38, 0x15] { movdqu(0, operandSlot()) }
         movdqu(a, sa)
@@ -170,8 +170,8 @@ extension SequenceBuilder {
         let explicit = op <= 0x61, index = op & 1 != 0
         guard writable(0) || !explicit, writable(2) || !explicit, writable(1) || !index else { return false }
         let sa = operandSlot(), sb = operandSlot(), out = slot()
-        let a = rng.below(16), b = rng.below(16)
-        let wide = explicit && rng.oneIn(4)
+        let a = rng.below(regCount), b = rng.below(regCount)
+        let wide = explicit && is64 && rng.oneIn(4)
         if explicit {
             let lengths: [Int64] = [0, 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 100, -1, -3, -8, -16, -17, -0x8000_0000]
             setupMovS(0, rng.pick(lengths))
@@ -196,8 +196,8 @@ extension SequenceBuilder {
 
     /// CRC32 r32/r64, r/m8/16/32/64 (byte registers AH–BH without REX included).
     private mutating func genCRC32() -> Bool {
-        let size = rng.pick([1, 2, 4, 8])
-        let w = size == 8 || (size == 1 && rng.oneIn(4))
+        let size = rng.pick(is64 ? [1, 2, 4, 8] : [1, 2, 4])
+        let w = size == 8 || (size == 1 && is64 && rng.oneIn(4))
         guard let d = pickReg(size: 4, read: true, write: true) else { return false }
         let opcode: [UInt8] = [0x0F, 0x38, size == 1 ? 0xF0 : 0xF1]
         let legacy: [UInt8] = size == 2 ? [0x66, 0xF2] : [0xF2]
@@ -205,11 +205,11 @@ extension SequenceBuilder {
         let e = FlowEffect(defRegs: 1 << d)
         if rng.coin() {
             let off = slot() + rng.below(16)
-            emit(Inst(legacy: legacy, w: w, opcode: opcode, reg: d, rm: .mem(ripMem(off))), "crc32 \(dn), \(ptrName(size)) [\(hx(off))]", e)
+            emit(Inst(legacy: legacy, w: w, opcode: opcode, reg: d, rm: .mem(ripMem(off)), opSize: size == 2 ? 2 : 4), "crc32 \(dn), \(ptrName(size)) [\(hx(off))]", e)
         } else {
             let high = size == 1 && !w && d < 8 && rng.coin()
             guard let s = pickReg(size: size, high: high, read: true, write: false) else { return false }
-            var i = Inst(legacy: legacy, w: w, opcode: opcode, reg: d, rm: .reg(s))
+            var i = Inst(legacy: legacy, w: w, opcode: opcode, reg: d, rm: .reg(s), opSize: size == 2 ? 2 : 4)
             if size == 1 && !high && s >= 4 && s < 8 { i.forceRex = true }
             if high { i.noRex = true }
             emit(i, "crc32 \(dn), \(regName(s, size, high: high))", e)
@@ -220,7 +220,7 @@ extension SequenceBuilder {
     /// PTEST, PEXTRB/W/D/Q, EXTRACTPS to a GPR or memory, PINSRB/D/Q from a GPR or memory, LDDQU (misaligned).
     private mutating func genSSE4GPR() -> Bool {
         let sa = operandSlot(), sb = operandSlot(), out = slot()
-        let a = rng.below(16)
+        let a = rng.below(regCount)
         movdqu(a, sa)
         switch rng.below(4) {
         case 0:   // PTEST (against itself, so ZF and CF are set too, or memory)

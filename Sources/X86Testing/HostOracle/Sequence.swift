@@ -1,5 +1,25 @@
 // Generated user-mode instruction sequences: the unit the host oracle runs and compares.
 
+/// The code segment a sequence runs in (at CPL 3, under a 64-bit kernel): the 64-bit user code segment, a
+/// 32-bit one (compatibility mode) or a 16-bit one (compatibility mode, CS.D=0, with 16-bit data and stack
+/// segments based at the data area).
+public enum CodeSegmentMode: Int, CaseIterable, Sendable, CustomStringConvertible {
+    case mode16 = 16
+    case mode32 = 32
+    case mode64 = 64
+
+    /// Where the code starts as the code sees it: the code area's linear address, or offset 0 of the 16-bit
+    /// code segment (based at the code area).
+    public var codeBase: UInt64 { self == .mode16 ? 0 : HostCPU.codeAddress }
+    /// Where the data area starts as the code sees it (offset 0 of the 16-bit data segment in 16-bit code).
+    public var dataBase: UInt64 { self == .mode16 ? 0 : HostCPU.dataAddress }
+    /// The register width the oracle compares: 64 bits, else the low 32 bits of RAX–RDI (outside 64-bit mode
+    /// the upper halves and R8–R15 are not architecturally defined across the mode switch).
+    public var comparedRegisterMask: UInt64 { self == .mode64 ? ~0 : 0xFFFF_FFFF }
+    /// "16-bit", "32-bit", "64-bit".
+    public var description: String { "\(rawValue)-bit" }
+}
+
 /// One generated instruction (setup MOVs that pin address registers are instructions of their own).
 public struct GeneratedInstruction: Equatable, Sendable {
     /// The raw encoding.
@@ -40,6 +60,8 @@ public struct GeneratedSequence: Equatable, Sendable {
     public var definedFlagsMask: UInt64
     /// GPRs whose final value is undefined (e.g. BSF/BSR destination with a zero source).
     public var undefinedRegisters: Set<Int>
+    /// The code-segment mode it was generated for (addresses above are as that code sees them).
+    public var mode: CodeSegmentMode = .mode64
 
     /// The RFLAGS mask and undefined GPRs to use for a given outcome: for `.completed` the sequence's;
     /// for an exception, those before the instruction at `faultRIP` (faults), or after the instruction
@@ -63,7 +85,7 @@ public struct GeneratedSequence: Equatable, Sendable {
 
     /// A multi-line listing: address, bytes, text, undefined flags after.
     public var listing: String {
-        var s = "seed \(seed) index \(index)\n"
+        var s = "seed \(seed) index \(index)\(mode == .mode64 ? "" : " (\(mode) code)")\n"
         for i in instructions {
             s += "  0x\(String(i.address, radix: 16))  \(i.hex.rightPadded(36)) \(i.text)"
             if i.undefinedFlagsAfter != 0 { s += "   ; undef flags 0x\(String(i.undefinedFlagsAfter, radix: 16))" }
