@@ -72,8 +72,10 @@ public struct GDBRegisterLayout: Sendable {
         for (n, r) in x87 { add(n, 32, "int", Self.core, r) }
         for i in 0..<(is64 ? 16 : 8) { add("xmm\(i)", 128, "vec128", Self.sse, .xmm(i)) }
         add("mxcsr", 32, "i386_mxcsr", Self.sse, .mxcsr)
-        add("fs_base", w, "int", Self.segments, .fsBase)
-        add("gs_base", w, "int", Self.segments, .gsBase)
+        // gdb 13's i386 (not x86-64) architecture numbers org.gnu.gdb.i386.segments past its register count
+        // and fails an internal assertion: there the bases are registers of this VMM's own feature.
+        add("fs_base", w, "int", is64 ? Self.segments : Self.system, .fsBase)
+        add("gs_base", w, "int", is64 ? Self.segments : Self.system, .gsBase)
         let system: [(String, GDBRegister)] = [("cr0", .cr0), ("cr2", .cr2), ("cr3", .cr3), ("cr4", .cr4), ("efer", .efer)]
         for (n, r) in system { add(n, 64, "uint64", Self.system, r) }
         entries = e
