@@ -35,6 +35,8 @@ public final class GDBSession {
     /// The stub.
     public let stub: GDBStub
     var reader = GDBPacketReader()
+    /// Inputs read but not yet served (packets that arrived with a resume or while the guest ran).
+    var pending: [GDBInput] = []
     var state = State.listening
     /// Host time of the last poll of the connection while the guest runs.
     var lastPoll: UInt64 = 0
@@ -69,6 +71,7 @@ public final class GDBSession {
             guard pollDue(machine) else { return nil }
             guard transport.accept(waiting: false) else { return nil }
             reader = GDBPacketReader()
+            pending = []
             stub.stopReason = .trap
             state = .stopped
             return serve(machine, announce: false)
@@ -81,7 +84,9 @@ public final class GDBSession {
             } else {
                 guard pollDue(machine) else { return nil }
                 guard let bytes = transport.receive(waitingAtMost: 0) else { detach(machine); return nil }
-                guard reader.feed(bytes).contains(.interrupt) else { return nil }
+                let inputs = reader.feed(bytes)
+                pending += inputs.filter { $0 != .interrupt }      // served once the guest stops
+                guard inputs.contains(.interrupt) else { return nil }
                 stub.stopReason = .interrupt
             }
             state = .stopped
@@ -107,8 +112,13 @@ public final class GDBSession {
         machine.console.flush()
         if announce { send(stub.stopReply) }
         while true {
-            guard let bytes = transport.receive(waitingAtMost: nil) else { detach(machine); return nil }
-            for input in reader.feed(bytes) {
+            var inputs = pending
+            pending = []
+            if inputs.isEmpty {
+                guard let bytes = transport.receive(waitingAtMost: nil) else { detach(machine); return nil }
+                inputs = reader.feed(bytes)
+            }
+            for (i, input) in inputs.enumerated() {
                 switch input {
                 case .interrupt: continue                       // already stopped
                 case .corrupt: transport.send([UInt8(ascii: "-")])
@@ -120,6 +130,7 @@ public final class GDBSession {
                     switch action {
                     case .none: break
                     case .resume(let step):
+                        pending = Array(inputs[(i + 1)...])
                         resume(machine, step: step)
                         return nil
                     case .kill:
