@@ -200,6 +200,8 @@ public final class PCMachine {
     public let statistics = ExitStatistics()
     /// Called with one JSON line per VM exit when set (`--trace exits`).
     @exclusivity(unchecked) public var exitTrace: ((String) -> Void)?
+    /// The gdb attached (GDBSession.swift), consulted before every entry; nil without `--gdb`.
+    public internal(set) var debugger: GDBSession?
 
     /// The configuration, with the boot images emptied once they are loaded (see `BootSource.loaded`).
     private(set) var configuration: Configuration

@@ -14,6 +14,7 @@ extension PCMachine {
     /// `instructionLimit` instructions have retired.
     public func run(instructionLimit: UInt64? = nil) -> MachineOutcome {
         let outcome = loop(instructionLimit: instructionLimit)
+        debugger?.finished(outcome)
         serialSink.flush()
         console.flush()
         return outcome
@@ -25,6 +26,7 @@ extension PCMachine {
         var stuck = 0, lastProgress: (UInt64, UInt64) = (0, 0)
         while true {
             if let o = exitRequests.outcome { return o }
+            if let debugger, let o = debugger.checkpoint(self) { return o }
             // A watchdog on the VMM itself: neither instructions nor guest time moving for a million
             // iterations is a bug in a device model or here, reported instead of spinning forever.
             let retired = vcpu.instructionCount         // read once per iteration (a call into the processor)
@@ -111,6 +113,8 @@ extension PCMachine {
         case .invd, .wbinvd:
             skip(e)                                     // caches are coherent in the model: nothing to do
             return nil
+        case .monitorTrapFlag where debugger != nil:
+            return nil                                  // a debugger's single step: its checkpoint reports it
         case .tripleFault:
             return .tripleFault(rip: vcpu.read(.guestRIP))
         case .eptViolation where mmio.device(at: e.guestPhysicalAddress) != nil:

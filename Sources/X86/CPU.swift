@@ -191,6 +191,9 @@ public final class CPU {
     var taskSwitchCommitted = false
     /// An exception being delivered (for double-fault detection), or nil.
     var deliveringVector: UInt8? = nil
+    /// A debugger's breakpoints and watchpoints (DebuggerStops.swift): while set and not empty, `run` steps
+    /// one instruction at a time and returns `.stopRequested` before an instruction they stop at.
+    @exclusivity(unchecked) public var debuggerStops: DebuggerStops? = nil
     /// Hook for a VMX layer to intercept instructions and events; nil in bare execution.
     @exclusivity(unchecked) public var nonRootHooks: NonRootHooks? = nil
     /// VMX state: the current VMCS and the controls in force.
@@ -428,7 +431,11 @@ public final class CPU {
                 return .halted
             }
             // Batch: run straight-line instructions without re-checking events until something changes.
-            let batch = min(remaining, 4096)
+            var batch = min(remaining, 4096)
+            if let stops = debuggerStops, !stops.isEmpty {
+                if debuggerStopsHere(stops) { return .stopRequested }
+                batch = 1
+            }
             let done = runBatch(batch)
             remaining -= done
             if stopReason != .instructionLimit {

@@ -52,6 +52,12 @@ struct Run: ParsableCommand {
     @Flag(help: "Stop when the guest resets (exit status 4) instead of rebooting it, like QEMU's -no-reboot.")
     var noReboot = false
 
+    @Option(help: ArgumentHelp("Serve the GDB remote protocol on tcp::PORT (127.0.0.1) or tcp:HOST:PORT, like QEMU's -gdb (docs/gdb.md).", valueName: "tcp:[HOST]:PORT"))
+    var gdb: String?
+
+    @Flag(help: "With --gdb: wait for gdb to connect and stop before the first instruction (QEMU's -S).")
+    var gdbWait = false
+
     mutating func run() throws {
         do {
             let status = try boot()
@@ -93,6 +99,16 @@ struct Run: ParsableCommand {
             throw .usage("--clock must be realtime or deterministic (got '\(clock)')")
         }
         let traceFile: String?? = try parseTrace()
+        var gdbSocket: GDBSocket?
+        if let gdb {
+            guard let (host, port) = GDBSocket.parse(gdb) else { throw .usage("--gdb takes tcp::PORT or tcp:HOST:PORT (got '\(gdb)')") }
+            switch GDBSocket.listen(host: host, port: port) {
+            case .success(let s): gdbSocket = s
+            case .failure(let e): throw RunError(message: e.message)
+            }
+        } else if gdbWait {
+            throw .usage("--gdb-wait needs --gdb")
+        }
         let console = TerminalConsole(interactive: true)
         defer { console.restore() }
         var machine: PCMachine
@@ -144,6 +160,11 @@ struct Run: ParsableCommand {
                 traceSink.writeLine("{\"nestedEntryFailure\":\"\(failure.check)\",\"vmInstructionError\":\(error),\"detail\":\"\(text)\"}")
             }
         }
+        var debugger: GDBSession?
+        if let gdbSocket {
+            if gdbWait { writeStandardError("swiftvmx: waiting for gdb on \(gdbSocket.host):\(gdbSocket.port)\n") }
+            debugger = GDBSession(transport: gdbSocket, machine: machine, waitForDebugger: gdbWait)
+        }
         // Exit handling is timed only when the table or the trace will show it (two clock reads per exit).
         machine.statistics.timesHandling = stats || traceSink != nil
         let started = ContinuousClock.now
@@ -158,6 +179,7 @@ struct Run: ParsableCommand {
                 throw RunError(message: error.description)
             }
             if let traceSink { machine.exitTrace = { traceSink.writeLine($0) } }
+            debugger?.attach(machine)
             machine.statistics.timesHandling = stats || traceSink != nil
             outcome = machine.run(instructionLimit: instructionsLeft)
         }
