@@ -74,7 +74,7 @@ struct GDBStubTests {
     func framing() {
         #expect(GDBPacketReader.frame(Array("OK".utf8)) == Array("$OK#9a".utf8))
         // '#', '$', '}' and '*' are escaped as '}' then the byte XOR 0x20; the checksum covers the escaped form.
-        #expect(GDBPacketReader.frame([0x23, 0x41]) == Array("$}\u{03}A#a1".utf8))
+        #expect(GDBPacketReader.frame([0x23, 0x41]) == Array("$}\u{03}A#c1".utf8))
         var r = GDBPacketReader()
         #expect(r.feed(Array("+$qSupported:swbreak+#".utf8)).isEmpty)
         #expect(r.feed(Array("30".utf8)) == [.corrupt])
@@ -111,7 +111,7 @@ struct GDBStubTests {
     func session() throws {
         let (replies, outcome) = try debugSession(counterGuest, [
             "qSupported:multiprocess+;swbreak+;hwbreak+",
-            "qXfer:features:read:target.xml:0,fff",
+            "qXfer:features:read:target.xml:0,3fff",
             "?", "g", "Z0,100005,1", "vCont;c",
             "p1", "p8", "s",
             "p8", "z0,100005,1", "m101000,4", "Z2,101000,4", "c",
