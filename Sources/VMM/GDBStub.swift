@@ -56,7 +56,7 @@ public final class GDBStub {
     /// Creates a stub for a target.
     public init(target: GDBTarget) {
         self.target = target
-        layout = GDBRegisterLayout(is64: target.codeSize == 64)
+        layout = GDBRegisterLayout(codeSize: target.codeSize)
     }
 
     /// The stop reply for the current `stopReason` (thread 1).
@@ -151,7 +151,7 @@ public final class GDBStub {
             let fields = text.dropFirst("qXfer:features:read:".count).split(separator: ":", maxSplits: 1)
             guard fields.count == 2, fields[0] == "target.xml",
                   let (offset, length) = addressAndLength(Array(fields[1].utf8)[...]) else { return "E00" }
-            if offset == 0 { layout = GDBRegisterLayout(is64: target.codeSize == 64) }
+            if offset == 0 { layout = GDBRegisterLayout(codeSize: target.codeSize) }
             let xml = Array(layout.targetXML.utf8)
             guard offset <= UInt64(xml.count) else { return "E01" }
             let start = Int(offset), end = min(xml.count, start + length)

@@ -105,6 +105,10 @@ struct GDBStubTests {
         #expect(l64.targetXML.contains("<feature name=\"org.gnu.gdb.i386.segments\">"))
         #expect(l64.targetXML.contains("<reg name=\"xmm15\" bitsize=\"128\" type=\"vec128\" regnum=\"55\""))
         #expect(!l32.targetXML.contains("xmm8"))
+        // Real mode: the i386 layout, named i8086 so that gdb disassembles 16-bit code.
+        let l16 = GDBRegisterLayout(codeSize: 16)
+        #expect(l16.targetXML.contains("<architecture>i8086</architecture>"))
+        #expect(l16.packetBytes == l32.packetBytes)
     }
 
     @Test("a session: software breakpoint, registers, step, write watchpoint, hardware breakpoint, memory write, read watchpoint, exit")
