@@ -64,6 +64,8 @@ void hostcpu_fill_random(uint8_t *buf, size_t len, uint64_t seed) {
 // The LDT entries this runner installs for 16-bit code: index 0 code, index 1 data (TI=1, RPL 3).
 #define HC_LDT_CODE16 0x07
 #define HC_LDT_DATA16 0x0F
+// Index 2: the same data segment with B=1 (a 32-bit stack segment for 16-bit code).
+#define HC_LDT_STACK32 0x17
 // The 64-bit trampoline and the far pointer to it, at the end of the code area (see the header).
 #define HC_TRAMPOLINE_OFFSET (HOSTCPU_CODE_SIZE - HOSTCPU_RESERVED_TAIL)
 #define HC_FARPTR_OFFSET (HC_TRAMPOLINE_OFFSET + 16)
@@ -240,12 +242,22 @@ static void hc_init(void) {
     data16.entry_number = HC_LDT_DATA16 >> 3;
     data16.base_addr = (unsigned)HOSTCPU_DATA_ADDRESS;
     data16.contents = 0;   // MODIFY_LDT_CONTENTS_DATA (read/write, expand-up)
+    struct user_desc stack32 = data16;
+    stack32.entry_number = HC_LDT_STACK32 >> 3;
+    stack32.seg_32bit = 1;
     if (syscall(SYS_modify_ldt, 0x11, &code16, sizeof code16) == 0 &&
-        syscall(SYS_modify_ldt, 0x11, &data16, sizeof data16) == 0) {
+        syscall(SYS_modify_ldt, 0x11, &data16, sizeof data16) == 0 &&
+        syscall(SYS_modify_ldt, 0x11, &stack32, sizeof stack32) == 0) {
         hc_ldt_ready = 1;
     }
-    // The 64-bit trampoline (jmp qword [rip+0]; .quad hc_return) and the m16:32 pointer to it.
-    uint8_t *tail = (uint8_t *)code + HC_TRAMPOLINE_OFFSET;
+    hc_ready = 1;
+}
+
+// The 64-bit trampoline (jmp qword [rip+0]; .quad hc_return) and the m16:32 pointer to it, at the end of the
+// code area (written before every 32- or 16-bit run: a 32-bit sequence could have stored over them).
+static void hc_write_trampoline(void) {
+    uint8_t *code = (uint8_t *)(uintptr_t)HOSTCPU_CODE_ADDRESS;
+    uint8_t *tail = code + HC_TRAMPOLINE_OFFSET;
     static const uint8_t jmp[6] = {0xFF, 0x25, 0, 0, 0, 0};
     memcpy(tail, jmp, 6);
     uint64_t back = (uint64_t)(uintptr_t)hc_return;
@@ -254,7 +266,6 @@ static void hc_init(void) {
     uint16_t cs64 = HC_USER64_CS;
     memcpy((uint8_t *)code + HC_FARPTR_OFFSET, &trampoline, 4);
     memcpy((uint8_t *)code + HC_FARPTR_OFFSET + 4, &cs64, 2);
-    hc_ready = 1;
 }
 
 static int hc_ensure_thread(void) {
@@ -281,7 +292,7 @@ int hostcpu_mode_available(int mode) {
     if (!hostcpu_available()) return 0;
     switch (mode) {
     case 64: case 32: return 1;
-    case 16: return hc_ldt_ready;
+    case 16: case 17: return hc_ldt_ready;
     default: return 0;
     }
 }
@@ -323,6 +334,7 @@ int hostcpu_run_mode(int mode, const uint8_t *code, size_t code_len, const uint6
         uint64_t back = (uint64_t)(uintptr_t)hc_return;
         memcpy(codeArea + code_len + 6, &back, 8);
     } else if (mode == 32) {
+        hc_write_trampoline();
         // jmp far [disp32] (FF /5, flat DS) through the pointer to the 64-bit trampoline.
         uint32_t ptr = (uint32_t)(HOSTCPU_CODE_ADDRESS + HC_FARPTR_OFFSET);
         codeArea[code_len] = 0xFF;
@@ -331,6 +343,7 @@ int hostcpu_run_mode(int mode, const uint8_t *code, size_t code_len, const uint6
         entry_cs = HC_USER32_CS;
         ds = es = ss = HC_USER_DS;
     } else {
+        hc_write_trampoline();
         // cs: o32 jmp far [disp16] (2E 66 FF /5, 16-bit addressing) through the same pointer (CS offset).
         static const uint8_t far16[6] = {0x2E, 0x66, 0xFF, 0x2E,
                                          (uint8_t)(HC_FARPTR_OFFSET & 0xFF), (uint8_t)(HC_FARPTR_OFFSET >> 8)};
@@ -338,6 +351,7 @@ int hostcpu_run_mode(int mode, const uint8_t *code, size_t code_len, const uint6
         entry_offset = 0;
         entry_cs = HC_LDT_CODE16;
         ds = es = ss = HC_LDT_DATA16;
+        if (mode == 17) ss = HC_LDT_STACK32;
     }
     memcpy(hc_far_entry, &entry_offset, 4);
     memcpy(hc_far_entry + 4, &entry_cs, 2);

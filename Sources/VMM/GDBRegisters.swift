@@ -36,19 +36,31 @@ public struct GDBRegisterEntry: Sendable {
 }
 
 /// gdb's x86 register layout for one architecture: the 64-bit one (i386:x86-64) or the 32-bit one
-/// (i386, also used for real mode with gdb's `set architecture i8086`).
+/// (i386, and for 16-bit code the same registers named i8086).
 public struct GDBRegisterLayout: Sendable {
     /// Whether this is the x86-64 layout.
     public let is64: Bool
+    /// gdb's architecture name: i386:x86-64, i386, or i8086 (the i386 layout with 16-bit disassembly).
+    public let architecture: String
     /// The registers in gdb's numbering.
     public let entries: [GDBRegisterEntry]
 
     static let core = "org.gnu.gdb.i386.core", sse = "org.gnu.gdb.i386.sse"
     static let segments = "org.gnu.gdb.i386.segments", system = "org.swiftvmx.gdb.x86.system"
 
+    /// The layout for code of `codeSize` bits: x86-64 for 64, i386 for 32, i386 named i8086 for 16.
+    public init(codeSize: Int) {
+        self.init(is64: codeSize == 64, architecture: codeSize == 64 ? "i386:x86-64" : (codeSize == 16 ? "i8086" : "i386"))
+    }
+
     /// The layout for 64-bit (true) or 32-bit guests.
     public init(is64: Bool) {
+        self.init(is64: is64, architecture: is64 ? "i386:x86-64" : "i386")
+    }
+
+    init(is64: Bool, architecture: String) {
         self.is64 = is64
+        self.architecture = architecture
         var e: [GDBRegisterEntry] = []
         func add(_ name: String, _ bits: Int, _ type: String, _ feature: String, _ r: GDBRegister) {
             e.append(GDBRegisterEntry(name: name, bits: bits, type: type, feature: feature, register: r))
@@ -83,9 +95,6 @@ public struct GDBRegisterLayout: Sendable {
 
     /// The number of bytes of a `g` reply.
     public var packetBytes: Int { entries.reduce(0) { $0 + $1.bytes } }
-
-    /// gdb's architecture name.
-    public var architecture: String { is64 ? "i386:x86-64" : "i386" }
 
     /// The target description (gdb's "Target Descriptions" appendix): the architecture and the features
     /// with their registers in this layout's order, with the vector, EFLAGS and MXCSR types they use.

@@ -99,7 +99,7 @@ public final class GDBSession {
     /// Whether the connection should be polled now (every `pollInterval` of host time).
     func pollDue(_ machine: PCMachine) -> Bool {
         let now = machine.hostNanoseconds()
-        guard now &- lastPoll >= Self.pollInterval else { return false }
+        guard now &- lastPoll >= Self.pollInterval || lastPoll == 0 else { return false }
         lastPoll = now
         return true
     }
@@ -153,6 +153,7 @@ public final class GDBSession {
         resumedAt = (vcpu.read(.guestRIP), vcpu.instructionCount)
         target.stops.resume(rip: resumedAt.rip, instructionCount: resumedAt.count)
         setMonitorTrapFlag(machine, step)
+        lastPoll = 0                                    // the first poll comes at once
         if step { machine.halted = false }
         state = .running(step: step)
     }

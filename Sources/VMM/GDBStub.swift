@@ -56,7 +56,7 @@ public final class GDBStub {
     /// Creates a stub for a target.
     public init(target: GDBTarget) {
         self.target = target
-        layout = GDBRegisterLayout(is64: target.codeSize == 64)
+        layout = GDBRegisterLayout(codeSize: target.codeSize)
     }
 
     /// The stop reply for the current `stopReason` (thread 1).
@@ -67,6 +67,8 @@ public final class GDBStub {
         case .hit(.softwareBreakpoint): return "T05thread:01;swbreak:;"
         case .hit(.hardwareBreakpoint): return "T05thread:01;hwbreak:;"
         case .hit(.watch(let a)): return "T05thread:01;watch:\(String(a, radix: 16));"
+        case .hit(.readWatch(let a)): return "T05thread:01;rwatch:\(String(a, radix: 16));"
+        case .hit(.accessWatch(let a)): return "T05thread:01;awatch:\(String(a, radix: 16));"
         }
     }
 
@@ -149,7 +151,7 @@ public final class GDBStub {
             let fields = text.dropFirst("qXfer:features:read:".count).split(separator: ":", maxSplits: 1)
             guard fields.count == 2, fields[0] == "target.xml",
                   let (offset, length) = addressAndLength(Array(fields[1].utf8)[...]) else { return "E00" }
-            if offset == 0 { layout = GDBRegisterLayout(is64: target.codeSize == 64) }
+            if offset == 0 { layout = GDBRegisterLayout(codeSize: target.codeSize) }
             let xml = Array(layout.targetXML.utf8)
             guard offset <= UInt64(xml.count) else { return "E01" }
             let start = Int(offset), end = min(xml.count, start + length)
@@ -173,8 +175,8 @@ public final class GDBStub {
         return ""
     }
 
-    /// Z/z TYPE,ADDR,KIND: breakpoints (0 software, 1 hardware) at RIP values and write watchpoints (2) over
-    /// KIND bytes; read and access watchpoints (3, 4) are not supported (an empty reply).
+    /// Z/z TYPE,ADDR,KIND: breakpoints (0 software, 1 hardware) at RIP values; write (2), read (3) and
+    /// access (4) watchpoints over KIND bytes.
     func breakpoint(insert: Bool, _ arguments: ArraySlice<UInt8>) -> String {
         let parts = arguments.split(separator: UInt8(ascii: ","))
         guard parts.count >= 3, let type = hexNumber(parts[0]), let address = hexNumber(parts[1]),
@@ -188,6 +190,10 @@ public final class GDBStub {
             if !insert { stops.removeWatch(address, length: Int(kind)); return "OK" }
             let now = target.readMemory(linear: address, count: Int(kind))
             return stops.addWatch(address, length: Int(kind), current: now.count == Int(kind) ? now : nil) ? "OK" : "E01"
+        case 3, 4:
+            guard kind >= 1 && kind <= 4096 else { return "E01" }
+            if !insert { stops.removeAccessWatch(address, length: Int(kind), includesWrites: type == 4); return "OK" }
+            return stops.addAccessWatch(address, length: Int(kind), includesWrites: type == 4) ? "OK" : "E01"
         default: return ""
         }
     }

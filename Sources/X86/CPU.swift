@@ -434,7 +434,8 @@ public final class CPU {
             var batch = min(remaining, 4096)
             if let stops = debuggerStops, !stops.isEmpty {
                 if debuggerStopsHere(stops) { return .stopRequested }
-                batch = 1
+                // 64-bit code off the breakpoints' pages runs in blocks: `runBatch` ends the batch on entering one.
+                if !(codeSize == 8 && blocks.enabled && stops.onlyBreakpoints(noneOnPageOf: ripValue)) { batch = 1 }
             }
             let done = runBatch(batch)
             remaining -= done
@@ -464,6 +465,8 @@ public final class CPU {
             let ip = ripValue
             if codeSize == 8 && useBlocks {
                 if ip & ~0xFFF != codePage || tlbEpoch.pointee != codeEpoch || cplValue != codeCPL {
+                    // A debugger's breakpoint on the page RIP entered: the run loop checks each instruction there.
+                    if n > 0, let stops = debuggerStops, stops.breakpoint(onPageOf: ip) { return n }
                     let s = TLB.slot(ip, .fetch, cplValue == 3)
                     if tlbTags[s] == ip & ~0xFFF {
                         codePage = ip & ~0xFFF

@@ -117,6 +117,8 @@ extension CPU {
     /// Reads through a full translation, byte by byte across page boundaries, from RAM or the bus.
     @inline(never)
     func readLinearSlow(_ la: UInt64, _ size: Int, user: Bool, kind: AccessKind) throws(Abort) -> UInt64 {
+        let watched = kind == .read && debuggerStops?.watchesAccesses == true      // DebuggerStops.swift
+        defer { if watched { debuggerAccessed(la, size, write: false) } }
         try checkMapGeneration()
         if (la & 0xFFF) &+ UInt64(size) > 4096 {
             // Page-crossing: translate both pages first so a fault leaves nothing half done.
@@ -148,6 +150,8 @@ extension CPU {
     /// Writes through a full translation.
     @inline(never)
     func writeLinearSlow(_ la: UInt64, _ size: Int, _ value: UInt64, user: Bool) throws(Abort) {
+        let watched = debuggerStops?.watchesAccesses == true                       // DebuggerStops.swift
+        defer { if watched { debuggerAccessed(la, size, write: true) } }
         try checkMapGeneration()
         if (la & 0xFFF) &+ UInt64(size) > 4096 {
             let second = maskLinear((la | 0xFFF) &+ 1)

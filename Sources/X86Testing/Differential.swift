@@ -138,12 +138,13 @@ public final class UserModeMachine {
 
     /// Runs `seq` on the model from its initial state.
     public func run(_ seq: GeneratedSequence) -> ModelResult {
-        run(code: seq.code, state: seq.initialState, data: seq.initialData)
+        run(code: seq.code, state: seq.initialState, data: seq.initialData, stack32: seq.stack32)
     }
 
     /// Runs raw code placed at `HostCPU.codeAddress` from `state` (16 GPRs, RIP, RFLAGS) with the data
-    /// area loaded from `data` (zero-padded or truncated to `HostCPU.dataSize`).
-    public func run(code: [UInt8], state: HostState, data: [UInt8]) -> ModelResult {
+    /// area loaded from `data` (zero-padded or truncated to `HostCPU.dataSize`). `stack32` (16-bit code only): SS
+    /// is the 32-bit stack segment (B=1) the host runner's LDT entry 2 describes.
+    public func run(code: [UInt8], state: HostState, data: [UInt8], stack32: Bool = false) -> ModelResult {
         guard code.count < HostCPU.maxCodeSize, state.gpr.count == 16 else {
             return ModelResult(gpr: [UInt64](repeating: 0, count: 16), rip: 0, rflags: 0,
                                outcome: .other("code does not fit the code area"), errorCode: nil)
@@ -167,6 +168,10 @@ public final class UserModeMachine {
         // so does the model, whatever the previous sequence left.
         cpu.mxcsr = 0x1F80
         cpu.x87ControlWord = 0x37F
+        if mode == .mode16 {
+            cpu.setSegment(.ss, SegmentRegister(selector: stack32 ? 0x17 : 0x0F, base: HostCPU.dataAddress, limit: 0xFFFF,
+                                                accessRights: stack32 ? 0x40F3 : 0x00F3))
+        }
         let stop = cpu.run(instructionLimit: instructionLimit)
         let end = mode.codeBase + UInt64(code.count)
         let outcome: DifferentialOutcome
@@ -285,7 +290,8 @@ private func hx(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 /// Compares one sequence on the model and the host. Returns the differing fields (empty: agreement),
 /// and the host outcome.
 public func compareOnce(_ seq: GeneratedSequence, machine: UserModeMachine) -> (differences: [String], host: HostOutcome) {
-    let host = HostCPU.runDetailed(code: seq.code, state: seq.initialState, data: seq.initialData, mode: seq.mode)
+    let host = HostCPU.runDetailed(code: seq.code, state: seq.initialState, data: seq.initialData, mode: seq.mode,
+                                   stack32: seq.stack32)
     let (hs, hdata, hout) = (host.state, host.data, host.outcome)
     let m = machine.run(seq)
     var diffs: [String] = []

@@ -57,14 +57,14 @@ let counterGuest: [UInt8] = [0xB9, 5, 0, 0, 0, 0xFF, 0x05, 0x00, 0x10, 0x10, 0x0
                              0xA1, 0x00, 0x10, 0x10, 0x00, 0xE6, 0xF4, 0xF4]
 
 /// Runs `body` (32-bit code at 1 MiB) under a scripted gdb attached before the first instruction.
-func debugSession(_ body: [UInt8], _ packets: [String]) throws -> (replies: [String], outcome: MachineOutcome) {
+func debugSession(_ body: [UInt8], _ packets: [String], instructionLimit: UInt64 = 10_000_000) throws -> (replies: [String], outcome: MachineOutcome) {
     var configuration = PCMachine.Configuration(boot: .kernel(image: makeELF32(body: body), initrd: nil, commandLine: ""))
     configuration.memorySize = 32 << 20
     configuration.clock = .deterministic
     let machine = try PCMachine(configuration, console: CapturingConsole())
     let gdb = ScriptedGDB(packets)
     _ = GDBSession(transport: gdb, machine: machine, waitForDebugger: true)
-    let outcome = machine.run(instructionLimit: 10_000_000)
+    let outcome = machine.run(instructionLimit: instructionLimit)
     return (gdb.replies, outcome)
 }
 
@@ -74,7 +74,7 @@ struct GDBStubTests {
     func framing() {
         #expect(GDBPacketReader.frame(Array("OK".utf8)) == Array("$OK#9a".utf8))
         // '#', '$', '}' and '*' are escaped as '}' then the byte XOR 0x20; the checksum covers the escaped form.
-        #expect(GDBPacketReader.frame([0x23, 0x41]) == Array("$}\u{03}A#a1".utf8))
+        #expect(GDBPacketReader.frame([0x23, 0x41]) == Array("$}\u{03}A#c1".utf8))
         var r = GDBPacketReader()
         #expect(r.feed(Array("+$qSupported:swbreak+#".utf8)).isEmpty)
         #expect(r.feed(Array("30".utf8)) == [.corrupt])
@@ -105,20 +105,25 @@ struct GDBStubTests {
         #expect(l64.targetXML.contains("<feature name=\"org.gnu.gdb.i386.segments\">"))
         #expect(l64.targetXML.contains("<reg name=\"xmm15\" bitsize=\"128\" type=\"vec128\" regnum=\"55\""))
         #expect(!l32.targetXML.contains("xmm8"))
+        // Real mode: the i386 layout, named i8086 so that gdb disassembles 16-bit code.
+        let l16 = GDBRegisterLayout(codeSize: 16)
+        #expect(l16.targetXML.contains("<architecture>i8086</architecture>"))
+        #expect(l16.packetBytes == l32.packetBytes)
     }
 
-    @Test("a session: software breakpoint, registers, step, write watchpoint, hardware breakpoint, memory write, exit")
+    @Test("a session: software breakpoint, registers, step, write watchpoint, hardware breakpoint, memory write, read watchpoint, exit")
     func session() throws {
         let (replies, outcome) = try debugSession(counterGuest, [
             "qSupported:multiprocess+;swbreak+;hwbreak+",
-            "qXfer:features:read:target.xml:0,fff",
+            "qXfer:features:read:target.xml:0,3fff",
             "?", "g", "Z0,100005,1", "vCont;c",
             "p1", "p8", "s",
             "p8", "z0,100005,1", "m101000,4", "Z2,101000,4", "c",
             "p8", "z2,101000,4", "Z1,10000e,1", "c",
-            "m101000,4", "M101000,4:20000000", "z1,10000e,1", "mf0000000,4", "qRcmd," + hex("vmcs guestRIP"), "c",
+            "m101000,4", "M101000,4:20000000", "z1,10000e,1", "mf0000000,4", "qRcmd," + hex("vmcs guestRIP"),
+            "Z3,101000,4", "c", "p8", "z3,101000,4", "c",
         ])
-        try #require(replies.count == 24)
+        try #require(replies.count == 28)
         #expect(replies[0].contains("qXfer:features:read+") && replies[0].contains("swbreak+"))
         #expect(replies[1].hasPrefix("l") && replies[1].contains("<architecture>i386</architecture>"))
         #expect(replies[2] == "T05thread:01;")
@@ -141,13 +146,16 @@ struct GDBStubTests {
         let monitor = String(decoding: (0..<replies[22].count / 2).map { i in
             UInt8(replies[22].dropFirst(2 * i).prefix(2), radix: 16) ?? 0 }, as: UTF8.self)
         #expect(monitor.contains("guestRIP (0x681e) = 0x10000e"))
-        #expect(replies[23] == "W41")                                      // (0x20 << 1) | 1
+        #expect(replies[23] == "OK")
+        #expect(replies[24] == "T05thread:01;rwatch:101000;")              // MOV EAX, [counter] read it
+        #expect(replies[25] == "13001000")                                 // stopped after the reading instruction
+        #expect(replies[27] == "W41")                                      // (0x20 << 1) | 1
         #expect(outcome == .debugExit(status: 0x41))
     }
 
     @Test("Ctrl-C stops a running guest (SIGINT), and k ends the run")
     func interrupt() throws {
-        let (replies, outcome) = try debugSession([0xEB, 0xFE], ["c", "\u{03}", "p8", "k"])    // jmp $
+        let (replies, outcome) = try debugSession([0xEB, 0xFE], ["c", "\u{03}", "p8", "k"], instructionLimit: 100_000)    // jmp $
         #expect(replies == ["T02thread:01;", "00001000"])
         #expect(outcome == .error("killed by the debugger"))
     }

@@ -58,6 +58,36 @@ import X86Testing
         }
     }
 
+    /// In 16-bit code the stack segment's B bit picks SP or ESP: with ESP 0x1C000, PUSH AX writes at SS:0xBFFE and
+    /// keeps ESP's upper half under a 16-bit SS, and faults (#SS, ESP beyond the 64 KiB limit) under a 32-bit one.
+    @Test(.enabled(if: HostCPU.isAvailable(.mode16), "needs an x86-64 Linux host with modify_ldt"))
+    func stackSizeIn16BitCode() throws {
+        let machine = try UserModeMachine(mode: .mode16)
+        let zeros = [UInt8](repeating: 0, count: HostCPU.dataSize)
+        var gpr = [UInt64](repeating: 0, count: 16)
+        gpr[0] = 0xBEEF
+        gpr[4] = 0x1_C000
+        let state = HostState(gpr: gpr, rip: 0, rflags: 0x202)
+        for stack32 in [false, true] {
+            let model = machine.run(code: [0x50], state: state, data: zeros, stack32: stack32)
+            let host = HostCPU.runDetailed(code: [0x50], state: state, data: zeros, mode: .mode16, stack32: stack32)
+            #expect(model.outcome == DifferentialOutcome(host.outcome))
+            #expect(model.gpr[4] & 0xFFFF_FFFF == host.state.gpr[4] & 0xFFFF_FFFF)
+            if stack32 {
+                #expect(model.outcome == .exception(vector: 12, faultRIP: 0))
+            } else {
+                #expect(model.outcome == .completed && model.gpr[4] == 0x1_BFFE)
+                #expect(machine.data[0xBFFE] == 0xEF && host.data[0xBFFE] == 0xEF)
+            }
+        }
+    }
+
+    /// Generated sequences of every mode are well formed (branch targets, no REX outside 64-bit mode, reproducible).
+    @Test func generatedSequencesAreWellFormed() {
+        let failures = generatorChecks(count: 300)
+        #expect(failures.isEmpty, "\(failures.prefix(3).joined(separator: "\n"))")
+    }
+
     /// AAS subtracts 6 from AX, not AL: a borrow out of AL decrements AH as well as the AH − 1 (SDM Vol. 2A AAS;
     /// found by the 32-bit differential run, seed 5). AX 0x0102 with AF=1: 0x0102 − 6 = 0x00FC, AH − 1 → 0xFFFC,
     /// AL & 0x0F → 0xFF0C, CF = AF = 1.

@@ -63,14 +63,15 @@ int hostcpu_run(const uint8_t *code, size_t code_len, const uint64_t *in_regs,
                 const uint8_t *data_in, uint8_t *data_out, uint64_t *out_regs,
                 hostcpu_fault *fault);
 
-/// 1 when sequences of `mode` (64, 32 or 16) can run: 64 and 32 when hostcpu_available(); 16 also needs
+/// 1 when sequences of `mode` (64, 32, 16 or 17) can run: 64 and 32 when hostcpu_available(); 16 and 17 also need
 /// modify_ldt(2) to have accepted the runner's 16-bit code and data segments.
 int hostcpu_mode_available(int mode);
 
 /// hostcpu_run for a code-segment mode: 64 (64-bit user code segment 0x33, entry at HOSTCPU_CODE_ADDRESS),
 /// 32 (compatibility mode: the 32-bit user code segment 0x23, flat DS/ES/SS 0x2B, entry at
 /// HOSTCPU_CODE_ADDRESS) or 16 (a 16-bit LDT code segment based at HOSTCPU_CODE_ADDRESS, limit 0xFFFF,
-/// entry at offset 0; DS/ES/SS a 16-bit data segment based at HOSTCPU_DATA_ADDRESS, limit 0xFFFF, B=0).
+/// entry at offset 0; DS/ES/SS a 16-bit data segment based at HOSTCPU_DATA_ADDRESS, limit 0xFFFF, B=0),
+/// or 17 (16-bit code as 16, with SS the same data segment but B=1: a 32-bit stack).
 /// Register values and RIP are as the processor holds them (RIP: the offset in CS).
 int hostcpu_run_mode(int mode, const uint8_t *code, size_t code_len, const uint64_t *in_regs,
                      const uint8_t *data_in, uint8_t *data_out, uint64_t *out_regs,

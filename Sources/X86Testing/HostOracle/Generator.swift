@@ -534,7 +534,8 @@ struct SequenceBuilder {
         let data = HostCPU.randomData(seed: rng.next())
         return GeneratedSequence(seed: seed, index: index, instructions: insns, code: code, initialState: state,
                                  initialData: data, definedFlagsMask: HostFlags.compared & ~final.uf,
-                                 undefinedRegisters: regsSet(final.ur), mode: mode)
+                                 undefinedRegisters: regsSet(final.ur), mode: mode,
+                                 stack32: mode == .mode16 && index & 1 == 1)
     }
 
     /// Lands pending forward jumps at the current offset (an item boundary).

@@ -80,14 +80,16 @@ public enum HostCPU {
     /// afterwards, and how the run ended. On hosts without the runner returns the initial state,
     /// data and `.exception(vector: 0xFF, faultRIP: 0)`.
     public static func run(_ s: GeneratedSequence) -> (HostState, [UInt8], HostOutcome) {
-        let r = runDetailed(code: s.code, state: s.initialState, data: s.initialData, mode: s.mode)
+        let r = runDetailed(code: s.code, state: s.initialState, data: s.initialData, mode: s.mode, stack32: s.stack32)
         return (r.state, r.data, r.outcome)
     }
 
     /// Runs raw code with an explicit state and data area (`data` is zero-padded or truncated to
     /// `dataSize`). Also returns the kernel's fault details on an exception.
-    /// `mode` selects the code segment (see `CodeSegmentMode`); RIP values are then offsets in it.
-    public static func runDetailed(code: [UInt8], state: HostState, data: [UInt8], mode: CodeSegmentMode = .mode64)
+    /// `mode` selects the code segment (see `CodeSegmentMode`); RIP values are then offsets in it. `stack32`
+    /// (16-bit code only) makes SS a 32-bit stack segment.
+    public static func runDetailed(code: [UInt8], state: HostState, data: [UInt8], mode: CodeSegmentMode = .mode64,
+                                   stack32: Bool = false)
         -> (state: HostState, data: [UInt8], outcome: HostOutcome, fault: HostFaultDetail?)
     {
         var input = [UInt64](repeating: 0, count: 18)
@@ -109,7 +111,7 @@ public enum HostCPU {
                 output.withUnsafeMutableBufferPointer { outBuf in
                     dataIn.withUnsafeBufferPointer { dIn in
                         dataOut.withUnsafeMutableBufferPointer { dOut in
-                            hostcpu_run_mode(Int32(mode.rawValue), codeBuf.baseAddress, codeBuf.count, inBuf.baseAddress,
+                            hostcpu_run_mode(Int32(mode == .mode16 && stack32 ? 17 : mode.rawValue), codeBuf.baseAddress, codeBuf.count, inBuf.baseAddress,
                                         dIn.baseAddress, dOut.baseAddress, outBuf.baseAddress, &fault)
                         }
                     }

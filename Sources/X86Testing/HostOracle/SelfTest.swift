@@ -14,37 +14,53 @@ public func hostOracleSelfTest(randomSequences: Int = 100_000, log: (String) -> 
     return failures
 }
 
-/// Structural checks of generated sequences (no native execution).
-func generatorChecks(count: Int) -> [String] {
+/// Structural checks of `count` generated sequences of every code-segment mode (no native execution): the listing
+/// matches the code, addresses are contiguous, branches land on instruction boundaries, no REX prefix outside
+/// 64-bit mode, sequences regenerate identically. Returns failure descriptions (empty = pass).
+public func generatorChecks(count: Int) -> [String] {
     var failures: [String] = []
-    var gen = SequenceGenerator(seed: 0xC0FFEE, features: .all)
-    for _ in 0..<count {
-        let s = gen.next()
-        let joined = s.instructions.flatMap { $0.bytes }
-        if joined != s.code { failures.append("seed \(s.seed) #\(s.index): instruction bytes differ from code") }
-        var addr = HostCPU.codeAddress
-        for i in s.instructions {
-            if i.address != addr { failures.append("seed \(s.seed) #\(s.index): address gap at \(i.text)"); break }
-            if i.bytes.count > 15 { failures.append("seed \(s.seed) #\(s.index): \(i.text) longer than 15 bytes") }
-            addr += UInt64(i.bytes.count)
-        }
-        let boundaries = Set(s.instructions.map { $0.address } + [HostCPU.codeAddress + UInt64(s.code.count)])
-        for i in s.instructions {
-            guard let target = branchTarget(i) else { continue }
-            if !boundaries.contains(target) {
-                failures.append("seed \(s.seed) #\(s.index): \(i.text) targets \(hx(target)), not an instruction\n\(s.listing)")
+    for mode in CodeSegmentMode.allCases {
+        var gen = SequenceGenerator(seed: 0xC0FFEE, features: .all)
+        gen.mode = mode
+        for _ in 0..<count {
+            let s = gen.next()
+            let joined = s.instructions.flatMap { $0.bytes }
+            if joined != s.code { failures.append("seed \(s.seed) #\(s.index): instruction bytes differ from code") }
+            if mode != .mode64, let rex = s.instructions.first(where: { $0.reachable && hasREX($0.bytes) }) {
+                failures.append("seed \(s.seed) #\(s.index) (\(mode)): \(rex.text) carries a REX prefix outside 64-bit mode")
             }
+            var addr = mode.codeBase
+            for i in s.instructions {
+                if i.address != addr { failures.append("seed \(s.seed) #\(s.index): address gap at \(i.text)"); break }
+                if i.bytes.count > 15 { failures.append("seed \(s.seed) #\(s.index): \(i.text) longer than 15 bytes") }
+                addr += UInt64(i.bytes.count)
+            }
+            let boundaries = Set(s.instructions.map { $0.address } + [mode.codeBase + UInt64(s.code.count)])
+            for i in s.instructions {
+                guard let target = branchTarget(i, rel16: mode == .mode16) else { continue }
+                if !boundaries.contains(target) {
+                    failures.append("seed \(s.seed) #\(s.index): \(i.text) targets \(hx(target)), not an instruction\n\(s.listing)")
+                }
+            }
+            if s.initialData.count != HostCPU.dataSize { failures.append("seed \(s.seed) #\(s.index): data size") }
+            let again = SequenceGenerator.sequence(seed: s.seed, index: s.index, features: .all, mode: mode)
+            if again != s { failures.append("seed \(s.seed) #\(s.index): not reproducible") }
+            if failures.count > 20 { break }
         }
-        if s.initialData.count != HostCPU.dataSize { failures.append("seed \(s.seed) #\(s.index): data size") }
-        let again = SequenceGenerator.sequence(seed: s.seed, index: s.index, features: .all)
-        if again != s { failures.append("seed \(s.seed) #\(s.index): not reproducible") }
-        if failures.count > 20 { break }
     }
     return failures
 }
 
-/// The target of a relative branch (no prefixes: the generator emits none on branches).
-func branchTarget(_ i: GeneratedInstruction) -> UInt64? {
+/// Whether an encoding has a REX prefix (0x40–0x4F after the legacy prefixes; in 64-bit mode these bytes are REX).
+func hasREX(_ bytes: [UInt8]) -> Bool {
+    var k = 0
+    while k < bytes.count, [0x66, 0x67, 0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65].contains(bytes[k]) { k += 1 }
+    // Outside 64-bit mode 40–4F are INC/DEC, one-byte instructions: a REX would be followed by an opcode.
+    return k + 1 < bytes.count && bytes[k] & 0xF0 == 0x40
+}
+
+/// The target of a relative branch (no prefixes: the generator emits none on branches; rel16 in 16-bit code).
+func branchTarget(_ i: GeneratedInstruction, rel16: Bool = false) -> UInt64? {
     let b = i.bytes
     guard let op = b.first else { return nil }
     let end = i.address &+ UInt64(b.count)
@@ -52,7 +68,12 @@ func branchTarget(_ i: GeneratedInstruction) -> UInt64? {
         return end &+ UInt64(bitPattern: Int64(Int8(bitPattern: b[1])))
     }
     var rel32: Int32?
-    if op == 0xE8 || op == 0xE9, b.count == 5 {
+    if rel16 {
+        if op == 0xE8 || op == 0xE9, b.count == 3 { rel32 = Int32(Int16(bitPattern: UInt16(b[1]) | UInt16(b[2]) << 8)) }
+        if op == 0x0F, b.count == 4, (0x80...0x8F).contains(b[1]) {
+            rel32 = Int32(Int16(bitPattern: UInt16(b[2]) | UInt16(b[3]) << 8))
+        }
+    } else if op == 0xE8 || op == 0xE9, b.count == 5 {
         rel32 = Int32(bitPattern: UInt32(b[1]) | UInt32(b[2]) << 8 | UInt32(b[3]) << 16 | UInt32(b[4]) << 24)
     } else if op == 0x0F, b.count == 6, (0x80...0x8F).contains(b[1]) {
         rel32 = Int32(bitPattern: UInt32(b[2]) | UInt32(b[3]) << 8 | UInt32(b[4]) << 16 | UInt32(b[5]) << 24)

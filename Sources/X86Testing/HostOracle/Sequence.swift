@@ -62,6 +62,8 @@ public struct GeneratedSequence: Equatable, Sendable {
     public var undefinedRegisters: Set<Int>
     /// The code-segment mode it was generated for (addresses above are as that code sees them).
     public var mode: CodeSegmentMode = .mode64
+    /// 16-bit code only: SS is a 32-bit stack segment (B=1: pushes and pops use ESP) instead of a 16-bit one.
+    public var stack32 = false
 
     /// The RFLAGS mask and undefined GPRs to use for a given outcome: for `.completed` the sequence's;
     /// for an exception, those before the instruction at `faultRIP` (faults), or after the instruction
@@ -85,7 +87,7 @@ public struct GeneratedSequence: Equatable, Sendable {
 
     /// A multi-line listing: address, bytes, text, undefined flags after.
     public var listing: String {
-        var s = "seed \(seed) index \(index)\(mode == .mode64 ? "" : " (\(mode) code)")\n"
+        var s = "seed \(seed) index \(index)\(mode == .mode64 ? "" : " (\(mode) code\(stack32 ? ", 32-bit stack" : ""))")\n"
         for i in instructions {
             s += "  0x\(String(i.address, radix: 16))  \(i.hex.rightPadded(36)) \(i.text)"
             if i.undefinedFlagsAfter != 0 { s += "   ; undef flags 0x\(String(i.undefinedFlagsAfter, radix: 16))" }
