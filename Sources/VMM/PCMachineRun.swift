@@ -42,10 +42,14 @@ extension PCMachine {
                 lastProgress = progress
             }
             if let limit = instructionLimit, retired &+ emulatedWork >= limit { return .instructionLimit(limit) }
-            let deadline = advanceDevices(to: now)
+            var deadline = advanceDevices(to: now)
             if let o = pollConsole() { return o }
             deliverInterrupts(reinjecting: interrupted)
             interrupted = InterruptedEvent()
+            if halted, let ticks = vcpu.nestedGuestTimerTicks {
+                // L2 halted with the guest hypervisor's VMX-preemption timer armed: wake for it (an exit to L1).
+                if ticks == 0 { halted = false } else { deadline = min(deadline ?? UInt64.max, now &+ ticks) }
+            }
             if halted {
                 if let o = idle(until: deadline) { return o }
                 continue
@@ -298,7 +302,8 @@ extension PCMachine {
     /// The guest is halted and nothing could be injected: let guest time pass to the next deadline (waiting
     /// on the host in realtime mode, or for console input), or stop if nothing can ever wake it.
     func idle(until deadline: UInt64?) -> MachineOutcome? {
-        if vcpu.read(.guestRFLAGS) & RFLAGS.if.rawValue == 0 {
+        // (A halted L2 with interrupts off still wakes for the guest hypervisor's preemption timer.)
+        if vcpu.read(.guestRFLAGS) & RFLAGS.if.rawValue == 0 && vcpu.nestedGuestTimerTicks == nil {
             return .halted(rip: vcpu.read(.guestRIP))
         }
         serialSink.flush()

@@ -105,7 +105,7 @@ extension CPU {
         vmx.current.pointee.store(.guestInterruptibilityState, interruptibilityStateField)
         vmx.current.pointee.store(.guestActivityState, halted ? 1 : 0)
         if vmx.pin.contains(.activateVMXPreemptionTimer) && vmx.exitControls.contains(.saveVMXPreemptionTimerValue) {
-            let now = instructionCount &+ tscOffset
+            let now = preemptionClock
             vmx.current.pointee.store(.vmxPreemptionTimerValue, now >= vmx.preemptionDeadline ? 0 : (vmx.preemptionDeadline &- now) >> VMXCapability.preemptionTimerRate)
         }
     }
