@@ -13,7 +13,7 @@ import X86Assembler
 /// - R12: CPUID exits handled; R13: the port of the I/O exit; R14: AL of that OUT;
 /// - R15: `GuestHypervisor.done` after L2's HLT, `failed | error` when VMLAUNCH failed (VMfailValid with the
 ///   VM-instruction error read by VMREAD), `failedInvalid` on VMfailInvalid, `unexpected | reason` for
-///   an exit L1 does not handle;
+///   an exit L1 does not handle (then R13 holds its exit qualification);
 /// - R8: what L2 saw in EAX after its last CPUID.
 public struct GuestHypervisor: Sendable {
     /// Guest-physical RAM the image needs (identity mapped by a 2 MiB page).
@@ -53,6 +53,9 @@ public struct GuestHypervisor: Sendable {
         case notPresent
         /// `eptPage`'s entry is writable but not readable: an EPT misconfiguration (exit 49 to L1).
         case misconfigured
+        /// L2's page directory (3000H) is not present: L2's first page walk is an EPT violation (exit 48 to
+        /// L1) on a paging-structure access.
+        case pagingStructureNotPresent
     }
     /// The L2 guest-physical page the EPT variants treat specially.
     public static let eptPage: UInt64 = 0x1F_0000
@@ -90,6 +93,7 @@ public struct GuestHypervisor: Sendable {
             case .remapped: pt[k] = GuestHypervisor.eptTarget | 7 | 6 << 3
             case .notPresent: pt[k] = 0
             case .misconfigured: pt[k] = GuestHypervisor.eptPage | 2 | 6 << 3
+            case .pagingStructureNotPresent: pt[3] = 0
             }
             chunks.append((0x27000, GuestHypervisor.qwords(pt)))
         }
@@ -249,6 +253,8 @@ public struct GuestHypervisor: Sendable {
         a.je(timerExit)
         a.mov(.r15, .imm(unexpected))
         a.or(.r15, .rdx)
+        a.mov(.ecx, 0x6400)                  // exit qualification
+        a.vmread(.r13, .rcx)
         a.hlt()
         a.bind(cpuidExit)
         a.inc(.r12)

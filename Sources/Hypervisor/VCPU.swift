@@ -145,6 +145,11 @@ public final class VCPU {
     /// again, which then exits to the guest hypervisor. nil when no such timer is armed.
     public var nestedGuestTimerTicks: UInt64? { cpu.nestedGuestTimerTicks }
 
+    /// Whether the vCPU is in L2 and the guest hypervisor asked for external-interrupt exiting: an external
+    /// interrupt injected now becomes the guest hypervisor's exit whatever L2's RFLAGS.IF (a VMM injects
+    /// when this or RFLAGS.IF holds, and no STI/MOV-SS blocking).
+    public var nestedGuestExitsOnExternalInterrupt: Bool { cpu.nestedGuestExitsOnExternalInterrupt }
+
     /// The named check and VM-instruction error of the guest hypervisor's last failed VMLAUNCH/VMRESUME.
     public var lastNestedEntryFailure: (failure: EntryFailure, error: UInt32)? { cpu.lastNestedEntryFailure }
 

@@ -248,7 +248,8 @@ extension PCMachine {
             return
         }
         let rflags = vcpu.read(.guestRFLAGS), blocking = vcpu.read(.guestInterruptibilityState)
-        if rflags & RFLAGS.if.rawValue != 0 && blocking & 3 == 0 {
+        // (While L2 runs with the guest hypervisor's external-interrupt exiting, L2's IF does not matter.)
+        if (rflags & RFLAGS.if.rawValue != 0 || vcpu.nestedGuestExitsOnExternalInterrupt) && blocking & 3 == 0 {
             let vector = fromAPIC ? (localAPIC?.acknowledge() ?? pic.acknowledge()) : pic.acknowledge()
             try? vcpu.write(.vmEntryInterruptionInformation, UInt64(InterruptionInfo(vector: vector, type: .external).rawValue))
             injectionPending = true
@@ -302,8 +303,10 @@ extension PCMachine {
     /// The guest is halted and nothing could be injected: let guest time pass to the next deadline (waiting
     /// on the host in realtime mode, or for console input), or stop if nothing can ever wake it.
     func idle(until deadline: UInt64?) -> MachineOutcome? {
-        // (A halted L2 with interrupts off still wakes for the guest hypervisor's preemption timer.)
-        if vcpu.read(.guestRFLAGS) & RFLAGS.if.rawValue == 0 && vcpu.nestedGuestTimerTicks == nil {
+        // (A halted L2 with interrupts off still wakes for the guest hypervisor's preemption timer, or for an
+        // interrupt that exits to the guest hypervisor.)
+        if vcpu.read(.guestRFLAGS) & RFLAGS.if.rawValue == 0 && vcpu.nestedGuestTimerTicks == nil
+            && !vcpu.nestedGuestExitsOnExternalInterrupt {
             return .halted(rip: vcpu.read(.guestRIP))
         }
         serialSink.flush()

@@ -237,3 +237,27 @@ func l1sEPTFaultsAreL1sExits(variant: GuestHypervisor.EPT, reason: UInt64) throw
     #expect(vcpu.read(.r12) == 0)       // no CPUID of L2 ran
     #expect(vcpu.read(.r13) == 0)       // activity state active
 }
+
+@Test func l2sPageWalkEPTViolationWithAccessedDirtyFlagsIsAReadAndWrite() throws {
+    // L1's EPTP enables accessed and dirty flags: the walk's access to L2's page directory counts as a write
+    // for EPT, and the qualification says read and write, on a paging-structure entry (bit 7 set, bit 8 clear).
+    let (_, vcpu) = try makeNestedMachine(try GuestHypervisor(ept: .pagingStructureNotPresent))
+    let e = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .hlt)
+    #expect(vcpu.read(.r15) == GuestHypervisor.unexpected | 48, "R15 \(String(vcpu.read(.r15), radix: 16))")
+    let q = vcpu.read(.r13)
+    #expect(q & 7 == 3, "qualification \(String(q, radix: 16))")
+    #expect(q & (1 << 7) != 0 && q & (1 << 8) == 0, "qualification \(String(q, radix: 16))")
+}
+
+@Test(arguments: [true, false])
+func anInterruptL0InjectsExitsToL1WhateverL2sIF(l1Intercepts: Bool) throws {
+    // L2 runs with RFLAGS.IF clear; with L1's external-interrupt exiting an interrupt L0 injects is L1's exit
+    // all the same, which a VMM asks the vCPU about before injecting.
+    let (_, vcpu) = try makeNestedMachine(try GuestHypervisor(cpuidCount: 100_000, externalInterruptExiting: l1Intercepts))
+    #expect(!vcpu.nestedGuestExitsOnExternalInterrupt)
+    let e = try vcpu.run(instructionBudget: 2_000)
+    #expect(e.fromNestedGuest)
+    #expect(vcpu.read(.guestRFLAGS) & RFLAGS.if.rawValue == 0)
+    #expect(vcpu.nestedGuestExitsOnExternalInterrupt == l1Intercepts)
+}

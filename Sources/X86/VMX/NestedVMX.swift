@@ -554,6 +554,12 @@ extension CPU {
         return now >= vmx.preemptionDeadline ? 0 : vmx.preemptionDeadline &- now
     }
 
+    /// Whether L2 runs with L1's "external-interrupt exiting": an external interrupt L0 injects becomes an
+    /// exit to L1 whatever L2's RFLAGS.IF (blocking by STI and MOV SS still holds it back, SDM Vol. 3C §25.3).
+    public var nestedGuestExitsOnExternalInterrupt: Bool {
+        vmx.nested.inL2 && vmx.current.pointee.pinBased.contains(.externalInterruptExiting)
+    }
+
     /// L0's instructions left before its VMX-preemption timer fires while L2 runs.
     func l0PreemptionBudget() -> Int {
         let hot = vmx.nested.hot01
