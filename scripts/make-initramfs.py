@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Builds the SwiftVMX test initramfs: a gzip-compressed newc cpio archive around a static busybox.
 
-Usage: make-initramfs.py --busybox PATH --output FILE [--init FILE] [--program PATH]... [--no-gzip]
+Usage: make-initramfs.py --busybox PATH --output FILE [--init FILE] [--program PATH]...
+                         [--file SRC:DEST]... [--no-gzip]
 
 The archive holds /bin/busybox, applet symlinks, the usual empty directories, the device nodes
 /dev/console (5,1), /dev/null (1,3) and /dev/ttyS0 (4,64) -- written as cpio headers, so no root and
@@ -153,8 +154,9 @@ def check_static_x86_64_elf(data, path):
             sys.exit(f"make-initramfs: error: {path} is dynamically linked; use busybox-static's /bin/busybox")
 
 
-def build(busybox, init_script, mtime, programs=()):
-    """Returns the uncompressed cpio archive; `programs` are (name, data) pairs installed in /bin."""
+def build(busybox, init_script, mtime, programs=(), files=()):
+    """Returns the uncompressed cpio archive; `programs` are (name, data) pairs installed in /bin, `files`
+    (path, data) pairs installed at that path (read-only, with the directories above them)."""
     import io
     buf = io.BytesIO()
     w = NewcWriter(buf, mtime)
@@ -169,6 +171,15 @@ def build(busybox, init_script, mtime, programs=()):
         w.file(name, data, 0o644)
     for name, data in programs:
         w.file("bin/" + name, data, 0o755)
+    made = {name for name, _ in DIRECTORIES}
+    for path, data in files:
+        parts = path.split("/")[:-1]
+        for k in range(1, len(parts) + 1):
+            d = "/".join(parts[:k])
+            if d not in made:
+                w.directory(d, 0o755)
+                made.add(d)
+        w.file(path, data, 0o644)
     w.file("init", init_script, 0o755)
     w.trailer()
     return buf.getvalue()
@@ -181,6 +192,8 @@ def main():
     parser.add_argument("--init", help="use this file as /init instead of the built-in script")
     parser.add_argument("--program", action="append", default=[],
                         help="also install this static x86-64 executable as /bin/NAME (repeatable)")
+    parser.add_argument("--file", action="append", default=[], metavar="SRC:DEST",
+                        help="also install file SRC at path DEST (e.g. lib/modules/kvm.ko; repeatable)")
     parser.add_argument("--no-gzip", action="store_true", help="write the cpio uncompressed")
     parser.add_argument("--print-init", action="store_true", help="print the built-in /init and exit")
     args = parser.parse_args()
@@ -205,8 +218,16 @@ def main():
                 data = f.read()
             check_static_x86_64_elf(data, path)
             programs.append((os.path.basename(path), data))
+        files = []
+        for spec in args.file:
+            src, sep, dest = spec.rpartition(":")
+            dest = dest.strip("/")
+            if not sep or not src or not dest or ".." in dest.split("/"):
+                parser.error(f"--file wants SRC:DEST with a relative DEST, not {spec!r}")
+            with open(src, "rb") as f:
+                files.append((dest, f.read()))
         mtime = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
-        archive = build(busybox, init_script, mtime, programs)
+        archive = build(busybox, init_script, mtime, programs, files)
         tmp = args.output + ".part"
         with open(tmp, "wb") as f:
             if args.no_gzip:

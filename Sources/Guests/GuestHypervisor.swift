@@ -13,7 +13,7 @@ import X86Assembler
 /// - R12: CPUID exits handled; R13: the port of the I/O exit; R14: AL of that OUT;
 /// - R15: `GuestHypervisor.done` after L2's HLT, `failed | error` when VMLAUNCH failed (VMfailValid with the
 ///   VM-instruction error read by VMREAD), `failedInvalid` on VMfailInvalid, `unexpected | reason` for
-///   an exit L1 does not handle;
+///   an exit L1 does not handle (then R13 holds its exit qualification);
 /// - R8: what L2 saw in EAX after its last CPUID.
 public struct GuestHypervisor: Sendable {
     /// Guest-physical RAM the image needs (identity mapped by a 2 MiB page).
@@ -38,6 +38,9 @@ public struct GuestHypervisor: Sendable {
     public static let failedInvalid: UInt64 = 0xFA11_FFFF
     /// R15 after an exit L1 does not handle: this ORed with the basic exit reason.
     public static let unexpected: UInt64 = 0xBAD0_0000
+    /// R15 after L1's VMX-preemption timer for L2 fired (exit 52); then R13 holds L2's saved activity
+    /// state and R14 the saved timer value.
+    public static let preempted: UInt64 = 0x7134_0052
     /// EAX that L1 returns for L2's CPUID ("L2").
     public static let cpuidAnswer: UInt64 = 0x324C
 
@@ -50,6 +53,9 @@ public struct GuestHypervisor: Sendable {
         case notPresent
         /// `eptPage`'s entry is writable but not readable: an EPT misconfiguration (exit 49 to L1).
         case misconfigured
+        /// L2's page directory (3000H) is not present: L2's first page walk is an EPT violation (exit 48 to
+        /// L1) on a paging-structure access.
+        case pagingStructureNotPresent
     }
     /// The L2 guest-physical page the EPT variants treat specially.
     public static let eptPage: UInt64 = 0x1F_0000
@@ -63,15 +69,18 @@ public struct GuestHypervisor: Sendable {
     /// its reserved-bits check with VMfailValid, VM-instruction error 7 (invalid control fields).
     /// `l2Load`, when given, is an address L2 reads (into R10) before its CPUIDs: an access a VMM may serve.
     /// `externalInterruptExiting` sets that pin-based control (with "acknowledge interrupt on exit").
-    /// `ept` makes L1 enable EPT for L2 with its own tables.
+    /// `ept` makes L1 enable EPT for L2 with its own tables. `preemptionTimer` arms L1's VMX-preemption
+    /// timer for L2 with that value (with "save VMX-preemption timer value") and turns HLT exiting off, so
+    /// L2's HLT leaves it halted until the timer's exit 52 reaches L1.
     public init(cpuidCount: Int = 1, broken: Bool = false, l2Load: UInt64? = nil, externalInterruptExiting: Bool = false,
-                ept: EPT? = nil) throws {
+                ept: EPT? = nil, preemptionTimer: UInt32? = nil) throws {
         var chunks: [(address: UInt64, bytes: [UInt8])] = [
             (GuestHypervisor.cr3, GuestHypervisor.qwords([0x2000 | 3])),     // PML4[0] -> PDPT
             (0x2000, GuestHypervisor.qwords([0x3000 | 3])),                   // PDPT[0] -> PD
             (0x3000, GuestHypervisor.qwords([0x83])),                         // PD[0] -> 2 MiB page at 0
             (0x22000, GuestHypervisor.qwords([GuestHypervisor.vmxonRegion, GuestHypervisor.vmcsRegion])),
-            (GuestHypervisor.entry, try GuestHypervisor.l1(broken: broken, externalInterruptExiting: externalInterruptExiting, ept: ept != nil)),
+            (GuestHypervisor.entry, try GuestHypervisor.l1(broken: broken, externalInterruptExiting: externalInterruptExiting, ept: ept != nil,
+                                                         preemptionTimer: preemptionTimer)),
             (GuestHypervisor.l2Entry, try GuestHypervisor.l2(cpuidCount: cpuidCount, load: l2Load)),
         ]
         if let ept {
@@ -84,6 +93,7 @@ public struct GuestHypervisor: Sendable {
             case .remapped: pt[k] = GuestHypervisor.eptTarget | 7 | 6 << 3
             case .notPresent: pt[k] = 0
             case .misconfigured: pt[k] = GuestHypervisor.eptPage | 2 | 6 << 3
+            case .pagingStructureNotPresent: pt[3] = 0
             }
             chunks.append((0x27000, GuestHypervisor.qwords(pt)))
         }
@@ -136,7 +146,7 @@ public struct GuestHypervisor: Sendable {
     }
 
     /// The guest hypervisor.
-    static func l1(broken: Bool, externalInterruptExiting: Bool, ept: Bool) throws -> [UInt8] {
+    static func l1(broken: Bool, externalInterruptExiting: Bool, ept: Bool, preemptionTimer: UInt32?) throws -> [UInt8] {
         let a = Assembler(mode: .bits64, origin: entry)
         let failValid = a.label("failValid"), failInvalid = a.label("failInvalid"), exitHandler = a.label("exitHandler")
         a.mov(.rsp, .imm(stackTop))
@@ -162,16 +172,24 @@ public struct GuestHypervisor: Sendable {
             a.xor(.ebx, .ebx)
             a.vmwrite(.rax, .rbx)
         } else {
-            control(msr: 0x48D, field: 0x4000, wanted: externalInterruptExiting ? 1 : 0)   // pin-based
+            // Pin-based: external-interrupt exiting, activate VMX-preemption timer.
+            control(msr: 0x48D, field: 0x4000, wanted: (externalInterruptExiting ? 1 : 0) | (preemptionTimer != nil ? 1 << 6 : 0))
         }
-        control(msr: 0x48E, field: 0x4002, wanted: (1 << 7) | (1 << 24) | (ept ? 1 << 31 : 0))   // HLT, I/O, secondary
+        // HLT (unless the timer is to end L2's HLT), I/O, secondary.
+        control(msr: 0x48E, field: 0x4002, wanted: (preemptionTimer == nil ? 1 << 7 : 0) | (1 << 24) | (ept ? 1 << 31 : 0))
+        if let preemptionTimer {
+            a.mov(.eax, 0x482E)                                                         // VMX-preemption timer value
+            a.mov(.ebx, .imm(preemptionTimer))
+            a.vmwrite(.rax, .rbx)
+        }
         if ept {
             control(msr: 0x48B, field: 0x401E, wanted: 1 << 1)                         // enable EPT
             a.mov(.eax, 0x201A)                                                         // EPT pointer
             a.mov(.rbx, .imm(eptPointer))
             a.vmwrite(.rax, .rbx)
         }
-        control(msr: 0x48F, field: 0x400C, wanted: (1 << 9) | (1 << 15))               // host address-space size, ack interrupt
+        // Host address-space size, acknowledge interrupt on exit, save VMX-preemption timer value.
+        control(msr: 0x48F, field: 0x400C, wanted: (1 << 9) | (1 << 15) | (preemptionTimer != nil ? 1 << 22 : 0))
         control(msr: 0x490, field: 0x4012, wanted: 1 << 9)                             // IA-32e mode guest
         // CR0, CR3, CR4: L1's own, for its host state and for L2.
         for (cr, host, guest) in [(0, UInt32(0x6C00), UInt32(0x6800)), (3, 0x6C02, 0x6802), (4, 0x6C04, 0x6804)] {
@@ -220,6 +238,7 @@ public struct GuestHypervisor: Sendable {
 
         // Exit handler: the basic exit reason (field 4402H) decides.
         let cpuidExit = a.label("cpuid"), ioExit = a.label("io"), hltExit = a.label("hlt"), resume = a.label("resume")
+        let timerExit = a.label("timer")
         a.bind(exitHandler)
         a.mov(.ecx, 0x4402)
         a.vmread(.rdx, .rcx)
@@ -230,8 +249,12 @@ public struct GuestHypervisor: Sendable {
         a.je(ioExit)
         a.cmp(.edx, 12)
         a.je(hltExit)
+        a.cmp(.edx, 52)
+        a.je(timerExit)
         a.mov(.r15, .imm(unexpected))
         a.or(.r15, .rdx)
+        a.mov(.ecx, 0x6400)                  // exit qualification
+        a.vmread(.r13, .rcx)
         a.hlt()
         a.bind(cpuidExit)
         a.inc(.r12)
@@ -249,6 +272,13 @@ public struct GuestHypervisor: Sendable {
         a.jmp(resume)
         a.bind(hltExit)
         a.mov(.r15, .imm(done))
+        a.hlt()
+        a.bind(timerExit)
+        a.mov(.ecx, 0x4826)                  // guest activity state
+        a.vmread(.r13, .rcx)
+        a.mov(.ecx, 0x482E)                  // VMX-preemption timer value (saved on exit)
+        a.vmread(.r14, .rcx)
+        a.mov(.r15, .imm(preempted))
         a.hlt()
         // Past the instruction: guest RIP (681EH) plus the exit instruction length (440CH).
         a.bind(resume)

@@ -139,6 +139,17 @@ public final class VCPU {
     /// registers and guest-state fields are L2's (`VMExit.fromNestedGuest` says the same of an exit).
     public var inNestedGuest: Bool { cpu.inNestedGuest }
 
+    /// After a HLT exit from L2 (halted with nothing to wake it): when the guest hypervisor armed its
+    /// VMX-preemption timer for L2, the TSC ticks until that timer fires (0: it has). A VMM that idles
+    /// while its guest is halted wakes by then (skipping time through its TSC offset) and runs the vCPU
+    /// again, which then exits to the guest hypervisor. nil when no such timer is armed.
+    public var nestedGuestTimerTicks: UInt64? { cpu.nestedGuestTimerTicks }
+
+    /// Whether the vCPU is in L2 and the guest hypervisor asked for external-interrupt exiting: an external
+    /// interrupt injected now becomes the guest hypervisor's exit whatever L2's RFLAGS.IF (a VMM injects
+    /// when this or RFLAGS.IF holds, and no STI/MOV-SS blocking).
+    public var nestedGuestExitsOnExternalInterrupt: Bool { cpu.nestedGuestExitsOnExternalInterrupt }
+
     /// The named check and VM-instruction error of the guest hypervisor's last failed VMLAUNCH/VMRESUME.
     public var lastNestedEntryFailure: (failure: EntryFailure, error: UInt32)? { cpu.lastNestedEntryFailure }
 

@@ -44,10 +44,14 @@ extension PCMachine {
                 lastProgress = progress
             }
             if let limit = instructionLimit, retired &+ emulatedWork >= limit { return .instructionLimit(limit) }
-            let deadline = advanceDevices(to: now)
+            var deadline = advanceDevices(to: now)
             if let o = pollConsole() { return o }
             deliverInterrupts(reinjecting: interrupted)
             interrupted = InterruptedEvent()
+            if halted, let ticks = vcpu.nestedGuestTimerTicks {
+                // L2 halted with the guest hypervisor's VMX-preemption timer armed: wake for it (an exit to L1).
+                if ticks == 0 { halted = false } else { deadline = min(deadline ?? UInt64.max, now &+ ticks) }
+            }
             if halted {
                 if let o = idle(until: deadline) { return o }
                 continue
@@ -248,7 +252,8 @@ extension PCMachine {
             return
         }
         let rflags = vcpu.read(.guestRFLAGS), blocking = vcpu.read(.guestInterruptibilityState)
-        if rflags & RFLAGS.if.rawValue != 0 && blocking & 3 == 0 {
+        // (While L2 runs with the guest hypervisor's external-interrupt exiting, L2's IF does not matter.)
+        if (rflags & RFLAGS.if.rawValue != 0 || vcpu.nestedGuestExitsOnExternalInterrupt) && blocking & 3 == 0 {
             let vector = fromAPIC ? (localAPIC?.acknowledge() ?? pic.acknowledge()) : pic.acknowledge()
             try? vcpu.write(.vmEntryInterruptionInformation, UInt64(InterruptionInfo(vector: vector, type: .external).rawValue))
             injectionPending = true
@@ -302,7 +307,10 @@ extension PCMachine {
     /// The guest is halted and nothing could be injected: let guest time pass to the next deadline (waiting
     /// on the host in realtime mode, or for console input), or stop if nothing can ever wake it.
     func idle(until deadline: UInt64?) -> MachineOutcome? {
-        if vcpu.read(.guestRFLAGS) & RFLAGS.if.rawValue == 0 {
+        // (A halted L2 with interrupts off still wakes for the guest hypervisor's preemption timer, or for an
+        // interrupt that exits to the guest hypervisor.)
+        if vcpu.read(.guestRFLAGS) & RFLAGS.if.rawValue == 0 && vcpu.nestedGuestTimerTicks == nil
+            && !vcpu.nestedGuestExitsOnExternalInterrupt {
             return .halted(rip: vcpu.read(.guestRIP))
         }
         serialSink.flush()

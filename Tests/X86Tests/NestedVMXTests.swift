@@ -198,3 +198,66 @@ func l1sEPTFaultsAreL1sExits(variant: GuestHypervisor.EPT, reason: UInt64) throw
     #expect(vcpu.read(.r15) == GuestHypervisor.unexpected | reason)     // L1 got exit 48 / 49, not L0
     #expect(vcpu.exitCounts == [.hlt: 1])
 }
+
+@Test func l1sPreemptionTimerWakesAHaltedL2() throws {
+    // L1 arms its VMX-preemption timer for L2 and lets L2's HLT through: L2 halts with nothing to wake it.
+    let timer: UInt64 = 500_000
+    let (_, vcpu) = try makeNestedMachine(try GuestHypervisor(cpuidCount: 2, preemptionTimer: UInt32(timer)))
+    try vcpu.write(.primaryProcessorBasedControls, vcpu.read(.primaryProcessorBasedControls) | UInt64(PrimaryProcessorControls.useTSCOffsetting.rawValue))
+    #expect(vcpu.nestedGuestTimerTicks == nil)
+    let e = try vcpu.run(instructionBudget: 1_000_000)
+    // L0 gets the HLT (from L2) and how long until L1's timer fires: the timer counted only while L2 ran.
+    #expect(e.reason == .hlt && e.fromNestedGuest, "\(e)")
+    let ticks = try #require(vcpu.nestedGuestTimerTicks)
+    #expect(ticks > timer - 1_000 && ticks < timer, "\(ticks)")
+    // Running again without letting time pass: still halted, the same wait.
+    let again = try vcpu.run(instructionBudget: 1_000)
+    #expect(again.reason == .hlt && again.fromNestedGuest)
+    #expect(vcpu.nestedGuestTimerTicks == ticks)
+    // L0 skips time short of the deadline (its TSC offset for L1): the timer counts it.
+    try vcpu.write(.tscOffset, ticks - 10)
+    _ = try vcpu.run(instructionBudget: 1_000)
+    #expect(vcpu.nestedGuestTimerTicks == 10)
+    // And then past it: the next run exits to L1 (reason 52) before L2 runs, L2's activity state HLT saved.
+    try vcpu.write(.tscOffset, ticks)
+    #expect(vcpu.nestedGuestTimerTicks == 0)
+    let last = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(last.reason == .hlt && !last.fromNestedGuest)
+    #expect(vcpu.read(.r15) == GuestHypervisor.preempted, "R15 \(String(vcpu.read(.r15), radix: 16))")
+    #expect(vcpu.read(.r13) == 1)       // activity state HLT
+    #expect(vcpu.read(.r14) == 0)       // the saved timer value: expired
+    #expect(vcpu.read(.r12) == 2)
+}
+
+@Test func preemptionTimerValueZeroExitsBeforeL2RunsAnInstruction() throws {
+    let (_, vcpu) = try makeNestedMachine(try GuestHypervisor(cpuidCount: 2, preemptionTimer: 0))
+    let e = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .hlt && !e.fromNestedGuest)
+    #expect(vcpu.read(.r15) == GuestHypervisor.preempted, "R15 \(String(vcpu.read(.r15), radix: 16))")
+    #expect(vcpu.read(.r12) == 0)       // no CPUID of L2 ran
+    #expect(vcpu.read(.r13) == 0)       // activity state active
+}
+
+@Test func l2sPageWalkEPTViolationWithAccessedDirtyFlagsIsAReadAndWrite() throws {
+    // L1's EPTP enables accessed and dirty flags: the walk's access to L2's page directory counts as a write
+    // for EPT, and the qualification says read and write, on a paging-structure entry (bit 7 set, bit 8 clear).
+    let (_, vcpu) = try makeNestedMachine(try GuestHypervisor(ept: .pagingStructureNotPresent))
+    let e = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .hlt)
+    #expect(vcpu.read(.r15) == GuestHypervisor.unexpected | 48, "R15 \(String(vcpu.read(.r15), radix: 16))")
+    let q = vcpu.read(.r13)
+    #expect(q & 7 == 3, "qualification \(String(q, radix: 16))")
+    #expect(q & (1 << 7) != 0 && q & (1 << 8) == 0, "qualification \(String(q, radix: 16))")
+}
+
+@Test(arguments: [true, false])
+func anInterruptL0InjectsExitsToL1WhateverL2sIF(l1Intercepts: Bool) throws {
+    // L2 runs with RFLAGS.IF clear; with L1's external-interrupt exiting an interrupt L0 injects is L1's exit
+    // all the same, which a VMM asks the vCPU about before injecting.
+    let (_, vcpu) = try makeNestedMachine(try GuestHypervisor(cpuidCount: 100_000, externalInterruptExiting: l1Intercepts))
+    #expect(!vcpu.nestedGuestExitsOnExternalInterrupt)
+    let e = try vcpu.run(instructionBudget: 2_000)
+    #expect(e.fromNestedGuest)
+    #expect(vcpu.read(.guestRFLAGS) & RFLAGS.if.rawValue == 0)
+    #expect(vcpu.nestedGuestExitsOnExternalInterrupt == l1Intercepts)
+}

@@ -87,7 +87,7 @@ extension CPU {
             halted = false
             return VMExit(reason: .interruptWindow)
         }
-        if vmx.pin.contains(.activateVMXPreemptionTimer) && instructionCount &+ tscOffset >= vmx.preemptionDeadline {
+        if vmx.pin.contains(.activateVMXPreemptionTimer) && preemptionClock >= vmx.preemptionDeadline {
             return VMExit(reason: .vmxPreemptionTimerExpired)
         }
         return nil

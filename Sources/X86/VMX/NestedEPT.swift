@@ -6,11 +6,14 @@
 
 extension CPU {
     /// Translates the guest-physical address of a paging-structure entry of L2 through L1's EPT (a violation
-    /// there is one during a page walk: qualification bit 8 clear).
+    /// there is one during a page walk: qualification bit 8 clear). With EPT accessed and dirty flags on,
+    /// the walk's accesses to L2's paging structures are writes for EPT (SDM Vol. 3C §28.3.3.2: they may
+    /// set the guest's own A/D flags), reported as read and write.
     func nestedEPTTranslateEntry(_ gpa: UInt64) throws(Abort) -> UInt64 {
         pageWalkDepth += 1
         defer { pageWalkDepth -= 1 }
-        return try nestedEPTTranslate(gpa, currentAccess.kind == .write ? .write : .read)
+        let adEnabled = vmx.current.pointee[.eptPointer] & (1 << 6) != 0
+        return try nestedEPTTranslate(gpa, adEnabled || currentAccess.kind == .write ? .write : .read)
     }
 
     /// Translates an L2 guest-physical address through L1's EPT (4-level walk, 1-GiB and 2-MiB pages,
@@ -59,6 +62,7 @@ extension CPU {
     /// The EPT-violation exit to L1 (qualification of SDM Vol. 3C Table 27-7).
     func nestedEPTViolation(_ gpa: UInt64, _ kind: AccessKind, allowed: UInt64) -> Abort {
         var q = EPTViolationQualification(access: kind)
+        if inPageWalk && kind == .write && vmx.current.pointee[.eptPointer] & (1 << 6) != 0 { q.insert(.read) }
         if allowed & 1 != 0 { q.insert(.readable) }
         if allowed & 2 != 0 { q.insert(.writable) }
         if allowed & 4 != 0 { q.insert(.executable) }

@@ -494,6 +494,11 @@ extension CPU {
     /// Returns true when the entry became an exit to L1 (L1 runs next).
     func nestedEntryFromL0() -> Bool {
         refreshL0Controls()
+        // L0 may have moved its TSC offset for L1 (time it skipped while L2 was halted): L1's TSC, L2's
+        // (L1's plus L1's offset) and L1's VMX-preemption timer for L2 move with it.
+        let offset01 = vmx.nested.vmcs01.primary.contains(.useTSCOffsetting) ? vmx.nested.vmcs01[.tscOffset] : 0
+        vmxTSCOffset = vmxTSCOffset &- vmx.nested.tscOffset01 &+ offset01
+        vmx.nested.tscOffset01 = offset01
         if vmx.nested.hot01.pin.contains(.activateVMXPreemptionTimer) {
             vmx.nested.hot01.preemptionDeadline = instructionCount &+ tscOffset
                 &+ (vmx.nested.vmcs01[.vmxPreemptionTimerValue] << VMXCapability.preemptionTimerRate)
@@ -529,6 +534,30 @@ extension CPU {
         halted = false
         deliverEvent(vector: vector, kind: .external, errorCode: nil)
         return true
+    }
+
+    /// The clock the VMX-preemption timer of the running guest counts (at the TSC rate, SDM Vol. 3C §25.5.1):
+    /// the TSC without VMX offsets for L0's guest; while L2 runs, L1's TSC without L1's offset for L2, so
+    /// the time L0 skips while L2 is halted (its TSC offset for L1) counts down L1's timer for L2.
+    var preemptionClock: UInt64 {
+        instructionCount &+ tscOffset &+ (vmx.nested.inL2 ? vmx.nested.tscOffset01 : 0)
+    }
+
+    /// While L2 is halted (activity state HLT) with L1's VMX-preemption timer armed: the TSC ticks until
+    /// the timer fires (0: it has), after which the next entry exits to L1. nil otherwise: the halted
+    /// guest then waits for an event as usual.
+    public var nestedGuestTimerTicks: UInt64? {
+        guard vmx.nested.inL2, !vmxNonRoot, halted, vmx.pin.contains(.activateVMXPreemptionTimer) else { return nil }
+        // With the TSC offset for L1 L0 has now (the next entry takes it, `nestedEntryFromL0`).
+        let offset01 = vmx.nested.vmcs01.primary.contains(.useTSCOffsetting) ? vmx.nested.vmcs01[.tscOffset] : 0
+        let now = instructionCount &+ tscOffset &+ offset01
+        return now >= vmx.preemptionDeadline ? 0 : vmx.preemptionDeadline &- now
+    }
+
+    /// Whether L2 runs with L1's "external-interrupt exiting": an external interrupt L0 injects becomes an
+    /// exit to L1 whatever L2's RFLAGS.IF (blocking by STI and MOV SS still holds it back, SDM Vol. 3C §25.3).
+    public var nestedGuestExitsOnExternalInterrupt: Bool {
+        vmx.nested.inL2 && vmx.current.pointee.pinBased.contains(.externalInterruptExiting)
     }
 
     /// L0's instructions left before its VMX-preemption timer fires while L2 runs.

@@ -303,7 +303,7 @@ extension CPU {
                     if reflectNestedExit() { continue }
                     return .exit
                 }
-                if vmx.pin.contains(.activateVMXPreemptionTimer) && instructionCount &+ tscOffset >= vmx.preemptionDeadline {
+                if vmx.pin.contains(.activateVMXPreemptionTimer) && preemptionClock >= vmx.preemptionDeadline {
                     finishExitInPlace(VMExit(reason: .vmxPreemptionTimerExpired))
                     if reflectNestedExit() { continue }
                     return .exit
@@ -332,7 +332,7 @@ extension CPU {
     /// Instructions to run before the VMX-preemption timer fires.
     func preemptionBudget() -> Int {
         guard vmx.pin.contains(.activateVMXPreemptionTimer) else { return Int.max }
-        let now = instructionCount &+ tscOffset
+        let now = preemptionClock
         return now >= vmx.preemptionDeadline ? 1 : Int(min(vmx.preemptionDeadline &- now, 1 << 40))
     }
 

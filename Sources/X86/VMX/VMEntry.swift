@@ -102,7 +102,7 @@ extension CPU {
         // L2's TSC: L1's (L0's offset for L1) plus L1's offset for L2.
         if vmx.nested.inL2 { vmxTSCOffset = vmx.nested.tscOffset01 &+ vmxTSCOffset }
         if vmx.pin.contains(.activateVMXPreemptionTimer) {
-            vmx.preemptionDeadline = instructionCount &+ tscOffset &+ (v[.vmxPreemptionTimerValue] << VMXCapability.preemptionTimerRate)
+            vmx.preemptionDeadline = preemptionClock &+ (v[.vmxPreemptionTimerValue] << VMXCapability.preemptionTimerRate)
         }
         vmx.vectoring = nil
         vmx.exitPending = false

@@ -83,7 +83,6 @@ extension CPU {
         vmx.current.pointee.store(.guestCR0, cr0Value)
         vmx.current.pointee.store(.guestCR3, cr3Value)
         vmx.current.pointee.store(.guestCR4, cr4Value)
-        vmx.current.pointee.store(.guestDR7, dr[7])
         vmx.current.pointee.store(.guestRSP, gpr[Reg.rsp])
         vmx.current.pointee.store(.guestRIP, ripValue)
         vmx.current.pointee.store(.guestRFLAGS, materializedFlags())
@@ -97,7 +96,11 @@ extension CPU {
         vmx.current.pointee.store(.guestIA32SysenterEIP, msrs.sysenterEIP)
         if vmx.exitControls.contains(.saveIA32EFER) { vmx.current.pointee.store(.guestIA32EFER, eferValue) }
         if vmx.exitControls.contains(.saveIA32PAT) { vmx.current.pointee.store(.guestIA32PAT, msrs.pat) }
-        if vmx.exitControls.contains(.saveDebugControls) { vmx.current.pointee.store(.guestIA32DebugCtl, msrs.debugCtl) }
+        // DR7 and IA32_DEBUGCTL only with "save debug controls" (SDM Vol. 3C §27.3.1).
+        if vmx.exitControls.contains(.saveDebugControls) {
+            vmx.current.pointee.store(.guestDR7, dr[7])
+            vmx.current.pointee.store(.guestIA32DebugCtl, msrs.debugCtl)
+        }
         // "IA-32e mode guest" follows EFER.LMA on every exit.
         var entry = vmx.current.pointee.entryControls
         if eferValue & EFER.lma.rawValue != 0 { entry.insert(.ia32eModeGuest) } else { entry.remove(.ia32eModeGuest) }
@@ -105,7 +108,7 @@ extension CPU {
         vmx.current.pointee.store(.guestInterruptibilityState, interruptibilityStateField)
         vmx.current.pointee.store(.guestActivityState, halted ? 1 : 0)
         if vmx.pin.contains(.activateVMXPreemptionTimer) && vmx.exitControls.contains(.saveVMXPreemptionTimerValue) {
-            let now = instructionCount &+ tscOffset
+            let now = preemptionClock
             vmx.current.pointee.store(.vmxPreemptionTimerValue, now >= vmx.preemptionDeadline ? 0 : (vmx.preemptionDeadline &- now) >> VMXCapability.preemptionTimerRate)
         }
     }
