@@ -212,8 +212,12 @@ public final class PCMachine {
     /// The interrupt line of an ISA IRQ: the 8259A input, and with APICs also the I/O APIC pin.
     let irqLine: (Int) -> any InterruptLine
 
-    /// Guest time skipped while halted (added to the instruction count; also the VMCS TSC offset).
+    /// Guest time that passed without instructions retiring: skipped while halted, and the cost of each VM exit
+    /// (`PCMachine.exitCost`). Added to the instruction count; also the VMCS TSC offset.
     var skippedTime: UInt64 = 0
+    /// The part of `skippedTime` charged for VM exits; the processor's TSC holds it (`chargeExit`), so the VMCS
+    /// TSC offset holds the rest.
+    var exitTime: UInt64 = 0
     /// Whether the guest executed HLT and waits for an interrupt.
     var halted = false
     /// The primary processor-based controls as last written.

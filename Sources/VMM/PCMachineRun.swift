@@ -10,6 +10,14 @@ extension PCMachine {
     /// Most instructions one entry runs before the VMM looks at the console and the host clock again.
     static let maximumSlice: UInt64 = 2_000_000
 
+    /// Guest time (nanoseconds, which are also TSC cycles) a VM exit and its handling take: on hardware the
+    /// exit, the hypervisor's handler and the entry back cost the guest on the order of a thousand cycles
+    /// (a CPUID exit round trip under KVM on recent Intel processors measures 1,000–2,000), which it sees in
+    /// the TSC and its timers; kvm-unit-tests' vmexit tests time loops of exiting instructions against the
+    /// TSC. A fixed cost keeps `--clock deterministic` runs reproducible. The VMX-preemption timer's exits,
+    /// the VMM's own slicing, cost nothing.
+    static let exitCost: UInt64 = 1200
+
     /// Runs the guest until it powers off, resets, exits through isa-debug-exit, faults fatally, or
     /// `instructionLimit` instructions have retired.
     public func run(instructionLimit: UInt64? = nil) -> MachineOutcome {
@@ -71,6 +79,7 @@ extension PCMachine {
             let started = statistics.begin()
             let o = handle(exit)
             statistics.end(exit.reason, since: started)
+            if exit.reason != .vmxPreemptionTimerExpired { chargeExit() }
             if let o { return o }
             interrupted = InterruptedEvent(exit)
         }
@@ -198,6 +207,9 @@ extension PCMachine {
         let info = InterruptionInfo(vector: vector, type: .hardwareException, deliverErrorCode: errorCode != nil)
         try? vcpu.write(.vmEntryInterruptionInformation, UInt64(info.rawValue))
         if let errorCode { try? vcpu.write(.vmEntryExceptionErrorCode, UInt64(errorCode)) }
+        // The VMM emulated the faulting instruction: as a processor delivering a fault-class exception, the
+        // RFLAGS image pushed has RF = 1 (SDM Vol. 3A §17.3.1.1; event injection pushes guest RFLAGS as it is).
+        if CPU.isFaultClass(vector) { try? vcpu.write(.guestRFLAGS, vcpu.read(.guestRFLAGS) | RFLAGS.rf.rawValue) }
         injectionPending = true
     }
 
@@ -350,10 +362,19 @@ extension PCMachine {
         return nil
     }
 
-    /// Skips guest time (the guest is halted): moves the TSC with it.
+    /// Skips guest time (the guest is halted): moves the TSC with it, through the VMCS TSC offset.
     func advanceTime(by delta: UInt64) {
         skippedTime &+= delta
-        try? vcpu.write(.tscOffset, skippedTime)
+        try? vcpu.write(.tscOffset, skippedTime &- exitTime)
+    }
+
+    /// Charges the guest the time of a VM exit (`exitCost`): guest time and the TSC move on together. The TSC
+    /// moves inside the processor rather than through the VMCS TSC offset: a VMCS write after every exit
+    /// would make the processor reload the whole guest state on the next entry.
+    func chargeExit() {
+        skippedTime &+= Self.exitCost
+        exitTime &+= Self.exitCost
+        vcpu.advanceTimeStampCounter(by: Self.exitCost)
     }
 
     /// Reads console input every few hundred iterations.

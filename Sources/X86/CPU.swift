@@ -106,6 +106,10 @@ public final class CPU {
     @exclusivity(unchecked) public var idtr = DescriptorTableRegister(base: 0, limit: 0xFFFF)
     /// Model-specific registers other than those with dedicated storage.
     var msrs = MSRFile()
+    /// Set while `deliverException` delivers a fault-class exception: the RFLAGS image pushed has RF = 1.
+    var deliveringFault = false
+    /// PKRU: the protection-key rights for user-mode pages (AccessProtection.swift).
+    var pkru: UInt32 = 0
     /// Current privilege level.
     public internal(set) var cpl: Int {
         @inline(__always) get { cplValue }

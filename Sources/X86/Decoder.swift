@@ -612,6 +612,10 @@ extension CPU {
                 case (0, 4): d.op = .vmx; d.sub = 3        // VMXOFF
                 case (1, 0): d.op = .monitor
                 case (1, 1): d.op = .mwait
+                case (1, 2): d.op = .clac
+                case (1, 3): d.op = .stac
+                case (5, 6): d.op = .rdpkru
+                case (5, 7): d.op = .wrpkru
                 case (2, 0): d.op = .xgetbv
                 case (2, 1): d.op = .xsetbv
                 case (4, _): d.op = .smsw

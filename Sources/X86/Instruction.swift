@@ -50,6 +50,8 @@ enum Op: UInt16 {
     case movFromCR, movToCR, movFromDR, movToDR
     case fence, clflush
     case monitor, mwait, xgetbv, xsetbv
+    // SMAP and protection keys (AccessProtection.swift).
+    case clac, stac, rdpkru, wrpkru
     // VMX instructions (sub selects which); in bare execution they raise #UD.
     case vmx
     // x87 escape (D8–DF) and SSE: handled by the floating-point unit.

@@ -17,6 +17,12 @@ public enum EventKind: UInt8, Sendable, Codable {
 }
 
 extension CPU {
+    /// Whether an exception vector is a fault (SDM Vol. 3A Table 6-1): #DE, #BR, #UD, #NM, #TS, #NP, #SS, #GP,
+    /// #PF, #MF, #AC, #XM, #VE, #CP. (#DB is a fault or a trap; #BP and #OF are traps; #DF and #MC abort.)
+    public static func isFaultClass(_ v: UInt8) -> Bool {
+        v == 0 || v == 5 || v == 6 || v == 7 || (v >= 10 && v <= 14) || v == 16 || v == 17 || v == 19 || v == 20 || v == 21
+    }
+
     /// Exception classes for double-fault detection (SDM Vol. 3A §6.15, Table 6-4/6-5).
     private func isContributory(_ v: UInt8) -> Bool { v == 0 || (v >= 10 && v <= 13) }
 
@@ -25,6 +31,11 @@ extension CPU {
     func deliverException(_ v: UInt8, _ code: UInt32?) {
         var vector = v
         var errorCode = code
+        // A fault-class exception pushes RFLAGS.RF = 1 (SDM Vol. 3A §17.3.1.1), so that IRET back to the
+        // faulting instruction does not take an instruction breakpoint on it again; #DB is left alone (its
+        // instruction-breakpoint faults push RF as it was, its traps likewise).
+        deliveringFault = CPU.isFaultClass(v)
+        defer { deliveringFault = false }
         if v == ExceptionVector.pf.rawValue { cr2 = pendingCR2 }
         var attempts = 0
         while attempts < 3 {
@@ -258,7 +269,7 @@ extension CPU {
         let gate32 = g.type & 8 != 0
         let size: UInt8 = gate32 ? 4 : 2
         let newCPL = d.isConforming ? cpl : d.dpl
-        let oldFlags = materializedFlags()
+        let oldFlags = materializedFlags() | (deliveringFault ? RFLAGS.rf.rawValue : 0)
         let oldCS = UInt64(seg[Seg.cs].selector)
         let oldSS = seg[Seg.ss]
         let oldSP = gpr[Reg.rsp]
@@ -313,7 +324,7 @@ extension CPU {
         let d = try gateTarget(g, ext: ext)
         if !d.l || d.db { throw Abort.gp(UInt32(g.gateSelector & 0xFFFC) + ext) }
         let newCPL = d.isConforming ? cpl : d.dpl
-        let oldFlags = materializedFlags()
+        let oldFlags = materializedFlags() | (deliveringFault ? RFLAGS.rf.rawValue : 0)
         var rsp: UInt64
         var newSS = seg[Seg.ss]
         if newCPL < cpl {

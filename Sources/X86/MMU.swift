@@ -80,6 +80,9 @@ struct Translation {
     var physical: UInt64
     var writable: Bool
     var global: Bool
+    /// Whether the software TLB may keep the translation: false when the access was permitted only because
+    /// of state a TLB hit does not recheck (RFLAGS.AC and the CPL for SMAP).
+    var cacheable: Bool = true
 }
 
 extension CPU {
@@ -134,7 +137,7 @@ extension CPU {
             return v
         }
         let t = try translate(la, kind, user: user)
-        if let r = memory.region(containing: t.physical), r.permissions.contains(.read) {
+        if t.cacheable, let r = memory.region(containing: t.physical), r.permissions.contains(.read) {
             let s = TLB.slot(la, kind, user)
             let pageHost = r.host + Int(truncatingIfNeeded: (t.physical & ~0xFFF) &- r.base)
             tlb.tags[s] = la & ~0xFFF
@@ -166,7 +169,7 @@ extension CPU {
         }
         let t = try translate(la, .write, user: user)
         let page = t.physical >> 12
-        if let r = memory.region(containing: t.physical), r.permissions.contains(.write) {
+        if t.cacheable, let r = memory.region(containing: t.physical), r.permissions.contains(.write) {
             let pageHost = r.host + Int(truncatingIfNeeded: (t.physical & ~0xFFF) &- r.base)
             if memory.isCode(page: page) {
                 memory.invalidateCode(page: page)
@@ -313,9 +316,10 @@ extension CPU {
         let fetch = kind == .fetch
         let nxe = eferValue & EFER.nxe.rawValue != 0
         let wp = cr0Value & CR0.wp.rawValue != 0
-        func pageFault(present: Bool, reserved: Bool = false) -> Abort {
+        func pageFault(present: Bool, reserved: Bool = false, protectionKey: Bool = false) -> Abort {
             var code: UInt32 = 0
             if present { code |= 1 }
+            if protectionKey { code |= 32 }
             if write { code |= 2 }
             if user { code |= 4 }
             if reserved { code |= 8 | 1 }
@@ -336,27 +340,29 @@ extension CPU {
             userOK = pde & 4 != 0; writeOK = pde & 2 != 0
             if pde & 0x80 != 0 && cr4Value & CR4.pse.rawValue != 0 {
                 if pde & (1 << 21) != 0 { throw pageFault(present: true, reserved: true) }
-                if !permitted(user: user, write: write, fetch: fetch, userOK: userOK, writeOK: writeOK, execOK: true, wp: wp) {
-                    throw pageFault(present: true)
-                }
+                let rights = accessRights(user: user, write: write, fetch: fetch, userOK: userOK, writeOK: writeOK,
+                                          execOK: true, wp: wp, leaf: 0, keys: false)
+                if rights.fault { throw pageFault(present: true, protectionKey: rights.protectionKey) }
                 let newPDE = pde | 0x20 | (write ? 0x40 : 0)
                 if newPDE != pde { try writePTE(pdeAddr, 4, newPDE); pde = newPDE }
                 physical = (pde & 0xFFC0_0000) | ((pde & 0x1FE000) << 19) | (la & 0x3F_FFFF)
                 global = pde & 0x100 != 0 && cr4Value & CR4.pge.rawValue != 0
-                return Translation(physical: physical, writable: writeOK && pde & 0x40 != 0, global: global)
+                return Translation(physical: physical, writable: writeOK && pde & 0x40 != 0, global: global,
+                                   cacheable: rights.cacheable)
             }
             let pteAddr = (pde & 0xFFFF_F000) | ((la >> 10) & 0xFFC)
             var pte = try readPTE(pteAddr, 4)
             if pte & 1 == 0 { throw pageFault(present: false) }
             userOK = userOK && pte & 4 != 0; writeOK = writeOK && pte & 2 != 0
-            if !permitted(user: user, write: write, fetch: fetch, userOK: userOK, writeOK: writeOK, execOK: true, wp: wp) {
-                throw pageFault(present: true)
-            }
+            let rights = accessRights(user: user, write: write, fetch: fetch, userOK: userOK, writeOK: writeOK,
+                                      execOK: true, wp: wp, leaf: 0, keys: false)
+            if rights.fault { throw pageFault(present: true, protectionKey: rights.protectionKey) }
             if pde & 0x20 == 0 { try writePTE(pdeAddr, 4, pde | 0x20) }
             let newPTE = pte | 0x20 | (write ? 0x40 : 0)
             if newPTE != pte { try writePTE(pteAddr, 4, newPTE); pte = newPTE }
             global = pte & 0x100 != 0 && cr4Value & CR4.pge.rawValue != 0
-            return Translation(physical: (pte & 0xFFFF_F000) | (la & 0xFFF), writable: writeOK && pte & 0x40 != 0, global: global)
+            return Translation(physical: (pte & 0xFFFF_F000) | (la & 0xFFF), writable: writeOK && pte & 0x40 != 0, global: global,
+                               cacheable: rights.cacheable)
         }
 
         // PAE and 4-level paging (SDM Vol. 3A §4.4, §4.5).
@@ -396,9 +402,10 @@ extension CPU {
             writeOK = writeOK && e & 2 != 0
             execOK = execOK && !(nxe && e & (1 << 63) != 0)
             if level == 1 || isLarge {
-                if !permitted(user: user, write: write, fetch: fetch, userOK: userOK, writeOK: writeOK, execOK: execOK, wp: wp) {
-                    throw pageFault(present: true)
-                }
+                // Protection keys apply to 4-level paging only (SDM Vol. 3A §4.6.2).
+                let rights = accessRights(user: user, write: write, fetch: fetch, userOK: userOK, writeOK: writeOK,
+                                          execOK: execOK, wp: wp, leaf: e, keys: longModeActive)
+                if rights.fault { throw pageFault(present: true, protectionKey: rights.protectionKey) }
                 // Accessed bit on the leaf, dirty bit on a write.
                 let nv = e | 0x20 | (write ? 0x40 : 0)
                 if nv != e { try writePTE(eAddr, 8, nv) }
@@ -406,22 +413,13 @@ extension CPU {
                 physical = (e & addrMask & ~pageMask) | (la & pageMask)
                 global = e & 0x100 != 0 && cr4Value & CR4.pge.rawValue != 0
                 let dirty = e & 0x40 != 0 || write
-                return Translation(physical: physical, writable: writeOK && dirty, global: global)
+                return Translation(physical: physical, writable: writeOK && dirty, global: global, cacheable: rights.cacheable)
             }
             // Accessed bit on a paging-structure entry used for the walk.
             if e & 0x20 == 0 { try writePTE(eAddr, 8, e | 0x20) }
             table = e & addrMask
             level -= 1
         }
-    }
-
-    /// Whether an access is permitted by the combined U/S, R/W and XD bits (SDM Vol. 3A §4.6).
-    @inline(__always)
-    func permitted(user: Bool, write: Bool, fetch: Bool, userOK: Bool, writeOK: Bool, execOK: Bool, wp: Bool) -> Bool {
-        if user && !userOK { return false }
-        if write && !writeOK && (user || wp) { return false }
-        if fetch && !execOK { return false }
-        return true
     }
 }
 

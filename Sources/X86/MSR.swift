@@ -66,6 +66,8 @@ struct MSRFile: Equatable {
     var featureControl: UInt64 = 0
     var miscEnable: UInt64 = 1      // fast strings
     var debugCtl: UInt64 = 0
+    /// IA32_PKRS (AccessProtection.swift).
+    var pkrs: UInt64 = 0
 }
 
 extension CPU {
@@ -103,6 +105,7 @@ extension CPU {
         case MSRIndex.tscAux: return msrs.tscAux
         case MSRIndex.biosSignID: return UInt64(CPU.microcodeRevision) << 32
         case MSRIndex.archCapabilities: return CPU.archCapabilities
+        case MSRIndex.pkrs: return msrs.pkrs
         case VMXCapability.Index.basic...VMXCapability.Index.trueEntry where vmx.nested.enabled:
             // The VMX capability MSRs, when VMX is offered to the code running in the model (NestedVMX.swift).
             guard let v = VMXCapability.nestedRead(index) else { throw Abort.gp(0) }
@@ -153,6 +156,7 @@ extension CPU {
         case MSRIndex.kernelGSBase: try canonical(); msrs.kernelGSBase = v
         case MSRIndex.tscAux: msrs.tscAux = v & 0xFFFF_FFFF
         case MSRIndex.biosSignID: break        // software writes 0 before CPUID to sample the revision
+        case MSRIndex.pkrs: try writePKRS(v)
         default: throw Abort.gp(0)
         }
     }
@@ -198,7 +202,9 @@ extension CPU {
             return (eax, ebx, ecx, edx)
         case 7:
             // EDX[29]: IA32_ARCH_CAPABILITIES exists (it reports the speculation bugs this model cannot have).
-            return (0, 0, 0, subleaf == 0 ? 1 << 29 : 0)
+            // SMEP, SMAP, UMIP, PKU/OSPKE and PKS: AccessProtection.swift.
+            guard subleaf == 0 else { return (0, 0, 0, 0) }
+            return (0, CPU.accessProtectionCPUID7EBX, accessProtectionCPUID7ECX, 1 << 29)
         case 0xD:
             return xsaveCPUIDLeaf(subleaf: subleaf)     // Sources/X86/FPU/XSave.swift
         case 0x8000_0000:
@@ -303,12 +309,15 @@ extension CPU {
     /// Writes CR4 with the checks of MOV CR4.
     func writeCR4(_ v: UInt64) throws(Abort) {
         let supported = CR4.vme.rawValue | CR4.pvi.rawValue | CR4.tsd.rawValue | CR4.de.rawValue | CR4.pse.rawValue |
-            CR4.pae.rawValue | CR4.pge.rawValue | CR4.pce.rawValue | supportedCR4Extra
+            CR4.pae.rawValue | CR4.pge.rawValue | CR4.pce.rawValue | CPU.accessProtectionCR4 | supportedCR4Extra
         if v & ~supported != 0 { throw Abort.gp(0) }
         if longModeActive && v & CR4.pae.rawValue == 0 { throw Abort.gp(0) }
         let changed = v ^ cr4Value
         cr4Value = v
-        if changed & (CR4.pae.rawValue | CR4.pse.rawValue | CR4.pge.rawValue | CR4.smep.rawValue) != 0 { tlb.flushAll() }
+        // Translations cached in the TLB were checked under the old paging mode and access protections.
+        let rechecked = CR4.pae.rawValue | CR4.pse.rawValue | CR4.pge.rawValue | CR4.smep.rawValue |
+            CR4.smap.rawValue | CR4.pke.rawValue | CR4.pks.rawValue
+        if changed & rechecked != 0 { tlb.flushAll() }
     }
 
     /// The debug register a MOV DR names after the privilege, #UD and DR4/DR5-alias rules (SDM Vol. 3B §17.2.2).

@@ -146,6 +146,10 @@ public struct CR4: OptionSet, Sendable, Hashable, Codable {
     public static let smep = CR4(rawValue: 1 << 20)
     /// Supervisor-mode access prevention.
     public static let smap = CR4(rawValue: 1 << 21)
+    /// Protection keys for user-mode pages (PKRU).
+    public static let pke = CR4(rawValue: 1 << 22)
+    /// Protection keys for supervisor-mode pages (IA32_PKRS).
+    public static let pks = CR4(rawValue: 1 << 24)
 }
 
 /// IA32_EFER (SDM Vol. 3A §2.2.1).

@@ -204,6 +204,9 @@ extension CPU {
             // Not reported in CPUID: MONITOR/MWAIT are absent.
             throw Abort.ud
         case .vmx: try executeVMXInstruction(i)
+        case .clac, .stac: try execSetClearAC(set: i.op == .stac)
+        case .rdpkru: try execRDPKRU()
+        case .wrpkru: try execWRPKRU()
         default:
             throw Abort.ud
         }
@@ -265,6 +268,8 @@ extension CPU {
         let d = try readDescriptor(sel, wide: longModeActive)
         if d.s || d.type != SystemType.ldt { throw Abort.gp(code) }
         if !d.present { throw Abort.np(code) }
+        // IA-32e mode: the 16-byte descriptor's base must be canonical (SDM Vol. 2A "LLDT").
+        if longModeActive && !isCanonical(d.base) { throw Abort.gp(code) }
         var r = d.segment(selector: sel)
         if longModeActive { r.base = d.base }
         seg[Seg.ldtr] = r
@@ -279,6 +284,8 @@ extension CPU {
             : (d.type == SystemType.tss32Available || d.type == SystemType.tss16Available)
         if d.s || !okType { throw Abort.gp(code) }
         if !d.present { throw Abort.np(code) }
+        // IA-32e mode: the 16-byte descriptor's base must be canonical (SDM Vol. 2A "LTR").
+        if longModeActive && !isCanonical(d.base) { throw Abort.gp(code) }
         let la = maskLinear(gdtr.base &+ UInt64(sel & 0xFFF8) &+ 5)
         let b = try readLinear(la, 1, user: false)
         try writeLinear(la, 1, b | 2, user: false)

@@ -45,7 +45,8 @@ private func enterV86(_ m: PMMachine, cs: UInt16 = 0x5000, ip: UInt64 = 0, iopl:
     #expect(m.cpu.gpr(.rsp) == 0x8000 - 40)
     let frame = (0..<10).map { m.u32(0x8000 - 40 + UInt64($0) * 4) }
     let cliIP = v.address(of: cli) ?? 99
-    #expect(frame == [0, cliIP, 0x5000, 0x2_0202 | 0, 0x100, 0x2800, 0x2000, 0x3000, 0x3800, 0x4000])
+    // EFLAGS image: VM, IF, and RF (a #GP is a fault: SDM Vol. 3A §17.3.1.1).
+    #expect(frame == [0, cliIP, 0x5000, 0x2_0202 | RFLAGS.rf.rawValue, 0x100, 0x2800, 0x2000, 0x3000, 0x3800, 0x4000])
 }
 
 /// IOPL-sensitive instructions in virtual-8086 mode (SDM Vol. 3A §20.2.7).
