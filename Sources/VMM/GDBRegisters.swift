@@ -5,18 +5,50 @@ import X86
 
 /// A register the stub serves.
 public enum GDBRegister: Equatable, Sendable {
+    /// A general-purpose register (its low 32 bits in the i386 layout).
     case gpr(GPR)
+    /// RIP (EIP).
     case rip
+    /// RFLAGS (32 bits).
     case eflags
+    /// A segment selector (32 bits; read-only here).
     case segment(SegmentRegisterName)
     /// ST(i), 80 bits.
     case st(Int)
-    case fctrl, fstat, ftag, fiseg, fioff, foseg, fooff, fop
+    /// The x87 control word.
+    case fctrl
+    /// The x87 status word.
+    case fstat
+    /// The x87 tag word (full form).
+    case ftag
+    /// The x87 last instruction's code selector (reads 0).
+    case fiseg
+    /// The x87 last instruction's offset (reads 0).
+    case fioff
+    /// The x87 last operand's selector (reads 0).
+    case foseg
+    /// The x87 last operand's offset (reads 0).
+    case fooff
+    /// The x87 last opcode (reads 0).
+    case fop
     /// XMMi, 128 bits.
     case xmm(Int)
+    /// MXCSR.
     case mxcsr
-    case fsBase, gsBase
-    case cr0, cr2, cr3, cr4, efer
+    /// The FS base.
+    case fsBase
+    /// The GS base.
+    case gsBase
+    /// CR0 (read-only here).
+    case cr0
+    /// CR2.
+    case cr2
+    /// CR3.
+    case cr3
+    /// CR4 (read-only here).
+    case cr4
+    /// IA32_EFER (read-only here).
+    case efer
 }
 
 /// One entry of a layout: gdb's name, width in bits, XML type and group, and the feature it belongs to.

@@ -46,6 +46,10 @@ public final class GDBSession {
     public private(set) var packets = 0
     /// How often the connection is polled for Ctrl-C while the guest runs, in host nanoseconds.
     static let pollInterval: UInt64 = 10_000_000
+    /// Most instructions one entry runs while `--gdb` is on (`PCMachine.maximumSlice` otherwise): the
+    /// connection is looked at between entries, so this bounds how late a connecting gdb or a Ctrl-C is
+    /// answered (gdb gives up on a reply after 2 s; a debug build runs well under a million instructions a second).
+    static let maximumSlice: UInt64 = 100_000
 
     /// Attaches to `machine`; with `waitForDebugger`, blocks until gdb connects and stops the guest before
     /// its first instruction (QEMU's `-S`), else gdb may connect at any time and stops the guest then.

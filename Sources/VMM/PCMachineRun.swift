@@ -64,7 +64,7 @@ extension PCMachine {
                 if let o = idle(until: deadline) { return o }
                 continue
             }
-            var budget = Self.maximumSlice
+            var budget = debugger == nil ? Self.maximumSlice : GDBSession.maximumSlice
             if let d = deadline { budget = min(budget, d > now ? d - now : 1) }
             if let limit = instructionLimit { budget = min(budget, max(1, limit &- retired)) }
             if localAPIC != nil { syncTPRBeforeEntry() }

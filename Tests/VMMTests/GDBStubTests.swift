@@ -153,6 +153,14 @@ struct GDBStubTests {
         #expect(outcome == .debugExit(status: 0x41))
     }
 
+    @Test("an access watchpoint stops after the instruction that reads or writes the bytes")
+    func accessWatchpoint() throws {
+        let (replies, outcome) = try debugSession(counterGuest, ["Z4,101002,1", "c", "p8", "m101000,4", "z4,101002,1", "Z4,101004,4", "c"])
+        // INC dword [0x101000] touches byte 0x101002; nothing touches 0x101004.
+        #expect(replies == ["OK", "T05thread:01;awatch:101002;", "0b001000", "01000000", "OK", "OK", "W0b"])
+        #expect(outcome == .debugExit(status: 11))
+    }
+
     @Test("Ctrl-C stops a running guest (SIGINT), and k ends the run")
     func interrupt() throws {
         let (replies, outcome) = try debugSession([0xEB, 0xFE], ["c", "\u{03}", "p8", "k"], instructionLimit: 100_000)    // jmp $
