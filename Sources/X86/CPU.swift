@@ -108,6 +108,9 @@ public final class CPU {
     var msrs = MSRFile()
     /// Set while `deliverException` delivers a fault-class exception: the RFLAGS image pushed has RF = 1.
     var deliveringFault = false
+    /// Events delivered through the IVT or IDT so far (wraps): tells the single-step loop that an instruction
+    /// raised an exception or interrupt, which takes the place of its single-step trap.
+    var eventDeliveries: UInt64 = 0
     /// PKRU: the protection-key rights for user-mode pages (AccessProtection.swift).
     var pkru: UInt32 = 0
     /// Current privilege level.
@@ -441,7 +444,8 @@ public final class CPU {
                 // 64-bit code off the breakpoints' pages runs in blocks: `runBatch` ends the batch on entering one.
                 if !(codeSize == 8 && blocks.enabled && stops.onlyBreakpoints(noneOnPageOf: ripValue)) { batch = 1 }
             }
-            let done = runBatch(batch)
+            // RFLAGS.TF: one instruction at a time, each followed by its single-step trap (DebugRegisters.swift).
+            let done = flagsBase & RFLAGS.tf.rawValue != 0 ? runSingleStep() : runBatch(batch)
             remaining -= done
             if stopReason != .instructionLimit {
                 let r = stopReason

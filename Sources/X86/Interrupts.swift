@@ -185,6 +185,7 @@ extension CPU {
 
     /// Delivers an event through the IVT or IDT for the current mode.
     private func deliverEventDispatch(vector: UInt8, kind: EventKind, errorCode: UInt32?) throws(Abort) {
+        eventDeliveries &+= 1
         let ext: UInt32 = (kind == .softwareInterrupt || kind == .softwareException) ? 0 : 1
         let hasCode = kind == .hardwareException && errorCode != nil
         if mode == .real {

@@ -253,6 +253,8 @@ extension CPU {
         flagsBase = ((old & ~changeable) | (v & changeable)) & ~RFLAGS.rf.rawValue | 2
         lazy.op = .none
         if flagsBase & RFLAGS.if.rawValue != 0 && old & RFLAGS.if.rawValue == 0 { lazyEventCheck = true }
+        // TF set: the run loop leaves the batch and single-steps from the next instruction on.
+        if flagsBase & RFLAGS.tf.rawValue != 0 { lazyEventCheck = true }
     }
 
     // MARK: LDTR, TR
