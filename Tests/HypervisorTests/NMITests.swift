@@ -64,3 +64,20 @@ func makeNMIGuest() throws -> (VirtualMachine, VCPU) {
     #expect(v2.read(.guestRIP) == 0x1801)                 // inside the handler, after INC ESI
     #expect(v2.read(.guestInterruptibilityState) & 8 == 8)
 }
+
+/// Without virtual NMIs, bit 3 of the interruptibility state is blocking by NMI itself (SDM Vol. 3C Table
+/// 24-3): an exit inside the guest's NMI handler saves it, and a VMM that writes the VMCS there and re-enters
+/// (so that entry reloads the guest state from the fields) keeps the second NMI blocked until the IRET.
+@Test func nmiBlockingSurvivesAnExitWithoutVirtualNMIs() throws {
+    let (_, vcpu) = try makeNMIGuest()
+    vcpu.raiseNMI()
+    let e = try vcpu.run(instructionBudget: 1)                 // delivery, then INC ESI in the handler
+    #expect(e.reason == .vmxPreemptionTimerExpired)
+    #expect(vcpu.read(.guestRIP) == 0x1801)
+    #expect(vcpu.read(.guestInterruptibilityState) & 8 == 8)
+    try vcpu.write(.tscOffset, 0x1000)                         // any VMCS write: the next entry reloads the state
+    vcpu.raiseNMI()                                            // blocked until the handler's IRET
+    let e2 = try vcpu.run()
+    #expect(e2.reason == .hlt)
+    #expect(vcpu.read(.rsi) == 2)                              // the second NMI ran after the first IRET, not nested
+}

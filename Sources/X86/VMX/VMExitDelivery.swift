@@ -72,10 +72,11 @@ extension CPU {
         }
     }
 
-    /// The guest-interruptibility-state field as a VM exit saves it: blocking by STI and by MOV SS, and
-    /// blocking by NMI with virtual NMIs (SDM Vol. 3C §24.4.2, Table 24-3).
+    /// The guest-interruptibility-state field as a VM exit saves it: blocking by STI and by MOV SS, and in
+    /// bit 3 blocking by NMI, which is virtual-NMI blocking when the "virtual NMIs" control is 1 (SDM Vol. 3C
+    /// §24.4.2, Table 24-3). VM entry loads bit 3 back either way, so the guest's NMI blocking survives an exit.
     var interruptibilityStateField: UInt64 {
-        UInt64(interruptibility & 3) | (nmiBlocked && vmx.pin.contains(.virtualNMIs) ? 8 : 0)
+        UInt64(interruptibility & 3) | (nmiBlocked ? 8 : 0)
     }
 
     /// Writes the guest state back into the VMCS guest-state area.
