@@ -31,8 +31,14 @@ struct Differential: ParsableCommand {
     @Option(help: "Code-segment mode: 16, 32, 64 or all (the default: the count split evenly over the three).")
     var mode: ModeChoice = .all
 
-    @Option(help: "Print the listings of the first N sequences of each mode (and nothing else), then stop.")
+    @Option(help: "Print the listings of N sequences of each mode (and nothing else), then stop.")
     var list: Int = 0
+
+    @Option(help: "With --list: the index of the first sequence listed.")
+    var from: UInt64 = 0
+
+    @Option(help: "With --list: also print 16 bytes of each listed sequence's initial data area from this offset.")
+    var data: Int?
 
     func run() throws {
         #if arch(x86_64) && os(Linux)
@@ -40,7 +46,15 @@ struct Differential: ParsableCommand {
             for m in mode.modes {
                 var gen = SequenceGenerator(seed: seed)
                 gen.mode = m
-                for _ in 0..<list { print(gen.next().listing) }
+                gen.index = from
+                for _ in 0..<list {
+                    let seq = gen.next()
+                    print(seq.listing)
+                    if let off = data, off >= 0, off + 16 <= seq.initialData.count {
+                        let bytes = seq.initialData[off..<off + 16].map { String($0, radix: 16) }.joined(separator: " ")
+                        print("  data +0x\(String(off, radix: 16)): \(bytes)\n")
+                    }
+                }
             }
             return
         }

@@ -136,6 +136,38 @@ import X86Testing
         #expect(Array(host.data[0x300..<0x310]) == expected)
     }
 
+    /// FSQRT of a negative denormal or pseudo-denormal is an invalid operation, which outranks the denormal operand
+    /// (SDM Vol. 1 §4.9.2): FSW shows IE without DE (found by the 16-bit differential run, seed 21, sequence 17660).
+    /// A positive denormal still reports DE.
+    @Test(.enabled(if: HostCPU.isAvailable, "needs an x86-64 Linux host"))
+    func fsqrtInvalidOutranksDenormal() throws {
+        let machine = try UserModeMachine()
+        func abs(_ op: [UInt8], _ reg: UInt8, _ off: UInt32) -> [UInt8] {
+            let a = UInt32(HostCPU.dataAddress) + off
+            return op + [reg << 3 | 4, 0x25, UInt8(a & 0xFF), UInt8(a >> 8 & 0xFF), UInt8(a >> 16 & 0xFF), UInt8(a >> 24)]
+        }
+        // fninit; fld tbyte [0x100]; fsqrt; fnstsw [0x200]; fninit
+        let code: [UInt8] = [0xDB, 0xE3] + abs([0xDB], 5, 0x100) + [0xD9, 0xFA] + abs([0xDD], 7, 0x200) + [0xDB, 0xE3]
+        var gpr = [UInt64](repeating: 0, count: 16)
+        gpr[4] = HostCPU.dataAddress + 0x8000
+        let state = HostState(gpr: gpr, rip: HostCPU.codeAddress, rflags: 0x202)
+        for (sig, se, expectDE) in [(UInt64(0x867A_CE4D_8301_0D97), UInt16(0x8000), false),   // −pseudo-denormal
+                                    (0x067A_CE4D_8301_0D97, 0x8000, false),                    // −denormal
+                                    (0x067A_CE4D_8301_0D97, 0x0000, true)] {                   // +denormal
+            var data = [UInt8](repeating: 0, count: HostCPU.dataSize)
+            for k in 0..<8 { data[0x100 + k] = UInt8(truncatingIfNeeded: sig >> (8 * UInt64(k))) }
+            data[0x108] = UInt8(se & 0xFF)
+            data[0x109] = UInt8(se >> 8)
+            let model = machine.run(code: code, state: state, data: data)
+            let host = HostCPU.runDetailed(code: code, state: state, data: data)
+            #expect(model.outcome == .completed && host.outcome == .completed)
+            let modelFSW = machine.data[0x200], hostFSW = host.data[0x200]
+            #expect(modelFSW & 3 == hostFSW & 3)
+            #expect((modelFSW & 2 != 0) == expectDE)
+            #expect((modelFSW & 1 != 0) == !expectDE)
+        }
+    }
+
     /// The machine recognises the end of a sequence and reports faults at the faulting instruction.
     @Test func userModeMachineOutcomes() throws {
         let machine = try UserModeMachine()

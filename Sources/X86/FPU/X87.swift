@@ -89,6 +89,9 @@ extension CPU {
     /// is unmasked (then ES and B are set, and #MF follows at the next waiting instruction).
     @discardableResult
     func x87Commit(_ flags: UInt8, stackFault: Bool = false, c1: Bool = false) -> Bool {
+        // An invalid operation outranks a denormal operand (SDM Vol. 1 §4.9.2): with IE, DE is not reported (FSQRT of
+        // a negative denormal sets IE alone on the host processor).
+        let flags = flags & FPFlag.invalid != 0 ? flags & ~FPFlag.denormal : flags
         var f = UInt16(flags)
         if stackFault { f |= FSW.sf | UInt16(FPFlag.invalid) }
         fpu.fsw |= f
