@@ -168,6 +168,41 @@ import X86Testing
         }
     }
 
+    /// FSCALE of a pseudo-denormal ST(0) (exponent field 0, J bit 1) signals the denormal operand (DE) as the
+    /// host processor does, with a normal, denormal and zero scale; found by the 16-bit differential run
+    /// (seed 25, sequence 85190).
+    @Test func fscaleSignalsDenormalOperand() throws {
+        let machine = try UserModeMachine()
+        func abs(_ op: [UInt8], _ reg: UInt8, _ off: UInt32) -> [UInt8] {
+            let a = UInt32(HostCPU.dataAddress) + off
+            return op + [reg << 3 | 4, 0x25, UInt8(a & 0xFF), UInt8(a >> 8 & 0xFF), UInt8(a >> 16 & 0xFF), UInt8(a >> 24)]
+        }
+        // fninit; fldcw [0x300]; fild word [0x110]; fld tbyte [0x100]; fscale; fnstsw [0x200];
+        // fstp tbyte [0x210]; fninit
+        let code: [UInt8] = [0xDB, 0xE3] + abs([0xD9], 5, 0x300) + abs([0xDF], 0, 0x110) + abs([0xDB], 5, 0x100)
+            + [0xD9, 0xFD] + abs([0xDD], 7, 0x200) + abs([0xDB], 7, 0x210) + [0xDB, 0xE3]
+        var gpr = [UInt64](repeating: 0, count: 16)
+        gpr[4] = HostCPU.dataAddress + 0x8000
+        let state = HostState(gpr: gpr, rip: HostCPU.codeAddress, rflags: 0x202)
+        for (sig, se, scale, cw) in [(UInt64(0x9BBC_7381_B800_986A), UInt16(0x0000), UInt16(8011), UInt16(0x67F)),
+                                     (0x9BBC_7381_B800_986A, 0x8000, 3, 0x37F),
+                                     (0x1BBC_7381_B800_986A, 0x0000, 8011, 0x37F),
+                                     (0x9BBC_7381_B800_986A, 0x0000, 0, 0x37F),
+                                     (0x9BBC_7381_B800_986A, 0x0000, 0xFFFF, 0x37F)] {   // scale −1
+            var data = [UInt8](repeating: 0, count: HostCPU.dataSize)
+            for k in 0..<8 { data[0x100 + k] = UInt8(truncatingIfNeeded: sig >> (8 * UInt64(k))) }
+            data[0x108] = UInt8(se & 0xFF); data[0x109] = UInt8(se >> 8)
+            data[0x110] = UInt8(scale & 0xFF); data[0x111] = UInt8(scale >> 8)
+            data[0x300] = UInt8(cw & 0xFF); data[0x301] = UInt8(cw >> 8)
+            let model = machine.run(code: code, state: state, data: data)
+            let host = HostCPU.runDetailed(code: code, state: state, data: data)
+            #expect(model.outcome == .completed && host.outcome == .completed)
+            #expect(machine.data[0x200] & 0x3F == host.data[0x200] & 0x3F, "FSW flags, scale \(scale)")
+            #expect(machine.data[0x200] & 2 != 0, "DE for the denormal operand, scale \(scale)")
+            #expect(Array(machine.data[0x210..<0x21A]) == Array(host.data[0x210..<0x21A]), "result, scale \(scale)")
+        }
+    }
+
     /// The machine recognises the end of a sequence and reports faults at the faulting instruction.
     @Test func userModeMachineOutcomes() throws {
         let machine = try UserModeMachine()

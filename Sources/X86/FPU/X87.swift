@@ -711,8 +711,10 @@ extension CPU {
         guard a.cls == .finite else { return a }
         var n: Int64 = 0
         if b.cls == .finite {
-            n = b.exp > 20 ? (b.sign ? -100_000 : 100_000) : SoftFloat.toInt(b, bits: 64, .zero, &e)
-            e.flags &= ~FPFlag.inexact
+            // The truncation of ST(1) signals nothing: a scratch environment, since a conversion to integer
+            // clears DE, and that must not take away the denormal-operand flag ST(0) or ST(1) raised.
+            var scratch = FPEnv()
+            n = b.exp > 20 ? (b.sign ? -100_000 : 100_000) : SoftFloat.toInt(b, bits: 64, .zero, &scratch)
         }
         return SoftFloat.roundPack(a.sign, a.exp + Int32(n), a.sig, 0, .extended, &e)
     }
