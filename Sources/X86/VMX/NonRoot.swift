@@ -219,7 +219,8 @@ extension CPU {
                     return .exit
                 }
             }
-            if !vmx.loadNeeded && vmx.current.pointee[.vmEntryMSRLoadCount] == 0 {
+            // (L0's re-entry into L2: vmcs12's MSR-load list is L1's, processed at L1's VMLAUNCH/VMRESUME only.)
+            if !vmx.loadNeeded && (vmx.nested.inL2 || vmx.current.pointee[.vmEntryMSRLoadCount] == 0) {
                 // Re-entry after an exit with the VMCS untouched but for RIP/RSP: the processor already holds
                 // the guest state the load would produce.
                 vmx.guestStateStale = false
