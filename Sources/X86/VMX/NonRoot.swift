@@ -74,7 +74,9 @@ public final class VMXRuntime {
     }
     @usableFromInline let hot: UnsafeMutablePointer<Hot>
     /// VMX operation of the code running in the model (a guest hypervisor) and its nested guest (NestedVMX.swift).
-    var nested = NestedVMXState()
+    /// Read on every entry, exit and VMCS access (`vmx.nested.inL2`): unchecked, as the CPU's hot properties
+    /// are, or each read pays a dynamic exclusivity check (`swift_beginAccess`).
+    @exclusivity(unchecked) var nested = NestedVMXState()
 
     /// Whether an exit is being produced: set to the token of an exit built in `hot.pointee.exit` (by
     /// `exceptionExit`, `checkPendingExitsAtBoundary`…), nil once the run loop took it. A one-byte token,
