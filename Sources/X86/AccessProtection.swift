@@ -40,21 +40,21 @@ extension CPU {
     func accessRights(user: Bool, write: Bool, fetch: Bool, userOK: Bool, writeOK: Bool, execOK: Bool, wp: Bool,
                       leaf: UInt64, keys: Bool) -> AccessRights {
         var r = AccessRights()
-        if user && !userOK { r.fault = true; return r }
-        if write && !writeOK && (user || wp) { r.fault = true; return r }
-        if fetch && !execOK { r.fault = true; return r }
+        r.fault = (user && !userOK) || (write && !writeOK && (user || wp)) || (fetch && !execOK)
         let cr4 = cr4Value
         if cr4 & CPU.accessProtectionCR4 == 0 || probingTranslation { return r }
-        if !user && userOK {
+        if !r.fault && !user && userOK {
             // A supervisor-mode access to a user-mode address.
             if fetch {
-                if cr4 & CR4.smep.rawValue != 0 { r.fault = true; return r }
+                if cr4 & CR4.smep.rawValue != 0 { r.fault = true }
             } else if cr4 & CR4.smap.rawValue != 0 {
                 r.cacheable = false
-                if cplValue == 3 || flagsBase & RFLAGS.ac.rawValue == 0 { r.fault = true; return r }
+                if cplValue == 3 || flagsBase & RFLAGS.ac.rawValue == 0 { r.fault = true }
             }
         }
         if keys && !fetch {
+            // The key is checked whatever else faults: a #PF's PK bit says the key forbids the access, even when
+            // the R/W or U/S bits (or SMAP) forbid it too (SDM Vol. 3A §4.7, "PK flag").
             let rights: UInt64
             if userOK {
                 guard cr4 & CR4.pke.rawValue != 0 else { return r }

@@ -223,3 +223,27 @@ func umipFaultsDescriptorTableStoresAtCPL3(_ umip: Bool) throws {
     let r = try m.run { a in a.sgdt(.qword[0x7000]) }
     #expect(r == (umip ? .exception(vector: 13, errorCode: 0) : done))
 }
+
+@Test func protectionKeyFlagIsSetWhenTheRWBitAlsoForbidsTheWrite() throws {
+    // A read-only user page with key 2 and PKRU WD for key 2: the write is forbidden twice over; the #PF's PK
+    // bit reports the key's verdict whatever else faults (SDM Vol. 3A §4.7). kvm-unit-tests' access test
+    // (run by vmx_pf_exception_test) checks exactly this.
+    let m = LongModeMachine()
+    m.setPage(0x5000, flags: 5, key: 2)         // present, user, not writable
+    let r = try m.run { a in
+        setCR4(a, CR4.pke.rawValue)
+        a.xor(.ecx, .ecx)
+        a.xor(.edx, .edx)
+        a.mov(.eax, 0x20)                       // WD for key 2
+        wrpkru(a)
+        a.mov(.qword[0x5000], .rbx)             // supervisor write, CR0.WP = 1
+    }
+    #expect(r == .exception(vector: 14, errorCode: 0x23))       // present, write, PK
+    // Without the key's objection the same write faults without PK.
+    let plain = LongModeMachine()
+    plain.setPage(0x5000, flags: 5, key: 2)
+    #expect(try plain.run { a in
+        setCR4(a, CR4.pke.rawValue)
+        a.mov(.qword[0x5000], .rbx)
+    } == .exception(vector: 14, errorCode: 0x03))
+}
