@@ -3,14 +3,24 @@
 // `loadCodeSegment`.
 
 extension CPU {
+    /// The code segment a far JMP, CALL or RET loads in real or virtual-8086 mode: base selector × 16. Real
+    /// mode keeps the cached limit and attributes (unreal mode); virtual-8086 mode has the fixed 64 KiB,
+    /// DPL 3 code segment.
+    func realModeCodeSegment(_ selector: UInt16) -> SegmentRegister {
+        if mode == .virtual8086 {
+            return SegmentRegister(selector: selector, base: UInt64(selector) << 4, limit: 0xFFFF, accessRights: 0xFB)
+        }
+        var r = seg[Seg.cs]
+        r.selector = selector
+        r.base = UInt64(selector) << 4
+        return r
+    }
+
     /// JMP ptr16:16/32 and JMP m16:16/32/64 (SDM Vol. 2A "JMP").
     func farJump(selector: UInt16, offset: UInt64, size: UInt8) throws(Abort) {
         if mode == .real || mode == .virtual8086 {
             let target = offset & sizeMask(size)
-            var r = seg[Seg.cs]
-            r.selector = selector
-            r.base = UInt64(selector) << 4
-            if mode == .virtual8086 { r = SegmentRegister(selector: selector, base: UInt64(selector) << 4, limit: 0xFFFF, accessRights: 0xFB) }
+            let r = realModeCodeSegment(selector)
             if target > UInt64(r.limit) { throw Abort.gp(0) }
             setCS(r, rip: target)
             return
@@ -136,9 +146,7 @@ extension CPU {
         let retIP = ripValue
         if mode == .real || mode == .virtual8086 {
             let target = offset & sizeMask(size)
-            var r = seg[Seg.cs]
-            r.selector = selector
-            r.base = UInt64(selector) << 4
+            let r = realModeCodeSegment(selector)
             if target > UInt64(r.limit) { throw Abort.gp(0) }
             try push(retCS, size)
             try push(retIP, size)
@@ -220,9 +228,7 @@ extension CPU {
         let ip = try peekStack(0, size)
         let csSel = UInt16(truncatingIfNeeded: try peekStack(UInt64(size), size))
         if mode == .real || mode == .virtual8086 {
-            var r = seg[Seg.cs]
-            r.selector = csSel
-            r.base = UInt64(csSel) << 4
+            let r = realModeCodeSegment(csSel)
             let target = ip & sizeMask(size)
             if target > UInt64(r.limit) { throw Abort.gp(0) }
             adjustSP(2 * UInt64(size) &+ release)
