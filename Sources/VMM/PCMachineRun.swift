@@ -113,7 +113,10 @@ extension PCMachine {
         case .xsetbv:
             if vcpu.read(.rcx) & 0xFFFF_FFFF == 0, vcpu.setXCR0(edxEAX) { skip(e) } else { injectException(13, errorCode: 0) }
             return nil
-        case .vmcall, .vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume, .vmwrite, .vmxoff, .vmxon,
+        case .vmcall:
+            emulateHypercall(e)
+            return nil
+        case .vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume, .vmwrite, .vmxoff, .vmxon,
              .invept, .invvpid, .vmfunc, .getsec, .encls:
             injectException(6)                          // no VMX or SMX for this guest: #UD as on a CPU without them
             return nil
@@ -150,6 +153,25 @@ extension PCMachine {
             return .error("unexpected VM exit \(e.reason) (\(e.reason.rawValue)) at rip 0x\(String(vcpu.read(.guestRIP), radix: 16)): "
                           + "its control is off in this machine")
         }
+    }
+
+    // MARK: Hypercalls
+
+    /// KVM's "no such hypercall" (-KVM_ENOSYS) and "not from CPL 0" (-KVM_EPERM) results.
+    static let hypercallNotImplemented: UInt64 = UInt64(bitPattern: -1000)
+    static let hypercallNotPermitted: UInt64 = UInt64(bitPattern: -1)
+
+    /// VMCALL exits (unconditional in VMX non-root operation, SDM Vol. 3C §26.1.2). The machine offers KVM's
+    /// hypercall convention (Linux's Documentation/virt/kvm/x86/hypercalls.rst: number in RAX, result in
+    /// RAX) with no hypercall implemented, as KVM answers one it does not know: RAX = -1000 from CPL 0, -1
+    /// from any other privilege level, and the instruction retires. A guest that calls VMCALL to probe for
+    /// a hypervisor thus continues (kvm-unit-tests' hypercall and vmexit_vmcall), where a processor without
+    /// a hypervisor raises #UD. Linux uses the convention only after finding KVM's CPUID signature, which
+    /// this machine does not report.
+    func emulateHypercall(_ e: VMExit) {
+        let cpl = (vcpu.read(.guestSSAccessRights) >> 5) & 3          // SS.DPL is the CPL (SDM Vol. 3C §26.3.1.2)
+        vcpu.write(.rax, cpl == 0 ? Self.hypercallNotImplemented : Self.hypercallNotPermitted)
+        skip(e)
     }
 
     // MARK: MSRs

@@ -57,4 +57,30 @@ struct MachineTests {
         #expect(machine.run(instructionLimit: 1000) == .debugExit(status: 5))
         #expect(debug.text == "XY")
     }
+    /// VMCALL exits to the VMM, which answers with KVM's hypercall convention (`emulateHypercall`): no
+    /// hypercall is implemented, so RAX becomes -1000 (KVM_ENOSYS) and the instruction retires; #UD would
+    /// run the ROM's 0xFF filler at vector 6's real-mode handler (address 0), never reaching port 0xE9.
+    @Test("VMCALL returns KVM's 'no such hypercall' in RAX and retires")
+    func hypercallReturnsNotImplemented() throws {
+        var rom = [UInt8](repeating: 0xFF, count: 0x1_0000)
+        let code: [UInt8] = [
+            0x66, 0xB8, 0x34, 0x12, 0x00, 0x00, // mov eax, 0x1234 (no such hypercall)
+            0x0F, 0x01, 0xC1,                   // vmcall
+            0xE6, 0xE9,                         // out 0xe9, al  (0x18)
+            0x88, 0xE0, 0xE6, 0xE9,             // mov al, ah; out 0xe9, al  (0xfc)
+            0x66, 0xC1, 0xE8, 0x10,             // shr eax, 16
+            0xE6, 0xE9,                         // out 0xe9, al  (0xff)
+            0xB0, 0x02, 0xE6, 0xF4, 0xF4,       // mov al, 2; out 0xf4, al; hlt
+        ]
+        rom.replaceSubrange(0xFFF0 - 0x100..<0xFFF0 - 0x100 + code.count, with: code)
+        rom.replaceSubrange(0xFFF0..<0xFFF3, with: [0xE9, 0xFD, 0xFE])                   // jmp near 0xfef0 (0xfff3 - 0x103)
+        var configuration = PCMachine.Configuration(boot: .firmware(rom: rom))
+        configuration.memorySize = 16 << 20
+        configuration.clock = .deterministic
+        let debug = CapturingByteSink()
+        configuration.debugConsole = debug
+        let machine = try PCMachine(configuration, console: CapturingConsole())
+        #expect(machine.run(instructionLimit: 1000) == .debugExit(status: 5))
+        #expect(debug.bytes == [0x18, 0xFC, 0xFF])
+    }
 }
