@@ -191,7 +191,7 @@ let entryCheckCases: [EntryCheckCase] = [
     .init(.guestGDTRIDTRLimit) { v, _ in v[.guestIDTRLimit] = 0x10000 },
     // §26.3.1.4
     .init(.guestRIPHigh) { v, _ in v[.guestRIP] = 1 << 32 },
-    .init(.guestRIPCanonical, .long64) { v, _ in v[.guestRIP] = 1 << 47 },
+    .init(.guestRIPLinearAddressWidth, .long64) { v, _ in v[.guestRIP] = 1 << 48 },
     .init(.guestRFLAGSReserved) { v, _ in v[.guestRFLAGS] = 0 },
     .init(.guestRFLAGSVM, .v86) { v, _ in v[.guestCR0] &= ~CR0.pe.rawValue },
     .init(.guestRFLAGSIFForInterrupt) { v, _ in v[.vmEntryInterruptionInformation] = valid | 0x20 },
@@ -415,7 +415,7 @@ let sdmEntryRules: [SDMRule] = [
     .init("§26.3.1.3", "GDTR and IDTR bases canonical", .guestGDTRIDTRBaseCanonical),
     .init("§26.3.1.3", "GDTR and IDTR limit bits 31:16 are 0", .guestGDTRIDTRLimit),
     .init("§26.3.1.4", "not IA-32e mode or CS.L = 0: RIP bits 63:32 are 0", .guestRIPHigh),
-    .init("§26.3.1.4", "IA-32e mode and CS.L = 1: RIP canonical", .guestRIPCanonical),
+    .init("§26.3.1.4", "IA-32e mode and CS.L = 1: RIP bits 63:48 identical", .guestRIPLinearAddressWidth),
     .init("§26.3.1.4", "RFLAGS reserved bits 63:22, 15, 5, 3 are 0 and bit 1 is 1", .guestRFLAGSReserved),
     .init("§26.3.1.4", "RFLAGS.VM is 0 in IA-32e mode or with CR0.PE 0", .guestRFLAGSVM),
     .init("§26.3.1.4", "injecting an external interrupt: RFLAGS.IF is 1", .guestRFLAGSIFForInterrupt),
@@ -463,4 +463,17 @@ let sdmEntryRules: [SDMRule] = [
     let applicable = sdmEntryRules.filter { $0.notApplicable == nil }.count
     #expect(applicable + sdmEntryRules.filter { $0.notApplicable != nil }.count == sdmEntryRules.count)
     print("SDM §26.2–26.4: \(sdmEntryRules.count) rules, \(applicable) applicable and covered by \(EntryCheck.allCases.count) checks, \(sdmEntryRules.count - applicable) not applicable")
+}
+
+/// §26.3.1.4 checks bits 63:N of RIP with N the linear-address width (48), not canonicality: RIP = 2^47, just
+/// past the lower canonical half, passes the checks (the guest's fetch there then takes #GP(0): kvm-unit-tests'
+/// hypercall entry checks that a VMCALL ending at 0x7FFF_FFFF_FFFF returns into that fault), 2^48 does not.
+@Test("a 64-bit guest RIP with bit 47 set but bits 63:48 clear passes the entry checks")
+func guestRIPAboveLowerCanonicalHalfEnters() throws {
+    var v = EntryBase.long64.vmcs
+    #expect(CPU.checkVMEntry(v, memory: PhysicalMemory()) == nil)
+    v[.guestRIP] = 1 << 47
+    #expect(CPU.checkVMEntry(v, memory: PhysicalMemory()) == nil)
+    v[.guestRIP] = 1 << 48
+    #expect(CPU.checkVMEntry(v, memory: PhysicalMemory())?.check == .guestRIPLinearAddressWidth)
 }

@@ -37,7 +37,7 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
     // §26.3.1.3 descriptor-table registers
     case guestGDTRIDTRBaseCanonical, guestGDTRIDTRLimit
     // §26.3.1.4 RIP and RFLAGS
-    case guestRIPHigh, guestRIPCanonical, guestRFLAGSReserved, guestRFLAGSVM, guestRFLAGSIFForInterrupt
+    case guestRIPHigh, guestRIPLinearAddressWidth, guestRFLAGSReserved, guestRFLAGSVM, guestRFLAGSIFForInterrupt
     // §26.3.1.5 non-register state
     case guestActivityStateValid, guestActivityHLTRequiresDPL0, guestActivityActiveWithSTIOrMovSSBlocking, guestActivityStateInjection
     case guestInterruptibilityReserved, guestInterruptibilitySTIAndMovSS, guestInterruptibilitySTIRequiresIF, guestInterruptibilitySMIOutsideSMM
@@ -75,7 +75,7 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
             return "§26.3.1.1"
         case .guestGDTRIDTRBaseCanonical, .guestGDTRIDTRLimit:
             return "§26.3.1.3"
-        case .guestRIPHigh, .guestRIPCanonical, .guestRFLAGSReserved, .guestRFLAGSVM, .guestRFLAGSIFForInterrupt:
+        case .guestRIPHigh, .guestRIPLinearAddressWidth, .guestRFLAGSReserved, .guestRFLAGSVM, .guestRFLAGSIFForInterrupt:
             return "§26.3.1.4"
         case .guestActivityStateValid, .guestActivityHLTRequiresDPL0, .guestActivityActiveWithSTIOrMovSSBlocking,
              .guestActivityStateInjection, .guestInterruptibilityReserved, .guestInterruptibilitySTIAndMovSS,
@@ -193,7 +193,7 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
         case .guestGDTRIDTRBaseCanonical: return "guest GDTR and IDTR bases must be canonical"
         case .guestGDTRIDTRLimit: return "bits 31:16 of guest GDTR and IDTR limits must be 0"
         case .guestRIPHigh: return "outside IA-32e mode (or with CS.L = 0) bits 63:32 of guest RIP must be 0"
-        case .guestRIPCanonical: return "in 64-bit mode guest RIP must be canonical"
+        case .guestRIPLinearAddressWidth: return "in 64-bit mode bits 63:48 of guest RIP must be identical"
         case .guestRFLAGSReserved: return "guest RFLAGS reserved bits must be 0 and bit 1 must be 1"
         case .guestRFLAGSVM: return "guest RFLAGS.VM must be 0 in IA-32e mode or with CR0.PE = 0"
         case .guestRFLAGSIFForInterrupt: return "injecting an external interrupt needs guest RFLAGS.IF = 1"
@@ -592,7 +592,12 @@ extension CPU {
         // §26.3.1.4
         let rip = v[.guestRIP]
         if (!ia32e || !cs.l) && rip >> 32 != 0 { return fail(.guestRIPHigh, hex(.guestRIP, rip)) }
-        if ia32e && cs.l && !canonical(rip) { return fail(.guestRIPCanonical, hex(.guestRIP, rip)) }
+        // Bits 63:N identical, N the linear-address width CPUID.80000008H:EAX[15:8] reports (48): bit 47 is not
+        // in the check, so a RIP just past the lower canonical half (a VMM advancing RIP over an instruction
+        // that ends at 0x7FFF_FFFF_FFFF) enters, and the guest's next fetch takes #GP.
+        if ia32e && cs.l && !(Int64(bitPattern: rip) >> 48 == 0 || Int64(bitPattern: rip) >> 48 == -1) {
+            return fail(.guestRIPLinearAddressWidth, hex(.guestRIP, rip))
+        }
         if rflags & ~RFLAGS.defined.rawValue & ~2 != 0 || rflags & 2 == 0 { return fail(.guestRFLAGSReserved, hex(.guestRFLAGS, rflags)) }
         if v86 && (ia32e || guestCR0 & 1 == 0) { return fail(.guestRFLAGSVM, hex(.guestRFLAGS, rflags)) }
         if inj.valid && inj.typeBits == 0 && rflags & RFLAGS.if.rawValue == 0 { return fail(.guestRFLAGSIFForInterrupt, hex(.guestRFLAGS, rflags)) }
