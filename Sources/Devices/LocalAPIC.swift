@@ -392,6 +392,9 @@ public final class LocalAPIC: Device, APICInterruptSink {
     public weak var eoiListener: (any APICEOIListener)?
     /// Raises the processor's NMI line: called for an NMI IPI this APIC sends to itself.
     public var nmiHandler: (() -> Void)?
+    /// The APIC bus that connects this APIC to the others of a multiprocessor (nil: alone, IPIs reach only
+    /// itself). Weak: the bus holds its APICs.
+    public internal(set) weak var bus: APICBus?
 
     private static let nanosecondsPerSecond: UInt64 = 1_000_000_000
 
@@ -845,19 +848,37 @@ public final class LocalAPIC: Device, APICInterruptSink {
         if timerMode != .tscDeadline && isCounting { startSegment(count: count) }
     }
 
-    /// Sends the IPI described by the ICR (SDM 11.6.1). Fixed IPIs to self
-    /// (shorthand self or all-including-self, or a destination matching this
-    /// APIC) and lowest-priority IPIs whose destination matches are accepted
-    /// as edge-triggered interrupts; NMIs to self raise `nmiHandler`; every other IPI is counted in
-    /// `ignoredIPIs`.
-    /// A vector in 0–15 logs "send illegal vector" (and, delivered to self,
-    /// "received illegal vector").
+    /// A write to the ICR's low half (SDM 11.6.1): records it and sends the IPI to the destination in the
+    /// ICR's high half (`sendIPI(command:destination:)`).
     private func writeInterruptCommand(_ value: UInt32) {
+        sendIPI(command: value, destination: state.interruptCommandHigh >> 24)
+    }
+
+    /// Sends an IPI (SDM 11.6.1): the one entry point of ICR delivery, for the xAPIC ICR (destination =
+    /// ICR bits 63:56) and the x2APIC ICR MSR (destination = bits 63:32). `command` is ICR bits 31:0: vector
+    /// 7:0, delivery mode 10:8, destination mode 11 (1 logical), level 14, trigger mode 15, shorthand 19:18
+    /// (0 none, 1 self, 2 all including self, 3 all excluding self). Delivery is instantaneous, so the
+    /// delivery-status bit (12) reads 0 afterwards. A fixed or lowest-priority IPI with a vector in 0–15
+    /// logs "send illegal vector".
+    ///
+    /// On an `APICBus` (several processors) the bus delivers to every APIC the destination selects: fixed
+    /// and lowest-priority vectors, NMI, INIT and start-up (`APICBus.deliverIPI`). Alone, an APIC
+    /// reaches only itself: fixed and lowest-priority IPIs whose destination includes it are accepted as
+    /// edge-triggered interrupts, NMIs to self raise `nmiHandler`, and every other IPI is counted in
+    /// `ignoredIPIs`.
+    public func sendIPI(command value: UInt32, destination: UInt32) {
         state.interruptCommandLow = value & 0x000C_CFFF       // delivery status (bit 12) stays 0
         let vector = UInt8(truncatingIfNeeded: value)
         let mode = APICDeliveryMode(field: UInt64(value >> 8))
+        if (mode == .fixed || mode == .lowestPriority) && vector < 16 {
+            recordError(.sendIllegalVector)
+        }
+        if let bus {
+            bus.deliverIPI(from: self, command: value, destination: destination)
+            return
+        }
         let logical = value & (1 << 11) != 0
-        let destination = UInt8(truncatingIfNeeded: state.interruptCommandHigh >> 24)
+        let destination = UInt8(truncatingIfNeeded: destination)
         let shorthand = (value >> 18) & 3
         let toSelf: Bool
         switch (mode, shorthand) {
@@ -872,13 +893,131 @@ public final class LocalAPIC: Device, APICInterruptSink {
             toSelf = false
         default: toSelf = false
         }
-        if (mode == .fixed || mode == .lowestPriority) && vector < 16 {
-            recordError(.sendIllegalVector)
-        }
         if toSelf {
             accept(vector: vector, levelTriggered: false)
         } else {
             state.ignoredIPIs &+= 1
+        }
+    }
+
+    /// Counts an IPI that reached no processor (the bus's bookkeeping).
+    func countIgnoredIPI() { state.ignoredIPIs &+= 1 }
+}
+
+// MARK: - The APIC bus of a multiprocessor
+
+/// What an interrupt message asks of a processor itself rather than of its APIC's IRR (SDM 11.6.1).
+public enum APICProcessorSignal: Equatable, Sendable {
+    /// NMI: the processor's NMI line (it also ends a HLT).
+    case nmi
+    /// INIT: the processor enters the wait-for-SIPI state (its local APIC has already been reset, keeping
+    /// its APIC ID; SDM 8.4.1, 10.4.7.3).
+    case initialization
+    /// Start-up (SIPI) with `vector`: a processor in the wait-for-SIPI state starts in real mode at
+    /// `vector << 12` (CS selector `vector << 8`, IP 0); any other processor ignores it (SDM 8.4.4.1).
+    case startup(vector: UInt8)
+}
+
+/// The local APICs of a multiprocessor and the bus between them: IPIs written to any APIC's ICR and
+/// messages from the I/O APIC (as its sink) reach every APIC their destination selects (SDM 11.6.2):
+/// physical destinations by APIC ID (0xFF, or 0xFFFFFFFF from an x2APIC ICR, is a broadcast), logical ones
+/// through each APIC's LDR and DFR (flat or cluster model), and the ICR shorthands self, all including self
+/// and all excluding self. Lowest-priority messages go to one APIC of the destination: the software-enabled
+/// one with the lowest processor priority, the lowest index on a tie. NMI, INIT and start-up go to the
+/// processors through `signalProcessor`.
+public final class APICBus: APICInterruptSink {
+    /// The APICs, by processor index (APIC ID = index when the machine builds them).
+    public let apics: [LocalAPIC]
+    /// Called with a processor index and what it receives that is not a vector: NMI, INIT (after the
+    /// processor's APIC was reset) and start-up.
+    public var signalProcessor: ((Int, APICProcessorSignal) -> Void)?
+    /// Messages that reached no APIC, and SMI, ExtINT and reserved delivery modes (not modelled).
+    public private(set) var undeliveredMessages: UInt64 = 0
+
+    /// Connects `apics` (each APIC's `bus` becomes this bus).
+    public init(apics: [LocalAPIC]) {
+        self.apics = apics
+        for apic in apics { apic.bus = self }
+    }
+
+    /// Whether physical or logical `destination` selects the APIC at `index`.
+    func selects(_ index: Int, destination: UInt32, logical: Bool) -> Bool {
+        let apic = apics[index]
+        if !logical {
+            if destination == 0xFFFF_FFFF { return true }
+            guard destination <= 0xFF else { return false }
+        }
+        return apic.matchesDestination(UInt8(truncatingIfNeeded: destination), logical: logical)
+    }
+
+    /// The processor indices a destination (shorthand 0) or shorthand selects, from `sender` (nil for an
+    /// I/O APIC message, which has no shorthand).
+    func targets(sender: Int?, shorthand: UInt32, destination: UInt32, logical: Bool) -> [Int] {
+        switch shorthand {
+        case 1: return sender.map { [$0] } ?? []
+        case 2: return Array(apics.indices)
+        case 3: return apics.indices.filter { $0 != sender }
+        default: return apics.indices.filter { selects($0, destination: destination, logical: logical) }
+        }
+    }
+
+    /// The one APIC a lowest-priority message goes to among `candidates`: software-enabled, lowest
+    /// processor priority, lowest index on a tie (nil when none is enabled).
+    func lowestPriority(_ candidates: [Int]) -> Int? {
+        var best: Int?
+        for i in candidates where apics[i].softwareEnabled {
+            if let b = best, apics[b].processorPriority <= apics[i].processorPriority { continue }
+            best = i
+        }
+        return best
+    }
+
+    /// Delivers an I/O APIC or MSI message to the APICs its destination selects (fixed to every one,
+    /// lowest priority to one); returns whether some APIC accepted it into its IRR.
+    public func deliver(_ message: APICInterruptMessage) -> Bool {
+        let selected = targets(sender: nil, shorthand: 0, destination: UInt32(message.destination),
+                               logical: message.logicalDestination)
+        switch message.deliveryMode {
+        case .fixed:
+            var accepted = false
+            for i in selected where apics[i].accept(vector: message.vector, levelTriggered: message.levelTriggered) { accepted = true }
+            if !accepted { undeliveredMessages &+= 1 }
+            return accepted
+        case .lowestPriority:
+            guard let i = lowestPriority(selected) else { undeliveredMessages &+= 1; return false }
+            return apics[i].accept(vector: message.vector, levelTriggered: message.levelTriggered)
+        default:
+            undeliveredMessages &+= 1
+            return false
+        }
+    }
+
+    /// Delivers an IPI `sender` sends (`LocalAPIC.sendIPI(command:destination:)`, which documents `command`).
+    /// An INIT with the level bit (14) clear and the trigger-mode bit (15) set is the "INIT level
+    /// de-assert" message, which only synchronizes arbitration IDs: it has no effect here.
+    func deliverIPI(from sender: LocalAPIC, command: UInt32, destination: UInt32) {
+        let vector = UInt8(truncatingIfNeeded: command)
+        let mode = APICDeliveryMode(field: UInt64(command >> 8))
+        let selected = targets(sender: apics.firstIndex { $0 === sender }, shorthand: (command >> 18) & 3,
+                               destination: destination, logical: command & (1 << 11) != 0)
+        guard !selected.isEmpty else { sender.countIgnoredIPI(); return }
+        switch mode {
+        case .fixed:
+            for i in selected { apics[i].accept(vector: vector, levelTriggered: false) }
+        case .lowestPriority:
+            if let i = lowestPriority(selected) { apics[i].accept(vector: vector, levelTriggered: false) } else { sender.countIgnoredIPI() }
+        case .nmi:
+            for i in selected { signalProcessor?(i, .nmi) }
+        case .initialization:
+            if command & (1 << 14) == 0 && command & (1 << 15) != 0 { return }     // INIT level de-assert
+            for i in selected {
+                apics[i].reset()
+                signalProcessor?(i, .initialization)
+            }
+        case .startup:
+            for i in selected { signalProcessor?(i, .startup(vector: vector)) }
+        case .smi, .reserved3, .extINT:
+            sender.countIgnoredIPI()
         }
     }
 }

@@ -247,6 +247,71 @@ public final class VCPU {
         return cpu.probeTranslation(linear, cr0: read(.guestCR0), cr3: read(.guestCR3), cr4: read(.guestCR4), efer: efer)
     }
 
+    // MARK: INIT and start-up (multiprocessor bring-up)
+
+    /// The guest activity state of the wait-for-SIPI state (SDM Vol. 3C 24.4.2).
+    public static let waitForSIPIActivityState: UInt64 = 3
+
+    /// Whether the vCPU is in the wait-for-SIPI state (guest activity state 3): it executes nothing until a
+    /// start-up IPI (`startUp(vector:)`). A VMM does not run a vCPU in this state: it waits for the SIPI,
+    /// as the processor would (Hypervisor.framework leaves INIT and SIPI to the VMM too).
+    public var isWaitingForSIPI: Bool { cpu.vmcsRead(.guestActivityState) == Self.waitForSIPIActivityState }
+
+    /// The INIT signal (SDM Vol. 3A 9.1.1, Table 9-1): the guest state becomes the processor's state after
+    /// INIT — real mode, CR0 = 0x60000010 (with NE, which VMX requires, held in the guest CR0 and the
+    /// architectural value in the CR0 read shadow), CS:IP = F000:FFF0 with base 0xFFFF0000, EFLAGS = 2,
+    /// EDX = the processor signature (CPUID.1:EAX), other general-purpose registers 0, IA32_EFER 0,
+    /// DR7 = 0x400 — and the vCPU enters the wait-for-SIPI state (an application processor's response to
+    /// INIT). Pending injected events and NMIs are dropped. MSRs other than IA32_EFER keep their values.
+    public func initSignal() {
+        var v = cpu.currentVMCS
+        v[.guestCR0] = 0x6000_0010 | CR0.ne.rawValue
+        v[.cr0ReadShadow] = 0x6000_0010
+        v[.guestCR3] = 0
+        v[.guestCR4] = CR4.vmxe.rawValue
+        v[.cr4ReadShadow] = 0
+        v[.guestIA32EFER] = 0
+        v.entryControls.remove(.ia32eModeGuest)
+        v.setGuestSegment(.cs, SegmentRegister(selector: 0xF000, base: 0xFFFF_0000, limit: 0xFFFF, accessRights: 0x9B))
+        for s in [SegmentRegisterName.ss, .ds, .es, .fs, .gs] {
+            v.setGuestSegment(s, SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x93))
+        }
+        v.setGuestSegment(.ldtr, .null)
+        // VM entry requires a busy TSS in TR (SDM Vol. 3C 26.3.1.2); real mode never uses it.
+        v.setGuestSegment(.tr, SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x8B))
+        v[.guestGDTRBase] = 0
+        v[.guestGDTRLimit] = 0xFFFF
+        v[.guestIDTRBase] = 0
+        v[.guestIDTRLimit] = 0xFFFF
+        v[.guestRIP] = 0xFFF0
+        v[.guestRSP] = 0
+        v[.guestRFLAGS] = 2
+        v[.guestDR7] = 0x400
+        v[.guestInterruptibilityState] = 0
+        v[.guestPendingDebugExceptions] = 0
+        v[.vmEntryInterruptionInformation] = 0
+        v[.guestActivityState] = Self.waitForSIPIActivityState
+        cpu.currentVMCS = v
+        cpu.nmiPending = false
+        let signature = UInt64(cpu.cpuid(leaf: 1, subleaf: 0).eax)
+        for r in GPR.allCases where r != .rsp { cpu.setGPR(r, r == .rdx ? signature : 0) }
+    }
+
+    /// A start-up IPI with `vector` (SDM Vol. 3A 8.4.4.1): a vCPU in the wait-for-SIPI state starts in real
+    /// mode at physical address `vector << 12` (CS selector `vector << 8`, CS base `vector << 12`, IP 0) in
+    /// the active state. Returns false, changing nothing, when the vCPU is not waiting for a SIPI (the
+    /// processor ignores it then).
+    @discardableResult
+    public func startUp(vector: UInt8) -> Bool {
+        guard isWaitingForSIPI else { return false }
+        var v = cpu.currentVMCS
+        v.setGuestSegment(.cs, SegmentRegister(selector: UInt16(vector) << 8, base: UInt64(vector) << 12, limit: 0xFFFF, accessRights: 0x9B))
+        v[.guestRIP] = 0
+        v[.guestActivityState] = 0
+        cpu.currentVMCS = v
+        return true
+    }
+
     /// Raises the NMI line: the guest takes an NMI (or, with "NMI exiting", the vCPU exits with reason 0).
     public func raiseNMI() { cpu.nmiPending = true }
 

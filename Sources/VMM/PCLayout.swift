@@ -32,8 +32,15 @@ public enum PCLayout {
     public static let msrBitmap: UInt64 = vmmPrivate
     /// The virtual-APIC page (SDM Vol. 3C 24.6.8): VTPR at offset 0x80.
     public static let virtualAPICPage: UInt64 = vmmPrivate + 0x1000
-    /// Size of the VMM-private range.
+    /// Size of the VMM-private range of a one-processor machine.
     public static let vmmPrivateSize: UInt64 = 0x2000
+    /// Most processors a machine has (`--smp`): each has a virtual-APIC page in the VMM-private range.
+    public static let maximumProcessors = 16
+    /// Size of the VMM-private range for `processors` processors: the MSR bitmap, then one virtual-APIC
+    /// page per processor.
+    public static func vmmPrivateSize(processors: Int) -> UInt64 { 0x1000 + 0x1000 * UInt64(max(processors, 1)) }
+    /// The virtual-APIC page of processor `index` (processor 0's is `virtualAPICPage`).
+    public static func virtualAPICPage(processor index: Int) -> UInt64 { virtualAPICPage + 0x1000 * UInt64(index) }
 
     /// The guest's e820 memory map for `ramSize` bytes of RAM: RAM below 640 KiB (minus the EBDA), the
     /// ACPI tables and BIOS area reserved, RAM from 1 MiB to min(RAM, 3 GiB), the rest above 4 GiB.

@@ -170,14 +170,21 @@ public final class PCMachine {
         /// Whether the machine has QEMU's test devices as kvm-unit-tests expects them: pc-testdev (ports 0xE0,
         /// 0xE4, 0xE8, 0x2000 + n, memory at 0xFF000000) beside isa-debug-exit (always present).
         public var testDevices = true
+        /// Processors (`--smp`, 1…`PCLayout.maximumProcessors`): vCPUs on the one virtual machine, each with
+        /// its local APIC (APIC ID = index). Processor 0 boots; the others wait for INIT and start-up IPIs.
+        /// More than one needs `apic`.
+        public var processorCount = 1
         /// Creates a configuration.
         public init(boot: BootSource) { self.boot = boot }
     }
 
     /// The virtual machine.
     public let vm: VirtualMachine
-    /// The vCPU.
-    public let vcpu: VCPU
+    /// The vCPU the VMM is handling now: processor 0's, except while the multiprocessor loop runs another
+    /// (PCMachineSMP.swift).
+    @exclusivity(unchecked) public internal(set) var vcpu: VCPU
+    /// Every vCPU, by processor index (APIC ID).
+    public var vcpus: [VCPU] { processors.map(\.vcpu) }
     /// The port-I/O bus.
     public let ports = Bus.portIO()
     /// The MMIO bus.
@@ -192,8 +199,10 @@ public final class PCMachine {
     public let rtc: RTC146818
     /// COM1.
     public let com1: Serial16550A
-    /// The local APIC (nil without `Configuration.apic`).
-    public let localAPIC: LocalAPIC?
+    /// The local APIC of the processor the VMM is handling now (nil without `Configuration.apic`).
+    @exclusivity(unchecked) public internal(set) var localAPIC: LocalAPIC?
+    /// The APIC bus between the local APICs (nil with one processor).
+    public let apicBus: APICBus?
     /// The I/O APIC (nil without `Configuration.apic`).
     public let ioAPIC: IOAPIC?
     /// Exit statistics (counts and VMM time by reason).
@@ -236,9 +245,18 @@ public final class PCMachine {
     /// The VMM-private pages (MSR bitmap, virtual-APIC page), owned by the machine and mapped at
     /// `PCLayout.vmmPrivate` without guest permissions.
     let vmmPrivatePages: UnsafeMutableRawPointer
-    /// The VTPR byte of the virtual-APIC page (offset 0x80), which the VMM reads after and writes before
-    /// every entry: a pointer into `vmmPrivatePages`, valid for the machine's lifetime.
-    let virtualTPR: UnsafeMutablePointer<UInt8>
+    /// The VTPR byte of the current processor's virtual-APIC page (offset 0x80), which the VMM reads after
+    /// and writes before every entry: a pointer into `vmmPrivatePages`, valid for the machine's lifetime.
+    @exclusivity(unchecked) var virtualTPR: UnsafeMutablePointer<UInt8>
+    /// Size of the VMM-private pages (`PCLayout.vmmPrivateSize(processors:)`).
+    let vmmPrivateSize: UInt64
+    /// The processors; the one at `current` has its per-processor state in the machine's own fields
+    /// (`vcpu`, `localAPIC`, `halted`…), the others in their record (`switchProcessor(to:)`).
+    var processors: [PCProcessor] = []
+    /// The index of the processor the VMM is handling now.
+    var current = 0
+    /// NMI, INIT and start-up IPIs sent during the current exit, applied once it is handled.
+    var pendingSignals: [(processor: Int, signal: APICProcessorSignal)] = []
 
     /// Builds the machine: memory, devices, the boot image loaded and the vCPU's VMCS set up.
     public init(_ configuration: Configuration, console: any ConsoleIO) throws(MachineError) {
@@ -248,26 +266,49 @@ public final class PCMachine {
         guard ram >= 16 << 20 else { throw MachineError("--memory must be at least 16 MiB (got \(ram >> 20) MiB)") }
         guard ram <= 64 << 30 else { throw MachineError("--memory must be at most 65536 MiB (got \(ram >> 20) MiB)") }
         memoryMap = PCLayout.memoryMap(ramSize: ram)
+        let count = configuration.processorCount
+        guard (1...PCLayout.maximumProcessors).contains(count) else {
+            throw MachineError("--smp must be 1–\(PCLayout.maximumProcessors) (got \(count))")
+        }
+        guard count == 1 || configuration.apic else { throw MachineError("--smp \(count) needs the local APICs (Configuration.apic)") }
         // Zeroed, page-aligned; freed in deinit. The guest never reaches it directly (no permissions):
-        // only the processor model's VMX accesses (MSR bitmap, virtual-APIC page) and the VMM do.
-        vmmPrivatePages = UnsafeMutableRawPointer.allocate(byteCount: Int(PCLayout.vmmPrivateSize), alignment: 0x1000)
-        vmmPrivatePages.initializeMemory(as: UInt8.self, repeating: 0, count: Int(PCLayout.vmmPrivateSize))
-        // Safe: the virtual-APIC page lies inside the private pages (PCLayout), so offset 0x80 is in bounds.
-        virtualTPR = (vmmPrivatePages + Int(PCLayout.virtualAPICPage - PCLayout.vmmPrivate + 0x80)).assumingMemoryBound(to: UInt8.self)
-        vm = VirtualMachine()
-        vcpu = vm.makeVCPU()
+        // only the processor model's VMX accesses (MSR bitmap, virtual-APIC pages) and the VMM do.
+        let privateSize = PCLayout.vmmPrivateSize(processors: count)
+        let pages = UnsafeMutableRawPointer.allocate(byteCount: Int(privateSize), alignment: 0x1000)
+        pages.initializeMemory(as: UInt8.self, repeating: 0, count: Int(privateSize))
+        vmmPrivateSize = privateSize
+        vmmPrivatePages = pages
+        // Safe: each processor's virtual-APIC page lies inside the private pages (their size counts one per
+        // processor), so offset 0x80 of it is in bounds.
+        let tprPointers = (0..<count).map { i in
+            (pages + Int(PCLayout.virtualAPICPage(processor: i) - PCLayout.vmmPrivate + 0x80)).assumingMemoryBound(to: UInt8.self)
+        }
+        virtualTPR = tprPointers[0]
+        let machineVM = VirtualMachine()
+        vm = machineVM
+        let cpus = (0..<count).map { _ in machineVM.makeVCPU() }
+        let bsp = cpus[0]
+        vcpu = bsp
 
         pic = DualPIC()
+        var apics: [LocalAPIC?] = Array(repeating: nil, count: count)
         if configuration.apic {
-            let lapic = LocalAPIC(id: 0, busFrequencyHz: PCLayout.apicBusFrequency, tscHz: PCLayout.tscFrequency)
-            let io = IOAPIC(sink: lapic)
-            lapic.eoiListener = io
-            lapic.nmiHandler = { [weak vcpu] in vcpu?.raiseNMI() }
-            localAPIC = lapic
+            let lapics = (0..<count).map { LocalAPIC(id: UInt8($0), busFrequencyHz: PCLayout.apicBusFrequency, tscHz: PCLayout.tscFrequency) }
+            let bus = count > 1 ? APICBus(apics: lapics) : nil
+            // (The I/O APIC's ID is the MADT's with several processors; 0, as before, with one.)
+            let sink: any APICInterruptSink
+            if let bus { sink = bus } else { sink = lapics[0] }
+            let io = IOAPIC(sink: sink, id: count > 1 ? UInt8(count) : 0)
+            for lapic in lapics { lapic.eoiListener = io }
+            if bus == nil { lapics[0].nmiHandler = { [weak bsp] in bsp?.raiseNMI() } }
+            apics = lapics
+            localAPIC = lapics[0]
             ioAPIC = io
+            apicBus = bus
         } else {
             localAPIC = nil
             ioAPIC = nil
+            apicBus = nil
         }
         let isa = { [pic, ioAPIC] (irq: Int) -> any InterruptLine in
             guard let ioAPIC else { return pic.line(irq) }
@@ -288,7 +329,19 @@ public final class PCMachine {
             try writeACPITables()
             if !Self.isBzImage(image) { initializePICsAsFirmwareDoes() }
         }
-        try setUpControls()
+        processors = (0..<count).map { PCProcessor(vcpu: cpus[$0], localAPIC: apics[$0], virtualTPR: tprPointers[$0],
+                                                     virtualAPICPage: PCLayout.virtualAPICPage(processor: $0)) }
+        for i in processors.indices.reversed() {
+            switchProcessor(to: i)
+            try setUpControls()
+            if i > 0 {
+                // An application processor: IA32_APIC_BASE without the BSP flag (bit 8), then INIT's state,
+                // waiting for a start-up IPI.
+                vcpu.writeMSR(MSRIndex.apicBase, PCLayout.localAPIC | 1 << 11)
+                vcpu.initSignal()
+            }
+        }
+        apicBus?.signalProcessor = { [weak self] processor, signal in self?.pendingSignals.append((processor, signal)) }
         // The images are in guest memory now; a reset request stops the machine rather than reloading them.
         self.configuration.boot = configuration.boot.loaded
     }
@@ -296,7 +349,7 @@ public final class PCMachine {
     deinit {
         // The VM may outlive the machine (`vm` is public): take the pages out of its map, then free them.
         // Safe: allocated in init, freed once here, and no longer reachable through the VM's memory.
-        vm.unmap(guestPhysical: PCLayout.vmmPrivate, size: PCLayout.vmmPrivateSize)
+        vm.unmap(guestPhysical: PCLayout.vmmPrivate, size: vmmPrivateSize)
         vmmPrivatePages.deallocate()
     }
 
@@ -318,7 +371,7 @@ public final class PCMachine {
         do {
             for r in ranges { try vm.allocate(guestPhysical: r.start, size: r.end - r.start) }
             // VMX's own pages: no guest permissions (a guest access is an EPT violation).
-            try vm.map(vmmPrivatePages, guestPhysical: PCLayout.vmmPrivate, size: PCLayout.vmmPrivateSize, permissions: [])
+            try vm.map(vmmPrivatePages, guestPhysical: PCLayout.vmmPrivate, size: vmmPrivateSize, permissions: [])
         } catch {
             throw MachineError("cannot allocate \(ram >> 20) MiB of guest memory: \(error)")
         }
@@ -351,7 +404,7 @@ public final class PCMachine {
         try port(pci.dataPort, PCLayout.pciConfigAddress + 4, 4, "PCI CONFIG_DATA")
         var commandLine: String? = nil
         if case let .kernel(_, _, line) = configuration.boot { commandLine = line }
-        try port(FwCfg(ramSize: configuration.memorySize, cpuCount: 1, commandLine: commandLine), PCLayout.fwCfg, 2, "fw_cfg")
+        try port(FwCfg(ramSize: configuration.memorySize, cpuCount: UInt16(configuration.processorCount), commandLine: commandLine), PCLayout.fwCfg, 2, "fw_cfg")
         try port(ACPIPowerManagement(sci: irqLine(PCLayout.irqSCI), powerOffHandler: exitRequests),
                  PCLayout.acpiPM, UInt64(ACPIPMRegister.blockLength), "ACPI PM")
         if configuration.testDevices {
@@ -370,7 +423,10 @@ public final class PCMachine {
         }
         if let localAPIC, let ioAPIC {
             do {
-                try mmio.map(localAPIC, at: PCLayout.localAPIC, length: 0x1000)
+                // Each processor sees its own APIC at the same address: with several, a window that forwards to
+                // the APIC of the processor the VMM is handling.
+                let window: any Device = configuration.processorCount > 1 ? LocalAPICWindow(self) : localAPIC
+                try mmio.map(window, at: PCLayout.localAPIC, length: 0x1000)
                 try mmio.map(ioAPIC, at: PCLayout.ioAPIC, length: 0x1000)
             } catch {
                 throw MachineError("internal: APIC mapping: \(error)")
@@ -384,6 +440,7 @@ public final class PCMachine {
         acpi.pmBase = PCLayout.acpiPM
         acpi.sciInterrupt = UInt8(PCLayout.irqSCI)
         acpi.includeMADT = configuration.apic
+        acpi.processorCount = configuration.processorCount
         do {
             let tables = try ACPITableBuilder.build(at: PCLayout.acpiTables, configuration: acpi)
             guard UInt64(tables.bytes.count) <= PCLayout.acpiTablesSize, vm.memory.write(tables.bytes, at: tables.baseAddress) else {
@@ -518,6 +575,9 @@ public final class PCMachine {
         var v = vcpu.vmcs
         v.primary.formUnion([.unconditionalIOExiting, .hltExiting, .useTSCOffsetting, .useMSRBitmaps])
         v.secondary.insert(.enableRDTSCP)
+        // With several processors PAUSE (a spin-wait loop's hint) exits: the spinning processor gives the rest
+        // of its slice to the others (PCMachineSMP.swift).
+        if configuration.processorCount > 1 { v.primary.insert(.pauseExiting) }
         v[.msrBitmap] = PCLayout.msrBitmap
         v[.tscOffset] = 0
         v[.exceptionBitmap] = 0
@@ -528,7 +588,7 @@ public final class PCMachine {
             // CR8 reads and writes the virtual TPR in the virtual-APIC page without exits; IA32_TSC_DEADLINE
             // exits (its bits set in the MSR bitmap's read-low and write-low quarters) to reach the APIC timer.
             v.primary.insert(.useTPRShadow)
-            v[.virtualAPICAddress] = PCLayout.virtualAPICPage
+            v[.virtualAPICAddress] = processors[current].virtualAPICPage
             v[.tprThreshold] = 0
             for quarter: UInt64 in [0, 2048] { interceptMSR(MSRIndex.tscDeadline, quarter: quarter) }
         }

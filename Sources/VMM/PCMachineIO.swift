@@ -129,7 +129,7 @@ extension PCMachine {
     }
 
     /// Whether `pa` is in the VMM's private pages (mapped without guest permissions).
-    func isVMMPrivate(_ pa: UInt64) -> Bool { pa >= PCLayout.vmmPrivate && pa - PCLayout.vmmPrivate < PCLayout.vmmPrivateSize }
+    func isVMMPrivate(_ pa: UInt64) -> Bool { pa >= PCLayout.vmmPrivate && pa - PCLayout.vmmPrivate < vmmPrivateSize }
 
     /// Reads guest-physical memory (RAM, ROM) or a device on the MMIO bus.
     func readGuestPhysical(_ pa: UInt64, size: Int) -> UInt64 {

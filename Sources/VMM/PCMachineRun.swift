@@ -21,7 +21,8 @@ extension PCMachine {
     /// Runs the guest until it powers off, resets, exits through isa-debug-exit, faults fatally, or
     /// `instructionLimit` instructions have retired.
     public func run(instructionLimit: UInt64? = nil) -> MachineOutcome {
-        let outcome = loop(instructionLimit: instructionLimit)
+        let outcome = processors.count > 1 ? loopSMP(instructionLimit: instructionLimit) : loop(instructionLimit: instructionLimit)
+        switchProcessor(to: 0)                          // `vcpu` is processor 0's again between runs
         debugger?.finished(outcome)
         serialSink.flush()
         console.flush()
@@ -137,6 +138,9 @@ extension PCMachine {
             return emulateMMIO(e)
         case .controlRegisterAccess:
             return emulateControlRegisterAccess(e)
+        case .pause:
+            skip(e)                                     // (several processors: the spinning one yields its slice)
+            return nil
         case .tprBelowThreshold:
             return nil                                  // the TPR sync before the next entry delivers
         case .eptViolation:
@@ -147,7 +151,7 @@ extension PCMachine {
             return .error("VM entry failed: \(e.failedCheck.map { "\($0)" } ?? "\(e.reason)")")
         case .exceptionOrNMI, .externalInterrupt, .initSignal, .startupIPI, .ioSMI, .otherSMI, .nmiWindow,
              .taskSwitch, .invlpg, .rdpmc, .rdtsc, .rsm, .movDR,
-             .mwait, .monitorTrapFlag, .monitor, .pause, .apicAccess, .virtualizedEOI,
+             .mwait, .monitorTrapFlag, .monitor, .apicAccess, .virtualizedEOI,
              .accessToGDTRorIDTR, .accessToLDTRorTR, .eptMisconfiguration, .rdtscp, .apicWrite, .rdrand,
              .invpcid, .rdseed, .pmlFull, .xsaves, .xrstors:
             return .error("unexpected VM exit \(e.reason) (\(e.reason.rawValue)) at rip 0x\(String(vcpu.read(.guestRIP), radix: 16)): "
@@ -246,10 +250,13 @@ extension PCMachine {
         case 1:
             // VMX (bit 5) as the vCPU offers it: set only with nested VMX (`VCPU.nestedVirtualization`).
             r.ecx |= 1 << 31                    // running under a hypervisor
+            if processors.count > 1 { r.ebx = r.ebx & 0x00FF_FFFF | UInt32(current) << 24 }   // initial APIC ID
             if localAPIC != nil {
                 r.edx |= 1 << 9                 // the local APIC (a device of this VMM)
                 r.ecx |= 1 << 24                // its TSC-deadline timer mode
             }
+        case 0xB where processors.count > 1:
+            r.edx = UInt32(current)             // the x2APIC ID: the processor's APIC ID
         case 0x4000_0000:
             // "SwiftVMX" + NUL padding in EBX, ECX, EDX; max hypervisor leaf in EAX.
             r = (0x4000_0000, 0x6674_6953, 0x584D_5674, 0)
@@ -280,7 +287,8 @@ extension PCMachine {
         // The INTR line: the local APIC's highest request above its processor priority, else the 8259A when
         // it reaches the processor (no APIC, or the APIC's LINT0 in ExtINT mode: virtual wire).
         let fromAPIC = localAPIC?.pendingVector() != nil
-        let fromPIC = pic.interruptPending && (localAPIC?.lint0ExtINT ?? true)
+        // (Only processor 0's LINT0 is wired to the 8259A.)
+        let fromPIC = current == 0 && pic.interruptPending && (localAPIC?.lint0ExtINT ?? true)
         guard fromAPIC || fromPIC else {
             setInterruptWindowExiting(false)
             return
@@ -347,25 +355,35 @@ extension PCMachine {
             && !vcpu.nestedGuestExitsOnExternalInterrupt {
             return .halted(rip: vcpu.read(.guestRIP))
         }
+        let now = guestTime
+        let (outcome, target) = waitForWake(now: now, deadline: deadline)
+        if let outcome { return outcome }
+        if target > now { advanceTime(by: target - now) }
+        return nil
+    }
+
+    /// Every processor is halted at guest time `now`: waits (realtime clock) or not (deterministic) until
+    /// `deadline` or console input, and returns the guest time to skip to; or an outcome when the machine
+    /// stops (nothing can wake it, or the user quit).
+    func waitForWake(now: UInt64, deadline: UInt64?) -> (outcome: MachineOutcome?, target: UInt64) {
         serialSink.flush()
         console.flush()
-        let now = guestTime
         if let exitTrace {
             exitTrace("{\"idle\":true,\"rip\":\(vcpu.read(.guestRIP)),\"guest_ns\":\(now),"
                       + "\"deadline\":\(deadline.map { "\($0)" } ?? "null"),\"apic\":\"\(apicSummary())\"}")
         }
         if deadline == nil && !console.mayProvideInput {
-            return .halted(rip: vcpu.read(.guestRIP))
+            return (.halted(rip: vcpu.read(.guestRIP)), now)
         }
         var target = deadline ?? UInt64.max
-        if target <= now { return nil }
+        if target <= now { return (nil, now) }
         switch configuration.clock {
         case .realtime:
             let host = hostNanoseconds()
             if target > host {
                 let wait = min(target - host, 50_000_000)
                 switch console.read(waitingAtMost: wait) {
-                case .quit: return .quit
+                case .quit: return (.quit, now)
                 case .input(let bytes): receiveConsoleInput(bytes); target = max(now, min(target, hostNanoseconds()))
                 case .none: target = min(target, max(now, hostNanoseconds()))
                 }
@@ -374,14 +392,13 @@ extension PCMachine {
             if deadline == nil {
                 // Nothing scheduled: only input can wake the guest.
                 switch console.read(waitingAtMost: 1_000_000_000) {
-                case .quit: return .quit
+                case .quit: return (.quit, now)
                 case .input(let bytes): receiveConsoleInput(bytes); target = now &+ 1
-                case .none: return nil
+                case .none: return (nil, now)
                 }
             }
         }
-        if target > now { advanceTime(by: target - now) }
-        return nil
+        return (nil, target)
     }
 
     /// Skips guest time (the guest is halted): moves the TSC with it, through the VMCS TSC offset.

@@ -58,6 +58,9 @@ struct Run: ParsableCommand {
     @Flag(help: "With --gdb: wait for gdb to connect and stop before the first instruction (QEMU's -S).")
     var gdbWait = false
 
+    @Option(help: ArgumentHelp("Processors, like QEMU's -smp: N vCPUs (1–16), each with its local APIC; processor 0 boots, the others wait for INIT and start-up IPIs.", valueName: "N"))
+    var smp: String = "1"
+
     mutating func run() throws {
         do {
             let status = try boot()
@@ -98,6 +101,10 @@ struct Run: ParsableCommand {
         guard let clockMode = ClockMode(rawValue: clock) else {
             throw .usage("--clock must be realtime or deterministic (got '\(clock)')")
         }
+        guard let processorCount = Int(smp), (1...PCLayout.maximumProcessors).contains(processorCount) else {
+            throw .usage("--smp takes a number of processors from 1 to \(PCLayout.maximumProcessors) (got '\(smp)')")
+        }
+        if processorCount > 1 && gdb != nil { throw .usage("--gdb debugs one processor: use it without --smp") }
         let traceFile: String?? = try parseTrace()
         var gdbSocket: GDBSocket?
         if let gdb {
@@ -132,6 +139,7 @@ struct Run: ParsableCommand {
             configuration = PCMachine.Configuration(boot: source)
             configuration.memorySize = UInt64(memory) << 20
             configuration.clock = clockMode
+            configuration.processorCount = processorCount
             configuration.startTime = clockMode == .deterministic ? 1_704_067_200 : unixTime()
             if let debugcon {
                 guard let sink = FileSink(path: debugcon) else { throw RunError(message: "cannot open --debugcon file '\(debugcon)' for writing") }
@@ -151,7 +159,7 @@ struct Run: ParsableCommand {
                 throw RunError(message: error.description)
             }
         }
-        machine.vcpu.nestedVirtualization = !noVMX
+        for vcpu in machine.vcpus { vcpu.nestedVirtualization = !noVMX }
         if let traceSink {
             machine.exitTrace = { traceSink.writeLine($0) }
             // A failed VM entry of the guest's own hypervisor, with the check that failed and its values.
