@@ -353,6 +353,8 @@ public struct LocalAPICState: Hashable, Codable, Sendable {
     /// Interrupt messages refused: APIC software-disabled, destination not
     /// matching, or a delivery mode other than fixed and lowest priority.
     public var refusedInterrupts: UInt64 = 0
+    /// x2APIC mode: registers are MSRs, the MMIO page is disabled (LocalAPICX2APIC.swift).
+    public var x2APICMode = false
 
     /// The state after power-up or INIT (SDM 11.4.7.1), with APIC ID `id`.
     public init(id: UInt8 = 0) {
@@ -715,13 +717,13 @@ public final class LocalAPIC: Device, APICInterruptSink {
 
     /// Reads the 32-bit register at `offset` (aligned 4-byte accesses only; 0 otherwise).
     public func read(offset: UInt64, size: Int) -> UInt64 {
-        guard size == 4 else { return 0 }
+        guard size == 4, !state.x2APICMode else { return 0 }      // x2APIC mode disables the page
         return UInt64(readRegister(LocalAPICRegister(rawValue: offset)))
     }
 
     /// Writes the 32-bit register at `offset` (aligned 4-byte accesses only; ignored otherwise).
     public func write(offset: UInt64, size: Int, value: UInt64) {
-        guard size == 4 else { return }
+        guard size == 4, !state.x2APICMode else { return }
         writeRegister(LocalAPICRegister(rawValue: offset), UInt32(truncatingIfNeeded: value))
     }
 

@@ -196,6 +196,7 @@ extension PCMachine {
         let value: UInt64?
         switch index {
         case MSRIndex.tscDeadline where localAPIC != nil: value = localAPIC?.readTSCDeadline()
+        case LocalAPIC.x2APICFirstMSR...LocalAPIC.x2APICLastMSR: value = readX2APICMSR(index)   // PCMachineX2APIC.swift
         case Self.machineCheckCapabilities, Self.machineCheckStatus: value = 0    // no banks, nothing in progress
         default: value = vcpu.readMSR(index)
         }
@@ -210,6 +211,8 @@ extension PCMachine {
         let index = UInt32(truncatingIfNeeded: vcpu.read(.rcx))
         if index == MSRIndex.tscDeadline, let localAPIC {
             localAPIC.writeTSCDeadline(edxEAX)
+        } else if index == MSRIndex.apicBase || (LocalAPIC.x2APICFirstMSR...LocalAPIC.x2APICLastMSR).contains(index) {
+            guard writeX2APICMSR(index, edxEAX) else { injectException(13, errorCode: 0); return }   // PCMachineX2APIC.swift
         } else if !vcpu.writeMSR(index, edxEAX) {
             injectException(13, errorCode: 0)
             return
@@ -246,6 +249,7 @@ extension PCMachine {
     func emulateCPUID() {
         let leaf = UInt32(truncatingIfNeeded: vcpu.read(.rax)), subleaf = UInt32(truncatingIfNeeded: vcpu.read(.rcx))
         var r = vcpu.supportedCPUID(leaf: leaf, subleaf: subleaf)
+        x2APICCPUID(leaf: leaf, subleaf: subleaf, &r)       // PCMachineX2APIC.swift
         switch leaf {
         case 1:
             // VMX (bit 5) as the vCPU offers it: set only with nested VMX (`VCPU.nestedVirtualization`).

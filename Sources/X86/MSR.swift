@@ -120,9 +120,7 @@ extension CPU {
         func canonical() throws(Abort) { if !isCanonical(v) { throw Abort.gp(0) } }
         switch index {
         case MSRIndex.tsc: tscOffset = v &- instructionCount &- msrs.tscAdjust
-        case MSRIndex.apicBase:
-            if v & ~(CPU.physicalAddressMask & ~0xFFF | 0x900) != 0 { throw Abort.gp(0) }
-            msrs.apicBase = v
+        case MSRIndex.apicBase: try writeAPICBase(v)
         case MSRIndex.featureControl:
             if msrs.featureControl & 1 != 0 { throw Abort.gp(0) }
             msrs.featureControl = v & 0x7
@@ -159,6 +157,25 @@ extension CPU {
         case MSRIndex.pkrs: try writePKRS(v)
         default: throw Abort.gp(0)
         }
+    }
+
+    /// IA32_APIC_BASE: the base address (bits MAXPHYADDR-1:12), BSP (8), EXTD (10, x2APIC mode) and EN (11),
+    /// with the mode transitions of SDM Vol. 3A §11.12.5 (Figure 11-27): EXTD without EN is invalid, x2APIC
+    /// mode is entered only from xAPIC mode and left only to disabled; anything else raises #GP(0). The
+    /// register is storage here: the local APIC is the VMM's device, which hears the write
+    /// (`LocalAPIC.apicBaseChanged`) and reports x2APIC in CPUID.
+    func writeAPICBase(_ v: UInt64) throws(Abort) {
+        let en: UInt64 = 1 << 11, extd: UInt64 = 1 << 10
+        if v & ~(CPU.physicalAddressMask & ~0xFFF | en | extd | 0x100) != 0 { throw Abort.gp(0) }
+        let old = msrs.apicBase
+        let wasX2 = old & (en | extd) == en | extd
+        switch v & (en | extd) {
+        case extd: throw Abort.gp(0)                                // EXTD without EN: invalid state
+        case en: if wasX2 { throw Abort.gp(0) }                     // x2APIC to xAPIC: only through disabled
+        case en | extd: if old & en == 0 { throw Abort.gp(0) }      // disabled to x2APIC: only through xAPIC
+        default: break                                              // disabled: reachable from every mode
+        }
+        msrs.apicBase = v
     }
 
     /// CPUID: reports GenuineIntel and exactly the implemented features.
