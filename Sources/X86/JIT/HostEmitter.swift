@@ -204,4 +204,16 @@ struct HostEmitter {
 
     /// RET.
     mutating func ret() { byte(0xC3) }
+
+    /// PUSH r / POP r (RAX–RDI).
+    mutating func push(_ r: HostReg) { byte(0x50 | (r.rawValue & 7)) }
+    mutating func pop(_ r: HostReg) { byte(0x58 | (r.rawValue & 7)) }
+
+    /// SUB RSP, imm8 / ADD RSP, imm8 (stack alignment around a call).
+    mutating func adjustStack(_ delta: Int8) {
+        byte(0x48); byte(0x83); byte(delta < 0 ? 0xEC : 0xC4); byte(UInt8(delta < 0 ? -Int(delta) : Int(delta)))
+    }
+
+    /// CALL r (absolute, through a register).
+    mutating func call(_ r: HostReg) { rex(w: false, reg: 0, rm: r.rawValue); byte(0xFF); byte(0xD0 | (r.rawValue & 7)) }
 }

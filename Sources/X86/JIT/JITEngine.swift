@@ -70,6 +70,7 @@ extension CPU {
         guard b.pointee.jitCode != 0, b.pointee.jitEpoch == jit.code.epoch, Int(b.pointee.jitCount) <= budget,
               interruptibilityValue == 0, !alignmentCheck else { return 0 }
         let ctx = jit.context
+        ctx[JITContext.cpu] = UInt64(UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()))
         let user = cplValue == 3
         ctx[JITContext.page] = ip & ~0xFFF
         ctx[JITContext.readTags] = UInt64(UInt(bitPattern: tlbTags + TLB.slot(0, .read, user)))
@@ -94,5 +95,43 @@ extension CPU {
         jit.retired += retired
         #endif
         return retired
+    }
+}
+
+/// The interpreter's handler of one register-only specialised form (`FastForm.runsThroughInterpreter`), called
+/// from a translation: `cpu` is the processor (unretained), `entry` the instruction in the block arena, `state`
+/// the translation's flag state so far (the `JITExit` bits 32–55), installed first as `CPU.runTranslated` does.
+func jitInterpretOne(_ cpu: UnsafeMutableRawPointer, _ entry: UnsafeMutableRawPointer, _ state: UInt64) {
+    // Safe: the translation passes the processor that runs it (`runTranslated` stored it for this call) and an
+    // entry of its block, which stays in the arena while the translation can run.
+    Unmanaged<CPU>.fromOpaque(cpu).takeUnretainedValue()
+        .interpretOne(entry.assumingMemoryBound(to: Instruction.self), state: state)
+}
+
+/// The address of `jitInterpretOne` as a C function, embedded in translations.
+let jitInterpretOneAddress: UInt64 = {
+    let f: @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer, UInt64) -> Void = jitInterpretOne
+    return UInt64(UInt(bitPattern: unsafeBitCast(f, to: UnsafeRawPointer.self)))
+}()
+
+extension CPU {
+    /// See `jitInterpretOne`.
+    func interpretOne(_ p: UnsafeMutablePointer<Instruction>, state: UInt64) {
+        guard let jit = blocks.jit else { return }
+        let ctx = jit.context
+        if state & (1 << 33) != 0 { flagsBase = (flagsBase & ~CPU.cfBit) | (ctx[JITContext.carry] & 1) }
+        if state & (1 << 32) != 0 {
+            lazy = LazyFlags(op: FlagOp(rawValue: UInt8(truncatingIfNeeded: state >> 40)) ?? .none,
+                             size: UInt8(truncatingIfNeeded: state >> 48), dst: ctx[JITContext.lazyDst],
+                             src: ctx[JITContext.lazySrc], res: ctx[JITContext.lazyRes])
+        }
+        startRIP = ctx[JITContext.page] | (p.pointee.tag & 0xFFF)
+        ripValue = startRIP &+ UInt64(p.pointee.length)
+        do throws(Abort) {
+            try executeFast(p, p.pointee.fast)
+        } catch {
+            // Unreachable: these forms raise nothing (they only read and write registers and flags).
+            assertionFailure("register-only form \(p.pointee.fast) raised \(error)")
+        }
     }
 }

@@ -32,7 +32,9 @@ enum JITContext {
     static let page = 4
     /// Start of the software TLB's tag and host arrays for reads and writes at the current privilege.
     static let readTags = 5, readHosts = 6, writeTags = 7, writeHosts = 8
-    static let words = 9
+    /// The processor (an unretained `CPU` reference), for calls into the interpreter (`jitInterpretOne`).
+    static let cpu = 9
+    static let words = 10
 
     static func disp(_ word: Int) -> Int32 { Int32(word * 8) }
 }
@@ -94,6 +96,8 @@ struct Translator {
         case .inc32, .inc64, .dec32, .dec64:
             // CF comes from the previous operation: only when that is one this translation ran.
             return flagsLive
+        case _ where f.runsThroughInterpreter:
+            return true
         case .jo, .jno, .jb, .jae, .je, .jne, .jbe, .ja, .js, .jns, .jp, .jnp, .jl, .jge, .jle, .jg, .jmpRel:
             // The target must lie on the page (then it is canonical); a condition needs live host flags.
             let target = Int64(offset) + Int64(d.length) + Int64(bitPattern: d.imm)
@@ -108,9 +112,11 @@ struct Translator {
         }
     }
 
-    /// Whether the entry can leave the translated block early (a taken branch or a TLB miss).
+    /// Whether the entry can leave the translated block early (a taken branch or a TLB miss), or reads the
+    /// flag record through the interpreter.
     static func mayExit(_ f: FastForm) -> Bool {
         f.rawValue >= FastForm.firstMemoryForm.rawValue || (f.rawValue >= FastForm.jo.rawValue && f.rawValue <= FastForm.jg.rawValue)
+            || f.runsThroughInterpreter
     }
 
     /// Translates the leading supported entries of `entries` (`count` of them). Returns the number translated
@@ -124,7 +130,7 @@ struct Translator {
             let offset = Int(d.tag & 0xFFF)
             guard Translator.supported(d, flagsLive: flagsLive, offset: offset) else { break }
             if d.fast.recordedFlagOp != nil || d.fast == .aluLoad32 || d.fast == .aluLoad64 { flagsLive = true }
-            else if d.fast.rawValue >= FastForm.firstMemoryForm.rawValue { flagsLive = false }
+            else if d.fast.rawValue >= FastForm.firstMemoryForm.rawValue || d.fast.runsThroughInterpreter { flagsLive = false }
             k += 1
         }
         // A lone branch or move is not worth a call.
@@ -278,6 +284,20 @@ struct Translator {
                     e.load(.r9, .rdi, gpr(reg))
                 }
                 e.store(.r8, 0, .r9, size: size)
+            case _ where d.fast.runsThroughInterpreter:
+                // The interpreter's own handler (`CPU.executeFast`) through `jitInterpretOne`, with the flag
+                // state so far handed over; afterwards the processor's flags are current (no record pending).
+                e.push(.rdi); e.push(.rsi); e.adjustStack(-8)
+                e.load(.rdi, .rsi, JITContext.disp(JITContext.cpu))
+                // Safe to embed: the entry lives in the block arena as long as this translation can run (a flush
+                // of the arena drops the block, and with it the way to this code).
+                e.movImm(.rsi, UInt64(UInt(bitPattern: entries + i)))
+                e.movImm(.rdx, JITExit.make(retired: 0, offset: 0, flagOp: lastOp, size: lastSize, carry: carry))
+                e.movImm(.rax, jitInterpretOneAddress)
+                e.call(.rax)
+                e.adjustStack(8); e.pop(.rsi); e.pop(.rdi)
+                lastOp = nil
+                carry = false
             default:
                 // Never reached: pass 1 stopped before any other form.
                 return 0
@@ -366,6 +386,18 @@ struct Translator {
 }
 
 extension FastForm {
+    /// Register-only forms the translation runs by calling the interpreter's handler (`jitInterpretOne`):
+    /// none of them can fault, branch or touch memory.
+    var runsThroughInterpreter: Bool {
+        switch self {
+        case .shl32, .shr32, .sar32, .shl64, .shr64, .sar64, .imul32RR, .imul64RR, .imul32RRI, .imul64RRI,
+             .cmov32RR, .cmov64RR, .setccReg, .test8RR, .alu8RI, .adc64RR, .sbb64RR:
+            return true
+        default:
+            return false
+        }
+    }
+
     /// Operand size of a flag-recording form.
     var flagSize: UInt8 {
         switch self {
