@@ -26,6 +26,12 @@ struct BlockEntry {
     var count: UInt16 = 0
     /// Decode mode when the block was built.
     var mode: UInt8 = 0xFF
+    /// Instructions the JIT translation runs at most (its translated prefix of the block).
+    var jitCount: UInt16 = 0
+    /// Code-cache epoch the JIT looked at this block under (`ExecutableMemory.epoch`); 0: not looked at yet.
+    var jitEpoch: UInt32 = 0
+    /// Offset of the block's translation in the code cache; 0: no translation.
+    var jitCode: UInt32 = 0
 }
 
 /// Storage of the pre-decoded blocks: a direct-mapped directory and a bump-allocated arena of instructions,
@@ -50,8 +56,14 @@ final class BlockCache {
     var enabled = true
     /// Whether blocks are built with specialised forms (`ExecutionPath.all`).
     var fastForms = true
+    /// The JIT (`ExecutionPath.jit` on an x86-64 host), which translates blocks into host code.
+    var jit: JITEngine?
 
     init() {
+        let path = ExecutionPath.processorDefault
+        enabled = path != .general
+        fastForms = path == .all || path == .jit
+        jit = path == .jit ? JITEngine() : nil
         directoryTable = ZeroedTable(count: BlockCache.directorySize, zero: BlockEntry())
         arenaTable = ZeroedTable(count: BlockCache.arenaSize, zero: Instruction())
         directory = directoryTable.base
@@ -85,16 +97,44 @@ public enum ExecutionPath: String, CaseIterable, Sendable {
     case blocks
     /// Blocks with the specialised forms of `FastForms.swift` (the default).
     case all
+    /// As `all`, and blocks whose leading instructions the JIT supports run as translated host code
+    /// (JIT/Translator.swift). On hosts the JIT does not support (not x86-64 Linux) this is `all`.
+    case jit
+}
+
+extension ExecutionPath {
+    /// The execution layers a processor starts with (default `.all`). A tool sets it once, before it creates any
+    /// processor (`swiftvmx run --engine`), so no two threads ever touch it at once.
+    nonisolated(unsafe) public static var processorDefault: ExecutionPath = .all
+
+    /// The path an `--engine` option names: `interpreter` (`.all`) or `jit`; nil for anything else.
+    public init?(engine: String) {
+        switch engine {
+        case "interpreter": self = .all
+        case "jit": self = .jit
+        default: return nil
+        }
+    }
+
+    /// Whether this host runs JIT translations (an x86-64 Linux host); elsewhere `.jit` behaves as `.all`.
+    public static var jitAvailable: Bool { ExecutableMemory.hostSupported }
 }
 
 extension CPU {
+    /// JIT statistics (debug builds count runs and retired instructions; release builds only translations):
+    /// blocks translated, translation calls, instructions retired in translations. Nil without the JIT.
+    public var jitStatistics: (translated: Int, runs: Int, retired: Int)? {
+        blocks.jit.map { ($0.translated, $0.runs, $0.retired) }
+    }
+
     /// The execution layers this processor uses (default `.all`). Setting it drops every pre-decoded block.
     public var executionPath: ExecutionPath {
-        get { blocks.enabled ? (blocks.fastForms ? .all : .blocks) : .general }
+        get { blocks.enabled ? (blocks.fastForms ? (blocks.jit != nil ? .jit : .all) : .blocks) : .general }
         set {
             blocks.flush()
             blocks.enabled = newValue != .general
-            blocks.fastForms = newValue == .all
+            blocks.fastForms = newValue == .all || newValue == .jit
+            blocks.jit = newValue == .jit ? (blocks.jit ?? JITEngine()) : nil
         }
     }
 }

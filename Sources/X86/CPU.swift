@@ -503,6 +503,21 @@ public final class CPU {
                     var e = blocks.arena + Int(b.pointee.start)
                     var left = Int(b.pointee.count)
                     var at = ip
+                    // The JIT (JIT/JITEngine.swift): the block's translated prefix runs as host code; then the
+                    // interpreter goes on with the entry it stopped before, if RIP is that entry's address.
+                    if blocks.jit != nil {
+                        let done = runTranslated(b, at: ip, budget: count - n)
+                        if done > 0 {
+                            n += done
+                            if done >= left || n >= count { continue }
+                            let stop = e + done
+                            let stopRIP = (ip & ~0xFFF) | (stop.pointee.tag & 0xFFF)
+                            if ripValue != stopRIP { continue }
+                            e = stop
+                            left -= done
+                            at = stopRIP
+                        }
+                    }
                     while true {
                         n += 1
                         startRIP = at
@@ -574,6 +589,8 @@ public final class CPU {
                         let targetPA = (pa & ~0xFFF) | (target & 0xFFF)
                         let c = blocks.slot(targetPA)
                         if c.pointee.tag != targetPA || c.pointee.generation != generation || c.pointee.mode != mode { break }
+                        // A block the JIT may run: back to the top, where translations run.
+                        if let jit = blocks.jit, c.pointee.jitEpoch != jit.code.epoch || c.pointee.jitCode != 0 { break }
                         e = blocks.arena + Int(c.pointee.start)
                         left = Int(c.pointee.count)
                         at = target

@@ -22,8 +22,11 @@ struct Differential: ParsableCommand {
     @Flag(help: "Print how often each instruction was executed.")
     var mix = false
 
-    @Option(help: "Execution layers of the model: general (one instruction at a time, no blocks, no specialised forms), blocks (blocks without specialised forms) or all (the default).")
+    @Option(help: "Execution layers of the model: general (one instruction at a time, no blocks, no specialised forms), blocks (blocks without specialised forms), all (the default) or jit (all, with blocks translated to host code).")
     var path: ExecutionPath = .all
+
+    @Option(help: "interpreter or jit: the same as --path all or --path jit.")
+    var engine: String?
 
     @Flag(help: "Print progress every 100,000 sequences.")
     var progress = false
@@ -41,6 +44,11 @@ struct Differential: ParsableCommand {
     var data: Int?
 
     func run() throws {
+        var path = path
+        if let engine {
+            guard let p = ExecutionPath(engine: engine) else { throw ValidationError("--engine must be interpreter or jit") }
+            path = p
+        }
         #if arch(x86_64) && os(Linux)
         if list > 0 {
             for m in mode.modes {

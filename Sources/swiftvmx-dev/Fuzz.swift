@@ -3,6 +3,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import X86
 import X86Testing
 
 #if canImport(Glibc)
@@ -28,11 +29,16 @@ struct FuzzOptions: ParsableArguments {
     @Option(help: "Print every failing case's details up to this many.")
     var show: Int = 40
 
+    @Option(help: "interpreter or jit: the engine the model runs guest code on.")
+    var engine: String = "interpreter"
+
     @Option(help: .hidden)
     var worker: String?
 
     /// The `--worker start:end` range, if this process is a worker.
     func workerRange() throws -> Range<UInt64>? {
+        guard let path = ExecutionPath(engine: engine) else { throw ValidationError("--engine must be interpreter or jit") }
+        ExecutionPath.processorDefault = path
         guard let w = worker else { return nil }
         let parts = w.split(separator: ":").compactMap { UInt64($0) }
         guard parts.count == 2, parts[0] <= parts[1] else { throw ValidationError("--worker wants start:end") }
@@ -46,6 +52,7 @@ struct FuzzOptions: ParsableArguments {
         let driver = FuzzDriver(seed: seed, count: count, chunk: chunk,
                                 jobs: max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount))
         driver.subcommand = subcommand
+        driver.extraArguments = ["--engine", engine]
         let start = Date()
         driver.runAll()
         let seconds = Date().timeIntervalSince(start)
@@ -132,6 +139,8 @@ final class FuzzDriver: @unchecked Sendable {
     let seed: UInt64, count: UInt64, jobs: Int
     /// The subcommand whose hidden `--worker` option runs a range of cases.
     var subcommand = "fuzz"
+    /// Options every worker process gets (the engine).
+    var extraArguments: [String] = []
     let state = FuzzState()
     let executable: String
 
@@ -166,7 +175,7 @@ final class FuzzDriver: @unchecked Sendable {
         var report = WorkerReport(checkpoint: range.lowerBound)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = [subcommand, "--seed", "\(seed)", "--worker", "\(range.lowerBound):\(range.upperBound)"]
+        p.arguments = [subcommand, "--seed", "\(seed)", "--worker", "\(range.lowerBound):\(range.upperBound)"] + extraArguments
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

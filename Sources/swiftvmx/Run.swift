@@ -3,6 +3,7 @@
 import ArgumentParser
 import Devices
 import VMM
+import X86
 
 /// Boots a kernel or firmware on the PC machine.
 struct Run: ParsableCommand {
@@ -61,6 +62,9 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Processors, like QEMU's -smp: N vCPUs (1–16), each with its local APIC; processor 0 boots, the others wait for INIT and start-up IPIs.", valueName: "N"))
     var smp: String = "1"
 
+    @Option(help: "interpreter or jit: run guest code in the interpreter or translate it to host code (x86-64 hosts; elsewhere jit is the interpreter).")
+    var engine: String = "interpreter"
+
     mutating func run() throws {
         do {
             let status = try boot()
@@ -98,6 +102,8 @@ struct Run: ParsableCommand {
             throw .usage("--memory takes MiB or a size with an M or G suffix, e.g. 512, 512M, 2G (got '\(memory)')")
         }
         guard (16...65536).contains(memory) else { throw .usage("--memory must be between 16 and 65536 MiB (got \(memory))") }
+        guard let path = ExecutionPath(engine: engine) else { throw .usage("--engine must be interpreter or jit (got '\(engine)')") }
+        ExecutionPath.processorDefault = path
         guard let clockMode = ClockMode(rawValue: clock) else {
             throw .usage("--clock must be realtime or deterministic (got '\(clock)')")
         }
