@@ -591,6 +591,7 @@ public final class PCMachine {
             v[.virtualAPICAddress] = processors[current].virtualAPICPage
             v[.tprThreshold] = 0
             for quarter: UInt64 in [0, 2048] { interceptMSR(MSRIndex.tscDeadline, quarter: quarter) }
+            interceptMSR(MSRIndex.apicBase, quarter: 2048)      // writes: the APIC global enable (bit 11)
         }
         // The machine-check capability and status registers read through the VMM (read-low quarter).
         interceptMSR(Self.machineCheckCapabilities, quarter: 0)

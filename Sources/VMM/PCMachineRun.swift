@@ -188,6 +188,10 @@ extension PCMachine {
         let index = UInt32(truncatingIfNeeded: vcpu.read(.rcx))
         if index == MSRIndex.tscDeadline, let localAPIC {
             localAPIC.writeTSCDeadline(edxEAX)
+        } else if index == MSRIndex.apicBase, let localAPIC {
+            // IA32_APIC_BASE: the processor checks and keeps the value; bit 11 enables or disables the APIC.
+            guard vcpu.writeMSR(index, edxEAX) else { injectException(13, errorCode: 0); return }
+            localAPIC.setHardwareEnabled(edxEAX & 1 << 11 != 0)
         } else if !vcpu.writeMSR(index, edxEAX) {
             injectException(13, errorCode: 0)
             return
@@ -229,8 +233,8 @@ extension PCMachine {
             // VMX (bit 5) as the vCPU offers it: set only with nested VMX (`VCPU.nestedVirtualization`).
             r.ecx |= 1 << 31                    // running under a hypervisor
             if processors.count > 1 { r.ebx = r.ebx & 0x00FF_FFFF | UInt32(current) << 24 }   // initial APIC ID
-            if localAPIC != nil {
-                r.edx |= 1 << 9                 // the local APIC (a device of this VMM)
+            if let localAPIC {
+                if localAPIC.hardwareEnabled { r.edx |= 1 << 9 }    // the local APIC, unless IA32_APIC_BASE disabled it
                 r.ecx |= 1 << 24                // its TSC-deadline timer mode
             }
         case 0xB where processors.count > 1:
