@@ -397,6 +397,18 @@ public final class LocalAPIC: Device, APICInterruptSink {
     /// The APIC bus that connects this APIC to the others of a multiprocessor (nil: alone, IPIs reach only
     /// itself). Weak: the bus holds its APICs.
     public internal(set) weak var bus: APICBus?
+    /// IA32_APIC_BASE bit 11, the APIC global enable (SDM 11.4.3), as the VMM last set it
+    /// (`setHardwareEnabled`). While clear the processor behaves as one without an APIC: the APIC's page
+    /// reads all ones and ignores writes, the APIC accepts no interrupt, and the 8259A reaches the
+    /// processor directly (`lint0ExtINT`).
+    public private(set) var hardwareEnabled = true
+
+    /// Sets the APIC global enable (a write to IA32_APIC_BASE bit 11). Disabling resets the APIC to its
+    /// power-up state (keeping its APIC ID), so that it comes back enabled in that state.
+    public func setHardwareEnabled(_ enabled: Bool) {
+        if !enabled && hardwareEnabled { reset() }
+        hardwareEnabled = enabled
+    }
 
     private static let nanosecondsPerSecond: UInt64 = 1_000_000_000
 
@@ -468,7 +480,7 @@ public final class LocalAPIC: Device, APICInterruptSink {
     /// unmasked with delivery mode ExtINT. A hardware-disabled APIC
     /// (IA32_APIC_BASE bit 11 clear) is the VMM's business.
     public var lint0ExtINT: Bool {
-        !softwareEnabled || (!state.lvtLINT0.isMasked && state.lvtLINT0.deliveryMode == .extINT)
+        !hardwareEnabled || !softwareEnabled || (!state.lvtLINT0.isMasked && state.lvtLINT0.deliveryMode == .extINT)
     }
 
     /// IPIs that reached nothing here or had a delivery mode other than fixed.
@@ -486,7 +498,7 @@ public final class LocalAPIC: Device, APICInterruptSink {
     /// already requested merges with the pending request.
     @discardableResult
     public func accept(vector: UInt8, levelTriggered: Bool) -> Bool {
-        guard softwareEnabled else {
+        guard softwareEnabled, hardwareEnabled else {
             state.refusedInterrupts &+= 1
             return false
         }
@@ -715,15 +727,18 @@ public final class LocalAPIC: Device, APICInterruptSink {
 
     // MARK: Registers (MMIO)
 
-    /// Reads the 32-bit register at `offset` (aligned 4-byte accesses only; 0 otherwise).
+    /// Reads the 32-bit register at `offset` (aligned 4-byte accesses only; 0 otherwise). With the APIC
+    /// globally disabled (`hardwareEnabled` false) every access reads all ones.
     public func read(offset: UInt64, size: Int) -> UInt64 {
+        guard hardwareEnabled else { return size >= 8 ? ~0 : (1 << (8 * UInt64(max(size, 0)))) - 1 }
         guard size == 4, !state.x2APICMode else { return 0 }      // x2APIC mode disables the page
         return UInt64(readRegister(LocalAPICRegister(rawValue: offset)))
     }
 
-    /// Writes the 32-bit register at `offset` (aligned 4-byte accesses only; ignored otherwise).
+    /// Writes the 32-bit register at `offset` (aligned 4-byte accesses only; ignored otherwise, and while
+    /// the APIC is globally disabled).
     public func write(offset: UInt64, size: Int, value: UInt64) {
-        guard size == 4, !state.x2APICMode else { return }
+        guard size == 4, hardwareEnabled, !state.x2APICMode else { return }
         writeRegister(LocalAPICRegister(rawValue: offset), UInt32(truncatingIfNeeded: value))
     }
 

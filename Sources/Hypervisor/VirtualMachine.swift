@@ -56,7 +56,9 @@ public final class VirtualMachine {
         memory.protect(at: guestPhysical, size: size, permissions: permissions)
     }
 
-    /// Creates a vCPU (`hv_vcpu_create`). It belongs to the calling thread.
+    /// Creates a vCPU (`hv_vcpu_create`). It belongs to the calling thread. A virtual machine may have
+    /// several vCPUs, sharing its memory (each with its own VMCS, registers, TLB and time-stamp counter); a
+    /// VMM runs them in turn on one thread, as `PCMachine` does (their shared memory is not synchronized).
     public func makeVCPU() -> VCPU {
         VCPU(vm: self)
     }

@@ -591,7 +591,7 @@ public final class PCMachine {
             v[.virtualAPICAddress] = processors[current].virtualAPICPage
             v[.tprThreshold] = 0
             for quarter: UInt64 in [0, 2048] { interceptMSR(MSRIndex.tscDeadline, quarter: quarter) }
-            interceptX2APICMSRs()                       // PCMachineX2APIC.swift
+            interceptX2APICMSRs()                       // PCMachineX2APIC.swift (IA32_APIC_BASE writes too)
         }
         // The machine-check capability and status registers read through the VMM (read-low quarter).
         interceptMSR(Self.machineCheckCapabilities, quarter: 0)

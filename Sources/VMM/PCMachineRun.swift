@@ -249,18 +249,16 @@ extension PCMachine {
     func emulateCPUID() {
         let leaf = UInt32(truncatingIfNeeded: vcpu.read(.rax)), subleaf = UInt32(truncatingIfNeeded: vcpu.read(.rcx))
         var r = vcpu.supportedCPUID(leaf: leaf, subleaf: subleaf)
-        x2APICCPUID(leaf: leaf, subleaf: subleaf, &r)       // PCMachineX2APIC.swift
+        x2APICCPUID(leaf: leaf, subleaf: subleaf, &r)       // PCMachineX2APIC.swift (leaf 0BH: each processor's x2APIC ID)
         switch leaf {
         case 1:
             // VMX (bit 5) as the vCPU offers it: set only with nested VMX (`VCPU.nestedVirtualization`).
             r.ecx |= 1 << 31                    // running under a hypervisor
             if processors.count > 1 { r.ebx = r.ebx & 0x00FF_FFFF | UInt32(current) << 24 }   // initial APIC ID
-            if localAPIC != nil {
-                r.edx |= 1 << 9                 // the local APIC (a device of this VMM)
+            if let localAPIC {
+                if localAPIC.hardwareEnabled { r.edx |= 1 << 9 }    // the local APIC, unless IA32_APIC_BASE disabled it
                 r.ecx |= 1 << 24                // its TSC-deadline timer mode
             }
-        case 0xB where processors.count > 1:
-            r.edx = UInt32(current)             // the x2APIC ID: the processor's APIC ID
         case 0x4000_0000:
             // "SwiftVMX" + NUL padding in EBX, ECX, EDX; max hypervisor leaf in EAX.
             r = (0x4000_0000, 0x6674_6953, 0x584D_5674, 0)

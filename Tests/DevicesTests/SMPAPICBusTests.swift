@@ -115,3 +115,18 @@ private final class BusFixture {
     io.line(3).raise()
     #expect(f.requested(0x80) == [3])
 }
+
+@Test func apicGlobalDisableHidesThePageAndResets() {
+    let apic = LocalAPIC(id: 1)
+    apic.writeRegister(.spuriousInterruptVector, 0x1FF)
+    apic.write(offset: 0x80, size: 4, value: 0x20)
+    apic.setHardwareEnabled(false)                         // IA32_APIC_BASE bit 11 cleared
+    #expect(apic.read(offset: 0x30, size: 4) == 0xFFFF_FFFF)
+    apic.write(offset: 0x80, size: 4, value: 0x30)         // dropped
+    #expect(!apic.accept(vector: 0x40, levelTriggered: false))
+    #expect(apic.lint0ExtINT)                              // the 8259A reaches the processor directly
+    apic.setHardwareEnabled(true)
+    #expect(apic.read(offset: 0x30, size: 4) == UInt64(LocalAPIC.versionValue))
+    #expect(apic.taskPriority == 0 && !apic.softwareEnabled)     // back in its power-up state…
+    #expect(apic.read(offset: 0x20, size: 4) == 0x0100_0000)     // …with its ID
+}

@@ -78,6 +78,18 @@ struct SMPMachineTests {
         }
     }
 
+    @Test("the processors interleave the same way run after run (--clock deterministic)")
+    func deterministicInterleaving() throws {
+        func run() throws -> [UInt64] {
+            let machine = try Self.bringUpMachine(processors: 3)
+            #expect(machine.run(instructionLimit: 200_000) == .debugExit(status: 15))
+            return machine.vcpus.map(\.instructionCount) + [machine.guestTime]
+        }
+        let first = try run()
+        #expect(first[0] > 0 && first[1] > 0 && first[2] > 0)
+        #expect(try run() == first)
+    }
+
     @Test("with one processor the ICR reaches only itself and there is no APIC bus")
     func oneProcessorHasNoBus() throws {
         let machine = try Self.bringUpMachine(processors: 1)
