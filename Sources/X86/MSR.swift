@@ -375,6 +375,9 @@ extension CPU {
         case 7:
             dr[7] = (v & 0xFFFF_2BFF) | 0x400
             lazyEventCheck = true       // the run loop looks at DR7 again: enabled breakpoints are checked from here
+            // RF clears as every instruction completes (SDM Vol. 3B §18.3.1.1); the model clears it only while
+            // breakpoints are enabled (DebugRegisters.swift), so an RF an earlier fault's IRET left clears here.
+            flagsBase &= ~RFLAGS.rf.rawValue
         default: dr[n] = v
         }
     }
