@@ -92,7 +92,8 @@ extension CPU {
     /// Runs one instruction with RFLAGS.TF or a DR7 breakpoint enabled.
     ///
     /// Before it: an enabled instruction breakpoint at its linear address raises a #DB fault (DR6.Bn set,
-    /// RIP at the instruction, nothing executed) unless RFLAGS.RF is set; RF clears as the instruction runs
+    /// RIP at the instruction, nothing executed) unless RFLAGS.RF is set or the instruction follows MOV SS
+    /// (whose blocking inhibits it on Intel processors); RF clears as the instruction runs
     /// (§18.3.1.1: the handler sets RF in the image IRET restores, to go on past the breakpoint).
     /// After it: a #DB trap with the data breakpoints it matched (DR6.Bn) and, with TF, DR6.BS; B0–B3 are
     /// rewritten, the other DR6 bits stay. RIP is at the next instruction. The trap is routed like any
@@ -109,7 +110,8 @@ extension CPU {
         if armed {
             let resuming = flagsBase & RFLAGS.rf.rawValue != 0
             flagsBase &= ~RFLAGS.rf.rawValue
-            if !resuming {
+            // Intel processors inhibit instruction breakpoints while MOV SS/POP SS blocking is active.
+            if !resuming && interruptibility & 2 == 0 {
                 let hits = instructionBreakpointHits(at: maskLinear(seg[Seg.cs].base &+ ripValue))
                 if hits != 0 {
                     dr[6] = (dr[6] & ~0xF) | hits

@@ -99,3 +99,24 @@ private func arm(_ a: Assembler, _ register: Operand, _ address: UInt64, dr7: UI
     #expect(r.dr7 & 0x2000 == 0)
     #expect(r.rcx == 1)
 }
+
+@Test func instructionBreakpointAfterMovSSIsInhibited() throws {
+    // Intel processors inhibit code breakpoints while MOV SS blocking is active (kvm-unit-tests' emulator
+    // checks it): the INC after MOV SS runs without a #DB; the second INC, with the same breakpoint
+    // moved to it, faults.
+    let r = try debugRun { a in
+        let first = a.label(), second = a.label()
+        a.lea(.rax, .qword[.rip + first]); a.mov(.dr0, .rax)
+        a.mov(.eax, 0x402); a.mov(.dr7, .rax)        // G0
+        a.db(0x8C, 0xD0)                             // mov eax, ss
+        a.db(0x8E, 0xD0)                             // mov ss, eax
+        a.bind(first)
+        a.inc(.rcx)
+        a.lea(.rax, .qword[.rip + second]); a.mov(.dr0, .rax)
+        a.bind(second)
+        a.inc(.rcx)
+        return [second]
+    }
+    #expect(r.log.map(\.rip) == r.labels)
+    #expect(r.rcx == 2)
+}
