@@ -100,6 +100,13 @@ public final class VCPU {
         cpu.retireEmulatedInstruction(length: length)
     }
 
+    /// The guest's DR6 (`hv_vcpu_read_register(HV_X86_DR6)`): a VMM that emulates an instruction sets the
+    /// debug status of the #DB it injects for it (DR6.BS for a single-step trap).
+    public var debugStatus: UInt64 {
+        get { cpu.dr[6] }
+        set { cpu.dr[6] = newValue | 0xFFFF_0FF0 }
+    }
+
     // MARK: MSRs
 
     /// Reads a guest MSR (`hv_vcpu_read_msr`); nil for an MSR the processor does not implement.

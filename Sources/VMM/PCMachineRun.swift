@@ -103,7 +103,7 @@ extension PCMachine {
             return emulatePortIO(e)
         case .hlt:
             skip(e)
-            halted = true
+            halted = !injectionPending                  // a single-step #DB after HLT runs first (PCMachineDebug.swift)
             return nil
         case .interruptWindow:
             return nil                                  // deliverInterrupts injects now
@@ -226,7 +226,9 @@ extension PCMachine {
 
     /// Moves RIP `length` bytes on and ends STI/MOV-SS blocking (an instruction the VMM emulated retired).
     func retire(length: UInt64) {
+        let movSS = vcpu.read(.guestInterruptibilityState) & 2 != 0
         vcpu.retireInstruction(length: length)
+        singleStepTrap(afterMovSS: movSS)               // PCMachineDebug.swift
     }
 
     /// Injects a hardware exception at the next entry; the error code only in protected mode (real mode

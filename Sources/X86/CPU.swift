@@ -100,6 +100,8 @@ public final class CPU {
     var eferValue: UInt64 = 0
     /// DR0–DR3, DR6, DR7 (DR4/DR5 alias DR6/DR7).
     @exclusivity(unchecked) public var dr: [UInt64] = [0, 0, 0, 0, 0, 0, 0xFFFF0FF0, 0x400]
+    /// DR6.B0–B3 of the data breakpoints the current instruction matched (DebugRegisters.swift).
+    @exclusivity(unchecked) var pendingDataBreakpoints: UInt64 = 0
     /// GDTR.
     @exclusivity(unchecked) public var gdtr = DescriptorTableRegister(base: 0, limit: 0xFFFF)
     /// IDTR.
@@ -444,8 +446,8 @@ public final class CPU {
                 // 64-bit code off the breakpoints' pages runs in blocks: `runBatch` ends the batch on entering one.
                 if !(codeSize == 8 && blocks.enabled && stops.onlyBreakpoints(noneOnPageOf: ripValue)) { batch = 1 }
             }
-            // RFLAGS.TF: one instruction at a time, each followed by its single-step trap (DebugRegisters.swift).
-            let done = flagsBase & RFLAGS.tf.rawValue != 0 ? runSingleStep() : runBatch(batch)
+            // RFLAGS.TF or a DR7 breakpoint: one instruction at a time, checked before and after (DebugRegisters.swift).
+            let done = flagsBase & RFLAGS.tf.rawValue != 0 || dr[7] & 0xFF != 0 ? runSingleStep() : runBatch(batch)
             remaining -= done
             if stopReason != .instructionLimit {
                 let r = stopReason

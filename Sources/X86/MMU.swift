@@ -7,6 +7,11 @@ enum AccessKind: Int {
 
 /// A direct-mapped software TLB. Each slot caches one linear page for one access kind at one
 /// privilege (supervisor or user), so a hit means the access is already known to be permitted.
+/// Behind each slot is one victim slot (`slots` further on) holding the translation the slot's last fill
+/// displaced: the slow paths look there before walking the page tables, so two pages that share a slot
+/// (linear addresses a multiple of 4 MiB apart: a stack and a global, a loop's code and its data) swap
+/// in a few instructions instead of a page walk on every access. `readLinear` and `writeLinear` look at the
+/// victim slot inline; other fast paths (specialised forms, translated code) see only the slots.
 final class TLB {
     static let bits = 10
     static let size = 1 << bits
@@ -25,14 +30,15 @@ final class TLB {
     let epoch: UnsafeMutablePointer<UInt64>
 
     init() {
-        tags = .allocate(capacity: TLB.slots)
-        tags.initialize(repeating: TLB.invalid, count: TLB.slots)
-        hosts = .allocate(capacity: TLB.slots)
-        hosts.initialize(repeating: nil, count: TLB.slots)
-        phys = .allocate(capacity: TLB.slots)
-        phys.initialize(repeating: 0, count: TLB.slots)
-        global = .allocate(capacity: TLB.slots)
-        global.initialize(repeating: false, count: TLB.slots)
+        // The slots, then their victim slots.
+        tags = .allocate(capacity: 2 * TLB.slots)
+        tags.initialize(repeating: TLB.invalid, count: 2 * TLB.slots)
+        hosts = .allocate(capacity: 2 * TLB.slots)
+        hosts.initialize(repeating: nil, count: 2 * TLB.slots)
+        phys = .allocate(capacity: 2 * TLB.slots)
+        phys.initialize(repeating: 0, count: 2 * TLB.slots)
+        global = .allocate(capacity: 2 * TLB.slots)
+        global.initialize(repeating: false, count: 2 * TLB.slots)
         epoch = .allocate(capacity: 1)
         epoch.initialize(to: 0)
     }
@@ -46,23 +52,40 @@ final class TLB {
         (kind.rawValue &* 2 &+ (user ? 1 : 0)) &* size &+ Int(truncatingIfNeeded: (la >> 12) & UInt64(size &- 1))
     }
 
+    /// Fills slot `s` with a translation; the one it held moves to the victim slot.
+    @inline(__always) func fill(_ s: Int, page: UInt64, host: UnsafeMutableRawPointer?, physical: UInt64, global g: Bool) {
+        let v = s &+ TLB.slots
+        tags[v] = tags[s]; hosts[v] = hosts[s]; phys[v] = phys[s]; global[v] = global[s]
+        tags[s] = page; hosts[s] = host; phys[s] = physical; global[s] = g
+    }
+
+    /// Whether slot `s`'s victim slot holds `page`: then the two swap, and slot `s` holds it.
+    @inline(__always) func promote(_ s: Int, page: UInt64) -> Bool {
+        let v = s &+ TLB.slots
+        guard tags[v] == page else { return false }
+        let (t, h, p, g) = (tags[s], hosts[s], phys[s], global[s])
+        tags[s] = tags[v]; hosts[s] = hosts[v]; phys[s] = phys[v]; global[s] = global[v]
+        tags[v] = t; hosts[v] = h; phys[v] = p; global[v] = g
+        return true
+    }
+
     /// Drops every translation.
     func flushAll() {
         epoch.pointee &+= 1
-        tags.update(repeating: TLB.invalid, count: TLB.slots)
+        tags.update(repeating: TLB.invalid, count: 2 * TLB.slots)
     }
 
     /// Drops every non-global translation (a CR3 load with CR4.PGE set).
     func flushNonGlobal() {
         epoch.pointee &+= 1
-        for i in 0..<TLB.slots where !global[i] { tags[i] = TLB.invalid }
+        for i in 0..<(2 * TLB.slots) where !global[i] { tags[i] = TLB.invalid }
     }
 
-    /// Drops the translations of one linear page (INVLPG).
+    /// Drops the translations of one linear page (INVLPG), in the slots and their victim slots.
     func flush(page la: UInt64) {
         epoch.pointee &+= 1
         let page = la & ~0xFFF
-        for k in 0..<6 {
+        for k in 0..<12 {
             let i = k &* TLB.size &+ Int(truncatingIfNeeded: (la >> 12) & UInt64(TLB.size &- 1))
             if tags[i] == page { tags[i] = TLB.invalid }
         }
@@ -71,7 +94,11 @@ final class TLB {
     /// Drops every translation to a physical page (it now holds decoded code: writes must be seen).
     func flushWrites(toPhysicalPage pp: UInt64) {
         epoch.pointee &+= 1
-        for i in (2 * TLB.size)..<(4 * TLB.size) where tags[i] != TLB.invalid && phys[i] == pp { tags[i] = TLB.invalid }
+        for base in [0, TLB.slots] {
+            for i in (base + 2 * TLB.size)..<(base + 4 * TLB.size) where tags[i] != TLB.invalid && phys[i] == pp {
+                tags[i] = TLB.invalid
+            }
+        }
     }
 }
 
@@ -100,6 +127,10 @@ extension CPU {
             let p = h + Int(truncatingIfNeeded: la & 0xFFF)
             return hostLoad(p, size)
         }
+        let v = s &+ TLB.slots                                  // the victim slot (`TLB`)
+        if tlbTags[v] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[v] {
+            return hostLoad(h + Int(truncatingIfNeeded: la & 0xFFF), size)
+        }
         return try readLinearSlow(la, size, user: user, kind: .read)
     }
 
@@ -112,6 +143,11 @@ extension CPU {
             hostStore(p, size, value)
             return
         }
+        let v = s &+ TLB.slots                                  // the victim slot (`TLB`)
+        if tlbTags[v] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[v] {
+            hostStore(h + Int(truncatingIfNeeded: la & 0xFFF), size, value)
+            return
+        }
         try writeLinearSlow(la, size, value, user: user)
     }
 
@@ -122,6 +158,8 @@ extension CPU {
     func readLinearSlow(_ la: UInt64, _ size: Int, user: Bool, kind: AccessKind) throws(Abort) -> UInt64 {
         let watched = kind == .read && debuggerStops?.watchesAccesses == true      // DebuggerStops.swift
         defer { if watched { debuggerAccessed(la, size, write: false) } }
+        let breakpoints = kind == .read && dr[7] & 0xFF != 0                        // DebugRegisters.swift
+        defer { if breakpoints { noteDataBreakpointAccess(la, size, write: false) } }
         try checkMapGeneration()
         if (la & 0xFFF) &+ UInt64(size) > 4096 {
             // Page-crossing: translate both pages first so a fault leaves nothing half done.
@@ -136,14 +174,14 @@ extension CPU {
             }
             return v
         }
+        let s = TLB.slot(la, kind, user)
+        if tlb.promote(s, page: la & ~0xFFF), let h = tlb.hosts[s] {
+            return hostLoad(h + Int(truncatingIfNeeded: la & 0xFFF), size)       // the victim slot had it
+        }
         let t = try translate(la, kind, user: user)
         if t.cacheable, let r = memory.region(containing: t.physical), r.permissions.contains(.read) {
-            let s = TLB.slot(la, kind, user)
             let pageHost = r.host + Int(truncatingIfNeeded: (t.physical & ~0xFFF) &- r.base)
-            tlb.tags[s] = la & ~0xFFF
-            tlb.hosts[s] = pageHost
-            tlb.phys[s] = t.physical & ~0xFFF
-            tlb.global[s] = t.global
+            tlb.fill(s, page: la & ~0xFFF, host: pageHost, physical: t.physical & ~0xFFF, global: t.global)
             let p = pageHost + Int(truncatingIfNeeded: la & 0xFFF)
             return hostLoad(p, size)
         }
@@ -155,6 +193,8 @@ extension CPU {
     func writeLinearSlow(_ la: UInt64, _ size: Int, _ value: UInt64, user: Bool) throws(Abort) {
         let watched = debuggerStops?.watchesAccesses == true                       // DebuggerStops.swift
         defer { if watched { debuggerAccessed(la, size, write: true) } }
+        let breakpoints = dr[7] & 0xFF != 0                                          // DebugRegisters.swift
+        defer { if breakpoints { noteDataBreakpointAccess(la, size, write: true) } }
         try checkMapGeneration()
         if (la & 0xFFF) &+ UInt64(size) > 4096 {
             let second = maskLinear((la | 0xFFF) &+ 1)
@@ -167,6 +207,11 @@ extension CPU {
             }
             return
         }
+        let s = TLB.slot(la, .write, user)
+        if tlb.promote(s, page: la & ~0xFFF), let h = tlb.hosts[s] {
+            hostStore(h + Int(truncatingIfNeeded: la & 0xFFF), size, value)          // the victim slot had it
+            return
+        }
         let t = try translate(la, .write, user: user)
         let page = t.physical >> 12
         if t.cacheable, let r = memory.region(containing: t.physical), r.permissions.contains(.write) {
@@ -174,11 +219,7 @@ extension CPU {
             if memory.isCode(page: page) {
                 memory.invalidateCode(page: page)
             }
-            let s = TLB.slot(la, .write, user)
-            tlb.tags[s] = la & ~0xFFF
-            tlb.hosts[s] = pageHost
-            tlb.phys[s] = t.physical & ~0xFFF
-            tlb.global[s] = t.global
+            tlb.fill(s, page: la & ~0xFFF, host: pageHost, physical: t.physical & ~0xFFF, global: t.global)
             let p = pageHost + Int(truncatingIfNeeded: la & 0xFFF)
             hostStore(p, size, value)
             return

@@ -347,6 +347,13 @@ extension CPU {
             n += 2
         }
         try hookMovDR(i)
+        if dr[7] & CPU.dr7GeneralDetect != 0 {
+            // General detect (SDM Vol. 3B §18.2.4, §18.3.1.2): a #DB fault with DR6.BD; the processor clears GD
+            // so that the handler may use the debug registers. Lower in priority than a "MOV-DR exiting" exit.
+            dr[6] = (dr[6] & ~0xF) | CPU.dr6GeneralDetect
+            dr[7] &= ~CPU.dr7GeneralDetect
+            throw Abort.db
+        }
         return n
     }
 
@@ -365,7 +372,12 @@ extension CPU {
         if (n == 6 || n == 7) && v >> 32 != 0 { throw Abort.gp(0) }
         switch n {
         case 6: dr[6] = (v & 0xE00F) | 0xFFFF_0FF0
-        case 7: dr[7] = (v & 0xFFFF_2BFF) | 0x400
+        case 7:
+            dr[7] = (v & 0xFFFF_2BFF) | 0x400
+            lazyEventCheck = true       // the run loop looks at DR7 again: enabled breakpoints are checked from here
+            // RF clears as every instruction completes (SDM Vol. 3B §18.3.1.1); the model clears it only while
+            // breakpoints are enabled (DebugRegisters.swift), so an RF an earlier fault's IRET left clears here.
+            flagsBase &= ~RFLAGS.rf.rawValue
         default: dr[n] = v
         }
     }
