@@ -229,7 +229,7 @@ def linux_boot(args, workdir):
     append = "console=ttyS0"
     memory = 512
     cmds = {
-        "swiftvmx": [args.swiftvmx, "run", "--kernel", kernel, "--initrd", initrd, "--append", append,
+        "swiftvmx": [args.swiftvmx, "run", "--engine", args.engine, "--kernel", kernel, "--initrd", initrd, "--append", append,
                      "--memory", str(memory)],
         "qemu": ["qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-nographic", "-no-reboot",
                  "-kernel", kernel, "-initrd", initrd, "-append", append],
@@ -396,7 +396,7 @@ def run_image(emulator, image, number, units, workdir, tag, timeout, trace=True)
         console = os.path.join(workdir, f"{tag}.console")
         trace_file = os.path.join(workdir, f"{tag}.trace")
         image.write_kernel(kernel, number, units)
-        cmd = [ARGS.swiftvmx, "run", "--kernel", kernel, "--memory", str(m["ramMiB"]), "--debugcon", console]
+        cmd = [ARGS.swiftvmx, "run", "--engine", ARGS.engine, "--kernel", kernel, "--memory", str(m["ramMiB"]), "--debugcon", console]
         if trace:
             cmd += ["--trace", f"exits={trace_file}"]
         res = run_timed(cmd, stdout_path=out, timeout=timeout)
@@ -556,7 +556,7 @@ def exits_suite(args, image, workdir):
     # The VMM's own handling time per I/O exit (swiftvmx run --stats).
     kernel = os.path.join(workdir, "io-stats.kernel")
     image.write_kernel(kernel, w["number"], units)
-    p = subprocess.run([args.swiftvmx, "run", "--kernel", kernel, "--memory", str(image.manifest["ramMiB"]), "--stats"],
+    p = subprocess.run([args.swiftvmx, "run", "--engine", args.engine, "--kernel", kernel, "--memory", str(image.manifest["ramMiB"]), "--stats"],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=args.image_timeout)
     m = re.search(r"^ioInstruction\s+30\s+(\d+)\s+\S+\s+\S+\s+\S+\s+(\d+)\s*$", p.stderr, re.M)
     result["io_swiftvmx_vmm_handler_ns"] = int(m.group(2)) if m else None
@@ -697,6 +697,8 @@ def main():
     global ARGS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--swiftvmx", required=True)
+    ap.add_argument("--engine", default="interpreter", choices=["interpreter", "jit"],
+                    help="the engine `swiftvmx run` uses (--engine)")
     ap.add_argument("--swiftvmx-dev", required=True)
     ap.add_argument("--guests", required=True)
     ap.add_argument("--workdir", required=True)
