@@ -406,7 +406,7 @@ public final class LocalAPIC: Device, APICInterruptSink {
     /// Sets the APIC global enable (a write to IA32_APIC_BASE bit 11). Disabling resets the APIC to its
     /// power-up state (keeping its APIC ID), so that it comes back enabled in that state.
     public func setHardwareEnabled(_ enabled: Bool) {
-        if !enabled && hardwareEnabled { reset() }
+        if !enabled && hardwareEnabled { reset(restoringInitialID: true) }
         hardwareEnabled = enabled
     }
 
@@ -418,7 +418,12 @@ public final class LocalAPIC: Device, APICInterruptSink {
         self.busFrequencyHz = max(busFrequencyHz, 1)
         self.tscHz = max(tscHz, 1)
         self.state = LocalAPICState(id: id)
+        self.initialID = id
     }
+
+    /// The hardware-assigned APIC ID (the initial APIC ID of CPUID.1:EBX[31:24] and the x2APIC ID, which
+    /// software cannot change, SDM 11.4.6 and 11.12.5.1).
+    public let initialID: UInt8
 
     /// Replaces the state (restoring a snapshot). No interrupt is raised.
     public func restore(_ state: LocalAPICState) {
@@ -429,10 +434,12 @@ public final class LocalAPIC: Device, APICInterruptSink {
         self.state = state
     }
 
-    /// Power-up or INIT reset (SDM 11.4.7.1, 11.4.7.3): every register to its
-    /// reset value except the APIC ID; the guest time is kept.
-    public func reset() {
-        var fresh = LocalAPICState(id: state.id)
+    /// INIT reset (SDM 11.4.7.3): every register to its reset value except the APIC ID; the guest time is
+    /// kept. With `restoringInitialID` (power-up, and a hardware disable through IA32_APIC_BASE, after which
+    /// the APIC comes back in its power-up state, §11.4.3) the ID is the hardware-assigned `initialID` again,
+    /// whatever software wrote to the xAPIC ID register.
+    public func reset(restoringInitialID: Bool = false) {
+        var fresh = LocalAPICState(id: restoringInitialID ? initialID : state.id)
         fresh.now = state.now
         state = fresh
     }
@@ -728,10 +735,11 @@ public final class LocalAPIC: Device, APICInterruptSink {
     // MARK: Registers (MMIO)
 
     /// Reads the 32-bit register at `offset` (aligned 4-byte accesses only; 0 otherwise). With the APIC
-    /// globally disabled (`hardwareEnabled` false) every access reads all ones.
+    /// globally disabled (`hardwareEnabled` false) or in x2APIC mode every access reads all ones.
     public func read(offset: UInt64, size: Int) -> UInt64 {
-        guard hardwareEnabled else { return size >= 8 ? ~0 : (1 << (8 * UInt64(max(size, 0)))) - 1 }
-        guard size == 4, !state.x2APICMode else { return 0 }      // x2APIC mode disables the page
+        // Globally disabled, or in x2APIC mode (which disables the page, SDM 11.12.1.2): nothing answers.
+        guard hardwareEnabled, !state.x2APICMode else { return size >= 8 ? ~0 : (1 << (8 * UInt64(max(size, 0)))) - 1 }
+        guard size == 4 else { return 0 }
         return UInt64(readRegister(LocalAPICRegister(rawValue: offset)))
     }
 

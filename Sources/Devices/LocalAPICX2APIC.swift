@@ -22,7 +22,7 @@ extension LocalAPIC {
     public var x2APICMode: Bool { state.x2APICMode }
 
     /// The x2APIC ID (zero-extended APIC ID: this machine's IDs fit in 8 bits).
-    public var x2APICID: UInt32 { UInt32(state.id) }
+    public var x2APICID: UInt32 { UInt32(initialID) }
 
     /// The LDR of x2APIC mode (§11.12.10.2): cluster ID (x2APIC ID bits 31:4) in bits 31:16, and bit
     /// (x2APIC ID & 0xF) of the 16-bit logical ID.
@@ -35,10 +35,11 @@ extension LocalAPIC {
     public func apicBaseChanged(from old: UInt64, to new: UInt64) {
         let wasX2 = old & Self.apicBaseEN != 0 && old & Self.apicBaseEXTD != 0
         let isX2 = new & Self.apicBaseEN != 0 && new & Self.apicBaseEXTD != 0
-        if old & Self.apicBaseEN != 0 && new & Self.apicBaseEN == 0 { reset() }
+        if old & Self.apicBaseEN != 0 && new & Self.apicBaseEN == 0 { reset(restoringInitialID: true) }
         guard wasX2 != isX2 else { return }
         var s = state
         s.x2APICMode = isX2
+        if isX2 { s.id = initialID }        // the x2APIC ID is the initial APIC ID (§11.12.5.1)
         restore(s)
         if isX2 {
             // IPIs in x2APIC mode name 32-bit logical destinations; the delivery path matches xAPIC's 8-bit flat

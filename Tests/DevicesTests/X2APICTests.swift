@@ -16,8 +16,8 @@ private func x2APIC(id: UInt8 = 0) -> LocalAPIC {
     #expect(apic.readX2APICMSR(0x803) == UInt64(LocalAPIC.versionValue))
     #expect(apic.readX2APICMSR(0x80D) == 1 << 16 | 1 << 3)               // cluster 1, bit 3
     #expect(apic.readX2APICMSR(0x80F) == 0x1FF)
-    // The MMIO page reads 0 and ignores writes.
-    #expect(apic.read(offset: 0x20, size: 4) == 0)
+    // The MMIO page reads all ones (nothing answers, as kvm-unit-tests' apic_disable checks) and ignores writes.
+    #expect(apic.read(offset: 0x20, size: 4) == 0xFFFF_FFFF)
     apic.write(offset: 0x80, size: 4, value: 0x40)
     #expect(apic.taskPriority == 0)
     #expect(apic.writeX2APICMSR(0x808, 0x40))
@@ -96,4 +96,20 @@ private func x2APIC(id: UInt8 = 0) -> LocalAPIC {
     apic.apicBaseChanged(from: 0xFEE0_0000, to: 0xFEE0_0800)             // back to xAPIC: MMIO again
     #expect(apic.read(offset: 0x20, size: 4) == 0x0100_0000)
     #expect(apic.readX2APICMSR(0x802) == nil)
+}
+
+/// The x2APIC ID is the hardware-assigned initial ID, whatever software wrote to the xAPIC ID register before
+/// entering x2APIC mode; disabling and re-enabling the APIC brings the xAPIC ID back to it (kvm-unit-tests'
+/// "sane x2apic id" and "correct xapic id after reset").
+@Test func x2APICIDIsTheInitialIDAndADisableRestoresIt() {
+    let apic = LocalAPIC(id: 1)
+    apic.write(offset: 0x20, size: 4, value: 2 << 24)                   // xAPIC ID writable: now 2
+    #expect(apic.read(offset: 0x20, size: 4) == 2 << 24)
+    apic.apicBaseChanged(from: 0xFEE0_0800, to: 0xFEE0_0C00)             // to x2APIC mode
+    #expect(apic.readX2APICMSR(0x802) == 1)
+    apic.apicBaseChanged(from: 0xFEE0_0C00, to: 0xFEE0_0000)             // disabled: power-up state
+    apic.setHardwareEnabled(false)
+    apic.apicBaseChanged(from: 0xFEE0_0000, to: 0xFEE0_0800)             // enabled again in xAPIC mode
+    apic.setHardwareEnabled(true)
+    #expect(apic.read(offset: 0x20, size: 4) == 1 << 24)
 }
