@@ -56,6 +56,12 @@ public struct GuestHypervisor: Sendable {
         /// L2's page directory (3000H) is not present: L2's first page walk is an EPT violation (exit 48 to
         /// L1) on a paging-structure access.
         case pagingStructureNotPresent
+        /// `eptPage`'s entry sets bit 40, a reserved bit at MAXPHYADDR: an EPT misconfiguration (exit 49 to L1).
+        case reservedBit
+        /// L2's page directory (3000H) is read-only and the EPTP leaves accessed and dirty flags off; L1
+        /// clears the PDE's accessed flag before VMLAUNCH. The walk reads the PDE, but setting its accessed
+        /// flag is an EPT write, a violation (exit 48).
+        case pagingStructureReadOnlyWithoutAccessedDirty
     }
     /// The L2 guest-physical page the EPT variants treat specially.
     public static let eptPage: UInt64 = 0x1F_0000
@@ -71,16 +77,18 @@ public struct GuestHypervisor: Sendable {
     /// `externalInterruptExiting` sets that pin-based control (with "acknowledge interrupt on exit").
     /// `ept` makes L1 enable EPT for L2 with its own tables. `preemptionTimer` arms L1's VMX-preemption
     /// timer for L2 with that value (with "save VMX-preemption timer value") and turns HLT exiting off, so
-    /// L2's HLT leaves it halted until the timer's exit 52 reaches L1.
+    /// L2's HLT leaves it halted until the timer's exit 52 reaches L1. `vpid`, when given (non-zero), makes
+    /// L1 enable VPID for L2 with that VPID, so its translations survive the round trips through L1.
     public init(cpuidCount: Int = 1, broken: Bool = false, l2Load: UInt64? = nil, externalInterruptExiting: Bool = false,
-                ept: EPT? = nil, preemptionTimer: UInt32? = nil) throws {
+                ept: EPT? = nil, preemptionTimer: UInt32? = nil, vpid: UInt16? = nil) throws {
         var chunks: [(address: UInt64, bytes: [UInt8])] = [
             (GuestHypervisor.cr3, GuestHypervisor.qwords([0x2000 | 3])),     // PML4[0] -> PDPT
             (0x2000, GuestHypervisor.qwords([0x3000 | 3])),                   // PDPT[0] -> PD
             (0x3000, GuestHypervisor.qwords([0x83])),                         // PD[0] -> 2 MiB page at 0
             (0x22000, GuestHypervisor.qwords([GuestHypervisor.vmxonRegion, GuestHypervisor.vmcsRegion])),
-            (GuestHypervisor.entry, try GuestHypervisor.l1(broken: broken, externalInterruptExiting: externalInterruptExiting, ept: ept != nil,
-                                                         preemptionTimer: preemptionTimer)),
+            (GuestHypervisor.entry, try GuestHypervisor.l1(broken: broken, externalInterruptExiting: externalInterruptExiting, ept: ept.map { $0 == .pagingStructureReadOnlyWithoutAccessedDirty ? GuestHypervisor.eptPointer & ~(1 << 6) : GuestHypervisor.eptPointer },
+                                                         preemptionTimer: preemptionTimer, vpid: vpid,
+                                                         clearPDEAccessed: ept == .pagingStructureReadOnlyWithoutAccessedDirty)),
             (GuestHypervisor.l2Entry, try GuestHypervisor.l2(cpuidCount: cpuidCount, load: l2Load)),
         ]
         if let ept {
@@ -94,6 +102,8 @@ public struct GuestHypervisor: Sendable {
             case .notPresent: pt[k] = 0
             case .misconfigured: pt[k] = GuestHypervisor.eptPage | 2 | 6 << 3
             case .pagingStructureNotPresent: pt[3] = 0
+            case .reservedBit: pt[k] = GuestHypervisor.eptPage | 7 | 6 << 3 | 1 << 40
+            case .pagingStructureReadOnlyWithoutAccessedDirty: pt[3] = 0x3000 | 1 | 6 << 3
             }
             chunks.append((0x27000, GuestHypervisor.qwords(pt)))
         }
@@ -146,7 +156,9 @@ public struct GuestHypervisor: Sendable {
     }
 
     /// The guest hypervisor.
-    static func l1(broken: Bool, externalInterruptExiting: Bool, ept: Bool, preemptionTimer: UInt32?) throws -> [UInt8] {
+    static func l1(broken: Bool, externalInterruptExiting: Bool, ept eptp: UInt64?, preemptionTimer: UInt32?, vpid: UInt16?,
+                   clearPDEAccessed: Bool = false) throws -> [UInt8] {
+        let ept = eptp != nil
         let a = Assembler(mode: .bits64, origin: entry)
         let failValid = a.label("failValid"), failInvalid = a.label("failInvalid"), exitHandler = a.label("exitHandler")
         a.mov(.rsp, .imm(stackTop))
@@ -176,16 +188,24 @@ public struct GuestHypervisor: Sendable {
             control(msr: 0x48D, field: 0x4000, wanted: (externalInterruptExiting ? 1 : 0) | (preemptionTimer != nil ? 1 << 6 : 0))
         }
         // HLT (unless the timer is to end L2's HLT), I/O, secondary.
-        control(msr: 0x48E, field: 0x4002, wanted: (preemptionTimer == nil ? 1 << 7 : 0) | (1 << 24) | (ept ? 1 << 31 : 0))
+        let secondary = ept || vpid != nil
+        control(msr: 0x48E, field: 0x4002, wanted: (preemptionTimer == nil ? 1 << 7 : 0) | (1 << 24) | (secondary ? 1 << 31 : 0))
         if let preemptionTimer {
             a.mov(.eax, 0x482E)                                                         // VMX-preemption timer value
             a.mov(.ebx, .imm(preemptionTimer))
             a.vmwrite(.rax, .rbx)
         }
-        if ept {
-            control(msr: 0x48B, field: 0x401E, wanted: 1 << 1)                         // enable EPT
+        if secondary {
+            control(msr: 0x48B, field: 0x401E, wanted: (ept ? 1 << 1 : 0) | (vpid != nil ? 1 << 5 : 0))  // enable EPT, VPID
+        }
+        if let vpid {
+            a.xor(.eax, .eax)                                                           // VPID (field 0000H)
+            a.mov(.ebx, .imm(UInt32(vpid)))
+            a.vmwrite(.rax, .rbx)
+        }
+        if let eptp {
             a.mov(.eax, 0x201A)                                                         // EPT pointer
-            a.mov(.rbx, .imm(eptPointer))
+            a.mov(.rbx, .imm(eptp))
             a.vmwrite(.rax, .rbx)
         }
         // Host address-space size, acknowledge interrupt on exit, save VMX-preemption timer value.
@@ -223,6 +243,11 @@ public struct GuestHypervisor: Sendable {
         a.mov(.eax, 0x6C16)                  // host RIP: the exit handler
         a.mov(.rbx, .label(exitHandler))
         a.vmwrite(.rax, .rbx)
+        if clearPDEAccessed {
+            // L2 shares L1's page tables, whose accessed flags L1's own walks set: clear the PDE's, so L2's
+            // first walk must set it again (L1's cached translation does not need it).
+            a.and(.qword[.absolute(0x3000)], .imm(-33))
+        }
         a.vmlaunch()
         a.jc(failInvalid)
         // VMfailValid: the VM-instruction error (field 4400H) into R15.

@@ -241,12 +241,14 @@ public final class CPU {
     var tlbMapGeneration: UInt64 = 0
     // Raw pointers into the fetch TLB, the decode cache and the page-state table, kept here so the
     // fetch fast path does not chase object references (each a dependent load per instruction).
+    // The three below follow the TLB's current context: `selectTLBContext` (MMU.swift) re-reads them, and
+    // bumps `tlbEpoch`, when a nested VM entry or exit switches context (VPID tagging).
     /// `tlb.tags`.
-    let tlbTags: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) var tlbTags: UnsafeMutablePointer<UInt64>
     /// `tlb.phys`.
-    let tlbPhys: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) var tlbPhys: UnsafeMutablePointer<UInt64>
     /// `tlb.hosts`.
-    let tlbHosts: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    @exclusivity(unchecked) var tlbHosts: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     /// `tlb.epoch`.
     let tlbEpoch: UnsafeMutablePointer<UInt64>
     /// `icache.entries`.

@@ -12,39 +12,115 @@ enum AccessKind: Int {
 /// (linear addresses a multiple of 4 MiB apart: a stack and a global, a loop's code and its data) swap
 /// in a few instructions instead of a page walk on every access. `readLinear` and `writeLinear` look at the
 /// victim slot inline; other fast paths (specialised forms, translated code) see only the slots.
+///
+/// Translations are tagged by context (SDM Vol. 3C §29.4.1, "Information That May Be Cached"): context 0
+/// holds every translation made outside a VPID-tagged L2; a few more hold those of L2 guests a guest
+/// hypervisor runs with "enable VPID" (one per VPID and EPTP). Each context has its own slot arrays, and
+/// `tags`, `hosts`, `phys` and `global` are always the current context's, so a hit is the same comparison
+/// of `tags[slot]` with the page-aligned linear address whatever the context. Switching context
+/// (`select`) changes those four pointers and bumps `epoch`: a holder of copies of them (the CPU's
+/// `tlbTags`, `tlbPhys`, `tlbHosts`) re-reads them after a switch.
 final class TLB {
     static let bits = 10
     static let size = 1 << bits
-    /// Linear page address per slot, or `invalid`.
-    let tags: UnsafeMutablePointer<UInt64>
-    /// Host address of the page per slot.
-    let hosts: UnsafeMutablePointer<UnsafeMutableRawPointer?>
-    /// Physical page address per slot.
-    let phys: UnsafeMutablePointer<UInt64>
-    /// Whether the slot holds a global translation.
-    let global: UnsafeMutablePointer<Bool>
+    /// Linear page address per slot, or `invalid` (the current context's).
+    @exclusivity(unchecked) private(set) var tags: UnsafeMutablePointer<UInt64>
+    /// Host address of the page per slot (the current context's).
+    @exclusivity(unchecked) private(set) var hosts: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    /// Physical page address per slot (the current context's).
+    @exclusivity(unchecked) private(set) var phys: UnsafeMutablePointer<UInt64>
+    /// Whether the slot holds a global translation (the current context's).
+    @exclusivity(unchecked) private(set) var global: UnsafeMutablePointer<Bool>
     static let invalid: UInt64 = ~0
     static let slots = 6 * size
-    /// Incremented by every flush, so a copy of a translation held outside the TLB (the run loop's
-    /// current code page) knows when it may have gone stale. A pointer cell: read without ARC or exclusivity checks.
+    /// Entries per context: the slots, then one victim slot each.
+    static let entries = 2 * slots
+    /// Incremented by every flush and context switch, so a copy of a translation held outside the TLB (the
+    /// run loop's current code page) knows when it may have gone stale. A pointer cell: read without ARC or
+    /// exclusivity checks. One cell for all contexts.
     let epoch: UnsafeMutablePointer<UInt64>
 
+    /// What tags a context: L1's VPID for its guest and, when L1's EPT translates for that guest, the EPT
+    /// PML4 address (EP4TA) of its EPTP (0 without).
+    struct Tag: Equatable {
+        var vpid: UInt16
+        var ep4ta: UInt64
+    }
+
+    /// The paging state translations were checked under (a TLB hit rechecks none of it). A context whose
+    /// state changed while another was current is flushed when it becomes current again.
+    struct PagingState: Equatable {
+        var cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64, pkru: UInt32, pkrs: UInt64
+    }
+
+    /// One context's slot arrays and what it holds.
+    private struct Context {
+        let tags: UnsafeMutablePointer<UInt64>
+        let hosts: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+        let phys: UnsafeMutablePointer<UInt64>
+        let global: UnsafeMutablePointer<Bool>
+        /// nil for context 0 (untagged).
+        var tag: Tag?
+        /// The paging state when it stopped being current.
+        var state: PagingState?
+        /// The `select` count when last made current (least recently used is reused first).
+        var lastUse: UInt64 = 0
+
+        init(tag: Tag?) {
+            // The slots, then their victim slots.
+            tags = .allocate(capacity: TLB.entries)
+            tags.initialize(repeating: TLB.invalid, count: TLB.entries)
+            hosts = .allocate(capacity: TLB.entries)
+            hosts.initialize(repeating: nil, count: TLB.entries)
+            phys = .allocate(capacity: TLB.entries)
+            phys.initialize(repeating: 0, count: TLB.entries)
+            global = .allocate(capacity: TLB.entries)
+            global.initialize(repeating: false, count: TLB.entries)
+            self.tag = tag
+        }
+
+        func flushAll() { tags.update(repeating: TLB.invalid, count: TLB.entries) }
+
+        func flushNonGlobal() { for i in 0..<TLB.entries where !global[i] { tags[i] = TLB.invalid } }
+
+        /// Drops one linear page from its six slots (three access kinds, two privileges) and their victims.
+        func flush(page la: UInt64) {
+            let page = la & ~0xFFF
+            for k in 0..<12 {
+                let i = k &* TLB.size &+ Int(truncatingIfNeeded: (la >> 12) & UInt64(TLB.size &- 1))
+                if tags[i] == page { tags[i] = TLB.invalid }
+            }
+        }
+
+        /// Drops every write translation (slots and victims) to physical page `pp`.
+        func flushWrites(toPhysicalPage pp: UInt64) {
+            for base in [0, TLB.slots] {
+                for i in (base + 2 * TLB.size)..<(base + 4 * TLB.size) where tags[i] != TLB.invalid && phys[i] == pp {
+                    tags[i] = TLB.invalid
+                }
+            }
+        }
+
+        func deallocate() { tags.deallocate(); hosts.deallocate(); phys.deallocate(); global.deallocate() }
+    }
+
+    /// The most tagged contexts kept at once (besides context 0).
+    static let taggedContexts = 3
+    @exclusivity(unchecked) private var contexts: [Context]
+    @exclusivity(unchecked) private var currentIndex = 0
+    @exclusivity(unchecked) private var uses: UInt64 = 0
+
     init() {
-        // The slots, then their victim slots.
-        tags = .allocate(capacity: 2 * TLB.slots)
-        tags.initialize(repeating: TLB.invalid, count: 2 * TLB.slots)
-        hosts = .allocate(capacity: 2 * TLB.slots)
-        hosts.initialize(repeating: nil, count: 2 * TLB.slots)
-        phys = .allocate(capacity: 2 * TLB.slots)
-        phys.initialize(repeating: 0, count: 2 * TLB.slots)
-        global = .allocate(capacity: 2 * TLB.slots)
-        global.initialize(repeating: false, count: 2 * TLB.slots)
+        let c = Context(tag: nil)
+        contexts = [c]
+        tags = c.tags; hosts = c.hosts; phys = c.phys; global = c.global
         epoch = .allocate(capacity: 1)
         epoch.initialize(to: 0)
     }
 
     deinit {
-        tags.deallocate(); hosts.deallocate(); phys.deallocate(); global.deallocate(); epoch.deallocate()
+        for c in contexts { c.deallocate() }
+        epoch.deallocate()
     }
 
     /// Slot of a linear address for an access kind and privilege.
@@ -69,36 +145,80 @@ final class TLB {
         return true
     }
 
-    /// Drops every translation.
-    func flushAll() {
-        epoch.pointee &+= 1
-        tags.update(repeating: TLB.invalid, count: 2 * TLB.slots)
-    }
+    /// The tag of the current context (nil: context 0).
+    var currentTag: Tag? { contexts[currentIndex].tag }
 
-    /// Drops every non-global translation (a CR3 load with CR4.PGE set).
-    func flushNonGlobal() {
-        epoch.pointee &+= 1
-        for i in 0..<(2 * TLB.slots) where !global[i] { tags[i] = TLB.invalid }
-    }
-
-    /// Drops the translations of one linear page (INVLPG), in the slots and their victim slots.
-    func flush(page la: UInt64) {
-        epoch.pointee &+= 1
-        let page = la & ~0xFFF
-        for k in 0..<12 {
-            let i = k &* TLB.size &+ Int(truncatingIfNeeded: (la >> 12) & UInt64(TLB.size &- 1))
-            if tags[i] == page { tags[i] = TLB.invalid }
-        }
-    }
-
-    /// Drops every translation to a physical page (it now holds decoded code: writes must be seen).
-    func flushWrites(toPhysicalPage pp: UInt64) {
-        epoch.pointee &+= 1
-        for base in [0, TLB.slots] {
-            for i in (base + 2 * TLB.size)..<(base + 4 * TLB.size) where tags[i] != TLB.invalid && phys[i] == pp {
-                tags[i] = TLB.invalid
+    /// Makes the context of `tag` (nil: context 0) current, taking over the least recently used tagged
+    /// context (flushed) when none holds the tag. `leaving` is the paging state the current context's
+    /// translations were made under, `now` the state the new one is entered with: a context whose state
+    /// differs is flushed. Returns true when the arrays changed (copies of the pointers must be re-read).
+    func select(_ tag: Tag?, leaving: PagingState, now: PagingState) -> Bool {
+        uses &+= 1
+        contexts[currentIndex].state = leaving
+        var index = contexts.firstIndex { $0.tag == tag }
+        if index == nil {
+            if contexts.count <= TLB.taggedContexts {
+                contexts.append(Context(tag: tag))
+                index = contexts.count - 1
+            } else {
+                var oldest = 1
+                for k in 2..<contexts.count where contexts[k].lastUse < contexts[oldest].lastUse { oldest = k }
+                contexts[oldest].tag = tag
+                contexts[oldest].state = nil
+                index = oldest
             }
         }
+        let k = index ?? 0
+        if contexts[k].state != now { contexts[k].flushAll() }
+        contexts[k].lastUse = uses
+        epoch.pointee &+= 1
+        guard k != currentIndex else { return false }
+        currentIndex = k
+        let c = contexts[k]
+        tags = c.tags; hosts = c.hosts; phys = c.phys; global = c.global
+        return true
+    }
+
+    /// Drops every translation of the current context.
+    func flushAll() {
+        epoch.pointee &+= 1
+        contexts[currentIndex].flushAll()
+    }
+
+    /// Drops every translation of every context (the physical memory map changed).
+    func flushAllContexts() {
+        epoch.pointee &+= 1
+        for c in contexts { c.flushAll() }
+    }
+
+    /// Drops the translations of the tagged contexts `matching` selects (INVVPID, INVEPT): all of them,
+    /// one linear page (`page`), or all but global ones (`keepGlobal`).
+    func flushTagged(page: UInt64? = nil, keepGlobal: Bool = false, matching: (Tag) -> Bool) {
+        epoch.pointee &+= 1
+        for c in contexts {
+            guard let tag = c.tag, matching(tag) else { continue }
+            if let page { c.flush(page: page) } else if keepGlobal { c.flushNonGlobal() } else { c.flushAll() }
+        }
+    }
+
+    /// Drops every non-global translation of the current context (a CR3 load with CR4.PGE set).
+    func flushNonGlobal() {
+        epoch.pointee &+= 1
+        contexts[currentIndex].flushNonGlobal()
+    }
+
+    /// Drops the translations of one linear page (INVLPG) in the current context, in the slots and their
+    /// victim slots.
+    func flush(page la: UInt64) {
+        epoch.pointee &+= 1
+        contexts[currentIndex].flush(page: la)
+    }
+
+    /// Drops every write translation to a physical page, in every context (it now holds decoded code:
+    /// writes must be seen).
+    func flushWrites(toPhysicalPage pp: UInt64) {
+        epoch.pointee &+= 1
+        for c in contexts { c.flushWrites(toPhysicalPage: pp) }
     }
 }
 
@@ -231,7 +351,22 @@ extension CPU {
     @inline(__always) func checkMapGeneration() throws(Abort) {
         if memory.mapGeneration != tlbMapGeneration {
             tlbMapGeneration = memory.mapGeneration
-            tlb.flushAll()
+            tlb.flushAllContexts()
+        }
+    }
+
+    /// The paging state the TLB's translations depend on (`TLB.PagingState`).
+    var tlbPagingState: TLB.PagingState {
+        TLB.PagingState(cr0: cr0Value, cr3: cr3Value, cr4: cr4Value, efer: eferValue, pkru: pkru, pkrs: msrs.pkrs)
+    }
+
+    /// Makes the TLB context of `tag` current (`TLB.select`) and re-reads the processor's copies of its
+    /// slot pointers. `leaving` is the paging state the current context was used under.
+    func selectTLBContext(_ tag: TLB.Tag?, leaving: TLB.PagingState) {
+        if tlb.select(tag, leaving: leaving, now: tlbPagingState) {
+            tlbTags = tlb.tags
+            tlbPhys = tlb.phys
+            tlbHosts = tlb.hosts
         }
     }
 
@@ -276,7 +411,7 @@ extension CPU {
 
     /// Reads a paging-structure entry.
     @inline(__always) func readPTE(_ entry: UInt64, _ size: Int) throws(Abort) -> UInt64 {
-        let pa = vmx.hot.pointee.nestedEPT ? try nestedEPTTranslateEntry(entry) : entry
+        let pa = vmx.hot.pointee.nestedEPT ? try nestedEPTTranslateEntry(entry, write: false) : entry
         // An entry in RAM is read in place, with one region lookup. In non-root operation the map must also
         // permit the access as `eptCheck` requires it (the permission of the access being translated);
         // otherwise `readPhysical` raises the EPT violation.
@@ -304,7 +439,7 @@ extension CPU {
     /// Writes a paging-structure entry (accessed and dirty bits).
     @inline(__always) func writePTE(_ entry: UInt64, _ size: Int, _ v: UInt64) throws(Abort) {
         if probingTranslation { return }            // a probe leaves accessed and dirty bits as they are
-        let pa = vmx.hot.pointee.nestedEPT ? try nestedEPTTranslateEntry(entry) : entry
+        let pa = vmx.hot.pointee.nestedEPT ? try nestedEPTTranslateEntry(entry, write: true) : entry
         pageWalkDepth += 1
         defer { pageWalkDepth -= 1 }
         try writePhysical(pa, size, v)

@@ -280,6 +280,24 @@ func entryCheckFailsExactlyItsRule(_ c: EntryCheckCase) throws {
     }
 }
 
+@Test func msrAreaChecksCoverTheAreasLastByte() {
+    // An MSR area whose first byte is within the physical-address width but whose last byte is not
+    // (kvm-unit-tests' vmx_controls_test: count 2 at 2^40 − 16) fails; 2^40 − 32 ends at the last byte.
+    let width: UInt64 = 1 << 40
+    let areas: [(EntryCheck, VMCSField, VMCSField)] = [(.exitMSRStoreAddress, .vmExitMSRStoreAddress, .vmExitMSRStoreCount),
+                                                        (.exitMSRLoadAddress, .vmExitMSRLoadAddress, .vmExitMSRLoadCount),
+                                                        (.entryMSRLoadAddress, .vmEntryMSRLoadAddress, .vmEntryMSRLoadCount)]
+    for (check, address, count) in areas {
+        for (start, fails) in [(width - 16, true), (width - 32, false), (width - 48, false)] {
+            var v = EntryBase.protected32.vmcs
+            v[count] = 2
+            v[address] = start
+            let f = CPU.checkVMEntry(v, memory: PhysicalMemory())
+            #expect((f?.check == check) == fails, "\(check) at \(String(start, radix: 16)): \(f?.description ?? "passed")")
+        }
+    }
+}
+
 @Test func everyEntryCheckHasATest() {
     let tested = entryCheckCases.map(\.check)
     #expect(Set(tested).count == tested.count, "a check is tested twice")

@@ -1,5 +1,5 @@
 import Testing
-import X86
+@testable import X86
 import X86Assembler
 import Guests
 import X86Testing
@@ -190,7 +190,7 @@ func interruptL0InjectsWhileL2Runs(l1Intercepts: Bool) throws {
     #expect(pte & (1 << 8) != 0 && pte & (1 << 9) == 0)
 }
 
-@Test(arguments: [(GuestHypervisor.EPT.notPresent, UInt64(48)), (.misconfigured, 49)])
+@Test(arguments: [(GuestHypervisor.EPT.notPresent, UInt64(48)), (.misconfigured, 49), (.reservedBit, 49)])
 func l1sEPTFaultsAreL1sExits(variant: GuestHypervisor.EPT, reason: UInt64) throws {
     let (_, vcpu) = try makeNestedMachine(try GuestHypervisor(l2Load: GuestHypervisor.eptPage + 8, ept: variant))
     let e = try vcpu.run(instructionBudget: 1_000_000)
@@ -260,4 +260,85 @@ func anInterruptL0InjectsExitsToL1WhateverL2sIF(l1Intercepts: Bool) throws {
     #expect(e.fromNestedGuest)
     #expect(vcpu.read(.guestRFLAGS) & RFLAGS.if.rawValue == 0)
     #expect(vcpu.nestedGuestExitsOnExternalInterrupt == l1Intercepts)
+}
+
+@Test func l2sPageWalkWithoutEPTAccessedDirtyFlagsReadsThenWritesForTheAccessedFlag() throws {
+    // EPT accessed and dirty flags off, L2's page directory read-only in L1's EPT: reading the PDE is an EPT
+    // read and succeeds; setting its accessed flag is an EPT write, reported as read and write (SDM Vol. 3C
+    // §28.3.3.2), on a paging-structure entry (bit 7 set, bit 8 clear), readable (bit 3).
+    let (_, vcpu) = try makeNestedMachine(try GuestHypervisor(ept: .pagingStructureReadOnlyWithoutAccessedDirty))
+    let e = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .hlt)
+    #expect(vcpu.read(.r15) == GuestHypervisor.unexpected | 48, "R15 \(String(vcpu.read(.r15), radix: 16))")
+    let q = vcpu.read(.r13)
+    #expect(q & 0x3F == 0x0B, "qualification \(String(q, radix: 16))")
+    #expect(q & (1 << 7) != 0 && q & (1 << 8) == 0, "qualification \(String(q, radix: 16))")
+}
+
+@Test(arguments: [nil, GuestHypervisor.EPT.remapped])
+func guestHypervisorWithVPIDRunsL2(ept: GuestHypervisor.EPT?) throws {
+    // L1 gives L2 VPID 5: L2's translations live in their own TLB context across the round trips.
+    let load = GuestHypervisor.eptPage + 8
+    let (vm, vcpu) = try makeNestedMachine(try GuestHypervisor(cpuidCount: 50, l2Load: load, ept: ept, vpid: 5))
+    vm.memory.writeInteger(0x1111, at: load, size: 8)
+    vm.memory.writeInteger(0x2222, at: GuestHypervisor.eptTarget + 8, size: 8)
+    let e = try vcpu.run(instructionBudget: 1_000_000)
+    #expect(e.reason == .hlt, "\(e)")
+    #expect(vcpu.read(.r15) == GuestHypervisor.done, "R15 \(String(vcpu.read(.r15), radix: 16))")
+    #expect(vcpu.read(.r12) == 50)
+    #expect(vcpu.read(.r10) == (ept == nil ? 0x1111 : 0x2222))
+    #expect(vcpu.exitCounts == [.hlt: 1])
+}
+
+@Test func tlbContextsKeepTaggedTranslationsAndFlushByTag() {
+    let tlb = TLB()
+    let state = TLB.PagingState(cr0: 0x8000_0011, cr3: 0x1000, cr4: 0x20, efer: 0x500, pkru: 0, pkrs: 0)
+    let s = TLB.slot(0x5000, .read, false)
+    tlb.tags[s] = 0x5000                                        // context 0 (L1)
+    let l2 = TLB.Tag(vpid: 1, ep4ta: 0)
+    #expect(tlb.select(l2, leaving: state, now: state))         // a new context: its own, empty arrays
+    #expect(tlb.tags[s] == TLB.invalid)
+    tlb.tags[s] = 0x5000
+    #expect(tlb.select(nil, leaving: state, now: state))
+    #expect(tlb.tags[s] == 0x5000 && tlb.currentTag == nil)     // both kept across the switches
+    #expect(tlb.select(l2, leaving: state, now: state))
+    #expect(tlb.tags[s] == 0x5000 && tlb.currentTag == l2)
+    // Entering a context under another paging state than it was left with flushes it.
+    var other = state
+    other.cr3 = 0x2000
+    #expect(tlb.select(nil, leaving: state, now: other))
+    #expect(tlb.tags[s] == TLB.invalid)
+    // INVVPID-like flushes reach only the tagged contexts they name.
+    tlb.tags[s] = 0x5000
+    tlb.flushTagged { $0.vpid == 2 }
+    _ = tlb.select(l2, leaving: other, now: state)
+    #expect(tlb.tags[s] == 0x5000)
+    _ = tlb.select(nil, leaving: state, now: other)
+    tlb.flushTagged { $0.vpid == 1 }
+    #expect(tlb.tags[s] == 0x5000)                               // context 0 untouched
+    _ = tlb.select(l2, leaving: other, now: state)
+    #expect(tlb.tags[s] == TLB.invalid)
+    // More tags than contexts: the least recently used one is taken over, flushed.
+    tlb.tags[s] = 0x5000
+    for vpid in 2...UInt16(TLB.taggedContexts + 1) { _ = tlb.select(TLB.Tag(vpid: vpid, ep4ta: 0), leaving: state, now: state) }
+    _ = tlb.select(l2, leaving: state, now: state)
+    #expect(tlb.tags[s] == TLB.invalid)
+}
+
+@Test func instructionLengthOf16BitCodePastFFFFH() throws {
+    // kvm-unit-tests' vmentry_unrestricted_guest_test: an unrestricted guest left with a 64-bit guest's CS
+    // (D = 0, so 16-bit code outside IA-32e mode) runs at 405ED8H; its VMCALL is 3 bytes long although IP
+    // wraps at FFFFH (the length was FFC00003H, and L1's RIP + length went past 4 GiB).
+    let vm = VirtualMachine()
+    try vm.allocate(guestPhysical: 0, size: 8 << 20)
+    vm.memory.write([0x0F, 0x01, 0xC1], at: 0x40_5ED8)
+    let vcpu = vm.makeVCPU()
+    var v = VCPU.defaultVMCS()
+    v.setGuestSegment(.cs, SegmentRegister(selector: 0x08, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA09B))
+    v[.guestRIP] = 0x40_5ED8
+    vcpu.vmcs = v
+    let e = try vcpu.run(instructionBudget: 10)
+    #expect(e.reason == .vmcall, "\(e)")
+    #expect(e.instructionLength == 3)
+    #expect(vcpu.read(.guestRIP) == 0x40_5ED8)
 }

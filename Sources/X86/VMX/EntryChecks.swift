@@ -118,8 +118,8 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
         case .unrestrictedGuestRequiresEPT: return "\"unrestricted guest\" requires \"enable EPT\""
         case .exitControlsReserved: return "VM-exit controls must respect IA32_VMX_TRUE_EXIT_CTLS"
         case .preemptionTimerSaveRequiresActivate: return "\"save VMX-preemption timer value\" requires \"activate VMX-preemption timer\""
-        case .exitMSRStoreAddress: return "the VM-exit MSR-store address must be 16-byte aligned and within the physical-address width"
-        case .exitMSRLoadAddress: return "the VM-exit MSR-load address must be 16-byte aligned and within the physical-address width"
+        case .exitMSRStoreAddress: return "the VM-exit MSR-store area must be 16-byte aligned, its first and last bytes within the physical-address width"
+        case .exitMSRLoadAddress: return "the VM-exit MSR-load area must be 16-byte aligned, its first and last bytes within the physical-address width"
         case .entryControlsReserved: return "VM-entry controls must respect IA32_VMX_TRUE_ENTRY_CTLS"
         case .entryInterruptionTypeValid: return "the injected event's type must not be reserved (1)"
         case .entryInterruptionVectorValid: return "an injected NMI must have vector 2, a hardware exception a vector up to 31, \"other event\" vector 0"
@@ -127,7 +127,7 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
         case .entryInterruptionReservedBits: return "bits 30:12 of the VM-entry interruption-information field must be 0"
         case .entryErrorCodeReservedBits: return "bits 31:16 of the VM-entry exception error code must be 0"
         case .entryInstructionLength: return "software interrupts and exceptions need a VM-entry instruction length of 1–15"
-        case .entryMSRLoadAddress: return "the VM-entry MSR-load address must be 16-byte aligned and within the physical-address width"
+        case .entryMSRLoadAddress: return "the VM-entry MSR-load area must be 16-byte aligned, its first and last bytes within the physical-address width"
         case .hostCR0FixedBits: return "host CR0 must respect IA32_VMX_CR0_FIXED0/1"
         case .hostCR4FixedBits: return "host CR4 must respect IA32_VMX_CR4_FIXED0/1"
         case .hostCR3Width: return "host CR3 must be within the physical-address width"
@@ -387,10 +387,15 @@ extension CPU {
         if !pinC.contains(.activateVMXPreemptionTimer) && exitC.contains(.saveVMXPreemptionTimerValue) {
             return fail(.preemptionTimerSaveRequiresActivate, hex(.exitControls, UInt64(exitC.rawValue)))
         }
-        if v[.vmExitMSRStoreCount] > 0 && (v[.vmExitMSRStoreAddress] & 0xF != 0 || v[.vmExitMSRStoreAddress] & ~maxPA != 0) {
+        // An MSR area (§26.2.1.2, §26.2.1.3): 16-byte aligned, and its first and last bytes (address + 16 × count
+        // − 1, computed wider than the physical-address width) within the width.
+        func msrAreaBad(_ address: UInt64, _ count: UInt64) -> Bool {
+            count > 0 && (address & 0xF != 0 || address & ~maxPA != 0 || (address &+ (count &<< 4) &- 1) & ~maxPA != 0)
+        }
+        if msrAreaBad(v[.vmExitMSRStoreAddress], v[.vmExitMSRStoreCount]) {
             return fail(.exitMSRStoreAddress, hex(.msrStoreAddress, v[.vmExitMSRStoreAddress]))
         }
-        if v[.vmExitMSRLoadCount] > 0 && (v[.vmExitMSRLoadAddress] & 0xF != 0 || v[.vmExitMSRLoadAddress] & ~maxPA != 0) {
+        if msrAreaBad(v[.vmExitMSRLoadAddress], v[.vmExitMSRLoadCount]) {
             return fail(.exitMSRLoadAddress, hex(.msrLoadAddress, v[.vmExitMSRLoadAddress]))
         }
 
@@ -422,7 +427,7 @@ extension CPU {
                 if len < 1 || len > 15 { return fail(.entryInstructionLength, hex(.instructionLength, len)) }
             }
         }
-        if v[.vmEntryMSRLoadCount] > 0 && (v[.vmEntryMSRLoadAddress] & 0xF != 0 || v[.vmEntryMSRLoadAddress] & ~maxPA != 0) {
+        if msrAreaBad(v[.vmEntryMSRLoadAddress], v[.vmEntryMSRLoadCount]) {
             return fail(.entryMSRLoadAddress, hex(.msrLoadAddress, v[.vmEntryMSRLoadAddress]))
         }
         // "Entry to SMM" and "deactivate dual-monitor treatment" are reserved (no SMM): the reserved-bit check covers them.

@@ -167,6 +167,7 @@ extension CPU {
         if vmx.primary.contains(.useTPRShadow) {
             return (memory.readInteger(at: vmx.current.pointee[.virtualAPICAddress] &+ 0x80, size: 1) >> 4) & 0xF
         }
+        if vmx.nested.inL2 { return try l0ReadCR8(i) }
         return cr8
     }
 
@@ -208,6 +209,8 @@ extension CPU {
                 }
                 return true
             }
+            // While L2 runs, a write L1's controls let through goes to L1's TPR, which L0 may virtualise.
+            if vmx.nested.inL2 { return try l0WriteCR8(v, qualification: q) }
             return false
         default:
             return false

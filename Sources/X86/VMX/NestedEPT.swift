@@ -8,12 +8,14 @@ extension CPU {
     /// Translates the guest-physical address of a paging-structure entry of L2 through L1's EPT (a violation
     /// there is one during a page walk: qualification bit 8 clear). With EPT accessed and dirty flags on,
     /// the walk's accesses to L2's paging structures are writes for EPT (SDM Vol. 3C §28.3.3.2: they may
-    /// set the guest's own A/D flags), reported as read and write.
-    func nestedEPTTranslateEntry(_ gpa: UInt64) throws(Abort) -> UInt64 {
+    /// set the guest's own A/D flags), reported as read and write. With them off, reading an entry is an
+    /// EPT read whatever the access being translated, and only setting the guest's accessed or dirty flag
+    /// (`write`) is an EPT write, again reported as read and write (a locked read-modify-write).
+    func nestedEPTTranslateEntry(_ gpa: UInt64, write: Bool) throws(Abort) -> UInt64 {
         pageWalkDepth += 1
         defer { pageWalkDepth -= 1 }
         let adEnabled = vmx.current.pointee[.eptPointer] & (1 << 6) != 0
-        return try nestedEPTTranslate(gpa, adEnabled || currentAccess.kind == .write ? .write : .read)
+        return try nestedEPTTranslate(gpa, adEnabled || write ? .write : .read)
     }
 
     /// Translates an L2 guest-physical address through L1's EPT (4-level walk, 1-GiB and 2-MiB pages,
@@ -33,7 +35,8 @@ extension CPU {
             // Misconfigurations (§28.3.3.1): write without read; reserved bits; a leaf's memory type 2, 3 or 7.
             let large = level > 1 && entry & (1 << 7) != 0
             let leaf = level == 1 || large
-            var reserved = entry & 0x000F_0000_0000_0000 & ~(CPU.physicalAddressMask | 0xFFF)
+            // Bits 51:MAXPHYADDR of every entry are reserved.
+            var reserved = entry & 0x000F_FFFF_FFFF_F000 & ~CPU.physicalAddressMask
             if !leaf { reserved |= entry & 0xF8 } else if large { reserved |= entry & (level == 3 ? 0x3FFF_F000 : 0x1F_F000) }
             if level == 4 && entry & 0x80 != 0 { reserved |= 0x80 }
             let memoryType = (entry >> 3) & 7
@@ -62,7 +65,7 @@ extension CPU {
     /// The EPT-violation exit to L1 (qualification of SDM Vol. 3C Table 27-7).
     func nestedEPTViolation(_ gpa: UInt64, _ kind: AccessKind, allowed: UInt64) -> Abort {
         var q = EPTViolationQualification(access: kind)
-        if inPageWalk && kind == .write && vmx.current.pointee[.eptPointer] & (1 << 6) != 0 { q.insert(.read) }
+        if inPageWalk && kind == .write { q.insert(.read) }
         if allowed & 1 != 0 { q.insert(.readable) }
         if allowed & 2 != 0 { q.insert(.writable) }
         if allowed & 4 != 0 { q.insert(.executable) }

@@ -244,8 +244,10 @@ extension CPU {
         vmSucceed()
     }
 
-    /// INVVPID: the TLB holds no VPID-tagged entries apart from the current context, so every type the
-    /// capability MSR reports flushes it; invalid types and operands fail with error 28.
+    /// INVVPID: individual-address (0), single-context (1), all-context (2) and single-context retaining
+    /// globals (3) flush the TLB contexts of L2 guests with that VPID (all VPIDs for type 2; SDM Vol. 3C
+    /// §31.3 "INVVPID"); invalid types and operands fail with error 28. L1's own translations (VPID 0) and
+    /// those of an L2 without a VPID (flushed at every entry and exit) are not touched.
     func invvpid(_ i: borrowing Instruction) throws(Abort) {
         let type = readReg(i.reg, codeSize == 8 ? 8 : 4)
         let ea = effectiveAddress(i)
@@ -255,12 +257,19 @@ extension CPU {
         guard type <= 3, low >> 16 == 0 else { vmFail(.invalidOperand); return }
         if type != 2 && vpid == 0 { vmFail(.invalidOperand); return }
         if type == 0 && !isCanonical(address) { vmFail(.invalidOperand); return }
-        tlb.flushAll()
+        let id = UInt16(vpid)
+        switch type {
+        case 0: tlb.flushTagged(page: address) { $0.vpid == id }
+        case 1: tlb.flushTagged { $0.vpid == id }
+        case 2: tlb.flushTagged { _ in true }
+        default: tlb.flushTagged(keepGlobal: true) { $0.vpid == id }
+        }
         vmSucceed()
     }
 
-    /// INVEPT: single-context (1) and all-context (2), the types IA32_VMX_EPT_VPID_CAP reports; the TLB
-    /// holds translations of the current context only, so either flushes it. Other types fail with error 28.
+    /// INVEPT: single-context (1) flushes the TLB contexts tagged with the EPTP's PML4 address, all-context
+    /// (2) every tagged context (translations of an L2 without a VPID are flushed at every entry and exit
+    /// anyway); the types IA32_VMX_EPT_VPID_CAP reports. Other types fail with error 28.
     func invept(_ i: borrowing Instruction) throws(Abort) {
         let type = readReg(i.reg, codeSize == 8 ? 8 : 4)
         let eptp = try readMem(i.seg, effectiveAddress(i), 8)
@@ -270,7 +279,8 @@ extension CPU {
             vmFail(.invalidOperand)
             return
         }
-        tlb.flushAll()
+        let ep4ta = eptp & CPU.physicalAddressMask & ~0xFFF
+        if type == 1 { tlb.flushTagged { $0.ep4ta == ep4ta } } else { tlb.flushTagged { _ in true } }
         vmSucceed()
     }
 
@@ -286,10 +296,12 @@ extension CPU {
         // L1's instruction retires here: RIP is past it (L1 resumes at the host RIP after an exit).
         vmSucceed()
         vmx.syncExitInformation()
-        vmx.nested.vmcs01 = vmx.current.pointee
+        // The VMCSs change places without copying their fields: L0's into `vmcs01`, L1's (vmcs12) into the
+        // current one; `cache` holds nothing while L2 runs (the exit swaps vmcs12 back).
+        swap(&vmx.nested.vmcs01, &vmx.current.pointee)
+        swap(&vmx.current.pointee, &vmx.nested.cache)
         vmx.nested.hot01 = vmx.hot.pointee
         vmx.nested.tscOffset01 = vmxTSCOffset
-        vmx.current.pointee = vmx.nested.cache
         vmx.hot.pointee.exitInformationStale = false
         vmx.hot.pointee.guestStateStale = false
         vmx.hot.pointee.loadNeeded = true
@@ -297,8 +309,7 @@ extension CPU {
         vmx.nested.inL2 = true
         vmx.nested.exitForL0 = false
         // L1's EPT, if it enables it, translates L2's guest-physical addresses; translations of L1 go.
-        vmx.hot.pointee.nestedEPT = vmx.nested.cache.secondary.contains(.enableEPT)
-        tlb.flushAll()
+        vmx.hot.pointee.nestedEPT = vmx.current.pointee.secondary.contains(.enableEPT)
         if let failure = cachedEntryCheck() {
             switch failure.kind {
             case .vmFailValid(let n):
@@ -316,10 +327,18 @@ extension CPU {
             }
             return
         }
+        let l1Paging = tlbPagingState
         let wasNonRoot = vmxNonRoot
         vmxNonRoot = false      // the MSR-load area loads L2's MSRs without L0's MSR intercepts
         let msrFailure = loadGuestState()
         vmxNonRoot = wasNonRoot
+        // Translations (SDM Vol. 3C §29.4.3.3): with "enable VPID", L2's are tagged by its VPID (and EPTP),
+        // so this entry keeps them and L1's, switching context; without, the entry flushes them all.
+        if let tag = nestedTLBTag(vmx.current.pointee) {
+            selectTLBContext(tag, leaving: l1Paging)
+        } else {
+            tlb.flushAll()
+        }
         if let msrFailure {
             var e = VMExit(reason: .entryFailureMSRLoading)
             e.entryFailure = true
@@ -340,6 +359,17 @@ extension CPU {
         }
     }
 
+    /// The TLB context of L2 under a VMCS of L1: its VPID and, with L1's EPT, the EPT PML4 address; nil
+    /// without "enable VPID" (L2 then shares context 0, flushed at every entry and exit).
+    func nestedTLBTag(_ v: borrowing VMCS) -> TLB.Tag? {
+        let secondary = v.secondary
+        guard secondary.contains(.enableVPID) else { return nil }
+        let vpid = UInt16(truncatingIfNeeded: v[.vpid])
+        guard vpid != 0 else { return nil }
+        let ep4ta = secondary.contains(.enableEPT) ? v[.eptPointer] & CPU.physicalAddressMask & ~0xFFF : 0
+        return TLB.Tag(vpid: vpid, ep4ta: ep4ta)
+    }
+
     /// Records a failed L1 VM entry (VMfailValid) and names its check.
     func failNestedEntry(_ f: EntryFailure, _ error: UInt32) {
         vmx.nested.lastEntryFailure = (f, error)
@@ -351,8 +381,8 @@ extension CPU {
 
     /// Restores L0's VMCS and run-loop state after an L1 entry that failed before loading L2.
     func leaveL2WithoutExit() {
-        vmx.nested.cache = vmx.current.pointee
-        vmx.current.pointee = vmx.nested.vmcs01
+        swap(&vmx.nested.cache, &vmx.current.pointee)
+        swap(&vmx.current.pointee, &vmx.nested.vmcs01)
         vmx.hot.pointee = vmx.nested.hot01
         vmxTSCOffset = vmx.nested.tscOffset01
         vmx.nested.inL2 = false
@@ -380,13 +410,13 @@ extension CPU {
         if save { syncGuestState() }
         vmx.syncExitInformation()
         vmx.current.pointee.store(.vmEntryInterruptionInformation, vmx.current.pointee[.vmEntryInterruptionInformation] & ~(1 << 31))
-        let v = vmx.current.pointee
-        vmx.nested.cache = v
-        vmx.current.pointee = vmx.nested.vmcs01
+        // vmcs12 back to `cache`, L0's VMCS back to the current one (swapped, not copied).
+        swap(&vmx.nested.cache, &vmx.current.pointee)
+        swap(&vmx.current.pointee, &vmx.nested.vmcs01)
         vmx.hot.pointee = vmx.nested.hot01
         vmx.nested.inL2 = false
         vmxTSCOffset = vmx.nested.tscOffset01
-        loadHostState(v)
+        loadHostState(vmx.nested.cache)
         // The processor holds L1's state; L0's VMCS lags it as after any exit.
         vmx.hot.pointee.guestStateStale = true
         vmx.hot.pointee.loadNeeded = false
@@ -411,6 +441,7 @@ extension CPU {
 
     /// Loads the host-state area of L1's VMCS (SDM Vol. 3C §27.5) and processes the VM-exit MSR-load area.
     func loadHostState(_ v: VMCS) {
+        let l2Paging = tlbPagingState
         let exitControls = v.exitControls
         let longHost = exitControls.contains(.hostAddressSpaceSize)
         cr0Value = v[.hostCR0] | CR0.et.rawValue
@@ -454,7 +485,8 @@ extension CPU {
         halted = false
         inShutdown = false
         updateMode()
-        tlb.flushAll()
+        // L2's translations stay in their context when it has a VPID; else the exit flushes them (§29.4.3.3).
+        if tlb.currentTag != nil { selectTLBContext(nil, leaving: l2Paging) } else { tlb.flushAll() }
         // VM-exit MSR-load area: 16-byte entries {index, reserved, value}; a bad entry is a VMX abort.
         let count = Int(min(v[.vmExitMSRLoadCount], 512))
         guard count > 0 else { return }
@@ -483,6 +515,40 @@ extension CPU {
     /// While L2 runs, an RDMSR/WRMSR L1 lets through: an exit to L0 if L0's MSR bitmap intercepts it.
     func l0WantsMSR(_ index: UInt32, write: Bool) -> Bool {
         msrExits(vmx.nested.vmcs01, index, write: write)
+    }
+
+    /// While L2 runs, a MOV from CR8 L1's controls let through reads L1's TPR, which L0's controls may
+    /// intercept ("CR8-store exiting": an exit to L0) or virtualise ("use TPR shadow": L0's VTPR).
+    func l0ReadCR8(_ i: borrowing Instruction) throws(Abort) -> UInt64 {
+        let primary = vmx.nested.vmcs01.primary
+        if primary.contains(.cr8StoreExiting) {
+            exitIsL0s()
+            throw instructionExit(.controlRegisterAccess, qualification: CRAccessQualification(controlRegister: 8, access: .movFromCR, register: Int(i.rm)).rawValue)
+        }
+        if primary.contains(.useTPRShadow) {
+            return (memory.readInteger(at: vmx.nested.vmcs01[.virtualAPICAddress] &+ 0x80, size: 1) >> 4) & 0xF
+        }
+        return cr8
+    }
+
+    /// While L2 runs, a MOV to CR8 L1's controls let through writes L1's TPR: an exit to L0 with its
+    /// "CR8-load exiting"; with its "use TPR shadow", L0's VTPR takes the value and dropping below L0's TPR
+    /// threshold is L0's TPR-below-threshold exit after the instruction (SDM Vol. 3C §29.1.2), so an
+    /// interrupt L0 held back for L1's TPR is delivered. Returns true when the VTPR took the value.
+    func l0WriteCR8(_ v: UInt64, qualification q: UInt64) throws(Abort) -> Bool {
+        let primary = vmx.nested.vmcs01.primary
+        if primary.contains(.cr8LoadExiting) {
+            exitIsL0s()
+            throw instructionExit(.controlRegisterAccess, qualification: q)
+        }
+        guard primary.contains(.useTPRShadow) else { return false }
+        memory.writeInteger((v & 0xF) << 4, at: vmx.nested.vmcs01[.virtualAPICAddress] &+ 0x80, size: 4)
+        if (v & 0xF) < vmx.nested.vmcs01[.tprThreshold] & 0xF {
+            exitIsL0s()
+            trapExit(.tprBelowThreshold)
+            lazyEventCheck = true
+        }
+        return true
     }
 
     /// Marks the exit being produced as L0's.

@@ -444,7 +444,9 @@ extension CPU {
         e.qualification = qualification
         e.guestPhysicalAddress = gpa
         e.guestLinearAddress = currentAccess.linear
-        let len = (ripValue &- startRIP) & (codeSize == 8 ? ~0 : 0xFFFF_FFFF)
+        // The instruction pointer wraps at the code size (16-bit code past FFFFH: an unrestricted guest
+        // left with a 64-bit guest's CS, whose D bit is 0, runs 16-bit code at a 4-MiB address).
+        let len = (ripValue &- startRIP) & (codeSize == 8 ? ~0 : (codeSize == 4 ? 0xFFFF_FFFF : 0xFFFF))
         e.instructionLength = UInt32(truncatingIfNeeded: len)
         ripValue = startRIP
         vmx.hot.pointee.exit = e
