@@ -68,22 +68,32 @@ extension PCMachine {
             var budget = debugger == nil ? Self.maximumSlice : GDBSession.maximumSlice
             if let d = deadline { budget = min(budget, d > now ? d - now : 1) }
             if let limit = instructionLimit { budget = min(budget, max(1, limit &- retired)) }
-            if localAPIC != nil { syncTPRBeforeEntry() }
-            let exit: VMExit
-            do { exit = try vcpu.run(instructionBudget: budget) } catch {
-                return .error("VM entry failed: \(error)")
-            }
-            // The guest's MOV CR8 writes went to the VTPR without exits: the APIC's TPR follows it.
-            if let localAPIC { localAPIC.taskPriority = virtualTPR.pointee }
-            injectionPending = false
-            if let exitTrace { exitTrace(traceLine(exit)) }
-            let started = statistics.begin()
-            let o = handle(exit)
-            statistics.end(exit.reason, since: started)
-            if exit.reason != .vmxPreemptionTimerExpired { chargeExit() }
-            if let o { return o }
-            interrupted = InterruptedEvent(exit)
+            let (exit, outcome) = enterGuest(budget: budget, failure: "VM entry failed")
+            if let outcome { return outcome }
+            if let exit { interrupted = InterruptedEvent(exit) }
         }
+    }
+
+    /// One VM entry into the current vCPU for at most `budget` instructions and the handling of the exit that
+    /// ends it — the TPR copied into the virtual-APIC page and back, the exit trace, the statistics and the
+    /// exit's cost in guest time — the one path of both run loops (one processor: `loop`; several:
+    /// PCMachineSMP.swift). Returns the exit, and the outcome when the machine must stop (`failure` prefixes
+    /// a failed entry's error).
+    func enterGuest(budget: UInt64, failure: String) -> (exit: VMExit?, outcome: MachineOutcome?) {
+        if localAPIC != nil { syncTPRBeforeEntry() }
+        let exit: VMExit
+        do { exit = try vcpu.run(instructionBudget: budget) } catch {
+            return (nil, .error("\(failure): \(error)"))
+        }
+        // The guest's MOV CR8 writes went to the VTPR without exits: the APIC's TPR follows it.
+        if let localAPIC { localAPIC.taskPriority = virtualTPR.pointee }
+        injectionPending = false
+        if let exitTrace { exitTrace(traceLine(exit)) }
+        let started = statistics.begin()
+        let o = handle(exit)
+        statistics.end(exit.reason, since: started)
+        if exit.reason != .vmxPreemptionTimerExpired { chargeExit() }
+        return (exit, o)
     }
 
     // MARK: Exits

@@ -192,24 +192,13 @@ extension PCMachine {
                 advanceTime(by: end - now)
                 return nil
             }
-            if localAPIC != nil { syncTPRBeforeEntry() }
-            let exit: VMExit
-            do { exit = try vcpu.run(instructionBudget: end - now) } catch {
-                return .error("VM entry failed on processor \(index): \(error)")
-            }
-            if let localAPIC { localAPIC.taskPriority = virtualTPR.pointee }
-            injectionPending = false
-            if let exitTrace { exitTrace(traceLine(exit)) }
-            let started = statistics.begin()
-            let o = handle(exit)
-            statistics.end(exit.reason, since: started)
-            if exit.reason != .vmxPreemptionTimerExpired { chargeExit() }
-            if let o { return o }
+            let (exit, outcome) = enterGuest(budget: end - now, failure: "VM entry failed on processor \(index)")
+            if let outcome { return outcome }
             if let o = exitRequests.outcome { return o }
-            processors[index].interrupted = InterruptedEvent(exit)
+            if let exit { processors[index].interrupted = InterruptedEvent(exit) }
             if !pendingSignals.isEmpty { applyProcessorSignals() }
             if vcpu.isWaitingForSIPI { return nil }
-            if exit.reason == .pause {
+            if exit?.reason == .pause {
                 // A spin-wait: the others must move first. The processor idles to the end of the round.
                 let now = guestTime
                 if end > now { advanceTime(by: end - now) }
