@@ -35,7 +35,7 @@ extension LocalAPIC {
     public func apicBaseChanged(from old: UInt64, to new: UInt64) {
         let wasX2 = old & Self.apicBaseEN != 0 && old & Self.apicBaseEXTD != 0
         let isX2 = new & Self.apicBaseEN != 0 && new & Self.apicBaseEXTD != 0
-        if old & Self.apicBaseEN != 0 && new & Self.apicBaseEN == 0 { reset(restoringInitialID: true) }
+        setHardwareEnabled(new & Self.apicBaseEN != 0)     // EN, the global enable: clearing it resets the APIC
         guard wasX2 != isX2 else { return }
         var s = state
         s.x2APICMode = isX2

@@ -27,7 +27,6 @@ extension PCMachine {
             let old = vcpu.readMSR(index) ?? 0
             guard vcpu.writeMSR(index, value) else { return false }
             localAPIC.apicBaseChanged(from: old, to: value)
-            localAPIC.setHardwareEnabled(value & 1 << 11 != 0)      // bit 11, the APIC global enable
             return true
         }
         return localAPIC.writeX2APICMSR(index, value)

@@ -108,8 +108,6 @@ private func x2APIC(id: UInt8 = 0) -> LocalAPIC {
     apic.apicBaseChanged(from: 0xFEE0_0800, to: 0xFEE0_0C00)             // to x2APIC mode
     #expect(apic.readX2APICMSR(0x802) == 1)
     apic.apicBaseChanged(from: 0xFEE0_0C00, to: 0xFEE0_0000)             // disabled: power-up state
-    apic.setHardwareEnabled(false)
     apic.apicBaseChanged(from: 0xFEE0_0000, to: 0xFEE0_0800)             // enabled again in xAPIC mode
-    apic.setHardwareEnabled(true)
     #expect(apic.read(offset: 0x20, size: 4) == 1 << 24)
 }
