@@ -26,6 +26,8 @@ struct BlockEntry {
     var count: UInt16 = 0
     /// Decode mode when the block was built.
     var mode: UInt8 = 0xFF
+    /// Runs of the block the JIT counted before translating it (`CPU.jitHotRuns`); stops there.
+    var jitHeat: UInt8 = 0
     /// Instructions the JIT translation runs at most (its translated prefix of the block).
     var jitCount: UInt16 = 0
     /// Code-cache epoch the JIT looked at this block under (`ExecutableMemory.epoch`); 0: not looked at yet.
@@ -107,6 +109,12 @@ extension ExecutionPath {
     /// processor (`swiftvmx run --engine`), so no two threads ever touch it at once.
     nonisolated(unsafe) public static var processorDefault: ExecutionPath = .all
 
+    /// Runs of a block in the interpreter before the JIT translates it, for processors created from now on
+    /// (default 8). Checking tools set 0 so that code which runs once is checked on its
+    /// translation too (`swiftvmx-dev fuzz --engine jit`); set once, before any processor exists, like
+    /// `processorDefault`.
+    nonisolated(unsafe) public static var jitHotRunsDefault: UInt8 = 8
+
     /// The path an `--engine` option names: `interpreter` (`.all`) or `jit`; nil for anything else.
     public init?(engine: String) {
         switch engine {
@@ -125,6 +133,13 @@ extension CPU {
     /// blocks translated, translation calls, instructions retired in translations. Nil without the JIT.
     public var jitStatistics: (translated: Int, runs: Int, retired: Int)? {
         blocks.jit.map { ($0.translated, $0.runs, $0.retired) }
+    }
+
+    /// Runs of a block in the interpreter before the JIT translates it (`ExecutionPath.jitHotRunsDefault` when
+    /// the JIT was created; 0: at its first run). Without the JIT, 0 and setting it does nothing.
+    public var jitHotRuns: UInt8 {
+        get { blocks.jit?.hotRuns ?? 0 }
+        set { blocks.jit?.hotRuns = newValue }
     }
 
     /// The execution layers this processor uses (default `.all`). Setting it drops every pre-decoded block.

@@ -118,6 +118,8 @@ public final class UserModeMachine {
         }
         cpu.exceptionIntercept = 0xFFFF_FFFF
         cpu.executionPath = path
+        // Every block is translated at its first run, so a case's code is checked on its translation.
+        cpu.jitHotRuns = 0
     }
 
     /// The data area after the last run (a copy).

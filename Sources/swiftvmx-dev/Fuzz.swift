@@ -39,6 +39,8 @@ struct FuzzOptions: ParsableArguments {
     func workerRange() throws -> Range<UInt64>? {
         guard let path = ExecutionPath(engine: engine) else { throw ValidationError("--engine must be interpreter or jit") }
         ExecutionPath.processorDefault = path
+        // Every block is translated at its first run, so code that runs once is checked on its translation.
+        ExecutionPath.jitHotRunsDefault = 0
         guard let w = worker else { return nil }
         let parts = w.split(separator: ":").compactMap { UInt64($0) }
         guard parts.count == 2, parts[0] <= parts[1] else { throw ValidationError("--worker wants start:end") }

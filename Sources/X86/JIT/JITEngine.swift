@@ -1,4 +1,4 @@
-// The JIT engine: owns the code cache, translates blocks on first use and runs their translations from the
+// The JIT engine: owns the code cache, translates blocks once they are hot and runs their translations from the
 // block loop (`CPU.runBatch`).
 
 /// A translation: `(gpr, ctx) -> JITExit word` (Translator.swift).
@@ -10,6 +10,10 @@ final class JITEngine {
     static let codeCacheSize = 8 << 20
     /// Size of the buffer one translation is emitted into before it is installed.
     static let scratchSize = 1 << 15
+    /// Runs of a block in the interpreter before it is translated (`CPU.jitHotRuns`). Many blocks of a boot run
+    /// a few times only; translating those costs more than it saves, and each installation costs two
+    /// protection changes of the code cache (W^X).
+    var hotRuns = ExecutionPath.jitHotRunsDefault
 
     let code: ExecutableMemory
     /// The JIT context (`JITContext`), read and written by translations.
@@ -58,14 +62,20 @@ final class JITEngine {
 }
 
 extension CPU {
-    /// Runs the translation of block `b`, which starts at RIP `ip`, when it has one (translating it on first
-    /// use) and it fits `budget` instructions; returns the number of instructions it retired (0: nothing ran and
+    /// Runs the translation of block `b`, which starts at RIP `ip`, when it has one (translating it on its
+    /// `CPU.jitHotRuns`-th run) and it fits `budget` instructions; returns the number of instructions it retired (0: nothing ran and
     /// nothing changed). Afterwards RIP, the registers, the flags, memory and the instruction count are what the
     /// interpreter would have left after the same instructions.
     @inline(__always)
     func runTranslated(_ b: UnsafeMutablePointer<BlockEntry>, at ip: UInt64, budget: Int) -> Int {
         guard let jit = blocks.jit else { return 0 }
-        if b.pointee.jitEpoch != jit.code.epoch { jit.translate(b, arena: blocks.arena) }
+        if b.pointee.jitEpoch != jit.code.epoch {
+            if b.pointee.jitHeat < jit.hotRuns {
+                b.pointee.jitHeat &+= 1
+                return 0
+            }
+            jit.translate(b, arena: blocks.arena)
+        }
         // Translations do not raise #AC and do not end interrupt shadows: those cases stay in the interpreter.
         guard b.pointee.jitCode != 0, b.pointee.jitEpoch == jit.code.epoch, Int(b.pointee.jitCount) <= budget,
               interruptibilityValue == 0, !alignmentCheck else { return 0 }
