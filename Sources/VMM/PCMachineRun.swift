@@ -174,18 +174,58 @@ extension PCMachine {
     /// KVM's "no such hypercall" (-KVM_ENOSYS) and "not from CPL 0" (-KVM_EPERM) results.
     static let hypercallNotImplemented: UInt64 = UInt64(bitPattern: -1000)
     static let hypercallNotPermitted: UInt64 = UInt64(bitPattern: -1)
+    /// KVM_EINVAL: a hypercall's arguments are refused.
+    static let hypercallInvalid: UInt64 = UInt64(bitPattern: -22)
+    /// KVM_HC_SEND_IPI: fixed IPIs to a set of APIC IDs given as a bitmap.
+    static let hypercallSendIPI: UInt64 = 10
 
     /// VMCALL exits (unconditional in VMX non-root operation, SDM Vol. 3C §26.1.2). The machine offers KVM's
-    /// hypercall convention (Linux's Documentation/virt/kvm/x86/hypercalls.rst: number in RAX, result in
-    /// RAX) with no hypercall implemented, as KVM answers one it does not know: RAX = -1000 from CPL 0, -1
-    /// from any other privilege level, and the instruction retires. A guest that calls VMCALL to probe for
-    /// a hypervisor thus continues (kvm-unit-tests' hypercall and vmexit_vmcall), where a processor without
-    /// a hypervisor raises #UD. Linux uses the convention only after finding KVM's CPUID signature, which
-    /// this machine does not report.
+    /// hypercall convention (Linux's Documentation/virt/kvm/x86/hypercalls.rst: number in RAX, arguments in
+    /// RBX, RCX, RDX, RSI, result in RAX; outside 64-bit mode all are 32 bits) and answers as KVM does: -1
+    /// (KVM_EPERM) from any privilege level but 0, -1000 (KVM_ENOSYS) for a hypercall it does not implement,
+    /// and the instruction retires. A guest that calls VMCALL to probe for a hypervisor thus continues
+    /// (kvm-unit-tests' hypercall and vmexit_vmcall), where a processor without a hypervisor raises #UD.
+    /// Implemented: KVM_HC_SEND_IPI (`sendIPIHypercall`). Linux uses the convention only after finding KVM's
+    /// CPUID signature, which this machine does not report.
     func emulateHypercall(_ e: VMExit) {
         let cpl = (vcpu.read(.guestSSAccessRights) >> 5) & 3          // SS.DPL is the CPL (SDM Vol. 3C §26.3.1.2)
-        vcpu.write(.rax, cpl == 0 ? Self.hypercallNotImplemented : Self.hypercallNotPermitted)
+        let longMode = vcpu.read(.guestCSAccessRights) & (1 << 13) != 0 && vcpu.read(.guestIA32EFER) & (1 << 10) != 0
+        let width: UInt64 = longMode ? ~0 : 0xFFFF_FFFF
+        let number = vcpu.read(.rax) & width
+        let result: UInt64
+        if cpl != 0 {
+            result = Self.hypercallNotPermitted
+        } else if number == Self.hypercallSendIPI {
+            result = sendIPIHypercall(low: vcpu.read(.rbx) & width, high: vcpu.read(.rcx) & width,
+                                      firstID: vcpu.read(.rdx) & width, command: vcpu.read(.rsi) & width,
+                                      clusterSize: longMode ? 64 : 32)
+        } else {
+            result = Self.hypercallNotImplemented
+        }
+        vcpu.write(.rax, result)
         skip(e)
+    }
+
+    /// KVM_HC_SEND_IPI (Linux's hypercalls.rst): bit i of the 2 × `clusterSize`-bit bitmap `low`:`high`
+    /// selects the APIC whose ID is `firstID` + i, and each selected APIC gets the interrupt the low ICR word
+    /// `command` describes, in physical destination mode with no shorthand (anything else: KVM_EINVAL).
+    /// Fixed and lowest-priority IPIs only here (other delivery modes: KVM_EINVAL). Returns how many APICs
+    /// accepted the interrupt. xAPIC IDs reach 254 (255 is the broadcast destination).
+    func sendIPIHypercall(low: UInt64, high: UInt64, firstID: UInt64, command: UInt64, clusterSize: UInt64) -> UInt64 {
+        let logicalOrShorthand: UInt64 = 1 << 11 | 3 << 18
+        let mode = APICDeliveryMode(field: command >> 8)
+        guard command & logicalOrShorthand == 0, mode == .fixed || mode == .lowestPriority else { return Self.hypercallInvalid }
+        var delivered: UInt64 = 0
+        for bit in 0..<2 * clusterSize {
+            let word = bit < clusterSize ? low : high
+            guard (word >> (bit % clusterSize)) & 1 != 0 else { continue }
+            guard firstID <= 0xFE, bit <= 0xFE - firstID else { break }      // no APIC has this ID or any above
+            let message = APICInterruptMessage(vector: UInt8(truncatingIfNeeded: command), deliveryMode: mode,
+                                               destination: UInt8(firstID + bit))
+            let accepted = apicBus.map { $0.deliver(message) } ?? (localAPIC?.deliver(message) ?? false)
+            if accepted { delivered += 1 }
+        }
+        return delivered
     }
 
     // MARK: MSRs

@@ -83,4 +83,36 @@ struct MachineTests {
         #expect(machine.run(instructionLimit: 1000) == .debugExit(status: 5))
         #expect(debug.bytes == [0x18, 0xFC, 0xFF])
     }
+
+    /// KVM_HC_SEND_IPI (hypercall 10; outside 64-bit mode its arguments are 32 bits): bit 0 of the bitmap with
+    /// first APIC ID 0 reaches the one APIC (RAX = 1 APIC reached); a first ID no APIC has reaches none (0); a
+    /// shorthand in the ICR word is refused with KVM_EINVAL (-22, low byte 0xEA).
+    @Test("VMCALL KVM_HC_SEND_IPI delivers to the APIC IDs of its bitmap")
+    func sendIPIHypercall() throws {
+        var rom = [UInt8](repeating: 0xFF, count: 0x1_0000)
+        let sendIPI: [UInt8] = [0x66, 0xB8, 0x0A, 0, 0, 0]               // mov eax, 10 (KVM_HC_SEND_IPI)
+        let vmcallAndShow: [UInt8] = [0x0F, 0x01, 0xC1, 0xE6, 0xE9]      // vmcall; out 0xe9, al
+        let code: [UInt8] =
+            [0xFA] +                                                     // cli
+            sendIPI + [0x66, 0xBB, 1, 0, 0, 0,                           // mov ebx, 1 (APIC ID first + 0)
+                       0x66, 0x31, 0xC9, 0x66, 0x31, 0xD2,               // xor ecx, ecx; xor edx, edx (first ID 0)
+                       0x66, 0xBE, 0x40, 0, 0, 0] + vmcallAndShow +      // mov esi, 0x40 (fixed, vector 0x40)
+            sendIPI + [0x66, 0xBA, 0xFF, 0xFF, 0xFF, 0xFF] + vmcallAndShow + // mov edx, -1: no such APIC
+            sendIPI + [0x66, 0x31, 0xD2,
+                       0x66, 0xBE, 0x40, 0, 0x0C, 0] + vmcallAndShow +   // mov esi, 0xC0040: shorthand "all but self"
+            [0xB0, 0x02, 0xE6, 0xF4, 0xF4]                               // mov al, 2; out 0xf4, al; hlt
+        rom.replaceSubrange(0xFFF0 - 0x100..<0xFFF0 - 0x100 + code.count, with: code)
+        rom.replaceSubrange(0xFFF0..<0xFFF3, with: [0xE9, 0xFD, 0xFE])                   // jmp near 0xfef0
+        var configuration = PCMachine.Configuration(boot: .firmware(rom: rom))
+        configuration.memorySize = 16 << 20
+        configuration.clock = .deterministic
+        let debug = CapturingByteSink()
+        configuration.debugConsole = debug
+        let machine = try PCMachine(configuration, console: CapturingConsole())
+        // Software-enable the APIC (SVR bit 8), as an OS does first: a disabled APIC accepts no fixed interrupt.
+        machine.localAPIC?.writeRegister(.spuriousInterruptVector, 0x1FF)
+        #expect(machine.run(instructionLimit: 1000) == .debugExit(status: 5))
+        #expect(debug.bytes == [1, 0, 0xEA])
+        #expect(machine.localAPIC?.pendingVector() == 0x40)     // the IPI waits in the IRR (interrupts are off)
+    }
 }
