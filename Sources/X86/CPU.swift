@@ -251,6 +251,12 @@ public final class CPU {
     @exclusivity(unchecked) var tlbHosts: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     /// `tlb.epoch`.
     let tlbEpoch: UnsafeMutablePointer<UInt64>
+    /// Whether CPUID reports PCID (CPUID.1:ECX[17]) and CR4.PCIDE can be set (PCID.swift).
+    public var pcidSupported = true
+    /// Whether CPUID reports INVPCID (CPUID.(EAX=7,ECX=0):EBX[10]) and the instruction runs (PCID.swift).
+    public var invpcidSupported = true
+    /// `tlb.generation`: a TLB hit compares a slot's tag with `tlbKey(la)`.
+    let tlbGeneration: UnsafeMutablePointer<UInt64>
     /// `icache.entries`.
     let icacheEntries: UnsafeMutablePointer<Instruction>
     /// `memory.pageState` (owned by `memory`, which this processor keeps alive).
@@ -274,6 +280,7 @@ public final class CPU {
         tlbPhys = tlb.phys
         tlbHosts = tlb.hosts
         tlbEpoch = tlb.epoch
+        tlbGeneration = tlb.generation
         icacheEntries = icache.entries
         pageState = memory.pageState
         trackedPages = UInt64(memory.trackedPages)
@@ -480,7 +487,7 @@ public final class CPU {
                     // A debugger's breakpoint on the page RIP entered: the run loop checks each instruction there.
                     if n > 0, let stops = debuggerStops, stops.breakpoint(onPageOf: ip) { return n }
                     let s = TLB.slot(ip, .fetch, cplValue == 3)
-                    if tlbTags[s] == ip & ~0xFFF {
+                    if tlbTags[s] == tlbKey(ip) {
                         codePage = ip & ~0xFFF
                         codePhys = tlbPhys[s]
                         codeEpoch = tlbEpoch.pointee
@@ -677,7 +684,7 @@ public final class CPU {
         let ip = ripValue
         if codeSize == 8 {
             let s = TLB.slot(ip, .fetch, cplValue == 3)
-            if tlbTags[s] == ip & ~0xFFF {
+            if tlbTags[s] == tlbKey(ip) {
                 let pa = tlbPhys[s] | (ip & 0xFFF)
                 let e = icacheEntries + Int(truncatingIfNeeded: (pa ^ (pa >> 15)) & UInt64(DecodeCache.size - 1))
                 let page = pa >> 12

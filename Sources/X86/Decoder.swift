@@ -195,7 +195,7 @@ extension CPU {
         let la: UInt64 = codeSize == 8 ? ip : (seg[Seg.cs].base &+ ip) & 0xFFFF_FFFF
         let user = cpl == 3
         let s = TLB.slot(la, .fetch, user)
-        if tlb.tags[s] == la & ~0xFFF {
+        if tlb.tags[s] == tlb.key(la) || tlb.revalidate(s, page: la & ~0xFFF) {
             let pa = tlb.phys[s] | (la & 0xFFF)
             let e = icache.slot(pa)
             if e.pointee.tag == pa && e.pointee.mode == decodeMode && e.pointee.generation == memory.generation(page: pa >> 12) {
@@ -272,7 +272,7 @@ extension CPU {
             decoded.mode = decodeMode
             // Fill the fetch TLB slot for the next instructions on this page.
             let s = TLB.slot(la, .fetch, user)
-            tlb.tags[s] = la & ~0xFFF
+            tlb.tags[s] = tlb.key(la)
             tlb.phys[s] = pa & ~0xFFF
             tlb.hosts[s] = nil
             tlb.global[s] = t.global
@@ -333,7 +333,7 @@ extension CPU {
             opcode = Int(b[i]); i += 1
             twoByte = true
             if opcode == 0x38 || opcode == 0x3A {
-                // Three-byte maps: MOVBE (0F 38 F0/F1), INVEPT/INVVPID (66 0F 38 80/81); the rest SSE.
+                // Three-byte maps: MOVBE (0F 38 F0/F1), INVEPT/INVVPID/INVPCID (66 0F 38 80/81/82); the rest SSE.
                 guard i < b.count else { return .needMore }
                 let third = Int(b[i]); i += 1
                 opcodeWord = (opcode == 0x38 ? 0x200 : 0x300) | UInt16(third)
@@ -341,6 +341,8 @@ extension CPU {
                     info = OpInfo(third == 0xF0 ? .movbeLoad : .movbeStore, 0, Form.modrm)
                 } else if opcode == 0x38 && (third == 0x80 || third == 0x81) && opsizePrefix {
                     info = OpInfo(.vmx, third == 0x80 ? 10 : 11, Form.modrm | Form.force64)
+                } else if opcode == 0x38 && third == 0x82 && opsizePrefix {
+                    info = OpInfo(.invpcid, 0, Form.modrm | Form.force64)
                 } else if opcode == 0x3A {
                     info = OpInfo(.sse, 0, Form.modrm | Form.ib)
                 } else if third == 0xF0 {

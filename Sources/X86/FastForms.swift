@@ -594,7 +594,7 @@ extension CPU {
     func fastHostAddress(_ s: UInt8, _ off: UInt64, _ size: Int, _ kind: AccessKind) -> UnsafeMutableRawPointer? {
         let la = s >= 4 ? seg[Int(s)].base &+ off : off
         let slot = TLB.slot(la, kind, cplValue == 3)
-        if tlbTags[slot] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096
+        if tlbTags[slot] == tlbKey(la) && (la & 0xFFF) &+ UInt64(size) <= 4096
             && (la & UInt64(size &- 1) == 0 || !alignmentCheck), let h = tlbHosts[slot] {
             // Safe: a TLB entry's host pointer is the start of a mapped 4 KiB page of guest RAM, and the access
             // lies inside that page.

@@ -46,6 +46,8 @@ enum Op: UInt16 {
     case syscall, sysret, sysenter, sysexit, swapgs
     case sldt, str, lldt, ltr, verr, verw
     case sgdt, sidt, lgdt, lidt, smsw, lmsw, invlpg
+    /// INVPCID r, m128 (66 0F 38 82).
+    case invpcid
     case lar, lsl, clts, invd, wbinvd
     case movFromCR, movToCR, movFromDR, movToDR
     case fence, clflush

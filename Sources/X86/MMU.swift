@@ -13,17 +13,28 @@ enum AccessKind: Int {
 /// in a few instructions instead of a page walk on every access. `readLinear` and `writeLinear` look at the
 /// victim slot inline; other fast paths (specialised forms, translated code) see only the slots.
 ///
+/// Flushes by generation. A slot's tag is its page-aligned linear address with a 12-bit generation in the low
+/// bits; a hit is one comparison of `tags[slot]` with `key(la)`, the page OR'd with the current generation
+/// (`generation`). A flush takes a new generation, so every slot tagged with an older one stops hitting: a
+/// whole or non-global flush costs the same whatever the TLB holds. A global translation (SDM Vol. 3A §4.10.2.4)
+/// stays usable while its generation is at least `globalFloor`, the generation of the last flush that drops
+/// global translations: the slow paths check that (`revalidate`) and retag the slot with the current generation.
+/// When the generations run out the context's slots are really cleared and numbering starts again.
+///
+/// Process-context identifiers (SDM Vol. 3A §4.10.1): each PCID of a context has its own generation
+/// (`pcidGenerations`), so translations of PCID A made before a switch to B (a CR3 load with bit 63 set) hit
+/// again after the switch back; a generation handed out before `pcidFloor` (a flush of all PCIDs) is stale.
+///
 /// Translations are tagged by context (SDM Vol. 3C §29.4.1, "Information That May Be Cached"): context 0
 /// holds every translation made outside a VPID-tagged L2; a few more hold those of L2 guests a guest
-/// hypervisor runs with "enable VPID" (one per VPID and EPTP). Each context has its own slot arrays, and
-/// `tags`, `hosts`, `phys` and `global` are always the current context's, so a hit is the same comparison
-/// of `tags[slot]` with the page-aligned linear address whatever the context. Switching context
-/// (`select`) changes those four pointers and bumps `epoch`: a holder of copies of them (the CPU's
+/// hypervisor runs with "enable VPID" (one per VPID and EPTP). Each context has its own slot arrays and
+/// generations, and `tags`, `hosts`, `phys`, `global` and `generation` are always the current context's.
+/// Switching context (`select`) changes those pointers and bumps `epoch`: a holder of copies of them (the CPU's
 /// `tlbTags`, `tlbPhys`, `tlbHosts`) re-reads them after a switch.
 final class TLB {
     static let bits = 10
     static let size = 1 << bits
-    /// Linear page address per slot, or `invalid` (the current context's).
+    /// Tagged linear page address per slot (`key`), or `invalid` (the current context's).
     @exclusivity(unchecked) private(set) var tags: UnsafeMutablePointer<UInt64>
     /// Host address of the page per slot (the current context's).
     @exclusivity(unchecked) private(set) var hosts: UnsafeMutablePointer<UnsafeMutableRawPointer?>
@@ -31,14 +42,22 @@ final class TLB {
     @exclusivity(unchecked) private(set) var phys: UnsafeMutablePointer<UInt64>
     /// Whether the slot holds a global translation (the current context's).
     @exclusivity(unchecked) private(set) var global: UnsafeMutablePointer<Bool>
+    /// No generation is ever 0xFFF, so no key equals `invalid`.
     static let invalid: UInt64 = ~0
     static let slots = 6 * size
     /// Entries per context: the slots, then one victim slot each.
     static let entries = 2 * slots
+    /// The highest generation handed out before the slots are cleared.
+    static let maxGeneration: UInt64 = 0xFFE
+    /// `pcidGenerations` value of a PCID with no generation.
+    static let noGeneration: UInt16 = 0xFFFF
     /// Incremented by every flush and context switch, so a copy of a translation held outside the TLB (the
     /// run loop's current code page) knows when it may have gone stale. A pointer cell: read without ARC or
     /// exclusivity checks. One cell for all contexts.
     let epoch: UnsafeMutablePointer<UInt64>
+    /// The current context's current generation (0...`maxGeneration`): a hit compares a tag with the page
+    /// OR'd with it (`key`). A pointer cell, like `epoch`, for the hot paths and translated code.
+    let generation: UnsafeMutablePointer<UInt64>
 
     /// What tags a context: L1's VPID for its guest and, when L1's EPT translates for that guest, the EPT
     /// PML4 address (EP4TA) of its EPTP (0 without).
@@ -53,18 +72,31 @@ final class TLB {
         var cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64, pkru: UInt32, pkrs: UInt64
     }
 
-    /// One context's slot arrays and what it holds.
-    private struct Context {
+    /// One context's slot arrays, generations and what it holds.
+    private final class Context {
         let tags: UnsafeMutablePointer<UInt64>
         let hosts: UnsafeMutablePointer<UnsafeMutableRawPointer?>
         let phys: UnsafeMutablePointer<UInt64>
         let global: UnsafeMutablePointer<Bool>
+        /// The generation each PCID's non-global translations carry, or `noGeneration`.
+        let pcidGenerations: UnsafeMutablePointer<UInt16>
         /// nil for context 0 (untagged).
         var tag: Tag?
         /// The paging state when it stopped being current.
         var state: PagingState?
         /// The `select` count when last made current (least recently used is reused first).
         var lastUse: UInt64 = 0
+        /// The generation translations are made under now.
+        var current: UInt64 = 0
+        /// The next generation to hand out.
+        var next: UInt64 = 1
+        /// Global translations of an older generation are stale.
+        var globalFloor: UInt64 = 0
+        /// PCID generations older than this are stale.
+        var pcidFloor: UInt64 = 0
+        /// The PCID `current` belongs to, or -1: the processor's current PCID, whichever it is (a flush that
+        /// did not say, after which every translation was made under the current CR3).
+        var pcid = -1
 
         init(tag: Tag?) {
             // The slots, then their victim slots.
@@ -76,19 +108,85 @@ final class TLB {
             phys.initialize(repeating: 0, count: TLB.entries)
             global = .allocate(capacity: TLB.entries)
             global.initialize(repeating: false, count: TLB.entries)
+            pcidGenerations = .allocate(capacity: 4096)
+            pcidGenerations.initialize(repeating: TLB.noGeneration, count: 4096)
             self.tag = tag
         }
 
-        func flushAll() { tags.update(repeating: TLB.invalid, count: TLB.entries) }
+        deinit {
+            tags.deallocate(); hosts.deallocate(); phys.deallocate(); global.deallocate()
+            pcidGenerations.deallocate()
+        }
 
-        func flushNonGlobal() { for i in 0..<TLB.entries where !global[i] { tags[i] = TLB.invalid } }
+        /// A generation no slot carries; clears the slots when they have all been used.
+        func newGeneration() -> UInt64 {
+            if next > TLB.maxGeneration {
+                tags.update(repeating: TLB.invalid, count: TLB.entries)
+                pcidGenerations.update(repeating: TLB.noGeneration, count: 4096)
+                next = 0; globalFloor = 0; pcidFloor = 0
+            }
+            let g = next
+            next &+= 1
+            return g
+        }
 
-        /// Drops one linear page from its six slots (three access kinds, two privileges) and their victims.
+        /// Makes `g` the current generation, PCID `p`'s (or the processor's current PCID's, -1).
+        func use(_ g: UInt64, pcid p: Int) {
+            current = g
+            pcid = p
+            if p >= 0 { pcidGenerations[p & 0xFFF] = UInt16(g) }
+        }
+
+        /// Drops every translation, global ones too, of every PCID.
+        func flushAll() {
+            let g = newGeneration()
+            globalFloor = g
+            pcidFloor = g
+            use(g, pcid: -1)
+        }
+
+        /// Drops the non-global translations of the current PCID.
+        func flushNonGlobal() { use(newGeneration(), pcid: -1) }
+
+        /// Drops the non-global translations of every PCID.
+        func flushNonGlobalAllPCIDs() {
+            let g = newGeneration()
+            pcidFloor = g
+            use(g, pcid: -1)
+        }
+
+        /// Makes PCID `p` current (the processor's PCID was `old`), dropping its non-global translations when
+        /// `flush`.
+        func switchPCID(to p: Int, from old: Int, flush: Bool) {
+            if pcid < 0 { use(current, pcid: old) }
+            let saved = pcidGenerations[p & 0xFFF]
+            if !flush && saved != TLB.noGeneration && UInt64(saved) >= pcidFloor {
+                use(UInt64(saved), pcid: p)
+            } else {
+                use(newGeneration(), pcid: p)
+            }
+        }
+
+        /// Drops the non-global translations of PCID `p`, the current one when `isCurrent`.
+        func flushPCID(_ p: Int, isCurrent: Bool) {
+            if isCurrent { use(newGeneration(), pcid: p) } else { pcidGenerations[p & 0xFFF] = TLB.noGeneration }
+        }
+
+        /// Whether the translation in entry `i` is of `page` and still valid (current generation, or a global
+        /// one not dropped since it was made).
+        @inline(__always) func valid(_ i: Int, page: UInt64) -> Bool {
+            let t = tags[i]
+            if t == page | current { return true }
+            return t != TLB.invalid && t & ~0xFFF == page && global[i] && t & 0xFFF >= globalFloor
+        }
+
+        /// Drops one linear page from its six slots (three access kinds, two privileges) and their victims,
+        /// whatever their generation.
         func flush(page la: UInt64) {
             let page = la & ~0xFFF
             for k in 0..<12 {
                 let i = k &* TLB.size &+ Int(truncatingIfNeeded: (la >> 12) & UInt64(TLB.size &- 1))
-                if tags[i] == page { tags[i] = TLB.invalid }
+                if tags[i] & ~0xFFF == page { tags[i] = TLB.invalid }
             }
         }
 
@@ -100,8 +198,6 @@ final class TLB {
                 }
             }
         }
-
-        func deallocate() { tags.deallocate(); hosts.deallocate(); phys.deallocate(); global.deallocate() }
     }
 
     /// The most tagged contexts kept at once (besides context 0).
@@ -116,11 +212,13 @@ final class TLB {
         tags = c.tags; hosts = c.hosts; phys = c.phys; global = c.global
         epoch = .allocate(capacity: 1)
         epoch.initialize(to: 0)
+        generation = .allocate(capacity: 1)
+        generation.initialize(to: c.current)
     }
 
     deinit {
-        for c in contexts { c.deallocate() }
         epoch.deallocate()
+        generation.deallocate()
     }
 
     /// Slot of a linear address for an access kind and privilege.
@@ -128,19 +226,41 @@ final class TLB {
         (kind.rawValue &* 2 &+ (user ? 1 : 0)) &* size &+ Int(truncatingIfNeeded: (la >> 12) & UInt64(size &- 1))
     }
 
-    /// Fills slot `s` with a translation; the one it held moves to the victim slot.
+    /// The tag a slot holding the page of `la` has when it hits now.
+    @inline(__always) func key(_ la: UInt64) -> UInt64 { (la & ~0xFFF) | generation.pointee }
+
+    /// The current context.
+    private var context: Context { contexts[currentIndex] }
+
+    /// After a flush of the current context: the new generation for the hot paths, and the epoch.
+    @inline(__always) private func flushed() {
+        generation.pointee = contexts[currentIndex].current
+        epoch.pointee &+= 1
+    }
+
+    /// Fills slot `s` with a translation of the current generation; the one it held moves to the victim slot.
     @inline(__always) func fill(_ s: Int, page: UInt64, host: UnsafeMutableRawPointer?, physical: UInt64, global g: Bool) {
         let v = s &+ TLB.slots
         tags[v] = tags[s]; hosts[v] = hosts[s]; phys[v] = phys[s]; global[v] = global[s]
-        tags[s] = page; hosts[s] = host; phys[s] = physical; global[s] = g
+        tags[s] = page | generation.pointee; hosts[s] = host; phys[s] = physical; global[s] = g
     }
 
-    /// Whether slot `s`'s victim slot holds `page`: then the two swap, and slot `s` holds it.
+    /// Whether slot `s` holds a global translation of `page` made before the last non-global flush that is
+    /// still valid: then it is retagged with the current generation (a hit from now on).
+    @inline(__always) func revalidate(_ s: Int, page: UInt64) -> Bool {
+        guard context.valid(s, page: page) else { return false }
+        tags[s] = page | generation.pointee
+        return true
+    }
+
+    /// Whether slot `s` holds `page` (`revalidate`), or its victim slot does: then the two swap, and slot `s`
+    /// holds it.
     @inline(__always) func promote(_ s: Int, page: UInt64) -> Bool {
+        if revalidate(s, page: page) { return true }
         let v = s &+ TLB.slots
-        guard tags[v] == page else { return false }
+        guard context.valid(v, page: page) else { return false }
         let (t, h, p, g) = (tags[s], hosts[s], phys[s], global[s])
-        tags[s] = tags[v]; hosts[s] = hosts[v]; phys[s] = phys[v]; global[s] = global[v]
+        tags[s] = page | generation.pointee; hosts[s] = hosts[v]; phys[s] = phys[v]; global[s] = global[v]
         tags[v] = t; hosts[v] = h; phys[v] = p; global[v] = g
         return true
     }
@@ -171,47 +291,69 @@ final class TLB {
         let k = index ?? 0
         if contexts[k].state != now { contexts[k].flushAll() }
         contexts[k].lastUse = uses
-        epoch.pointee &+= 1
-        guard k != currentIndex else { return false }
+        let changed = k != currentIndex
         currentIndex = k
+        flushed()
+        guard changed else { return false }
         let c = contexts[k]
         tags = c.tags; hosts = c.hosts; phys = c.phys; global = c.global
         return true
     }
 
-    /// Drops every translation of the current context.
+    /// Drops every translation of the current context, global ones too, of every PCID.
     func flushAll() {
-        epoch.pointee &+= 1
-        contexts[currentIndex].flushAll()
+        context.flushAll()
+        flushed()
     }
 
     /// Drops every translation of every context (the physical memory map changed).
     func flushAllContexts() {
-        epoch.pointee &+= 1
         for c in contexts { c.flushAll() }
+        flushed()
     }
 
     /// Drops the translations of the tagged contexts `matching` selects (INVVPID, INVEPT): all of them,
     /// one linear page (`page`), or all but global ones (`keepGlobal`).
     func flushTagged(page: UInt64? = nil, keepGlobal: Bool = false, matching: (Tag) -> Bool) {
-        epoch.pointee &+= 1
         for c in contexts {
             guard let tag = c.tag, matching(tag) else { continue }
-            if let page { c.flush(page: page) } else if keepGlobal { c.flushNonGlobal() } else { c.flushAll() }
+            if let page { c.flush(page: page) } else if keepGlobal { c.flushNonGlobalAllPCIDs() } else { c.flushAll() }
         }
+        flushed()
     }
 
-    /// Drops every non-global translation of the current context (a CR3 load with CR4.PGE set).
+    /// Drops every non-global translation of the current context's current PCID (a CR3 load with CR4.PGE
+    /// set, outside PCID rules).
     func flushNonGlobal() {
-        epoch.pointee &+= 1
-        contexts[currentIndex].flushNonGlobal()
+        context.flushNonGlobal()
+        flushed()
     }
 
-    /// Drops the translations of one linear page (INVLPG) in the current context, in the slots and their
-    /// victim slots.
+    /// Drops every non-global translation of every PCID of the current context (INVPCID type 3).
+    func flushNonGlobalAllPCIDs() {
+        context.flushNonGlobalAllPCIDs()
+        flushed()
+    }
+
+    /// A CR3 load: PCID `p` becomes current (it was `old`), and its non-global translations are dropped when
+    /// `flush` (SDM Vol. 3A §4.10.4.1; with CR4.PCIDE clear both are 0 and `flush` is true).
+    func switchPCID(to p: Int, from old: Int, flush: Bool) {
+        context.switchPCID(to: p, from: old, flush: flush)
+        flushed()
+    }
+
+    /// Drops the non-global translations of PCID `p` (INVPCID type 1), the processor's current one when
+    /// `isCurrent`.
+    func flushPCID(_ p: Int, isCurrent: Bool) {
+        context.flushPCID(p, isCurrent: isCurrent)
+        flushed()
+    }
+
+    /// Drops the translations of one linear page (INVLPG, INVPCID type 0) in the current context, in the
+    /// slots and their victim slots, of every PCID.
     func flush(page la: UInt64) {
         epoch.pointee &+= 1
-        contexts[currentIndex].flush(page: la)
+        context.flush(page: la)
     }
 
     /// Drops every write translation to a physical page, in every context (it now holds decoded code:
@@ -239,16 +381,19 @@ extension CPU {
 
     // MARK: Fast paths
 
+    /// The tag a TLB slot holding the page of `la` has when it hits now (`TLB.key`).
+    @inline(__always) func tlbKey(_ la: UInt64) -> UInt64 { (la & ~0xFFF) | tlbGeneration.pointee }
+
     /// Reads `size` bytes (1, 2, 4, 8) at a linear address.
     @inline(__always)
     func readLinear(_ la: UInt64, _ size: Int, user: Bool) throws(Abort) -> UInt64 {
         let s = TLB.slot(la, .read, user)
-        if tlbTags[s] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[s] {
+        if tlbTags[s] == tlbKey(la) && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[s] {
             let p = h + Int(truncatingIfNeeded: la & 0xFFF)
             return hostLoad(p, size)
         }
         let v = s &+ TLB.slots                                  // the victim slot (`TLB`)
-        if tlbTags[v] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[v] {
+        if tlbTags[v] == tlbKey(la) && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[v] {
             return hostLoad(h + Int(truncatingIfNeeded: la & 0xFFF), size)
         }
         return try readLinearSlow(la, size, user: user, kind: .read)
@@ -258,13 +403,13 @@ extension CPU {
     @inline(__always)
     func writeLinear(_ la: UInt64, _ size: Int, _ value: UInt64, user: Bool) throws(Abort) {
         let s = TLB.slot(la, .write, user)
-        if tlbTags[s] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[s] {
+        if tlbTags[s] == tlbKey(la) && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[s] {
             let p = h + Int(truncatingIfNeeded: la & 0xFFF)
             hostStore(p, size, value)
             return
         }
         let v = s &+ TLB.slots                                  // the victim slot (`TLB`)
-        if tlbTags[v] == la & ~0xFFF && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[v] {
+        if tlbTags[v] == tlbKey(la) && (la & 0xFFF) &+ UInt64(size) <= 4096, let h = tlbHosts[v] {
             hostStore(h + Int(truncatingIfNeeded: la & 0xFFF), size, value)
             return
         }

@@ -201,6 +201,7 @@ extension CPU {
             ecx |= 1 << 23     // POPCNT
             ecx |= featureECX1
             ecx |= sseFeatureECX1  // SSE3, SSSE3, SSE4.1, SSE4.2 (Sources/X86/FPU/SSE4.swift)
+            if pcidSupported { ecx |= 1 << 17 }     // PCID (PCID.swift)
             var edx: UInt32 = 0
             edx |= 1 << 1      // VME
             edx |= 1 << 2      // DE
@@ -221,7 +222,8 @@ extension CPU {
             // EDX[29]: IA32_ARCH_CAPABILITIES exists (it reports the speculation bugs this model cannot have).
             // SMEP, SMAP, UMIP, PKU/OSPKE and PKS: AccessProtection.swift.
             guard subleaf == 0 else { return (0, 0, 0, 0) }
-            return (0, CPU.accessProtectionCPUID7EBX, accessProtectionCPUID7ECX, 1 << 29)
+            let invpcid: UInt32 = invpcidSupported ? 1 << 10 : 0      // INVPCID (PCID.swift)
+            return (0, CPU.accessProtectionCPUID7EBX | invpcid, accessProtectionCPUID7ECX, 1 << 29)
         case 0xD:
             return xsaveCPUIDLeaf(subleaf: subleaf)     // Sources/X86/FPU/XSave.swift
         case 0x8000_0000:
@@ -283,9 +285,7 @@ extension CPU {
         case 2: cr2 = v
         case 3:
             if try hookCRWrite(3, v, i) { return }
-            if longModeActive && v & ~CPU.physicalAddressMask != 0 { throw Abort.gp(0) }
-            cr3Value = v
-            if cr4Value & CR4.pge.rawValue != 0 { tlb.flushNonGlobal() } else { tlb.flushAll() }
+            try loadCR3(v)                                                  // PCID.swift
         case 4:
             if try hookCRWrite(4, v, i) { return }
             try writeCR4(v)
@@ -305,6 +305,7 @@ extension CPU {
         if v >> 32 != 0 { throw Abort.gp(0) }
         v |= CR0.et.rawValue
         if v & CR0.pg.rawValue != 0 && v & CR0.pe.rawValue == 0 { throw Abort.gp(0) }
+        if v & CR0.pg.rawValue == 0 && cr4Value & CR4.pcide.rawValue != 0 { throw Abort.gp(0) }
         if v & CR0.nw.rawValue != 0 && v & CR0.cd.rawValue == 0 { throw Abort.gp(0) }
         let enablingPaging = v & CR0.pg.rawValue != 0 && !pagingEnabled
         let disablingPaging = v & CR0.pg.rawValue == 0 && pagingEnabled
@@ -326,14 +327,17 @@ extension CPU {
     /// Writes CR4 with the checks of MOV CR4.
     func writeCR4(_ v: UInt64) throws(Abort) {
         let supported = CR4.vme.rawValue | CR4.pvi.rawValue | CR4.tsd.rawValue | CR4.de.rawValue | CR4.pse.rawValue |
-            CR4.pae.rawValue | CR4.pge.rawValue | CR4.pce.rawValue | CPU.accessProtectionCR4 | supportedCR4Extra
+            CR4.pae.rawValue | CR4.pge.rawValue | CR4.pce.rawValue | CPU.accessProtectionCR4 | supportedCR4Extra |
+            (pcidSupported ? CR4.pcide.rawValue : 0)
         if v & ~supported != 0 { throw Abort.gp(0) }
         if longModeActive && v & CR4.pae.rawValue == 0 { throw Abort.gp(0) }
+        try checkCR4PCIDE(v)                                                // PCID.swift
         let changed = v ^ cr4Value
         cr4Value = v
         // Translations cached in the TLB were checked under the old paging mode and access protections.
+        // A change of CR4.PGE or CR4.PCIDE drops every translation of every PCID (SDM Vol. 3A §4.10.4.1).
         let rechecked = CR4.pae.rawValue | CR4.pse.rawValue | CR4.pge.rawValue | CR4.smep.rawValue |
-            CR4.smap.rawValue | CR4.pke.rawValue | CR4.pks.rawValue
+            CR4.smap.rawValue | CR4.pke.rawValue | CR4.pks.rawValue | CR4.pcide.rawValue
         if changed & rechecked != 0 { tlb.flushAll() }
     }
 

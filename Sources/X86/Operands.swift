@@ -127,7 +127,7 @@ extension CPU {
         if la & UInt64(size &- 1) != 0 && alignmentCheck { throw Abort.ac(0) }
         let user = cpl == 3
         // A cached write translation of the page means the write is permitted: no walk needed.
-        if tlb.tags[TLB.slot(la, .write, user)] != la & ~0xFFF || (la & 0xFFF) &+ UInt64(size) > 4096 {
+        if tlb.tags[TLB.slot(la, .write, user)] != tlb.key(la) || (la & 0xFFF) &+ UInt64(size) > 4096 {
             _ = try translate(la, .write, user: user)
             if (la & 0xFFF) &+ UInt64(size) > 4096 { _ = try translate(maskLinear((la | 0xFFF) &+ 1), .write, user: user) }
         }

@@ -135,6 +135,8 @@ extension CPU {
             let la = codeSize == 8 ? (i.seg >= 4 ? seg[Int(i.seg)].base &+ ea : ea) : (seg[Int(i.seg)].base &+ ea) & 0xFFFF_FFFF
             try hookINVLPG(la)
             tlb.flush(page: la)
+        case .invpcid:
+            try invpcid(i)
         case .sgdt, .sidt:
             guard i.isMem else { throw Abort.ud }
             if cr4Value & CR4.umip.rawValue != 0 && cpl > 0 { throw Abort.gp(0) }

@@ -294,35 +294,35 @@ func guestHypervisorWithVPIDRunsL2(ept: GuestHypervisor.EPT?) throws {
     let tlb = TLB()
     let state = TLB.PagingState(cr0: 0x8000_0011, cr3: 0x1000, cr4: 0x20, efer: 0x500, pkru: 0, pkrs: 0)
     let s = TLB.slot(0x5000, .read, false)
-    tlb.tags[s] = 0x5000                                        // context 0 (L1)
+    tlb.tags[s] = tlb.key(0x5000)                                        // context 0 (L1)
     let l2 = TLB.Tag(vpid: 1, ep4ta: 0)
     #expect(tlb.select(l2, leaving: state, now: state))         // a new context: its own, empty arrays
-    #expect(tlb.tags[s] == TLB.invalid)
-    tlb.tags[s] = 0x5000
+    #expect(tlb.tags[s] != tlb.key(0x5000))
+    tlb.tags[s] = tlb.key(0x5000)
     #expect(tlb.select(nil, leaving: state, now: state))
-    #expect(tlb.tags[s] == 0x5000 && tlb.currentTag == nil)     // both kept across the switches
+    #expect(tlb.tags[s] == tlb.key(0x5000) && tlb.currentTag == nil)     // both kept across the switches
     #expect(tlb.select(l2, leaving: state, now: state))
-    #expect(tlb.tags[s] == 0x5000 && tlb.currentTag == l2)
+    #expect(tlb.tags[s] == tlb.key(0x5000) && tlb.currentTag == l2)
     // Entering a context under another paging state than it was left with flushes it.
     var other = state
     other.cr3 = 0x2000
     #expect(tlb.select(nil, leaving: state, now: other))
-    #expect(tlb.tags[s] == TLB.invalid)
+    #expect(tlb.tags[s] != tlb.key(0x5000))
     // INVVPID-like flushes reach only the tagged contexts they name.
-    tlb.tags[s] = 0x5000
+    tlb.tags[s] = tlb.key(0x5000)
     tlb.flushTagged { $0.vpid == 2 }
     _ = tlb.select(l2, leaving: other, now: state)
-    #expect(tlb.tags[s] == 0x5000)
+    #expect(tlb.tags[s] == tlb.key(0x5000))
     _ = tlb.select(nil, leaving: state, now: other)
     tlb.flushTagged { $0.vpid == 1 }
-    #expect(tlb.tags[s] == 0x5000)                               // context 0 untouched
+    #expect(tlb.tags[s] == tlb.key(0x5000))                               // context 0 untouched
     _ = tlb.select(l2, leaving: other, now: state)
-    #expect(tlb.tags[s] == TLB.invalid)
+    #expect(tlb.tags[s] != tlb.key(0x5000))
     // More tags than contexts: the least recently used one is taken over, flushed.
-    tlb.tags[s] = 0x5000
+    tlb.tags[s] = tlb.key(0x5000)
     for vpid in 2...UInt16(TLB.taggedContexts + 1) { _ = tlb.select(TLB.Tag(vpid: vpid, ep4ta: 0), leaving: state, now: state) }
     _ = tlb.select(l2, leaving: state, now: state)
-    #expect(tlb.tags[s] == TLB.invalid)
+    #expect(tlb.tags[s] != tlb.key(0x5000))
 }
 
 @Test func instructionLengthOf16BitCodePastFFFFH() throws {

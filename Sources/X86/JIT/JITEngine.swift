@@ -87,6 +87,7 @@ extension CPU {
         ctx[JITContext.readHosts] = UInt64(UInt(bitPattern: tlbHosts + TLB.slot(0, .read, user)))
         ctx[JITContext.writeTags] = UInt64(UInt(bitPattern: tlbTags + TLB.slot(0, .write, user)))
         ctx[JITContext.writeHosts] = UInt64(UInt(bitPattern: tlbHosts + TLB.slot(0, .write, user)))
+        ctx[JITContext.tlbGeneration] = tlbGeneration.pointee
         // Safe: the code at this offset was installed (executable, not writable) under the current epoch, and
         // it touches only the 16 registers at `gpr`, the context words and TLB-hit guest RAM pages.
         let f = unsafeBitCast(jit.code.base + Int(b.pointee.jitCode), to: JITFunction.self)

@@ -34,7 +34,9 @@ enum JITContext {
     static let readTags = 5, readHosts = 6, writeTags = 7, writeHosts = 8
     /// The processor (an unretained `CPU` reference), for calls into the interpreter (`jitInterpretOne`).
     static let cpu = 9
-    static let words = 10
+    /// The software TLB's current generation (`TLB.generation`): a tag hits when it is the page OR'd with it.
+    static let tlbGeneration = 10
+    static let words = 11
 
     static func disp(_ word: Int) -> Int32 { Int32(word * 8) }
 }
@@ -355,6 +357,8 @@ struct Translator {
         e.andImm(.rcx, Int32(TLB.size - 1), wide: false)
         e.mov(.rdx, .rax)
         e.andImm(.rdx, -4096, wide: true)
+        e.load(.r8, .rsi, JITContext.disp(JITContext.tlbGeneration))
+        e.alu(1, .rdx, .r8, wide: true)                 // OR: the tag of a hit (`TLB.key`)
         e.load(.r8, .rsi, JITContext.disp(write ? JITContext.writeTags : JITContext.readTags))
         e.cmpIndexed(.rdx, base: .r8, index: .rcx)
         patches.append(e.jcc(5))                       // JNE: another page
