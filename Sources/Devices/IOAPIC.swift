@@ -142,6 +142,9 @@ public final class IOAPIC: Device, APICEOIListener {
     /// The device state.
     @exclusivity(unchecked) public private(set) var state: IOAPICState
     private let sink: any APICInterruptSink
+    /// With interrupt remapping hardware (IntelIOMMU): where the I/O APIC sends its interrupt requests instead,
+    /// as MSI writes (VT-d spec 5.1.5.1); the entries then also hold the remappable format's bits 55:48.
+    public var messageSink: (any BusMasterAccess)?
 
     /// Creates an I/O APIC in its reset state (every pin masked) sending its
     /// messages to `sink` (typically the local APIC; set the APIC's
@@ -231,11 +234,30 @@ public final class IOAPIC: Device, APICEOIListener {
             let message = APICInterruptMessage(vector: entry.vector, deliveryMode: entry.deliveryMode,
                                                logicalDestination: entry.logicalDestination,
                                                destination: entry.destination, levelTriggered: entry.levelTriggered)
+            if let messageSink {
+                let (address, data) = Self.interruptRequest(entry)
+                return messageSink.deliverMSI(address: address, data: data, requester: nil)
+            }
             return sink.deliver(message)
         default:
             state.ignoredDeliveries &+= 1
             return false
         }
+    }
+
+    /// The interrupt request an entry sends to remapping hardware: in the remappable format when bit 48 is
+    /// set (address bits 19:5 and 2 the interrupt index from bits 63:49 and 11, data the vector and trigger
+    /// mode), else in the compatibility format.
+    public static func interruptRequest(_ entry: IOAPICRedirectionEntry) -> (address: UInt64, data: UInt32) {
+        let raw = entry.rawValue
+        guard raw & 1 << 48 != 0 else {
+            return CompatibilityInterruptMessage.encode(APICInterruptMessage(
+                vector: entry.vector, deliveryMode: entry.deliveryMode, logicalDestination: entry.logicalDestination,
+                destination: entry.destination, levelTriggered: entry.levelTriggered))
+        }
+        let address = CompatibilityInterruptMessage.addressHead << 20 | (raw >> 49) << 5
+            | CompatibilityInterruptMessage.remappableFormatBit | (raw >> 11 & 1) << 2
+        return (address, UInt32(entry.vector) | (entry.levelTriggered ? 1 << 15 : 0))
     }
 
     // MARK: Registers (MMIO)
@@ -290,7 +312,7 @@ public final class IOAPIC: Device, APICEOIListener {
             let written = register.rawValue & 1 != 0
                 ? (old & 0x0000_0000_FFFF_FFFF) | UInt64(value) << 32
                 : (old & 0xFFFF_FFFF_0000_0000) | UInt64(value)
-            let writable = IOAPICRedirectionEntry.writableBits
+            let writable = IOAPICRedirectionEntry.writableBits | (messageSink != nil ? 0x00FF_0000_0000_0000 : 0)
             entry.rawValue = (old & ~writable) | (written & writable)
             if !entry.levelTriggered { entry.remoteIRR = false }
             state.redirection[pin] = entry

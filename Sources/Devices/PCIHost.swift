@@ -241,6 +241,10 @@ public final class PCIHost {
     public static let enableBit: UInt32 = 1 << 31
     /// The CONFIG_ADDRESS bits that are stored (enable, bus, device, function, register).
     public static let configAddressMask: UInt32 = 0x80FF_FFFC
+    /// The bits of CONFIG_ADDRESS kept: also bits 1:0 (reserved, reading 0), which as in QEMU's host bridges
+    /// select the byte within the DWORD (ORed with the CONFIG_DATA port offset): kvm-unit-tests'
+    /// lib/x86/asm/pci.h reads the device ID as a word at register 2 through port 0xCFC.
+    public static let configAddressStoredMask: UInt32 = 0x80FF_FFFF
 
     /// The state of the mechanism.
     @exclusivity(unchecked) public private(set) var state = PCIHostState()
@@ -262,7 +266,7 @@ public final class PCIHost {
     /// Replaces the state (restoring a snapshot; the functions restore their own).
     public func restore(_ state: PCIHostState) {
         self.state = PCIHostState()
-        self.state.configAddress = state.configAddress & Self.configAddressMask
+        self.state.configAddress = state.configAddress & Self.configAddressStoredMask
     }
 
     /// Plugs `function` in at `address` (bus 0 only).
@@ -294,12 +298,12 @@ public final class PCIHost {
 
     fileprivate func readAddress(offset: UInt64, size: Int) -> UInt64 {
         guard offset == 0, size == 4 else { return Bus.allOnes(size: size) }
-        return UInt64(state.configAddress)
+        return UInt64(state.configAddress & Self.configAddressMask)
     }
 
     fileprivate func writeAddress(offset: UInt64, size: Int, value: UInt64) {
         guard offset == 0, size == 4 else { return }
-        state.configAddress = UInt32(truncatingIfNeeded: value) & Self.configAddressMask
+        state.configAddress = UInt32(truncatingIfNeeded: value) & Self.configAddressStoredMask
     }
 
     fileprivate func readData(offset: UInt64, size: Int) -> UInt64 {
@@ -308,7 +312,7 @@ public final class PCIHost {
         let dword = function.readConfiguration(register: selectedRegister)
         var result: UInt64 = 0
         for index in 0..<count {
-            let lane = offset &+ UInt64(index)
+            let lane = (offset | UInt64(state.configAddress & 3)) &+ UInt64(index)
             let byte: UInt64 = lane < 4 ? UInt64((dword >> (8 * UInt32(lane))) & 0xFF) : 0xFF
             result |= byte << UInt64(8 * index)
         }
@@ -321,7 +325,7 @@ public final class PCIHost {
         var enables: UInt8 = 0
         var dword: UInt32 = 0
         for index in 0..<count {
-            let lane = offset &+ UInt64(index)
+            let lane = (offset | UInt64(state.configAddress & 3)) &+ UInt64(index)
             guard lane < 4 else { continue }
             enables |= 1 << UInt8(lane)
             let byte = UInt32(truncatingIfNeeded: value >> UInt64(8 * index)) & 0xFF

@@ -174,6 +174,10 @@ public final class PCMachine {
         /// its local APIC (APIC ID = index). Processor 0 boots; the others wait for INIT and start-up IPIs.
         /// More than one needs `apic`.
         public var processorCount = 1
+        /// Intel VT-d remapping hardware at 0xFED90000 (`--device intel-iommu`, PCMachineIOMMU.swift).
+        public var intelIOMMU = false
+        /// QEMU's edu PCI device at 00:03.0 (`--device edu`).
+        public var edu = false
         /// Creates a configuration.
         public init(boot: BootSource) { self.boot = boot }
     }
@@ -205,6 +209,10 @@ public final class PCMachine {
     public let apicBus: APICBus?
     /// The I/O APIC (nil without `Configuration.apic`).
     public let ioAPIC: IOAPIC?
+    /// The VT-d remapping unit (nil without `Configuration.intelIOMMU`).
+    public internal(set) var intelIOMMU: IntelIOMMU?
+    /// The edu device (nil without `Configuration.edu`).
+    public internal(set) var edu: EduDevice?
     /// Exit statistics (counts and VMM time by reason).
     public let statistics = ExitStatistics()
     /// Called with one JSON line per VM exit when set (`--trace exits`).
@@ -402,6 +410,7 @@ public final class PCMachine {
         let pci = PCIHost()
         try port(pci.addressPort, PCLayout.pciConfigAddress, 1, "PCI CONFIG_ADDRESS")
         try port(pci.dataPort, PCLayout.pciConfigAddress + 4, 4, "PCI CONFIG_DATA")
+        try mapPCIDevices(pci)
         var commandLine: String? = nil
         if case let .kernel(_, _, line) = configuration.boot { commandLine = line }
         try port(FwCfg(ramSize: configuration.memorySize, cpuCount: UInt16(configuration.processorCount), commandLine: commandLine), PCLayout.fwCfg, 2, "fw_cfg")

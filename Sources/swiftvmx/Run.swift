@@ -62,6 +62,9 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Processors, like QEMU's -smp: N vCPUs (1–16), each with its local APIC; processor 0 boots, the others wait for INIT and start-up IPIs.", valueName: "N"))
     var smp: String = "1"
 
+    @Option(help: ArgumentHelp("A device, like QEMU's -device (repeatable): intel-iommu (VT-d remapping hardware at 0xFED90000 with interrupt remapping; QEMU's options intremap=on and eim=off are accepted, they are what it is) or edu (QEMU's edu PCI device).", valueName: "name"))
+    var device: [String] = []
+
     @Option(help: "interpreter or jit: run guest code in the interpreter or translate it to host code (x86-64 hosts; elsewhere jit is the interpreter).")
     var engine: String = "interpreter"
 
@@ -146,6 +149,18 @@ struct Run: ParsableCommand {
             configuration.memorySize = UInt64(memory) << 20
             configuration.clock = clockMode
             configuration.processorCount = processorCount
+            for name in device {
+                let parts = name.split(separator: ",").map(String.init)
+                switch parts.first {
+                case "intel-iommu":
+                    guard parts.dropFirst().allSatisfy({ $0 == "intremap=on" || $0 == "eim=off" }) else {
+                        throw .usage("--device intel-iommu takes only intremap=on and eim=off (got '\(name)')")
+                    }
+                    configuration.intelIOMMU = true
+                case "edu" where parts.count == 1: configuration.edu = true
+                default: throw .usage("--device takes intel-iommu or edu (got '\(name)')")
+                }
+            }
             configuration.startTime = clockMode == .deterministic ? 1_704_067_200 : unixTime()
             if let debugcon {
                 guard let sink = FileSink(path: debugcon) else { throw RunError(message: "cannot open --debugcon file '\(debugcon)' for writing") }
