@@ -167,6 +167,13 @@ public final class VCPU {
         set { cpu.onNestedEntryFailure = newValue }
     }
 
+    /// The CPU model (CPUModel.swift): CPUID's vendor, signature and features, the vendor's semantics where
+    /// Intel and AMD differ, and VMX mode-based execute control. SwiftVMX's own processor by default.
+    public var cpuModel: CPUModel {
+        get { cpu.cpuModel }
+        set { cpu.cpuModel = newValue }
+    }
+
     /// What the processor model's CPUID returns for `leaf`/`subleaf` in the vCPU's current state (like
     /// `KVM_GET_SUPPORTED_CPUID`): CPUID always exits in non-root operation, and a VMM answers the exit
     /// from these values, adjusted to the machine it presents.

@@ -317,6 +317,7 @@ extension PCMachine {
         default:
             break
         }
+        vcpu.cpuModel.apply(leaf: leaf, &r)     // the CPU model's features, the machine's bits included (CPUModel.swift)
         vcpu.write(.rax, UInt64(r.eax))
         vcpu.write(.rbx, UInt64(r.ebx))
         vcpu.write(.rcx, UInt64(r.ecx))

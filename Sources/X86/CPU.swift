@@ -108,6 +108,11 @@ public final class CPU {
     @exclusivity(unchecked) public var idtr = DescriptorTableRegister(base: 0, limit: 0xFFFF)
     /// Model-specific registers other than those with dedicated storage.
     var msrs = MSRFile()
+    /// The CPU model: CPUID's vendor and features, and the vendor's semantics (CPUModel.swift).
+    public var cpuModel = CPUModel.default
+    /// Set by a SYSCALL or SYSRET begun with RFLAGS.TF set: the single-step trap after it follows TF at its end
+    /// (FastSystemCalls.swift, DebugRegisters.swift).
+    var trapFlagAtEnd = false
     /// Set while `deliverException` delivers a fault-class exception: the RFLAGS image pushed has RF = 1.
     var deliveringFault = false
     /// Events delivered through the IVT or IDT so far (wraps): tells the single-step loop that an instruction

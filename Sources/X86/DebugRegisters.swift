@@ -105,8 +105,9 @@ extension CPU {
     /// back for one instruction (a single-step trap of that instruction is lost; data breakpoint matches
     /// stay pending for the next instruction's trap).
     func runSingleStep() -> Int {
-        let stepping = flagsBase & RFLAGS.tf.rawValue != 0
+        var stepping = flagsBase & RFLAGS.tf.rawValue != 0
         let armed = breakpointsEnabled
+        trapFlagAtEnd = false
         if armed {
             let resuming = flagsBase & RFLAGS.rf.rawValue != 0
             flagsBase &= ~RFLAGS.rf.rawValue
@@ -129,6 +130,11 @@ extension CPU {
         let icebp = held != 0 && isICEBP(at: maskLinear(seg[Seg.cs].base &+ ripValue))
         let deliveries = eventDeliveries
         let n = runBatch(1)
+        if trapFlagAtEnd {
+            // SYSCALL or SYSRET: the trap follows TF as the instruction left it (FastSystemCalls.swift).
+            stepping = flagsBase & RFLAGS.tf.rawValue != 0
+            trapFlagAtEnd = false
+        }
         guard n == 1, stopReason == .instructionLimit, eventDeliveries == deliveries, !halted, !inShutdown else {
             pendingDataBreakpoints = 0          // a faulting access matches nothing; an event ends the step
             if held != 0 && n == 1 && eventDeliveries != deliveries && stopReason == .instructionLimit && !inShutdown {

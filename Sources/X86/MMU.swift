@@ -372,6 +372,9 @@ struct Translation {
     /// Whether the software TLB may keep the translation: false when the access was permitted only because
     /// of state a TLB hit does not recheck (RFLAGS.AC and the CPL for SMAP).
     var cacheable: Bool = true
+    /// Whether paging maps the address as a user-mode linear address (U/S = 1 at every level), which
+    /// EPT's mode-based execute control distinguishes (NestedEPT.swift).
+    var userAddress: Bool = false
 }
 
 extension CPU {
@@ -623,7 +626,7 @@ extension CPU {
     @inline(__always)
     func translate(_ la: UInt64, _ kind: AccessKind, user: Bool) throws(Abort) -> Translation {
         var t = try translateLinear(la, kind, user: user)
-        if vmx.hot.pointee.nestedEPT { t.physical = try nestedEPTTranslate(t.physical, kind) }
+        if vmx.hot.pointee.nestedEPT { t.physical = try nestedEPTTranslate(t.physical, kind, userAddress: t.userAddress) }
         return t
     }
 
@@ -669,7 +672,7 @@ extension CPU {
                 physical = (pde & 0xFFC0_0000) | ((pde & 0x1FE000) << 19) | (la & 0x3F_FFFF)
                 global = pde & 0x100 != 0 && cr4Value & CR4.pge.rawValue != 0
                 return Translation(physical: physical, writable: writeOK && pde & 0x40 != 0, global: global,
-                                   cacheable: rights.cacheable)
+                                   cacheable: rights.cacheable, userAddress: userOK)
             }
             let pteAddr = (pde & 0xFFFF_F000) | ((la >> 10) & 0xFFC)
             var pte = try readPTE(pteAddr, 4)
@@ -683,7 +686,7 @@ extension CPU {
             if newPTE != pte { try writePTE(pteAddr, 4, newPTE); pte = newPTE }
             global = pte & 0x100 != 0 && cr4Value & CR4.pge.rawValue != 0
             return Translation(physical: (pte & 0xFFFF_F000) | (la & 0xFFF), writable: writeOK && pte & 0x40 != 0, global: global,
-                               cacheable: rights.cacheable)
+                               cacheable: rights.cacheable, userAddress: userOK)
         }
 
         // PAE and 4-level paging (SDM Vol. 3A §4.4, §4.5).
@@ -734,7 +737,8 @@ extension CPU {
                 physical = (e & addrMask & ~pageMask) | (la & pageMask)
                 global = e & 0x100 != 0 && cr4Value & CR4.pge.rawValue != 0
                 let dirty = e & 0x40 != 0 || write
-                return Translation(physical: physical, writable: writeOK && dirty, global: global, cacheable: rights.cacheable)
+                return Translation(physical: physical, writable: writeOK && dirty, global: global, cacheable: rights.cacheable,
+                                   userAddress: userOK)
             }
             // Accessed bit on a paging-structure entry used for the walk.
             if e & 0x20 == 0 { try writePTE(eAddr, 8, e | 0x20) }

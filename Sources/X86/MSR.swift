@@ -109,6 +109,9 @@ extension CPU {
         case VMXCapability.Index.basic...VMXCapability.Index.trueEntry where vmx.nested.enabled:
             // The VMX capability MSRs, when VMX is offered to the code running in the model (NestedVMX.swift).
             guard let v = VMXCapability.nestedRead(index) else { throw Abort.gp(0) }
+            if index == VMXCapability.Index.procbased2 && cpuModel.modeBasedExecuteControl {
+                return v | UInt64(SecondaryProcessorControls.modeBasedExecuteControlForEPT.rawValue) << 32
+            }
             return v
         default: throw Abort.gp(0)
         }
@@ -169,6 +172,8 @@ extension CPU {
         if v & ~(CPU.physicalAddressMask & ~0xFFF | en | extd | 0x100) != 0 { throw Abort.gp(0) }
         let old = msrs.apicBase
         let wasX2 = old & (en | extd) == en | extd
+        // Without x2APIC in CPUID, EXTD is a reserved bit (SDM Vol. 3A §11.12.1).
+        if v & extd != 0 && !cpuModel.reports("x2apic") { throw Abort.gp(0) }
         switch v & (en | extd) {
         case extd: throw Abort.gp(0)                                // EXTD without EN: invalid state
         case en: if wasX2 { throw Abort.gp(0) }                     // x2APIC to xAPIC: only through disabled
@@ -178,7 +183,7 @@ extension CPU {
         msrs.apicBase = v
     }
 
-    /// CPUID: reports GenuineIntel and exactly the implemented features.
+    /// CPUID: reports the CPU model's vendor and exactly the implemented features the model has.
     func execCPUID() throws(Abort) {
         try hookCPUID()
         let r = cpuid(leaf: UInt32(truncatingIfNeeded: gpr[Reg.rax]), subleaf: UInt32(truncatingIfNeeded: gpr[Reg.rcx]))
@@ -186,8 +191,16 @@ extension CPU {
         writeReg(1, 4, UInt64(r.ecx)); writeReg(2, 4, UInt64(r.edx))
     }
 
-    /// The CPUID result for a leaf and subleaf.
+    /// The CPUID result for a leaf and subleaf: the implemented processor's, as the CPU model (`cpuModel`,
+    /// CPUModel.swift) presents it.
     public func cpuid(leaf: UInt32, subleaf: UInt32) -> (eax: UInt32, ebx: UInt32, ecx: UInt32, edx: UInt32) {
+        var r = implementedCPUID(leaf: leaf, subleaf: subleaf)
+        cpuModel.apply(leaf: leaf, &r)
+        return r
+    }
+
+    /// The CPUID result of everything SwiftVMX implements (the default model).
+    func implementedCPUID(leaf: UInt32, subleaf: UInt32) -> (eax: UInt32, ebx: UInt32, ecx: UInt32, edx: UInt32) {
         switch leaf {
         case 0:
             // "GenuineIntel" in EBX, EDX, ECX.

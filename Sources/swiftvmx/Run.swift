@@ -68,6 +68,9 @@ struct Run: ParsableCommand {
     @Option(help: "interpreter or jit: run guest code in the interpreter or translate it to host code (x86-64 hosts; elsewhere jit is the interpreter).")
     var engine: String = "interpreter"
 
+    @Option(help: ArgumentHelp("CPU model, like QEMU's -cpu: default, max, qemu64, Opteron_G1 or Skylake-Server, then +feat, -feat, feat=on|off, vendor=GenuineIntel|AuthenticAMD; a feature SwiftVMX does not implement is an error.", valueName: "MODEL[,OPTION…]"))
+    var cpu: String = "default"
+
     mutating func run() throws {
         do {
             let status = try boot()
@@ -114,6 +117,12 @@ struct Run: ParsableCommand {
             throw .usage("--smp takes a number of processors from 1 to \(PCLayout.maximumProcessors) (got '\(smp)')")
         }
         if processorCount > 1 && gdb != nil { throw .usage("--gdb debugs one processor: use it without --smp") }
+        let cpuModel: CPUModel
+        do { cpuModel = try CPUModel.parse(cpu) } catch { throw .usage("--cpu: \(error.description)") }
+        // The model's CPUID and vendor semantics; VMX for the guest only when the model reports it.
+        func configureProcessors(_ machine: PCMachine) {
+            for vcpu in machine.vcpus { vcpu.cpuModel = cpuModel; vcpu.nestedVirtualization = !noVMX && cpuModel.reports("vmx") }
+        }
         let traceFile: String?? = try parseTrace()
         var gdbSocket: GDBSocket?
         if let gdb {
@@ -180,7 +189,7 @@ struct Run: ParsableCommand {
                 throw RunError(message: error.description)
             }
         }
-        for vcpu in machine.vcpus { vcpu.nestedVirtualization = !noVMX }
+        configureProcessors(machine)
         if let traceSink {
             machine.exitTrace = { traceSink.writeLine($0) }
             // A failed VM entry of the guest's own hypervisor, with the check that failed and its values.
@@ -207,6 +216,7 @@ struct Run: ParsableCommand {
             do { machine = try PCMachine(configuration, console: console) } catch {
                 throw RunError(message: error.description)
             }
+            configureProcessors(machine)
             if let traceSink { machine.exitTrace = { traceSink.writeLine($0) } }
             debugger?.attach(machine)
             machine.statistics.timesHandling = stats || traceSink != nil

@@ -67,6 +67,7 @@ struct CLIOptionTests {
         ["run", "--bogus"], ["run", "--kernel"], ["run", "--memory", "abc"], ["run", "--memory", "15"],
         ["run", "--clock", "bogus", "--kernel", "/dev/null"], ["run", "--trace", "bogus", "--kernel", "/dev/null"], ["run"],
         ["run", "--kernel", "/dev/null", "--firmware", "/dev/null"],
+        ["run", "--cpu", "Pentium", "--kernel", "/dev/null"], ["run", "--cpu", "max,+svm", "--kernel", "/dev/null"],
     ])
     func usageStatus(arguments: [String]) throws {
         let result = try CLIRunner.run(arguments)

@@ -103,6 +103,8 @@ public struct SecondaryProcessorControls: OptionSet, Sendable, Hashable {
     public static let vmcsShadowing = SecondaryProcessorControls(rawValue: 1 << 14)
     /// Enable XSAVES/XRSTORS.
     public static let enableXSAVES = SecondaryProcessorControls(rawValue: 1 << 20)
+    /// Mode-based execute control for EPT (offered with the CPU model's `vmx-mbec`, CPUModel.swift).
+    public static let modeBasedExecuteControlForEPT = SecondaryProcessorControls(rawValue: 1 << 22)
 }
 
 /// VM-exit controls (SDM Vol. 3C §24.7.1, Table 24-11).

@@ -325,7 +325,7 @@ extension CPU {
     /// Runs every check of SDM Vol. 3C §26.2–26.3 on a VMCS, in the SDM's order. Returns the first failure.
     /// `memory` is guest-physical memory, for the checks that read it (the VTPR on the virtual-APIC page,
     /// the revision identifier at the VMCS link pointer); without it those parts are skipped.
-    static func checkVMEntry(_ v: VMCS, hostIn64: Bool = true, memory: PhysicalMemory? = nil) -> EntryFailure? {
+    static func checkVMEntry(_ v: VMCS, hostIn64: Bool = true, memory: PhysicalMemory? = nil, mbec: Bool = false) -> EntryFailure? {
         func fail(_ c: EntryCheck, _ vals: EntryFailureValue...) -> EntryFailure { EntryFailure(c, vals) }
         let maxPA = CPU.physicalAddressMask
         func canonical(_ x: UInt64) -> Bool { let t = Int64(bitPattern: x) >> 47; return t == 0 || t == -1 }
@@ -346,7 +346,9 @@ extension CPU {
         if !ctlOK(prim, default1: VMXCapability.primaryTrueDefault1, allowed1: VMXCapability.primaryAllowed1.rawValue) {
             return fail(.primaryControlsReserved, hex(.primary, UInt64(prim)))
         }
-        if primC.contains(.activateSecondaryControls) && sec & ~VMXCapability.secondaryAllowed1.rawValue != 0 {
+        let secondaryAllowed1 = VMXCapability.secondaryAllowed1.rawValue |
+            (mbec ? SecondaryProcessorControls.modeBasedExecuteControlForEPT.rawValue : 0)
+        if primC.contains(.activateSecondaryControls) && sec & ~secondaryAllowed1 != 0 {
             return fail(.secondaryControlsReserved, hex(.secondary, UInt64(sec)))
         }
         if v[.cr3TargetCount] > 4 { return fail(.cr3TargetCount, hex(.cr3TargetCount, v[.cr3TargetCount])) }

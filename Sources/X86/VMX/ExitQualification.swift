@@ -110,6 +110,9 @@ public struct EPTViolationQualification: OptionSet, Equatable, Sendable {
     public static let writable = EPTViolationQualification(rawValue: 1 << 4)
     /// Bit 5: the guest-physical address was executable.
     public static let executable = EPTViolationQualification(rawValue: 1 << 5)
+    /// Bit 6: with mode-based execute control, the guest-physical address was executable for user-mode linear
+    /// addresses (AND of the EPT entries' bit 10); 0 without it.
+    public static let userExecutable = EPTViolationQualification(rawValue: 1 << 6)
     /// Bit 7: the guest-linear-address field is valid.
     public static let linearAddressValid = EPTViolationQualification(rawValue: 1 << 7)
     /// Bit 8 (with bit 7): the access was to the translated linear address, not to a paging-structure entry.

@@ -19,19 +19,23 @@ extension CPU {
     }
 
     /// Translates an L2 guest-physical address through L1's EPT (4-level walk, 1-GiB and 2-MiB pages,
-    /// accessed and dirty flags when the EPTP enables them), or raises the exit L1 gets.
-    func nestedEPTTranslate(_ gpa: UInt64, _ kind: AccessKind) throws(Abort) -> UInt64 {
+    /// accessed and dirty flags when the EPTP enables them), or raises the exit L1 gets. With mode-based execute
+    /// control (SDM Vol. 3C §29.3.3.2), bit 2 allows fetches from supervisor-mode linear addresses and bit 10
+    /// from user-mode ones (`userAddress`: paging maps the linear address with U/S = 1 at every level), and an
+    /// entry with any of bits 2:0 and 10 set is present.
+    func nestedEPTTranslate(_ gpa: UInt64, _ kind: AccessKind, userAddress: Bool = false) throws(Abort) -> UInt64 {
         let eptp = vmx.current.pointee[.eptPointer]
         let adEnabled = eptp & (1 << 6) != 0
+        let permissionBits: UInt64 = vmx.current.pointee.secondary.contains(.modeBasedExecuteControlForEPT) ? 0x407 : 7
         var table = eptp & CPU.physicalAddressMask & ~0xFFF
-        var allowed: UInt64 = 7       // AND of the read, write and execute bits along the walk
+        var allowed = permissionBits  // AND of the read, write and execute bits along the walk
         var level = 4
         while true {
             let index = (gpa >> UInt64(12 + 9 * (level - 1))) & 0x1FF
             let entryAddress = table &+ index &* 8
             var entry = memory.readInteger(at: entryAddress, size: 8)
             let rwx = entry & 7
-            if rwx == 0 { throw nestedEPTViolation(gpa, kind, allowed: 0) }
+            if entry & permissionBits == 0 { throw nestedEPTViolation(gpa, kind, allowed: 0) }
             // Misconfigurations (§28.3.3.1): write without read; reserved bits; a leaf's memory type 2, 3 or 7.
             let large = level > 1 && entry & (1 << 7) != 0
             let leaf = level == 1 || large
@@ -44,14 +48,14 @@ extension CPU {
             if rwx & 3 == 2 || reserved != 0 || (leaf && (memoryType == 2 || memoryType == 3 || memoryType == 7)) {
                 throw nestedEPTMisconfiguration(gpa)
             }
-            allowed &= rwx
+            allowed &= entry & permissionBits
             if adEnabled {
                 var update = entry | (1 << 8)
                 if leaf && kind == .write { update |= 1 << 9 }
                 if update != entry { memory.writeInteger(update, at: entryAddress, size: 8); entry = update }
             }
             if leaf {
-                let needed: UInt64 = kind == .write ? 2 : (kind == .fetch ? 4 : 1)
+                let needed: UInt64 = kind == .write ? 2 : (kind == .fetch ? (permissionBits != 7 && userAddress ? 0x400 : 4) : 1)
                 if allowed & needed == 0 { throw nestedEPTViolation(gpa, kind, allowed: allowed) }
                 let pageBits = UInt64(12 + 9 * (level - 1))
                 let base = entry & CPU.physicalAddressMask & ~((1 << pageBits) - 1)
@@ -69,6 +73,7 @@ extension CPU {
         if allowed & 1 != 0 { q.insert(.readable) }
         if allowed & 2 != 0 { q.insert(.writable) }
         if allowed & 4 != 0 { q.insert(.executable) }
+        if allowed & 0x400 != 0 { q.insert(.userExecutable) }      // set only under mode-based execute control
         q.insert(.linearAddressValid)
         if !inPageWalk { q.insert(.translatedAccess) }
         return eptExit(.eptViolation, gpa, qualification: q.rawValue)

@@ -44,13 +44,13 @@ extension CPU {
                 let csL = vmx.current.pointee[.guestCSAccessRights] & 0x2000 != 0
                 if (!ia32e || !csL) ? rip >> 32 != 0 : !isCanonical(rip) {
                     vmx.current.pointee.checkedAll = false
-                    return CPU.checkVMEntry(vmx.current.pointee, memory: memory)
+                    return CPU.checkVMEntry(vmx.current.pointee, memory: memory, mbec: cpuModel.modeBasedExecuteControl)
                 }
                 vmx.current.pointee.ripChanged = false
             }
             return nil
         }
-        let f = CPU.checkVMEntry(vmx.current.pointee, memory: memory)
+        let f = CPU.checkVMEntry(vmx.current.pointee, memory: memory, mbec: cpuModel.modeBasedExecuteControl)
         if f == nil { vmx.current.pointee.checkedAll = true; vmx.current.pointee.ripChanged = false }
         return f
     }
