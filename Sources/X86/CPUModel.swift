@@ -127,7 +127,7 @@ public struct CPUModel: Sendable, Equatable {
         "fxsr", "sse", "sse2",
         "pni", "sse3", "ssse3", "cx16", "sse4.1", "sse4-1", "sse4_1", "sse4.2", "sse4-2", "sse4_2", "movbe", "popcnt",
         "xsave", "osxsave", "vmx",
-        "smep", "smap", "umip", "pku", "ospke", "pks", "arch-capabilities",
+        "smep", "smap", "umip", "pku", "ospke", "pks", "arch-capabilities", "pcid", "invpcid",
         "lahf-lm", "lahf_lm", "syscall", "nx", "xd", "pdpe1gb", "rdtscp", "lm",
     ]).union(platformFeatures)
 

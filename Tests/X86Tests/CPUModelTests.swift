@@ -64,8 +64,9 @@ private func vendorString(_ r: (eax: UInt32, ebx: UInt32, ecx: UInt32, edx: UInt
     #expect(l1.eax == 0x5_0654)                         // family 6, model 85, stepping 4
     #expect(l1.ecx & (1 << 5) != 0)                     // VMX (+vmx)
     #expect(l1.ecx & (1 << 20) != 0)                    // SSE4.2
+    #expect(l1.ecx & (1 << 17) != 0)                    // PCID
     let l7 = cpu.cpuid(leaf: 7, subleaf: 0)
-    #expect(l7.ebx == (1 << 7) | (1 << 20))             // SMEP, SMAP (no AVX2, AVX-512: not implemented)
+    #expect(l7.ebx == (1 << 7) | (1 << 10) | (1 << 20)) // SMEP, INVPCID, SMAP (no AVX2, AVX-512: not implemented)
     #expect(l7.ecx == (1 << 3))                         // PKU; UMIP and PKS are not Skylake-Server's
     #expect(cpu.guestMSR(VMXCapability.Index.procbased2).map { $0 >> 32 & (1 << 22) } == 1 << 22)
     cpu.cpuModel.modeBasedExecuteControl = false
