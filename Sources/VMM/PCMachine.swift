@@ -583,7 +583,7 @@ public final class PCMachine {
     func setUpControls() throws(MachineError) {
         var v = vcpu.vmcs
         v.primary.formUnion([.unconditionalIOExiting, .hltExiting, .useTSCOffsetting, .useMSRBitmaps])
-        v.secondary.insert(.enableRDTSCP)
+        v.secondary.formUnion([.enableRDTSCP, .enableINVPCID])           // INVPCID runs without exits
         // With several processors PAUSE (a spin-wait loop's hint) exits: the spinning processor gives the rest
         // of its slice to the others (PCMachineSMP.swift).
         if configuration.processorCount > 1 { v.primary.insert(.pauseExiting) }

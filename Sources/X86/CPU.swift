@@ -262,6 +262,9 @@ public final class CPU {
     public var invpcidSupported = true
     /// `tlb.generation`: a TLB hit compares a slot's tag with `tlbKey(la)`.
     let tlbGeneration: UnsafeMutablePointer<UInt64>
+    /// Whether the TLB may hold a supervisor write translation of a read-only page, permitted only because
+    /// CR0.WP was clear: setting CR0.WP must drop it (`writeCR0`). Without one a CR0.WP change keeps the TLB.
+    var tlbHoldsWPOnlyWrites = false
     /// `icache.entries`.
     let icacheEntries: UnsafeMutablePointer<Instruction>
     /// `memory.pageState` (owned by `memory`, which this processor keeps alive).

@@ -487,6 +487,7 @@ extension CPU {
             if memory.isCode(page: page) {
                 memory.invalidateCode(page: page)
             }
+            if !t.writable { tlbHoldsWPOnlyWrites = true }                  // a supervisor write with CR0.WP = 0
             tlb.fill(s, page: la & ~0xFFF, host: pageHost, physical: t.physical & ~0xFFF, global: t.global)
             let p = pageHost + Int(truncatingIfNeeded: la & 0xFFF)
             hostStore(p, size, value)

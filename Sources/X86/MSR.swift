@@ -333,7 +333,13 @@ extension CPU {
         if v & CR0.pe.rawValue == 0 && longModeActive { throw Abort.gp(0) }
         let changed = v ^ cr0Value
         cr0Value = v
-        if changed & (CR0.pg.rawValue | CR0.wp.rawValue | CR0.pe.rawValue) != 0 { tlb.flushAll() }
+        // The TLB holds permission decisions: a change of CR0.WP matters only to a supervisor write translation
+        // of a read-only page made while WP was clear (SDM Vol. 3A §4.6.1), dropped when WP is set again.
+        if changed & (CR0.pg.rawValue | CR0.pe.rawValue) != 0
+            || (changed & CR0.wp.rawValue != 0 && v & CR0.wp.rawValue != 0 && tlbHoldsWPOnlyWrites) {
+            tlb.flushAll()
+            tlbHoldsWPOnlyWrites = false
+        }
         updateMode()
     }
 

@@ -30,9 +30,18 @@ extension CPU {
     /// INVPCID r, m128: invalidates by PCID as the type in the register says — one linear address of a PCID
     /// (0), one PCID (1), everything including global translations (2), everything but global translations (3).
     /// Types 0 and 1 may also drop other translations, as the SDM allows: type 0 drops the page in every
-    /// PCID, global translations too.
+    /// PCID, global translations too. In VMX non-root operation it needs "enable INVPCID" (#UD without) and
+    /// exits with "INVLPG exiting" (SDM Vol. 3C §26.1.2, §26.1.3).
     func invpcid(_ i: borrowing Instruction) throws(Abort) {
-        guard invpcidSupported, i.isMem, !vmxNonRoot else { throw Abort.ud }
+        guard invpcidSupported, i.isMem else { throw Abort.ud }
+        if vmxNonRoot {
+            guard vmx.secondary.contains(.enableINVPCID) else { throw Abort.ud }
+            if cpl == 0 && vmx.primary.contains(.invlpgExiting) {
+                var info = InstructionInformation(operandOf: i)
+                info.register2 = Int(i.reg & 15)
+                throw instructionExit(.invpcid, qualification: UInt64(bitPattern: i.disp), info: info.rawValue)
+            }
+        }
         if cpl != 0 || mode == .virtual8086 { throw Abort.gp(0) }
         let type = readReg(i.reg, codeSize == 8 ? 8 : 4)
         let ea = effectiveAddress(i)

@@ -268,3 +268,19 @@ private func invpcidRun(type: Int64, global: Bool = false, pcid: UInt64 = 0) thr
     #expect(m2.cpu.cpuid(leaf: 7, subleaf: 0).ebx & (1 << 10) == 0)
     #expect(try m2.run { a in invpcid(a, type: 2, descriptor: 0x7000) } == .exception(vector: 6, errorCode: nil))
 }
+
+@Test func cr0WPToggleKeepsTheTLBWhenNoWriteDependedOnIt() throws {
+    // Nothing was written with CR0.WP clear to a read-only page: the toggles keep the read translation.
+    let m = machine()
+    let r = try m.run { a in
+        a.mov(.rbx, .qword[0x5000])
+        a.mov(.rax, .cr0)
+        a.and(.rax, Operand.imm(Int64(bitPattern: ~CR0.wp.rawValue)))
+        a.mov(.cr0, .rax)
+        a.or(.rax, Operand.imm(Int64(CR0.wp.rawValue)))
+        a.mov(.cr0, .rax)
+    }
+    #expect(r == done)
+    let s = TLB.slot(0x5000, .read, false)
+    #expect(m.cpu.tlb.tags[s] == m.cpu.tlb.key(0x5000))
+}

@@ -216,7 +216,8 @@ public enum VMXCapability {
     public static let primaryTrueDefault1: UInt32 = 0x0401_E172 & ~UInt32((1 << 15) | (1 << 16))
     /// Secondary controls implemented.
     public static let secondaryAllowed1: SecondaryProcessorControls = [
-        .enableEPT, .descriptorTableExiting, .enableRDTSCP, .enableVPID, .wbinvdExiting, .unrestrictedGuest]
+        .enableEPT, .descriptorTableExiting, .enableRDTSCP, .enableVPID, .wbinvdExiting, .unrestrictedGuest,
+        .enableINVPCID]
     /// VM-exit controls implemented.
     public static let exitAllowed1: VMExitControls = [
         .saveDebugControls, .hostAddressSpaceSize, .acknowledgeInterruptOnExit, .saveIA32PAT, .loadIA32PAT,
