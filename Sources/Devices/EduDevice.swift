@@ -1,4 +1,5 @@
-// QEMU's educational PCI device "edu" (QEMU docs/specs/edu.rst): vendor 1234h, device 11E8h, class FFh.
+// QEMU's educational PCI device "edu" (QEMU docs/specs/edu.rst): vendor 1234h, device 11E8h, class 00h
+// subclass FFh (QEMU writes PCI_CLASS_OTHERS, FFh, into the 16-bit class/subclass field).
 // BAR0 is 1 MiB of 32-bit memory with its registers; it raises INTA# or, with MSI enabled, a 64-bit MSI
 // (capability at 40h, one message), and copies up to 4 KiB between its buffer (device addresses 40000h–
 // 40FFFh) and memory by DMA, as a bus master whose requests carry its source-id.
@@ -86,7 +87,7 @@ public final class EduDevice: Device, PCIFunction {
         state = EduState(interruptLine: interruptLine)
     }
 
-    /// The configuration space at reset: IDs, class FFh, BAR0 (1 MiB memory), the capability list with MSI
+    /// The configuration space at reset: IDs, class 00h subclass FFh, BAR0 (1 MiB memory), the capability list with MSI
     /// (64-bit, one message), INTA#.
     public static func resetConfiguration(interruptLine: UInt8) -> PCIConfigurationRegisters {
         var r = PCIConfigurationRegisters()
@@ -95,7 +96,7 @@ public final class EduDevice: Device, PCIFunction {
         r.setWriteBehaviour(at: PCIConfigurationRegister.command, size: 2, writable: 0x0406)   // memory, master, INTx disable
         r.set(0x0010, at: PCIConfigurationRegister.status, size: 2)                          // capabilities list
         r.set(0x10, at: PCIConfigurationRegister.revisionID, size: 1)
-        r.set(0xFF_0000, at: PCIConfigurationRegister.classCode, size: 3)
+        r.set(0x00_FF00, at: PCIConfigurationRegister.classCode, size: 3)
         r.setWriteBehaviour(at: 0x10, size: 4, writable: UInt32(truncatingIfNeeded: ~(barSize - 1)))
         r.set(0x1AF4, at: PCIConfigurationRegister.subsystemVendorID, size: 2)
         r.set(0x1100, at: PCIConfigurationRegister.subsystemID, size: 2)

@@ -54,6 +54,13 @@ public struct ACPIConfiguration: Equatable, Sendable {
     public var ioAPICAddress: UInt32 = 0xFEC0_0000
     /// The I/O APIC's ID (nil: `processorCount`, the first ID no processor uses).
     public var ioAPICID: UInt8?
+    /// A DMA Remapping Reporting table (DMAR) for Intel VT-d remapping hardware with its registers here, or nil
+    /// for none.
+    public var dmarRegisterBase: UInt64?
+    /// The DMAR's host address width in bits (the widest DMA address the platform decodes).
+    public var dmarHostAddressWidth: UInt8 = 39
+    /// The I/O APIC's source-id in the DMAR's device scope (bus << 8 | device << 3 | function).
+    public var ioAPICSourceID: UInt16 = 0xFFF0
     /// OEMID of every table: ASCII, cut or padded with spaces to 6 bytes.
     public var oemID = "SWVMX "
     /// OEM Table ID of every table: ASCII, cut or padded with spaces to 8 bytes.
@@ -155,6 +162,8 @@ public struct ACPITables: Equatable, Sendable {
 /// APIC per processor (enabled); one I/O APIC (GSI base 0); interrupt source
 /// overrides ISA IRQ 0 → GSI 2 (conforming) and the SCI's IRQ → same GSI,
 /// level-triggered, active high; a Local APIC NMI on LINT1 of every processor.
+///
+/// DMAR (with `dmarRegisterBase`): see `dmarTable`.
 public enum ACPITableBuilder {
     /// The RSDP's length (revision 2).
     static let rsdpLength = 36
@@ -176,7 +185,8 @@ public enum ACPITableBuilder {
         }
         let dsdt = dsdtTable(configuration)
         let madt = configuration.includeMADT ? madtTable(configuration) : nil
-        let fadtEntries = madt == nil ? 1 : 2
+        let dmar = configuration.dmarRegisterBase.map { dmarTable(configuration, registerBase: $0) }
+        let fadtEntries = 1 + (madt == nil ? 0 : 1) + (dmar == nil ? 0 : 1)
 
         // Layout, in absolute addresses (the blob is small: no overflow below 2^32 + 4 KiB).
         func align(_ value: UInt64, _ alignment: UInt64) -> UInt64 { (value &+ alignment &- 1) & ~(alignment &- 1) }
@@ -190,11 +200,13 @@ public enum ACPITableBuilder {
         let facsAddress = align(fadtAddress + UInt64(fadtLength), 64)
         let dsdtAddress = align(facsAddress + UInt64(facsLength), 16)
         let madtAddress = align(dsdtAddress + UInt64(dsdt.count), 16)
-        let end = madtAddress + UInt64(madt?.count ?? 0)
+        let dmarAddress = align(madtAddress + UInt64(madt?.count ?? 0), 16)
+        let end = dmarAddress + UInt64(dmar?.count ?? 0)
         guard end <= 0x1_0000_0000 else { throw .above4GiB(base: base, size: end - base) }
 
         var pointers = [fadtAddress]
         if madt != nil { pointers.append(madtAddress) }
+        if dmar != nil { pointers.append(dmarAddress) }
 
         var xsdt = header(signature: "XSDT", length: xsdtLength, revision: 1, configuration)
         for p in pointers { xsdt.append64(p) }
@@ -211,6 +223,7 @@ public enum ACPITableBuilder {
             ("DSDT", dsdtAddress, checksummed(dsdt)),
         ]
         if let madt { placed.append(("APIC", madtAddress, checksummed(madt))) }
+        if let dmar { placed.append(("DMAR", dmarAddress, checksummed(dmar))) }
 
         var blob = [UInt8](repeating: 0, count: Int(end - base))
         var locations: [ACPITableLocation] = []
@@ -349,6 +362,25 @@ public enum ACPITableBuilder {
         }
         body += [4, 6, 0xFF, 0x00, 0x00, 1]                         // Local APIC NMI: all processors, LINT1
         return header(signature: "APIC", length: headerLength + body.count, revision: 5, c) + body
+    }
+
+    /// DMAR revision 1 (Intel VT-d spec 8.1): the host address width, INTR_REMAP; one DMA-remapping hardware
+    /// unit definition (DRHD) with INCLUDE_PCI_ALL for segment 0 at `registerBase`, whose device scope names
+    /// the I/O APIC (ID and source-id), as interrupt remapping needs.
+    static func dmarTable(_ c: ACPIConfiguration, registerBase: UInt64) -> [UInt8] {
+        var body: [UInt8] = [c.dmarHostAddressWidth &- 1, 1]       // Host Address Width − 1; Flags: INTR_REMAP
+        body += [UInt8](repeating: 0, count: 10)                   // Reserved
+        let ioAPICID = c.ioAPICID ?? UInt8(truncatingIfNeeded: min(max(c.processorCount, 1), 255))
+        let sid = c.ioAPICSourceID
+        let scope: [UInt8] = [3, 8, 0, 0, ioAPICID, UInt8(truncatingIfNeeded: sid >> 8),   // I/O APIC, start bus
+                              UInt8(truncatingIfNeeded: sid >> 3) & 0x1F, UInt8(truncatingIfNeeded: sid) & 7]
+        body += [0, 0]                                              // DRHD (type 0)
+        body += [UInt8(16 + scope.count), 0]                        // Length
+        body += [1, 0]                                              // Flags: INCLUDE_PCI_ALL; Size: one page
+        body += [0, 0]                                              // Segment 0
+        body.append64(registerBase)
+        body += scope
+        return header(signature: "DMAR", length: headerLength + body.count, revision: 1, c) + body
     }
 
     // MARK: Helpers

@@ -450,6 +450,7 @@ public final class PCMachine {
         acpi.sciInterrupt = UInt8(PCLayout.irqSCI)
         acpi.includeMADT = configuration.apic
         acpi.processorCount = configuration.processorCount
+        if intelIOMMU != nil { acpi.dmarRegisterBase = IntelIOMMU.baseAddress }
         do {
             let tables = try ACPITableBuilder.build(at: PCLayout.acpiTables, configuration: acpi)
             guard UInt64(tables.bytes.count) <= PCLayout.acpiTablesSize, vm.memory.write(tables.bytes, at: tables.baseAddress) else {
