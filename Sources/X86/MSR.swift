@@ -68,9 +68,18 @@ struct MSRFile: Equatable {
     var debugCtl: UInt64 = 0
     /// IA32_PKRS (AccessProtection.swift).
     var pkrs: UInt64 = 0
+    /// AMD's legacy performance-monitoring MSRs (C001_0000H–C001_0007H: PerfEvtSel0–3, PerfCtr0–3), present
+    /// with the AMD vendor: storage only, no event counts (`CPU.amdPerformanceMSR`).
+    var amdPerformance = [UInt64](repeating: 0, count: 8)
 }
 
 extension CPU {
+    /// AMD's legacy performance-monitoring MSRs, architectural on AMD processors from family 0FH on (AMD APM
+    /// Vol. 2 §13.2.1): PerfEvtSel0–3, then PerfCtr0–3. Offered with the AMD vendor, as storage: software that
+    /// resets or programs them (kvm-unit-tests' PMU set-up does, for any AMD processor) runs, but no event is
+    /// counted.
+    static let amdPerformanceMSRs: ClosedRange<UInt32> = 0xC001_0000...0xC001_0007
+
     /// The microcode revision IA32_BIOS_SIGN_ID reports.
     static let microcodeRevision: UInt32 = 1
     /// IA32_ARCH_CAPABILITIES: the model executes nothing speculatively, so it reports itself free of
@@ -106,6 +115,8 @@ extension CPU {
         case MSRIndex.biosSignID: return UInt64(CPU.microcodeRevision) << 32
         case MSRIndex.archCapabilities: return CPU.archCapabilities
         case MSRIndex.pkrs: return msrs.pkrs
+        case CPU.amdPerformanceMSRs where cpuModel.vendor == .amd:
+            return msrs.amdPerformance[Int(index - CPU.amdPerformanceMSRs.lowerBound)]
         case VMXCapability.Index.basic...VMXCapability.Index.trueEntry where vmx.nested.enabled:
             // The VMX capability MSRs, when VMX is offered to the code running in the model (NestedVMX.swift).
             guard let v = VMXCapability.nestedRead(index) else { throw Abort.gp(0) }
@@ -158,6 +169,11 @@ extension CPU {
         case MSRIndex.tscAux: msrs.tscAux = v & 0xFFFF_FFFF
         case MSRIndex.biosSignID: break        // software writes 0 before CPUID to sample the revision
         case MSRIndex.pkrs: try writePKRS(v)
+        case CPU.amdPerformanceMSRs where cpuModel.vendor == .amd:
+            // PerfEvtSel's bits 63:32 are reserved in the legacy MSRs; the counters are 48 bits wide.
+            let n = Int(index - CPU.amdPerformanceMSRs.lowerBound)
+            if n < 4 && v >> 32 != 0 { throw Abort.gp(0) }
+            msrs.amdPerformance[n] = n < 4 ? v : v & 0xFFFF_FFFF_FFFF
         default: throw Abort.gp(0)
         }
     }

@@ -265,3 +265,16 @@ private func eptQualification(_ cpu: CPU, _ kind: AccessKind, userAddress: Bool)
     #expect(eptQualification(cpu, .fetch, userAddress: true).map { $0 & 0x7F } == 0x4)      // not present
     #expect(eptQualification(cpu, .read, userAddress: false).map { $0 & 0x40 } == 0)
 }
+
+@Test func amdLegacyPerformanceMSRsExistOnlyWithTheAMDVendor() throws {
+    let cpu = LongModeMachine().cpu
+    #expect(cpu.guestMSR(0xC001_0000) == nil)                              // GenuineIntel: #GP
+    #expect(!cpu.setGuestMSR(0xC001_0004, 0))
+    cpu.cpuModel = try CPUModel.parse("Opteron_G1")
+    #expect(cpu.setGuestMSR(0xC001_0000, 0x43_00C0))                       // PerfEvtSel0
+    #expect(!cpu.setGuestMSR(0xC001_0003, 1 << 32))                        // reserved bits
+    #expect(cpu.setGuestMSR(0xC001_0007, ~0))                              // PerfCtr3: 48 bits
+    #expect(cpu.guestMSR(0xC001_0000) == 0x43_00C0)
+    #expect(cpu.guestMSR(0xC001_0007) == 0xFFFF_FFFF_FFFF)
+    #expect(cpu.guestMSR(0xC001_0008) == nil)
+}
