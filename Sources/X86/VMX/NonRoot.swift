@@ -214,7 +214,7 @@ extension CPU {
                 case .vmExit(let reason):
                     var e = VMExit(reason: reason)
                     e.entryFailure = true
-                    e.qualification = reason == .entryFailureMSRLoading ? UInt64(failure.msrIndex) : 0
+                    e.qualification = failure.exitQualification
                     e.failedCheck = failure
                     recordExitFields(e)
                     vmx.hot.pointee.exit = e
@@ -238,6 +238,15 @@ extension CPU {
             vmx.current.pointee.launched = true
             vmxNonRoot = true
             if injectEventOnEntry() && !reflectNestedExit() { return .exit }
+            if let at = vmx.nested.l0ExitRIP {
+                vmx.nested.l0ExitRIP = nil
+                // L0 completed an instruction of L2 while L1's "monitor trap flag" is 1: the MTF VM exit
+                // follows it, as after an instruction L2 ran itself (SDM Vol. 3C §25.5.2).
+                if vmxNonRoot && vmx.nested.inL2 && ripValue != at && vmx.current.pointee.primary.contains(.monitorTrapFlag) {
+                    finishExitInPlace(VMExit(reason: .monitorTrapFlag))
+                    if !reflectNestedExit() { return .exit }
+                }
+            }
         }
         var remaining = instructionLimit
         while remaining > 0 && vmxNonRoot {
