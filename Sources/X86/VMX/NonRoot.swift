@@ -73,6 +73,9 @@ public final class VMXRuntime {
         var nestedEPT = false
     }
     @usableFromInline let hot: UnsafeMutablePointer<Hot>
+    /// The #DB trap (DR6.B0–B3, BS) of the pending debug exceptions a VM entry loaded without STI or MOV SS
+    /// blocking, not delivered yet (SDM Vol. 3C §26.7.3); a VM exit saves it in the guest-state area.
+    var pendingDebugExceptions: UInt64 = 0
     /// VMX operation of the code running in the model (a guest hypervisor) and its nested guest (NestedVMX.swift).
     /// Read on every entry, exit and VMCS access (`vmx.nested.inL2`): unchecked, as the CPU's hot properties
     /// are, or each read pays a dynamic exclusivity check (`swift_beginAccess`).
@@ -237,16 +240,9 @@ extension CPU {
             }
             vmx.current.pointee.launched = true
             vmxNonRoot = true
-            if injectEventOnEntry() && !reflectNestedExit() { return .exit }
-            if let at = vmx.nested.l0ExitRIP {
-                vmx.nested.l0ExitRIP = nil
-                // L0 completed an instruction of L2 while L1's "monitor trap flag" is 1: the MTF VM exit
-                // follows it, as after an instruction L2 ran itself (SDM Vol. 3C §25.5.2).
-                if vmxNonRoot && vmx.nested.inL2 && ripValue != at && vmx.current.pointee.primary.contains(.monitorTrapFlag) {
-                    finishExitInPlace(VMExit(reason: .monitorTrapFlag))
-                    if !reflectNestedExit() { return .exit }
-                }
-            }
+            if monitorTrapAfterL0Instruction() {
+                if !reflectNestedExit() { return .exit }
+            } else if injectEventOnEntry() && !reflectNestedExit() { return .exit }
         }
         var remaining = instructionLimit
         while remaining > 0 && vmxNonRoot {

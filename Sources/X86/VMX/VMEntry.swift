@@ -108,7 +108,9 @@ extension CPU {
         // Pending debug exceptions under STI or MOV SS blocking: the data-breakpoint matches wait for the
         // trap after the next instruction, as a MOV SS holds them back (§26.7.3); without blocking they are
         // delivered right after the entry (`injectEventOnEntry`).
-        pendingDataBreakpoints = interruptibility != 0 ? v[.guestPendingDebugExceptions] & 0xF : 0
+        let pendingDebug = v[.guestPendingDebugExceptions]
+        pendingDataBreakpoints = interruptibility != 0 ? pendingDebug & 0xF : 0
+        vmx.pendingDebugExceptions = interruptibility != 0 ? 0 : pendingDebug & 0x400F
         nmiBlocked = v[.guestInterruptibilityState] & 8 != 0
         halted = v[.guestActivityState] == 1
         inShutdown = false

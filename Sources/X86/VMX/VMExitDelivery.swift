@@ -126,6 +126,10 @@ extension CPU {
             if interruptibility & 2 != 0 && pendingDataBreakpoints & 0xF != 0 { pendingDebug = pendingDataBreakpoints & 0xF | 1 << 12 }
             if materializedFlags() & RFLAGS.tf.rawValue != 0 && msrs.debugCtl & 2 == 0 { pendingDebug |= CPU.dr6SingleStep }
         }
+        // A #DB trap the entry loaded and has not delivered yet stays pending.
+        if vmx.pendingDebugExceptions != 0 {
+            pendingDebug |= vmx.pendingDebugExceptions | (vmx.pendingDebugExceptions & 0xF != 0 ? 1 << 12 : 0)
+        }
         vmx.current.pointee.store(.guestPendingDebugExceptions, pendingDebug)
         if vmx.pin.contains(.activateVMXPreemptionTimer) && vmx.exitControls.contains(.saveVMXPreemptionTimerValue) {
             let now = preemptionClock
