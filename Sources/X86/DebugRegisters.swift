@@ -115,15 +115,14 @@ extension CPU {
             if !resuming && interruptibility & 2 == 0 {
                 let hits = instructionBreakpointHits(at: maskLinear(seg[Seg.cs].base &+ ripValue))
                 if hits != 0 {
-                    dr[6] = (dr[6] & ~0xF) | hits
                     startRIP = ripValue
-                    routeException(ExceptionVector.db.rawValue, nil)
+                    raiseDebugException(hits)
                     return 1            // no instruction retired; the budget still moves on
                 }
             }
             exposeDataBreakpointPages()
-        } else {
-            pendingDataBreakpoints = 0
+        } else if interruptibility & 2 == 0 {
+            pendingDataBreakpoints = 0      // (matches a MOV SS held back, or a VM entry's pending ones, stay)
         }
         // Data matches a MOV SS held back (its blocking covers this instruction), and whether this is ICEBP.
         let held = interruptibility & 2 != 0 ? pendingDataBreakpoints : 0
@@ -140,8 +139,7 @@ extension CPU {
             if held != 0 && n == 1 && eventDeliveries != deliveries && stopReason == .instructionLimit && !inShutdown {
                 // The instruction after MOV SS raised an event: the held matches join ICEBP's #DB, or follow any
                 // other event's delivery as a #DB before its handler's first instruction.
-                dr[6] = (dr[6] & ~0xF) | held
-                if !icebp { routeException(ExceptionVector.db.rawValue, nil) }
+                if icebp { dr[6] = (dr[6] & ~0xF) | held } else { raiseDebugException(held) }
             }
             return n
         }
@@ -149,8 +147,23 @@ extension CPU {
         let data = pendingDataBreakpoints
         pendingDataBreakpoints = 0
         guard stepping || data != 0 else { return n }
-        dr[6] = (dr[6] & ~0xF) | data | (stepping ? CPU.dr6SingleStep : 0)
-        routeException(ExceptionVector.db.rawValue, nil)
+        raiseDebugException(data | (stepping ? CPU.dr6SingleStep : 0))
         return n
+    }
+
+    /// Raises a #DB whose causes are `bits` (DR6.B0–B3, BD, BS), routed like any exception. Delivered, it
+    /// writes them to DR6 (B0–B3 rewritten, the other bits kept); as a VM exit under the exception bitmap it
+    /// leaves DR6 alone and the exit qualification reports exactly them (SDM Vol. 3C §27.1: a #DB that causes
+    /// a VM exit does not update DR6; Table 27-1).
+    func raiseDebugException(_ bits: UInt64) {
+        let db = ExceptionVector.db.rawValue
+        if exceptionIntercept & (1 << UInt32(db)) == 0 && vmxNonRoot && exceptionCausesExit(db, nil) {
+            vmx.pendingExit = exceptionExit(db, nil, kind: .hardwareException)
+            vmx.hot.pointee.exit.qualification = bits & 0x600F
+            stopReason = .vmExit
+            return
+        }
+        dr[6] = (dr[6] & ~0xF) | bits
+        routeException(db, nil)
     }
 }

@@ -704,9 +704,14 @@ extension CPU {
             table = cr3Value & addrMask
             level = 4
         } else {
-            // PAE: the PDPTE selected by bits 31:30.
-            let pdpteAddr = (cr3Value & 0xFFFF_FFE0) | ((la >> 27) & 0x18)
-            let pdpte = try readPTE(pdpteAddr, 8)
+            // PAE: the PDPTE selected by bits 31:30, from the PDPTE registers an L1 VM entry with EPT loaded
+            // (NestedVMX.swift) while they hold, else from the table CR3 names.
+            let pdpte: UInt64
+            if vmx.nested.pdptes.hold(cr0: cr0Value, cr3: cr3Value, cr4: cr4Value) {
+                pdpte = vmx.nested.pdptes.entry(la >> 30)
+            } else {
+                pdpte = try readPTE((cr3Value & 0xFFFF_FFE0) | ((la >> 27) & 0x18), 8)
+            }
             if pdpte & 1 == 0 { throw pageFault(present: false) }
             if checkReserved(pdpte, 0x1E6 | (1 << 63)) { throw pageFault(present: true, reserved: true) }
             table = pdpte & addrMask

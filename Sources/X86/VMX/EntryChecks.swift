@@ -210,7 +210,7 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
         case .guestPendingDebugReserved: return "reserved bits of guest pending debug exceptions must be 0 (bit 16, RTM, too: RTM is not supported)"
         case .guestPendingDebugBS: return "with STI/MOV SS blocking or HLT, pending-debug BS must equal RFLAGS.TF without BTF"
         case .guestVMCSLinkPointer: return "a VMCS link pointer other than FFFFFFFF_FFFFFFFFH must be 4-KByte aligned, within the physical-address width, and point to a VMCS with this revision identifier and shadow-VMCS indicator 0"
-        case .guestPDPTEReserved: return "with PAE paging, reserved bits of the guest PDPTEs must be 0"
+        case .guestPDPTEReserved: return "with PAE paging, reserved bits of the present guest PDPTEs (the VMCS fields with EPT, else the table at guest CR3) must be 0"
         case .entryMSRLoadEntry: return "each VM-entry MSR-load entry must name a loadable MSR with a valid value"
         }
     }
@@ -269,6 +269,7 @@ public enum EntryFailureLabel: String, Sendable, Codable {
     case msrLoadAddress = "MSR-load address"
     case msrStoreAddress = "MSR-store address"
     case pendingDebugExceptions = "pending debug exceptions"
+    case pdpteIndex = "PDPTE"
     case pinBased = "pin-based"
     case primary = "primary"
     case revisionIdentifierThere = "revision identifier there"
@@ -300,10 +301,12 @@ private func hex(field f: VMCSField, _ x: UInt64) -> EntryFailureValue { EntryFa
 extension CPU {
     /// The checks of `checkVMEntry` that read guest memory instead of VMCS fields, so that a VMCS whose fields
     /// already passed every check can be re-checked without a VMWRITE: the VTPR on the virtual-APIC page
-    /// against the TPR threshold (§26.2.1.1), and the revision identifier at the VMCS link pointer (§26.3.1.5).
+    /// against the TPR threshold (§26.2.1.1), the revision identifier at the VMCS link pointer (§26.3.1.5), and
+    /// the PDPTEs at guest CR3 of a PAE guest without EPT (§26.3.1.6).
     static func checkEntryMemory(_ v: VMCS, memory: PhysicalMemory) -> EntryFailure? {
         if v.primary.contains(.useTPRShadow), let f = checkVirtualTPR(v, memory: memory) { return f }
         if v[.vmcsLinkPointer] != ~0, let f = checkLinkPointerRevision(v, memory: memory) { return f }
+        if let f = checkPDPTEsInMemory(v, memory: memory) { return f }
         return nil
     }
 
@@ -649,12 +652,44 @@ extension CPU {
             if let m = memory, let f = checkLinkPointerRevision(v, memory: m) { return f }
         }
 
-        // §26.3.1.6: with EPT, PAE paging outside IA-32e mode takes its PDPTEs from the guest-state area.
+        // §26.3.1.6: with EPT, PAE paging outside IA-32e mode takes its PDPTEs from the guest-state area;
+        // without, from the table CR3 names in guest memory.
         if secC.contains(.enableEPT) && guestCR0 & CR0.pg.rawValue != 0 && gCR4 & CR4.pae.rawValue != 0 && !ia32e {
             for f in [VMCSField.guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3] {
                 let e = v[f]
-                if e & 1 != 0 && (e & 0x1E6 != 0 || e & ~maxPA != 0) { return fail(.guestPDPTEReserved, hex(field: f, e)) }
+                if CPU.pdpteReserved(e) { return fail(.guestPDPTEReserved, hex(field: f, e)) }
             }
+        }
+        if let m = memory, let f = checkPDPTEsInMemory(v, memory: m) { return f }
+        return nil
+    }
+
+    /// Whether a PAE PDPTE fails the checks MOV to CR3 makes (SDM Vol. 3A §4.4.1): present, with a reserved
+    /// bit set (2:1, 8:5, or 63:MAXPHYADDR).
+    static func pdpteReserved(_ e: UInt64) -> Bool {
+        e & 1 != 0 && (e & 0x1E6 != 0 || e & ~CPU.physicalAddressMask != 0)
+    }
+
+    /// Whether a VM entry to this VMCS loads the guest's PDPTEs from guest memory (SDM Vol. 3C §26.3.1.6,
+    /// §26.3.2.4): PAE paging (CR0.PG, CR4.PAE, not "IA-32e mode guest") without "enable EPT".
+    static func loadsPDPTEsFromMemory(_ v: borrowing VMCS) -> Bool {
+        v[.guestCR0] & CR0.pg.rawValue != 0 && v[.guestCR4] & CR4.pae.rawValue != 0
+            && !v.entryControls.contains(.ia32eModeGuest) && !v.secondary.contains(.enableEPT)
+    }
+
+    /// The four PDPTEs at the 32-byte-aligned table guest CR3 names (bits 31:5), as PAE paging reads them.
+    static func pdptesAt(cr3: UInt64, memory: PhysicalMemory) -> [UInt64] {
+        let table = cr3 & 0xFFFF_FFE0
+        return (0..<4).map { memory.readInteger(at: table &+ UInt64($0 * 8), size: 8) }
+    }
+
+    /// The PDPTE check of a VM entry without EPT to a PAE guest (SDM Vol. 3C §26.3.1.6): the PDPTEs that
+    /// guest CR3 names in memory pass the MOV-to-CR3 checks, or the entry fails (exit qualification 2).
+    static func checkPDPTEsInMemory(_ v: borrowing VMCS, memory: PhysicalMemory) -> EntryFailure? {
+        guard loadsPDPTEsFromMemory(v) else { return nil }
+        let cr3 = v[.guestCR3]
+        for (i, e) in pdptesAt(cr3: cr3, memory: memory).enumerated() where pdpteReserved(e) {
+            return EntryFailure(.guestPDPTEReserved, [hex(.guestCR3, cr3), hex(.pdpteIndex, UInt64(i)), hex(.value, e)])
         }
         return nil
     }

@@ -18,8 +18,30 @@ extension CPU {
     @inline(__always)
     func injectEventOnEntry() -> Bool {
         // Bit 31 (valid) clear: nothing to inject, the usual case.
-        guard vmx.current.pointee[.vmEntryInterruptionInformation] & (1 << 31) != 0 else { return false }
+        guard vmx.current.pointee[.vmEntryInterruptionInformation] & (1 << 31) != 0 else {
+            // No event to inject: pending debug exceptions (B0–B3, BS) without STI or MOV SS blocking are a
+            // #DB trap before the guest's first instruction (SDM Vol. 3C §26.7.3).
+            if vmx.pendingDebugExceptions != 0 { return deliverPendingDebugExceptions() }
+            return false
+        }
         return injectEvent()
+    }
+
+    /// The #DB of the pending debug exceptions a VM entry loaded, when no blocking holds them back (in the
+    /// HLT state they stay pending; a VM exit saves them).
+    @inline(never)
+    func deliverPendingDebugExceptions() -> Bool {
+        let pending = vmx.pendingDebugExceptions
+        guard interruptibility == 0 && !halted else { return false }
+        vmx.pendingDebugExceptions = 0
+        startRIP = ripValue
+        raiseDebugException(pending & 0x400F)
+        if vmx.exitPending {
+            vmx.exitPending = false
+            completeExit()
+            return true
+        }
+        return false
     }
 
     /// `injectEventOnEntry` with a valid event.

@@ -22,7 +22,8 @@ extension CPU {
     /// accessed and dirty flags when the EPTP enables them), or raises the exit L1 gets. With mode-based execute
     /// control (SDM Vol. 3C §29.3.3.2), bit 2 allows fetches from supervisor-mode linear addresses and bit 10
     /// from user-mode ones (`userAddress`: paging maps the linear address with U/S = 1 at every level), and an
-    /// entry with any of bits 2:0 and 10 set is present.
+    /// entry with any of bits 2:0 and 10 set is present. A probe (`probingTranslation`) sets no flags and raises
+    /// no exit.
     func nestedEPTTranslate(_ gpa: UInt64, _ kind: AccessKind, userAddress: Bool = false) throws(Abort) -> UInt64 {
         let eptp = vmx.current.pointee[.eptPointer]
         let adEnabled = eptp & (1 << 6) != 0
@@ -49,7 +50,7 @@ extension CPU {
                 throw nestedEPTMisconfiguration(gpa)
             }
             allowed &= entry & permissionBits
-            if adEnabled {
+            if adEnabled && !probingTranslation {
                 var update = entry | (1 << 8)
                 if leaf && kind == .write { update |= 1 << 9 }
                 if update != entry { memory.writeInteger(update, at: entryAddress, size: 8); entry = update }
@@ -67,7 +68,9 @@ extension CPU {
     }
 
     /// The EPT-violation exit to L1 (qualification of SDM Vol. 3C Table 27-7).
+    /// (A probe — `probingTranslation` — gets a plain fault instead, and no exit is built.)
     func nestedEPTViolation(_ gpa: UInt64, _ kind: AccessKind, allowed: UInt64) -> Abort {
+        if probingTranslation { return Abort.pf(0) }
         var q = EPTViolationQualification(access: kind)
         if inPageWalk && kind == .write { q.insert(.read) }
         if allowed & 1 != 0 { q.insert(.readable) }
@@ -81,6 +84,24 @@ extension CPU {
 
     /// The EPT-misconfiguration exit to L1.
     func nestedEPTMisconfiguration(_ gpa: UInt64) -> Abort {
-        eptExit(.eptMisconfiguration, gpa, qualification: 0)
+        if probingTranslation { return Abort.pf(0) }
+        return eptExit(.eptMisconfiguration, gpa, qualification: 0)
+    }
+}
+
+extension CPU {
+    /// The PDPTEs of L2's PAE paging as a VM exit saves them under L1's EPT (SDM Vol. 3C §27.3.4): the
+    /// registers the entry loaded while they hold, else the table guest CR3 names, read through L1's EPT
+    /// without side effects (nil when it is not mapped).
+    func nestedPDPTEs() -> (UInt64, UInt64, UInt64, UInt64)? {
+        let r = vmx.nested.pdptes
+        if r.hold(cr0: cr0Value, cr3: cr3Value, cr4: cr4Value) { return r.entries }
+        let saved = probingTranslation
+        probingTranslation = true
+        defer { probingTranslation = saved }
+        let table: UInt64
+        do throws(Abort) { table = try nestedEPTTranslate(cr3Value & 0xFFFF_FFE0, .read) } catch { return nil }
+        func at(_ i: UInt64) -> UInt64 { memory.readInteger(at: table &+ i &* 8, size: 8) }
+        return (at(0), at(1), at(2), at(3))
     }
 }

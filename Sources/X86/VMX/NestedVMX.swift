@@ -43,6 +43,55 @@ struct NestedVMXState {
     var lastEntryFailure: (failure: EntryFailure, error: UInt32)? = nil
     /// Called when an L1 VM entry fails a named check (`swiftvmx run --trace`).
     var onEntryFailure: ((EntryFailure, UInt32) -> Void)? = nil
+    /// The PDPTE registers of an L2 that uses PAE paging under L1's EPT, loaded from vmcs12 by the entry.
+    var pdptes = PDPTERegisters()
+    /// L2's RIP at an exit only L0 wanted, until L0 enters L2 again: a RIP moved on then means L0 completed
+    /// the instruction for L2 (an I/O port, a control register it emulates), which L1's monitor trap flag sees.
+    var l0ExitRIP: UInt64? = nil
+}
+
+/// The four PDPTE registers of PAE paging (SDM Vol. 3A §4.4.1) as a VM entry with "enable EPT" loads them
+/// from the guest-state area (SDM Vol. 3C §26.3.2.4) instead of from the table guest CR3 names. They hold
+/// while the paging state they were loaded under does (CR0, CR3, CR4 unchanged); a MOV to CR0, CR3 or CR4
+/// that changes it goes back to the table in memory, which is where that instruction loads them from.
+struct PDPTERegisters {
+    /// Whether a VM entry loaded them (cleared by the VM exit).
+    var loaded = false
+    /// CR0, CR3 and CR4 when they were loaded.
+    var cr0: UInt64 = 0, cr3: UInt64 = 0, cr4: UInt64 = 0
+    /// PDPTE0–PDPTE3.
+    var entries: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    /// The CR0 bits whose change makes a MOV to CR0 load the PDPTEs again: PG, CD, NW (SDM Vol. 3A §4.4.1).
+    static let cr0Bits: UInt64 = CR0.pg.rawValue | (1 << 30) | (1 << 29)
+    /// The CR4 bits whose change makes a MOV to CR4 load them again: PAE, PGE, PSE, SMEP.
+    static let cr4Bits: UInt64 = CR4.pae.rawValue | CR4.pge.rawValue | CR4.pse.rawValue | CR4.smep.rawValue
+
+    /// Loaded registers for this paging state and these entries.
+    init(cr0 c0: UInt64, cr3 c3: UInt64, cr4 c4: UInt64, entries e: (UInt64, UInt64, UInt64, UInt64)) {
+        loaded = true
+        cr0 = c0 & PDPTERegisters.cr0Bits; cr3 = c3; cr4 = c4 & PDPTERegisters.cr4Bits
+        entries = e
+    }
+
+    /// No registers loaded.
+    init() {}
+
+    /// Whether they apply to this paging state: no MOV to CR3, and none to CR0 or CR4 that would load them.
+    @inline(__always)
+    func hold(cr0 c0: UInt64, cr3 c3: UInt64, cr4 c4: UInt64) -> Bool {
+        loaded && c3 == cr3 && c0 & PDPTERegisters.cr0Bits == cr0 && c4 & PDPTERegisters.cr4Bits == cr4
+    }
+
+    /// PDPTE `index` (bits 31:30 of a linear address).
+    func entry(_ index: UInt64) -> UInt64 {
+        switch index & 3 {
+        case 0: return entries.0
+        case 1: return entries.1
+        case 2: return entries.2
+        default: return entries.3
+        }
+    }
 }
 
 /// VM-instruction error numbers (SDM Vol. 3C §31.4, Table 31-1).
@@ -320,6 +369,7 @@ extension CPU {
                 vmx.nested.lastEntryFailure = (failure, 0)
                 var e = VMExit(reason: reason)
                 e.entryFailure = true
+                e.qualification = failure.exitQualification
                 e.failedCheck = failure
                 vmx.hot.pointee.exit = e
                 recordExitFields(e)
@@ -351,6 +401,9 @@ extension CPU {
         }
         vmx.current.pointee.launched = true
         vmxNonRoot = true
+        // L1's VMLAUNCH/VMRESUME retires after this (`retireEndsBatch`), which would end an interrupt shadow:
+        // the STI or MOV SS blocking just loaded is L2's and holds for L2's first instruction.
+        newShadow = interruptibility
         startRIP = ripValue
         lazyEventCheck = true
         if injectEventOnEntry() {
@@ -397,6 +450,7 @@ extension CPU {
         if vmx.nested.exitForL0 {
             vmx.nested.exitForL0 = false
             vmx.hot.pointee.exit.fromNestedGuest = true
+            vmx.nested.l0ExitRIP = ripValue
             return false
         }
         nestedVMExit(saveGuestState: true)
@@ -408,6 +462,9 @@ extension CPU {
     /// of L0's VMCS. The exit is in `vmx.hot.pointee.exit`.
     func nestedVMExit(saveGuestState save: Bool) {
         if save { syncGuestState() }
+        vmx.nested.pdptes = PDPTERegisters()
+        vmx.nested.l0ExitRIP = nil
+        vmx.pendingDebugExceptions = 0              // saved in vmcs12: L2's, not L1's
         vmx.syncExitInformation()
         vmx.current.pointee.store(.vmEntryInterruptionInformation, vmx.current.pointee[.vmEntryInterruptionInformation] & ~(1 << 31))
         // vmcs12 back to `cache`, L0's VMCS back to the current one (swapped, not copied).
@@ -590,6 +647,26 @@ extension CPU {
         vmx.current.pointee.store(.vmEntryExceptionErrorCode, vmx.nested.vmcs01[.vmEntryExceptionErrorCode])
         vmx.current.pointee.store(.vmEntryInstructionLength, vmx.nested.vmcs01[.vmEntryInstructionLength])
         return false
+    }
+
+    /// At L0's entry into L2 after an exit only L0 wanted: when L0 completed L2's instruction (RIP moved on)
+    /// and L1's "monitor trap flag" is 1, the MTF VM exit that follows the instruction (SDM Vol. 3C §25.5.2),
+    /// built in place; true then. L0's single-step #DB for that instruction (an injected #DB) stays pending
+    /// beside it, in the pending debug exceptions, as a #DB trap concurrent with MTF does (kvm-unit-tests'
+    /// vmx_mtf_test). Another event L0 injects is delivered first, as at any entry.
+    func monitorTrapAfterL0Instruction() -> Bool {
+        guard let at = vmx.nested.l0ExitRIP else { return false }
+        vmx.nested.l0ExitRIP = nil
+        guard vmx.nested.inL2 && ripValue != at && vmx.current.pointee.primary.contains(.monitorTrapFlag) else { return false }
+        let info = InterruptionInfo(rawValue: UInt32(truncatingIfNeeded: vmx.current.pointee[.vmEntryInterruptionInformation]))
+        if info.valid && info.typeBits == 3 && info.vector == ExceptionVector.db.rawValue {
+            vmx.current.pointee.store(.vmEntryInterruptionInformation, UInt64(info.rawValue & ~(1 << 31)))
+            vmx.pendingDebugExceptions |= CPU.dr6SingleStep
+        } else if info.valid {
+            return false
+        }
+        finishExitInPlace(VMExit(reason: .monitorTrapFlag))
+        return true
     }
 
     /// An external interrupt L1 did not acknowledge on exit, delivered when L1 can take it. Returns true if delivered.

@@ -73,6 +73,9 @@ public final class VMXRuntime {
         var nestedEPT = false
     }
     @usableFromInline let hot: UnsafeMutablePointer<Hot>
+    /// The #DB trap (DR6.B0–B3, BS) of the pending debug exceptions a VM entry loaded without STI or MOV SS
+    /// blocking, not delivered yet (SDM Vol. 3C §26.7.3); a VM exit saves it in the guest-state area.
+    var pendingDebugExceptions: UInt64 = 0
     /// VMX operation of the code running in the model (a guest hypervisor) and its nested guest (NestedVMX.swift).
     /// Read on every entry, exit and VMCS access (`vmx.nested.inL2`): unchecked, as the CPU's hot properties
     /// are, or each read pays a dynamic exclusivity check (`swift_beginAccess`).
@@ -214,7 +217,7 @@ extension CPU {
                 case .vmExit(let reason):
                     var e = VMExit(reason: reason)
                     e.entryFailure = true
-                    e.qualification = reason == .entryFailureMSRLoading ? UInt64(failure.msrIndex) : 0
+                    e.qualification = failure.exitQualification
                     e.failedCheck = failure
                     recordExitFields(e)
                     vmx.hot.pointee.exit = e
@@ -237,7 +240,9 @@ extension CPU {
             }
             vmx.current.pointee.launched = true
             vmxNonRoot = true
-            if injectEventOnEntry() && !reflectNestedExit() { return .exit }
+            if monitorTrapAfterL0Instruction() {
+                if !reflectNestedExit() { return .exit }
+            } else if injectEventOnEntry() && !reflectNestedExit() { return .exit }
         }
         var remaining = instructionLimit
         while remaining > 0 && vmxNonRoot {

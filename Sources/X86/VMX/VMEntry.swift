@@ -24,7 +24,8 @@ extension CPU {
         // Checks that read guest memory (the VTPR byte of the virtual-APIC page, the revision at a VMCS link
         // pointer) can change without a VMWRITE: with every field-based check passed, re-run just those.
         if vmx.current.pointee.checkedAll && (vmx.current.pointee.primary.contains(.useTPRShadow) && vmx.current.pointee[.tprThreshold] & 0xF != 0
-                                                || vmx.current.pointee[.vmcsLinkPointer] != ~0),
+                                                || vmx.current.pointee[.vmcsLinkPointer] != ~0
+                                                || CPU.loadsPDPTEsFromMemory(vmx.current.pointee)),
            let f = CPU.checkEntryMemory(vmx.current.pointee, memory: memory) {
             vmx.current.pointee.checkedAll = false
             return f
@@ -68,6 +69,15 @@ extension CPU {
         cr0Value = v[.guestCR0] | CR0.et.rawValue
         cr3Value = v[.guestCR3]
         cr4Value = v[.guestCR4]
+        // PAE paging in L2 under L1's EPT: the PDPTE registers come from the guest-state area (§26.3.2.4).
+        // (L0's own entries leave PAE paging to the table at CR3: its API users keep no PDPTE fields.)
+        if vmx.nested.inL2 && v.secondary.contains(.enableEPT) && !ia32e
+            && cr0Value & CR0.pg.rawValue != 0 && cr4Value & CR4.pae.rawValue != 0 {
+            vmx.nested.pdptes = PDPTERegisters(cr0: cr0Value, cr3: cr3Value, cr4: cr4Value,
+                                               entries: (v[.guestPDPTE0], v[.guestPDPTE1], v[.guestPDPTE2], v[.guestPDPTE3]))
+        } else {
+            vmx.nested.pdptes = PDPTERegisters()
+        }
         if entry.contains(.loadDebugControls) {
             dr[7] = v[.guestDR7] | 0x400
             msrs.debugCtl = v[.guestIA32DebugCtl]
@@ -95,6 +105,12 @@ extension CPU {
         flagsBase = (v[.guestRFLAGS] & RFLAGS.defined.rawValue) | 2
         lazy.op = .none
         interruptibility = UInt32(truncatingIfNeeded: v[.guestInterruptibilityState] & 3)
+        // Pending debug exceptions under STI or MOV SS blocking: the data-breakpoint matches wait for the
+        // trap after the next instruction, as a MOV SS holds them back (§26.7.3); without blocking they are
+        // delivered right after the entry (`injectEventOnEntry`).
+        let pendingDebug = v[.guestPendingDebugExceptions]
+        pendingDataBreakpoints = interruptibility != 0 ? pendingDebug & 0xF : 0
+        vmx.pendingDebugExceptions = interruptibility != 0 ? 0 : pendingDebug & 0x400F
         nmiBlocked = v[.guestInterruptibilityState] & 8 != 0
         halted = v[.guestActivityState] == 1
         inShutdown = false

@@ -106,6 +106,18 @@ public struct EntryFailure: Equatable, Sendable, Codable, CustomStringConvertibl
     /// state), or a VM exit with reason 33/34 (guest state, MSR loading).
     public var kind: EntryFailureKind { check.kind }
 
+    /// The exit qualification of the VM exit a failure of guest state or MSR loading causes (SDM Vol. 3C
+    /// §26.8): the 1-based MSR-load entry for MSR loading, 2 for a PDPTE that fails its checks, 4 for a bad
+    /// VMCS link pointer, else 0.
+    public var exitQualification: UInt64 {
+        switch check {
+        case .entryMSRLoadEntry: return UInt64(msrIndex)
+        case .guestPDPTEReserved: return 2
+        case .guestVMCSLinkPointer: return 4
+        default: return 0
+        }
+    }
+
     private enum CodingKeys: String, CodingKey { case check, values, msrIndex }
 
     /// Decodes the check, its values and the MSR-load index.

@@ -62,7 +62,10 @@ extension CPU {
             let a = base &+ UInt64(k * 16)
             let index = UInt32(truncatingIfNeeded: memory.readInteger(at: a, size: 4))
             do throws(Abort) {
-                let v = try readMSR(index)
+                var v = try readMSR(index)
+                // IA32_TIME_STAMP_COUNTER is stored as the host of this VMCS reads it, without this VMCS's TSC
+                // offset: from L2, L1's TSC (L0's offset for L1 applies; kvm-unit-tests' rdtsc_vmexit_diff_test).
+                if index == MSRIndex.tsc && vmx.nested.inL2 { v = v &+ vmx.nested.tscOffset01 }
                 memory.writeInteger(v, at: a &+ 8, size: 8)
             } catch {
                 // An MSR that cannot be read is a VMX abort on hardware; record it and stop the list.
@@ -102,12 +105,32 @@ extension CPU {
             vmx.current.pointee.store(.guestDR7, dr[7])
             vmx.current.pointee.store(.guestIA32DebugCtl, msrs.debugCtl)
         }
+        // PAE paging in L2 under L1's EPT: the PDPTEs (SDM Vol. 3C §27.3.4).
+        if vmx.nested.inL2 && vmx.secondary.contains(.enableEPT) && eferValue & EFER.lma.rawValue == 0
+            && cr0Value & CR0.pg.rawValue != 0 && cr4Value & CR4.pae.rawValue != 0, let p = nestedPDPTEs() {
+            vmx.current.pointee.store(.guestPDPTE0, p.0)
+            vmx.current.pointee.store(.guestPDPTE1, p.1)
+            vmx.current.pointee.store(.guestPDPTE2, p.2)
+            vmx.current.pointee.store(.guestPDPTE3, p.3)
+        }
         // "IA-32e mode guest" follows EFER.LMA on every exit.
         var entry = vmx.current.pointee.entryControls
         if eferValue & EFER.lma.rawValue != 0 { entry.insert(.ia32eModeGuest) } else { entry.remove(.ia32eModeGuest) }
         vmx.current.pointee.store(.vmEntryControls, UInt64(entry.rawValue))
         vmx.current.pointee.store(.guestInterruptibilityState, interruptibilityStateField)
         vmx.current.pointee.store(.guestActivityState, halted ? 1 : 0)
+        // Pending debug exceptions (§27.3.4): data-breakpoint matches held back by STI or MOV SS blocking,
+        // and BS for a single step pending under that blocking or in the HLT state (the entry checks require it).
+        var pendingDebug: UInt64 = 0
+        if interruptibility & 3 != 0 || halted {
+            if interruptibility & 2 != 0 && pendingDataBreakpoints & 0xF != 0 { pendingDebug = pendingDataBreakpoints & 0xF | 1 << 12 }
+            if materializedFlags() & RFLAGS.tf.rawValue != 0 && msrs.debugCtl & 2 == 0 { pendingDebug |= CPU.dr6SingleStep }
+        }
+        // A #DB trap the entry loaded and has not delivered yet stays pending.
+        if vmx.pendingDebugExceptions != 0 {
+            pendingDebug |= vmx.pendingDebugExceptions | (vmx.pendingDebugExceptions & 0xF != 0 ? 1 << 12 : 0)
+        }
+        vmx.current.pointee.store(.guestPendingDebugExceptions, pendingDebug)
         if vmx.pin.contains(.activateVMXPreemptionTimer) && vmx.exitControls.contains(.saveVMXPreemptionTimerValue) {
             let now = preemptionClock
             vmx.current.pointee.store(.vmxPreemptionTimerValue, now >= vmx.preemptionDeadline ? 0 : (vmx.preemptionDeadline &- now) >> VMXCapability.preemptionTimerRate)
