@@ -36,15 +36,19 @@ extension PCMachine {
     /// IA32_APIC_BASE moved the xAPIC page (SDM Vol. 3A §11.4.4): the local APIC's MMIO window moves to the new
     /// base. The machine has one window for all its processors (a base per processor is not modelled): software
     /// relocates the page on one processor while the others do not touch theirs (kvm-unit-tests' apic.c). A new
-    /// base on another device's range leaves the window where it was.
+    /// base on another device's range leaves the window where it is (found on the bus, not at the old base).
     func relocateLocalAPICPage(from old: UInt64, to new: UInt64) {
         let mask: UInt64 = 0x000F_FFFF_FFFF_F000
-        let (from, to) = (old & mask, new & mask)
-        guard from != to, let (window, offset) = mmio.device(at: from), offset == 0,
-              window is LocalAPICWindow || window is LocalAPIC else { return }
-        mmio.unmap(at: from)
-        do { try mmio.map(window, at: to, length: 0x1000) } catch {
-            try? mmio.map(window, at: from, length: 0x1000)
+        let to = new & mask
+        guard old & mask != to else { return }
+        for range in mmio.ranges {
+            guard let (window, _) = mmio.device(at: range.base), window is LocalAPICWindow || window is LocalAPIC else { continue }
+            if range.base == to { return }
+            mmio.unmap(at: range.base)
+            do { try mmio.map(window, at: to, length: 0x1000) } catch {
+                try? mmio.map(window, at: range.base, length: 0x1000)
+            }
+            return
         }
     }
 
