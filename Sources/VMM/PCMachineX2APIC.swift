@@ -27,9 +27,29 @@ extension PCMachine {
             let old = vcpu.readMSR(index) ?? 0
             guard vcpu.writeMSR(index, value) else { return false }
             localAPIC.apicBaseChanged(from: old, to: value)
+            relocateLocalAPICPage(from: old, to: value)
             return true
         }
         return localAPIC.writeX2APICMSR(index, value)
+    }
+
+    /// IA32_APIC_BASE moved the xAPIC page (SDM Vol. 3A §11.4.4): the local APIC's MMIO window moves to the new
+    /// base. The machine has one window for all its processors (a base per processor is not modelled): software
+    /// relocates the page on one processor while the others do not touch theirs (kvm-unit-tests' apic.c). A new
+    /// base on another device's range leaves the window where it is (found on the bus, not at the old base).
+    func relocateLocalAPICPage(from old: UInt64, to new: UInt64) {
+        let mask: UInt64 = 0x000F_FFFF_FFFF_F000
+        let to = new & mask
+        guard old & mask != to else { return }
+        for range in mmio.ranges {
+            guard let (window, _) = mmio.device(at: range.base), window is LocalAPICWindow || window is LocalAPIC else { continue }
+            if range.base == to { return }
+            mmio.unmap(at: range.base)
+            do { try mmio.map(window, at: to, length: 0x1000) } catch {
+                try? mmio.map(window, at: range.base, length: 0x1000)
+            }
+            return
+        }
     }
 
     /// CPUID bits of the x2APIC: leaf 1 ECX[21], and leaf 0BH (extended topology) with the x2APIC ID in EDX
