@@ -458,6 +458,9 @@ public final class CPU {
             }
             // Batch: run straight-line instructions without re-checking events until something changes.
             var batch = min(remaining, 4096)
+            // VMX "monitor trap flag": an exit at the boundary after each instruction (also for an L2 that
+            // L1's VMRESUME entered inside this run).
+            if vmxNonRoot && vmx.primary.contains(.monitorTrapFlag) { batch = 1 }
             if let stops = debuggerStops, !stops.isEmpty {
                 if debuggerStopsHere(stops) { return .stopRequested }
                 // 64-bit code off the breakpoints' pages runs in blocks: `runBatch` ends the batch on entering one.

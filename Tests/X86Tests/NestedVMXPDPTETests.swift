@@ -128,3 +128,34 @@ private func paeGuestWithoutEPT() throws -> (VirtualMachine, VMCS) {
     let next = try vcpu.run(instructionBudget: 100)
     #expect(next.reason == .hlt, "\(next)")
 }
+
+// "Monitor trap flag": a fault the instruction raises is delivered first, and the MTF VM exit comes at the
+// boundary after the delivery, RIP at the handler (SDM Vol. 3C §25.5.2; kvm-unit-tests' vmx_mtf_test, the
+// #GP of MOV CR3). A real-mode guest: UD2 at 1000H, its #UD handler at 0000:3000H.
+@Test func monitorTrapFlagExitFollowsAFaultsDelivery() throws {
+    let vm = VirtualMachine()
+    try vm.allocate(guestPhysical: 0, size: 1 << 20)
+    vm.memory.write([0x0F, 0x0B], at: 0x1000)                 // UD2
+    vm.memory.write([0x90, 0xF4], at: 0x3000)                 // NOP, HLT
+    vm.memory.writeInteger(0x3000, at: 6 * 4, size: 4)        // IVT[6] = 0000:3000
+    let vcpu = vm.makeVCPU()
+    var v = VCPU.defaultVMCS()
+    v[.guestCR0] = CR0.ne.rawValue | CR0.et.rawValue
+    v.setGuestSegment(.cs, SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x9B))
+    for s in [SegmentRegisterName.ss, .ds, .es, .fs, .gs] {
+        v.setGuestSegment(s, SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x93))
+    }
+    v[.guestRIP] = 0x1000
+    v[.guestRSP] = 0x8000
+    v[.guestIDTRBase] = 0
+    v[.guestIDTRLimit] = 0x3FF
+    v[.primaryProcessorBasedControls] |= UInt64(PrimaryProcessorControls.monitorTrapFlag.rawValue)
+    vcpu.vmcs = v
+    let e = try vcpu.run(instructionBudget: 100)
+    #expect(e.reason == .monitorTrapFlag, "\(e)")
+    #expect(vcpu.read(.guestRIP) == 0x3000)
+    // The next entry: one instruction of the handler, then the MTF exit again.
+    let next = try vcpu.run(instructionBudget: 100)
+    #expect(next.reason == .monitorTrapFlag, "\(next)")
+    #expect(vcpu.read(.guestRIP) == 0x3001)
+}

@@ -77,7 +77,7 @@ extension CPU {
         // Most entries have none of these controls on and no NMI pending: one test, inlined, answers for all
         // of them (and no optional exit is built).
         let pinMask: PinBasedControls = [.externalInterruptExiting, .nmiExiting, .activateVMXPreemptionTimer]
-        let primaryMask: PrimaryProcessorControls = [.nmiWindowExiting, .interruptWindowExiting]
+        let primaryMask: PrimaryProcessorControls = [.nmiWindowExiting, .interruptWindowExiting, .monitorTrapFlag]
         if vmx.pin.isDisjoint(with: pinMask) && vmx.primary.isDisjoint(with: primaryMask) && !nmiPending { return nil }
         guard let e = pendingExitAtBoundary() else { return nil }
         vmx.hot.pointee.exit = e
@@ -88,6 +88,11 @@ extension CPU {
     @inline(never)
     func pendingExitAtBoundary() -> VMExit? {
         let blockedBySTIorSS = interruptibility != 0
+        // MTF ranks above the VMX-preemption timer and the NMI and interrupt windows.
+        if vmx.primary.contains(.monitorTrapFlag)
+            && (instructionCount != vmx.monitorTrapMark.instructions || eventDeliveries != vmx.monitorTrapMark.deliveries) {
+            return VMExit(reason: .monitorTrapFlag)
+        }
         if vmx.primary.contains(.nmiWindowExiting) && !nmiBlocked && interruptibility & 2 == 0 {
             return VMExit(reason: .nmiWindow)
         }

@@ -404,6 +404,8 @@ extension CPU {
         // L1's VMLAUNCH/VMRESUME retires after this (`retireEndsBatch`), which would end an interrupt shadow:
         // the STI or MOV SS blocking just loaded is L2's and holds for L2's first instruction.
         newShadow = interruptibility
+        // (The VMRESUME retires after this: it is not L2's instruction for the monitor trap flag.)
+        vmx.monitorTrapMark = (instructionCount &+ 1, eventDeliveries)
         startRIP = ripValue
         lazyEventCheck = true
         if injectEventOnEntry() {

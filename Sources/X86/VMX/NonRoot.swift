@@ -76,6 +76,10 @@ public final class VMXRuntime {
     /// The #DB trap (DR6.B0–B3, BS) of the pending debug exceptions a VM entry loaded without STI or MOV SS
     /// blocking, not delivered yet (SDM Vol. 3C §26.7.3); a VM exit saves it in the guest-state area.
     var pendingDebugExceptions: UInt64 = 0
+    /// The instruction and event-delivery counts at the last VM entry: with "monitor trap flag", the first
+    /// instruction boundary after either moved is the MTF VM exit's (SDM Vol. 3C §25.5.2) — also inside a
+    /// batch L2 runs in after L1's VMRESUME, and after a fault's delivery (RIP at its handler).
+    var monitorTrapMark: (instructions: UInt64, deliveries: UInt64) = (0, 0)
     /// VMX operation of the code running in the model (a guest hypervisor) and its nested guest (NestedVMX.swift).
     /// Read on every entry, exit and VMCS access (`vmx.nested.inL2`): unchecked, as the CPU's hot properties
     /// are, or each read pays a dynamic exclusivity check (`swift_beginAccess`).
@@ -240,6 +244,7 @@ extension CPU {
             }
             vmx.current.pointee.launched = true
             vmxNonRoot = true
+            vmx.monitorTrapMark = (instructionCount, eventDeliveries)
             if monitorTrapAfterL0Instruction() {
                 if !reflectNestedExit() { return .exit }
             } else if injectEventOnEntry() && !reflectNestedExit() { return .exit }
