@@ -135,6 +135,8 @@ let entryCheckCases: [EntryCheckCase] = [
     .init(.guestIA32eModeRequiresHost64, hostIn64: false) { v, _ in
         v.exitControls.remove(.hostAddressSpaceSize); v.entryControls.insert(.ia32eModeGuest) },
     .init(.hostRIPHigh, hostIn64: false) { v, _ in v.exitControls.remove(.hostAddressSpaceSize); v[.hostRIP] = 1 << 32 },
+    .init(.hostPCIDERequires64, hostIn64: false) { v, _ in
+        v.exitControls.remove(.hostAddressSpaceSize); v[.hostCR4] |= CR4.pcide.rawValue },
     .init(.hostCR4PAEIn64) { v, _ in v[.hostCR4] &= ~CR4.pae.rawValue },
     .init(.hostRIPCanonical) { v, _ in v[.hostRIP] = 1 << 47 },
     // §26.3.1.1
@@ -143,6 +145,7 @@ let entryCheckCases: [EntryCheckCase] = [
     .init(.guestCR4FixedBits) { v, _ in v[.guestCR4] = 0 },
     .init(.guestDebugCtlReserved) { v, _ in v.entryControls.insert(.loadDebugControls); v[.guestIA32DebugCtl] = 1 << 5 },
     .init(.guestIA32eModeRequiresPaging) { v, _ in v.entryControls.insert(.ia32eModeGuest) },
+    .init(.guestPCIDERequiresIA32eMode) { v, _ in v[.guestCR4] |= CR4.pcide.rawValue },
     .init(.guestCR3Width) { v, _ in v[.guestCR3] = 1 << 40 },
     .init(.guestDR7High) { v, _ in v.entryControls.insert(.loadDebugControls); v[.guestDR7] = 1 << 32 | 0x400 },
     .init(.guestSysenterCanonical) { v, _ in v[.guestIA32SysenterEIP] = 1 << 47 },
@@ -380,7 +383,7 @@ let sdmEntryRules: [SDMRule] = [
     .init("§26.2.3", "host FS, GS, GDTR, IDTR, TR bases canonical", .hostBasesCanonical),
     .init("§26.2.4", "processor outside IA-32e mode: IA-32e mode guest and host address-space size are 0", .guestIA32eModeRequiresHost64),
     .init("§26.2.4", "processor in IA-32e mode: host address-space size is 1", .hostAddressSpaceSize),
-    .init("§26.2.4", "host address-space size 0: host CR4.PCIDE is 0", na: "CR4.PCIDE is fixed to 0 by IA32_VMX_CR4_FIXED1 (hostCR4FixedBits)"),
+    .init("§26.2.4", "host address-space size 0: host CR4.PCIDE is 0", .hostPCIDERequires64),
     .init("§26.2.4", "host address-space size 0: bits 63:32 of host RIP are 0", .hostRIPHigh),
     .init("§26.2.4", "host address-space size 1: host CR4.PAE is 1", .hostCR4PAEIn64),
     .init("§26.2.4", "host address-space size 1: host RIP canonical", .hostRIPCanonical),
@@ -389,7 +392,7 @@ let sdmEntryRules: [SDMRule] = [
     .init("§26.3.1.1", "guest CR4 respects IA32_VMX_CR4_FIXED0/1", .guestCR4FixedBits),
     .init("§26.3.1.1", "load debug controls: guest IA32_DEBUGCTL reserved bits 0", .guestDebugCtlReserved),
     .init("§26.3.1.1", "IA-32e mode guest: CR0.PG and CR4.PAE are 1", .guestIA32eModeRequiresPaging),
-    .init("§26.3.1.1", "not IA-32e mode guest: CR4.PCIDE is 0", na: "CR4.PCIDE is fixed to 0 by IA32_VMX_CR4_FIXED1 (guestCR4FixedBits)"),
+    .init("§26.3.1.1", "not IA-32e mode guest: CR4.PCIDE is 0", .guestPCIDERequiresIA32eMode),
     .init("§26.3.1.1", "guest CR3 within physical-address width", .guestCR3Width),
     .init("§26.3.1.1", "load debug controls: bits 63:32 of guest DR7 are 0", .guestDR7High),
     .init("§26.3.1.1", "guest IA32_SYSENTER_ESP and _EIP canonical", .guestSysenterCanonical),

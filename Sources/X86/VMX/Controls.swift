@@ -237,7 +237,7 @@ public enum VMXCapability {
     public static let cr4Fixed0: UInt64 = 0x2000
     /// CR4 bits allowed to be 1 (those the model implements: VME PVI TSD DE PSE PAE PGE PCE OSFXSR
     /// OSXMMEXCPT UMIP VMXE OSXSAVE SMEP SMAP PKE PKS).
-    public static let cr4Fixed1: UInt64 = 0x174_2FBF
+    public static let cr4Fixed1: UInt64 = 0x176_2FBF       // with CR4.PCIDE (bit 17, PCID.swift)
     /// IA32_VMX_MISC: preemption timer rate 0 (ticks every TSC tick), activity states HLT, shutdown,
     /// wait-for-SIPI; 4 CR3-target values; 512 MSRs in the load/store lists (bits 27:25 = 0).
     public static let misc: UInt64 = 0 | (1 << 5) | (0x7 << 6) | (4 << 16)

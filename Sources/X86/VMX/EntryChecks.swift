@@ -21,10 +21,10 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
     // §26.2.3 host segment and descriptor-table registers
     case hostSelectorRPLTI, hostCSNonNull, hostTRNonNull, hostSSNonNull, hostBasesCanonical
     // §26.2.4 address-space size
-    case hostAddressSpaceSize, guestIA32eModeRequiresHost64, hostRIPHigh, hostCR4PAEIn64, hostRIPCanonical
+    case hostAddressSpaceSize, guestIA32eModeRequiresHost64, hostRIPHigh, hostPCIDERequires64, hostCR4PAEIn64, hostRIPCanonical
     // §26.3.1.1 guest control registers, debug registers and MSRs
     case guestCR0FixedBits, guestCR0PagingRequiresPE, guestCR4FixedBits, guestDebugCtlReserved
-    case guestIA32eModeRequiresPaging, guestCR3Width, guestDR7High
+    case guestIA32eModeRequiresPaging, guestPCIDERequiresIA32eMode, guestCR3Width, guestDR7High
     case guestSysenterCanonical, guestPATValid, guestEFERReserved, guestEFERLMA, guestEFERLME
     // §26.3.1.2 guest segment registers
     case guestTRTableIndicator, guestLDTRTableIndicator, guestSSRPLEqualsCSRPL
@@ -67,10 +67,10 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
             return "§26.2.2"
         case .hostSelectorRPLTI, .hostCSNonNull, .hostTRNonNull, .hostSSNonNull, .hostBasesCanonical:
             return "§26.2.3"
-        case .hostAddressSpaceSize, .guestIA32eModeRequiresHost64, .hostRIPHigh, .hostCR4PAEIn64, .hostRIPCanonical:
+        case .hostAddressSpaceSize, .guestIA32eModeRequiresHost64, .hostRIPHigh, .hostPCIDERequires64, .hostCR4PAEIn64, .hostRIPCanonical:
             return "§26.2.4"
         case .guestCR0FixedBits, .guestCR0PagingRequiresPE, .guestCR4FixedBits, .guestDebugCtlReserved,
-             .guestIA32eModeRequiresPaging, .guestCR3Width, .guestDR7High,
+             .guestIA32eModeRequiresPaging, .guestPCIDERequiresIA32eMode, .guestCR3Width, .guestDR7High,
              .guestSysenterCanonical, .guestPATValid, .guestEFERReserved, .guestEFERLMA, .guestEFERLME:
             return "§26.3.1.1"
         case .guestGDTRIDTRBaseCanonical, .guestGDTRIDTRLimit:
@@ -140,6 +140,7 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
         case .hostSSNonNull: return "the host SS selector must not be 0 when \"host address-space size\" is 0"
         case .hostBasesCanonical: return "host FS, GS, GDTR, IDTR and TR bases must be canonical"
         case .hostAddressSpaceSize: return "a processor in IA-32e mode must set \"host address-space size\""
+        case .hostPCIDERequires64: return "host CR4.PCIDE needs \"host address-space size\""
         case .guestIA32eModeRequiresHost64: return "\"IA-32e mode guest\" requires \"host address-space size\""
         case .hostRIPHigh: return "without \"host address-space size\", bits 63:32 of host RIP must be 0"
         case .hostCR4PAEIn64: return "with \"host address-space size\", host CR4.PAE must be 1"
@@ -149,6 +150,7 @@ public enum EntryCheck: String, CaseIterable, Sendable, Codable {
         case .guestCR4FixedBits: return "guest CR4 must respect IA32_VMX_CR4_FIXED0/1"
         case .guestDebugCtlReserved: return "with \"load debug controls\", reserved bits of guest IA32_DEBUGCTL must be 0"
         case .guestIA32eModeRequiresPaging: return "an IA-32e mode guest needs CR0.PG and CR4.PAE"
+        case .guestPCIDERequiresIA32eMode: return "guest CR4.PCIDE needs \"IA-32e mode guest\""
         case .guestCR3Width: return "guest CR3 must be within the physical-address width"
         case .guestDR7High: return "with \"load debug controls\", bits 63:32 of guest DR7 must be 0"
         case .guestSysenterCanonical: return "guest IA32_SYSENTER_ESP/EIP must be canonical"
@@ -472,6 +474,7 @@ extension CPU {
         if hostIn64 && !host64 { return fail(.hostAddressSpaceSize, hex(.exitControls, UInt64(exitC.rawValue))) }
         if !hostIn64 && (ia32e || host64) { return fail(.guestIA32eModeRequiresHost64, hex(.entryControls, UInt64(entryC.rawValue))) }
         if !host64 && v[.hostRIP] >> 32 != 0 { return fail(.hostRIPHigh, hex(.hostRIP, v[.hostRIP])) }
+        if !host64 && hCR4 & CR4.pcide.rawValue != 0 { return fail(.hostPCIDERequires64, hex(.hostCR4, hCR4)) }
         if host64 {
             if hCR4 & CR4.pae.rawValue == 0 { return fail(.hostCR4PAEIn64, hex(.hostCR4, hCR4)) }
             if !canonical(v[.hostRIP]) { return fail(.hostRIPCanonical, hex(.hostRIP, v[.hostRIP])) }
@@ -494,7 +497,7 @@ extension CPU {
         if ia32e && (guestCR0 & CR0.pg.rawValue == 0 || gCR4 & CR4.pae.rawValue == 0) {
             return fail(.guestIA32eModeRequiresPaging, hex(.guestCR0, guestCR0), hex(.guestCR4, gCR4))
         }
-        // CR4.PCIDE is fixed to 0 (IA32_VMX_CR4_FIXED1), so "PCIDE only in IA-32e mode" is covered above.
+        if !ia32e && gCR4 & CR4.pcide.rawValue != 0 { return fail(.guestPCIDERequiresIA32eMode, hex(.guestCR4, gCR4)) }
         if v[.guestCR3] & ~maxPA != 0 { return fail(.guestCR3Width, hex(.guestCR3, v[.guestCR3])) }
         if entryC.contains(.loadDebugControls) && v[.guestDR7] >> 32 != 0 { return fail(.guestDR7High, hex(.guestDR7, v[.guestDR7])) }
         if !canonical(v[.guestIA32SysenterESP]) || !canonical(v[.guestIA32SysenterEIP]) {
