@@ -109,7 +109,13 @@ public final class CPU {
     /// Model-specific registers other than those with dedicated storage.
     var msrs = MSRFile()
     /// The CPU model: CPUID's vendor and features, and the vendor's semantics (CPUModel.swift).
-    public var cpuModel = CPUModel.default
+    public var cpuModel = CPUModel.default {
+        // PCID and INVPCID work only where the model reports them (`-pcid`: CR4.PCIDE is reserved, INVPCID #UD).
+        didSet {
+            pcidSupported = cpuModel.reports("pcid")
+            invpcidSupported = cpuModel.reports("invpcid")
+        }
+    }
     /// Set by a SYSCALL or SYSRET begun with RFLAGS.TF set: the single-step trap after it follows TF at its end
     /// (FastSystemCalls.swift, DebugRegisters.swift).
     var trapFlagAtEnd = false

@@ -278,3 +278,16 @@ private func eptQualification(_ cpu: CPU, _ kind: AccessKind, userAddress: Bool)
     #expect(cpu.guestMSR(0xC001_0007) == 0xFFFF_FFFF_FFFF)
     #expect(cpu.guestMSR(0xC001_0008) == nil)
 }
+
+/// `-pcid` and `-invpcid` take the features away, not only their CPUID bits: CR4.PCIDE cannot be set and
+/// INVPCID raises #UD (kvm-unit-tests' pcid-disabled and pcid-asymmetric check both).
+@Test func removingPCIDTakesTheFeatureAway() throws {
+    let cpu = CPU(memory: PhysicalMemory(ramSize: 1 << 20))
+    #expect(cpu.pcidSupported && cpu.invpcidSupported)
+    cpu.cpuModel = try CPUModel.parse("qemu64,-pcid,+invpcid")
+    #expect(!cpu.pcidSupported && cpu.invpcidSupported)
+    #expect(cpu.cpuid(leaf: 1, subleaf: 0).ecx & (1 << 17) == 0)
+    cpu.cpuModel = try CPUModel.parse("qemu64,-pcid,-invpcid")
+    #expect(!cpu.pcidSupported && !cpu.invpcidSupported)
+    #expect(cpu.cpuid(leaf: 7, subleaf: 0).ebx & (1 << 10) == 0)
+}
