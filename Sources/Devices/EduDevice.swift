@@ -10,28 +10,47 @@
 
 /// The edu device's BAR0 register offsets and constants.
 public enum EduRegister {
+    /// Identification (read only): 0x010000ED.
     public static let identification: UInt64 = 0x00
+    /// Liveness check: reads back the bitwise inverse of the value written.
     public static let liveness: UInt64 = 0x04
+    /// Factorial: write n, read n! (32 bits, wrapping) once status bit 0 clears.
     public static let factorial: UInt64 = 0x08
+    /// Status: bit 0 computing (read only), bit 7 raise interrupt 01h after the factorial.
     public static let status: UInt64 = 0x20
+    /// Interrupt status (read only): the causes raised and not yet acknowledged.
     public static let interruptStatus: UInt64 = 0x24
+    /// Interrupt raise: ORs the written value into the interrupt status and raises the interrupt.
     public static let interruptRaise: UInt64 = 0x60
+    /// Interrupt acknowledge: clears the written bits of the interrupt status.
     public static let interruptAcknowledge: UInt64 = 0x64
+    /// DMA source address (64 bits).
     public static let dmaSource: UInt64 = 0x80
+    /// DMA destination address (64 bits).
     public static let dmaDestination: UInt64 = 0x88
+    /// DMA transfer count in bytes.
     public static let dmaCount: UInt64 = 0x90
+    /// DMA command: start, direction, interrupt when done (`EduDevice.dmaStart` …).
     public static let dmaCommand: UInt64 = 0x98
 }
 
 /// The device's state: comparable, serializable.
 public struct EduState: Equatable, Codable, Sendable {
+    /// The inverse of the last value written to the liveness register.
     public var liveness: UInt32 = 0
+    /// The factorial register.
     public var factorial: UInt32 = 0
+    /// The status register.
     public var status: UInt32 = 0
+    /// The interrupt status register.
     public var interruptStatus: UInt32 = 0
+    /// The DMA source register.
     public var dmaSource: UInt64 = 0
+    /// The DMA destination register.
     public var dmaDestination: UInt64 = 0
+    /// The DMA count register.
     public var dmaCount: UInt64 = 0
+    /// The DMA command register.
     public var dmaCommand: UInt64 = 0
     /// The 4 KiB DMA buffer.
     public var buffer = [UInt8](repeating: 0, count: EduDevice.bufferSize)
@@ -48,7 +67,9 @@ public struct EduState: Equatable, Codable, Sendable {
 
 /// QEMU's edu device: a PCI function (configuration space) and, mapped where BAR0 points, its registers.
 public final class EduDevice: Device, PCIFunction {
+    /// PCI vendor ID (QEMU's test devices).
     public static let vendorID: UInt16 = 0x1234
+    /// PCI device ID.
     public static let deviceID: UInt16 = 0x11E8
     /// The identification register: major version 1, minor 0, 0xED.
     public static let identification: UInt32 = 0x0100_00ED
@@ -56,6 +77,7 @@ public final class EduDevice: Device, PCIFunction {
     public static let barSize: UInt64 = 1 << 20
     /// Where the DMA buffer is in the device's address space, and its size.
     public static let bufferStart: UInt64 = 0x40000
+    /// The DMA buffer's size in bytes.
     public static let bufferSize = 4096
     /// DMA addresses are clamped to the device's DMA mask: 28 bits.
     public static let dmaMask: UInt64 = (1 << 28) - 1
@@ -63,10 +85,13 @@ public final class EduDevice: Device, PCIFunction {
     public static let msiCapability: UInt8 = 0x40
     /// Status: computing factorial (read only), raise interrupt 01h after the factorial.
     public static let statusComputing: UInt32 = 0x01
+    /// Status bit 7: raise interrupt 01h when the factorial is done.
     public static let statusInterruptOnFactorial: UInt32 = 0x80
     /// DMA command: start, direction (1 = device to memory), raise interrupt 100h when done.
     public static let dmaStart: UInt64 = 0x01
+    /// DMA command bit 1: from the device's buffer to memory (clear: memory to the buffer).
     public static let dmaToMemory: UInt64 = 0x02
+    /// DMA command bit 2: raise interrupt 100h when the transfer is done.
     public static let dmaInterrupt: UInt64 = 0x04
 
     /// The device state.

@@ -13,26 +13,47 @@
 
 /// The VT-d register offsets (VT-d spec 10.4).
 public enum VTdRegister {
+    /// Version.
     public static let VER_REG: UInt64 = 0x00
+    /// Capability.
     public static let CAP_REG: UInt64 = 0x08
+    /// Extended capability.
     public static let ECAP_REG: UInt64 = 0x10
+    /// Global command.
     public static let GCMD_REG: UInt64 = 0x18
+    /// Global status.
     public static let GSTS_REG: UInt64 = 0x1C
+    /// Root table address.
     public static let RTADDR_REG: UInt64 = 0x20
+    /// Context command.
     public static let CCMD_REG: UInt64 = 0x28
+    /// Fault status.
     public static let FSTS_REG: UInt64 = 0x34
+    /// Fault event control.
     public static let FECTL_REG: UInt64 = 0x38
+    /// Fault event data.
     public static let FEDATA_REG: UInt64 = 0x3C
+    /// Fault event address.
     public static let FEADDR_REG: UInt64 = 0x40
+    /// Fault event upper address.
     public static let FEUADDR_REG: UInt64 = 0x44
+    /// Invalidation queue head.
     public static let IQH_REG: UInt64 = 0x80
+    /// Invalidation queue tail.
     public static let IQT_REG: UInt64 = 0x88
+    /// Invalidation queue address.
     public static let IQA_REG: UInt64 = 0x90
+    /// Invalidation completion status.
     public static let ICS_REG: UInt64 = 0x9C
+    /// Invalidation event control.
     public static let IECTL_REG: UInt64 = 0xA0
+    /// Invalidation event data.
     public static let IEDATA_REG: UInt64 = 0xA4
+    /// Invalidation event address.
     public static let IEADDR_REG: UInt64 = 0xA8
+    /// Invalidation event upper address.
     public static let IEUADDR_REG: UInt64 = 0xAC
+    /// Interrupt remapping table address.
     public static let IRTA_REG: UInt64 = 0xB8
     /// IVA_REG: at ECAP.IRO × 16.
     public static let IVA_REG: UInt64 = 0xF0
@@ -106,38 +127,57 @@ public struct VTdFaultRecord: Hashable, Codable, Sendable {
 
 /// The complete register state of the remapping unit: comparable, serializable.
 public struct IntelIOMMUState: Hashable, Codable, Sendable {
+    /// GSTS_REG.
     public var globalStatus: UInt32 = 0
+    /// RTADDR_REG as last written.
     public var rootTableAddressRegister: UInt64 = 0
     /// The root table address latched by SRTP.
     public var rootTable: UInt64 = 0
+    /// CCMD_REG.
     public var contextCommand: UInt64 = 0
+    /// FSTS_REG.
     public var faultStatus: UInt32 = 0
     /// FECTL: IM (bit 31) set at reset.
     public var faultEventControl: UInt32 = 1 << 31
+    /// FEDATA_REG.
     public var faultEventData: UInt32 = 0
+    /// FEADDR_REG.
     public var faultEventAddress: UInt32 = 0
+    /// FEUADDR_REG.
     public var faultEventUpperAddress: UInt32 = 0
     /// The fault recording registers (nil: F clear).
     public var faultRecords: [VTdFaultRecord?] = Array(repeating: nil, count: IntelIOMMU.faultRecordCount)
     /// Where the next fault is recorded.
     public var nextFaultRecord = 0
+    /// IQH_REG.
     public var invalidationQueueHead: UInt64 = 0
+    /// IQT_REG.
     public var invalidationQueueTail: UInt64 = 0
+    /// IQA_REG.
     public var invalidationQueueAddress: UInt64 = 0
+    /// ICS_REG.
     public var invalidationCompletionStatus: UInt32 = 0
     /// IECTL: IM (bit 31) set at reset.
     public var invalidationEventControl: UInt32 = 1 << 31
+    /// IEDATA_REG.
     public var invalidationEventData: UInt32 = 0
+    /// IEADDR_REG.
     public var invalidationEventAddress: UInt32 = 0
+    /// IEUADDR_REG.
     public var invalidationEventUpperAddress: UInt32 = 0
+    /// IRTA_REG as last written.
     public var interruptRemapTableAddressRegister: UInt64 = 0
     /// The interrupt remap table address and size latched by SIRTP.
     public var interruptRemapTable: UInt64 = 0
+    /// IVA_REG.
     public var invalidateAddress: UInt64 = 0
+    /// IOTLB_REG.
     public var iotlbCommand: UInt64 = 0
     /// Counts of what the guest asked for (invalidation descriptors processed, interrupts remapped, faults).
     public var descriptorsProcessed: UInt64 = 0
+    /// Interrupt requests remapped.
     public var interruptsRemapped: UInt64 = 0
+    /// Faults recorded.
     public var faultsRecorded: UInt64 = 0
 
     /// The reset state.

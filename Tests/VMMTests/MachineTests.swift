@@ -13,6 +13,20 @@ struct MachineTests {
         return rom
     }
 
+    /// A 64 KiB ROM whose reset vector jumps to `code` at F000:FEF0, and a machine (16 MiB, deterministic clock)
+    /// started from it with its port 0xE9 output captured.
+    static func machine(runningAtFEF0 code: [UInt8]) throws -> (PCMachine, CapturingByteSink) {
+        var rom = [UInt8](repeating: 0xFF, count: 0x1_0000)
+        rom.replaceSubrange(0xFFF0 - 0x100..<0xFFF0 - 0x100 + code.count, with: code)
+        rom.replaceSubrange(0xFFF0..<0xFFF3, with: [0xE9, 0xFD, 0xFE])                   // jmp near 0xfef0 (0xfff3 - 0x103)
+        var configuration = PCMachine.Configuration(boot: .firmware(rom: rom))
+        configuration.memorySize = 16 << 20
+        configuration.clock = .deterministic
+        let debug = CapturingByteSink()
+        configuration.debugConsole = debug
+        return (try PCMachine(configuration, console: CapturingConsole()), debug)
+    }
+
     @Test("a firmware ROM starts at the reset vector in real mode (unrestricted guest) and exits with status 5")
     func firmwareAtResetVector() throws {
         var configuration = PCMachine.Configuration(boot: .firmware(rom: Self.resetVectorROM()))
@@ -62,7 +76,6 @@ struct MachineTests {
     /// run the ROM's 0xFF filler at vector 6's real-mode handler (address 0), never reaching port 0xE9.
     @Test("VMCALL returns KVM's 'no such hypercall' in RAX and retires")
     func hypercallReturnsNotImplemented() throws {
-        var rom = [UInt8](repeating: 0xFF, count: 0x1_0000)
         let code: [UInt8] = [
             0x66, 0xB8, 0x34, 0x12, 0x00, 0x00, // mov eax, 0x1234 (no such hypercall)
             0x0F, 0x01, 0xC1,                   // vmcall
@@ -72,14 +85,7 @@ struct MachineTests {
             0xE6, 0xE9,                         // out 0xe9, al  (0xff)
             0xB0, 0x02, 0xE6, 0xF4, 0xF4,       // mov al, 2; out 0xf4, al; hlt
         ]
-        rom.replaceSubrange(0xFFF0 - 0x100..<0xFFF0 - 0x100 + code.count, with: code)
-        rom.replaceSubrange(0xFFF0..<0xFFF3, with: [0xE9, 0xFD, 0xFE])                   // jmp near 0xfef0 (0xfff3 - 0x103)
-        var configuration = PCMachine.Configuration(boot: .firmware(rom: rom))
-        configuration.memorySize = 16 << 20
-        configuration.clock = .deterministic
-        let debug = CapturingByteSink()
-        configuration.debugConsole = debug
-        let machine = try PCMachine(configuration, console: CapturingConsole())
+        let (machine, debug) = try Self.machine(runningAtFEF0: code)
         #expect(machine.run(instructionLimit: 1000) == .debugExit(status: 5))
         #expect(debug.bytes == [0x18, 0xFC, 0xFF])
     }
@@ -89,7 +95,6 @@ struct MachineTests {
     /// shorthand in the ICR word is refused with KVM_EINVAL (-22, low byte 0xEA).
     @Test("VMCALL KVM_HC_SEND_IPI delivers to the APIC IDs of its bitmap")
     func sendIPIHypercall() throws {
-        var rom = [UInt8](repeating: 0xFF, count: 0x1_0000)
         let sendIPI: [UInt8] = [0x66, 0xB8, 0x0A, 0, 0, 0]               // mov eax, 10 (KVM_HC_SEND_IPI)
         let vmcallAndShow: [UInt8] = [0x0F, 0x01, 0xC1, 0xE6, 0xE9]      // vmcall; out 0xe9, al
         let code: [UInt8] =
@@ -101,14 +106,7 @@ struct MachineTests {
             sendIPI + [0x66, 0x31, 0xD2,
                        0x66, 0xBE, 0x40, 0, 0x0C, 0] + vmcallAndShow +   // mov esi, 0xC0040: shorthand "all but self"
             [0xB0, 0x02, 0xE6, 0xF4, 0xF4]                               // mov al, 2; out 0xf4, al; hlt
-        rom.replaceSubrange(0xFFF0 - 0x100..<0xFFF0 - 0x100 + code.count, with: code)
-        rom.replaceSubrange(0xFFF0..<0xFFF3, with: [0xE9, 0xFD, 0xFE])                   // jmp near 0xfef0
-        var configuration = PCMachine.Configuration(boot: .firmware(rom: rom))
-        configuration.memorySize = 16 << 20
-        configuration.clock = .deterministic
-        let debug = CapturingByteSink()
-        configuration.debugConsole = debug
-        let machine = try PCMachine(configuration, console: CapturingConsole())
+        let (machine, debug) = try Self.machine(runningAtFEF0: code)
         // Software-enable the APIC (SVR bit 8), as an OS does first: a disabled APIC accepts no fixed interrupt.
         machine.localAPIC?.writeRegister(.spuriousInterruptVector, 0x1FF)
         #expect(machine.run(instructionLimit: 1000) == .debugExit(status: 5))
