@@ -125,6 +125,63 @@ public struct VTdFaultRecord: Hashable, Codable, Sendable {
     }
 }
 
+/// One interrupt-event register group (VT-d spec 10.4.9–10.4.12 for fault events, 10.4.25–10.4.28 for
+/// invalidation events): control (IM, bit 31; IP, bit 30), data, address and upper address, at four
+/// consecutive DWORDs. The fault event and the invalidation event behave alike.
+public struct VTdEventRegisters: Hashable, Codable, Sendable {
+    /// FECTL / IECTL: IM (bit 31) set at reset, IP (bit 30) set while an event waits behind IM.
+    public var control: UInt32 = 1 << 31
+    /// FEDATA / IEDATA.
+    public var data: UInt32 = 0
+    /// FEADDR / IEADDR (bits 1:0 are zero).
+    public var address: UInt32 = 0
+    /// FEUADDR / IEUADDR.
+    public var upperAddress: UInt32 = 0
+
+    static let interruptMask: UInt32 = 1 << 31
+    static let interruptPending: UInt32 = 1 << 30
+
+    /// The register at DWORD `index` (0 control, 1 data, 2 address, 3 upper address).
+    func read(_ index: UInt64) -> UInt32 {
+        switch index {
+        case 0: return control
+        case 1: return data
+        case 2: return address
+        default: return upperAddress
+        }
+    }
+
+    /// Writes the register at DWORD `index`; returns true when the write unmasked a pending event, which
+    /// must now be sent (IP clears).
+    mutating func write(_ index: UInt64, _ value: UInt32) -> Bool {
+        switch index {
+        case 0:
+            control = (control & ~Self.interruptMask) | (value & Self.interruptMask)
+            guard value & Self.interruptMask == 0 && control & Self.interruptPending != 0 else { return false }
+            control &= ~Self.interruptPending
+            return true
+        case 1: data = value
+        case 2: address = value & ~3
+        default: upperAddress = value
+        }
+        return false
+    }
+
+    /// An event: returns true when it must be sent now, or sets IP and returns false while IM masks it.
+    mutating func raise() -> Bool {
+        if control & Self.interruptMask != 0 {
+            control |= Self.interruptPending
+            return false
+        }
+        return true
+    }
+
+    /// The interrupt message the group describes (compatibility format).
+    var message: APICInterruptMessage? {
+        CompatibilityInterruptMessage.decode(address: UInt64(upperAddress) << 32 | UInt64(address), data: data)
+    }
+}
+
 /// The complete register state of the remapping unit: comparable, serializable.
 public struct IntelIOMMUState: Hashable, Codable, Sendable {
     /// GSTS_REG.
@@ -137,14 +194,8 @@ public struct IntelIOMMUState: Hashable, Codable, Sendable {
     public var contextCommand: UInt64 = 0
     /// FSTS_REG.
     public var faultStatus: UInt32 = 0
-    /// FECTL: IM (bit 31) set at reset.
-    public var faultEventControl: UInt32 = 1 << 31
-    /// FEDATA_REG.
-    public var faultEventData: UInt32 = 0
-    /// FEADDR_REG.
-    public var faultEventAddress: UInt32 = 0
-    /// FEUADDR_REG.
-    public var faultEventUpperAddress: UInt32 = 0
+    /// FECTL_REG, FEDATA_REG, FEADDR_REG, FEUADDR_REG.
+    public var faultEvent = VTdEventRegisters()
     /// The fault recording registers (nil: F clear).
     public var faultRecords: [VTdFaultRecord?] = Array(repeating: nil, count: IntelIOMMU.faultRecordCount)
     /// Where the next fault is recorded.
@@ -157,14 +208,8 @@ public struct IntelIOMMUState: Hashable, Codable, Sendable {
     public var invalidationQueueAddress: UInt64 = 0
     /// ICS_REG.
     public var invalidationCompletionStatus: UInt32 = 0
-    /// IECTL: IM (bit 31) set at reset.
-    public var invalidationEventControl: UInt32 = 1 << 31
-    /// IEDATA_REG.
-    public var invalidationEventData: UInt32 = 0
-    /// IEADDR_REG.
-    public var invalidationEventAddress: UInt32 = 0
-    /// IEUADDR_REG.
-    public var invalidationEventUpperAddress: UInt32 = 0
+    /// IECTL_REG, IEDATA_REG, IEADDR_REG, IEUADDR_REG.
+    public var invalidationEvent = VTdEventRegisters()
     /// IRTA_REG as last written.
     public var interruptRemapTableAddressRegister: UInt64 = 0
     /// The interrupt remap table address and size latched by SIRTP.
@@ -270,19 +315,15 @@ public final class IntelIOMMU: Device, BusMasterAccess {
         case R.CCMD_REG: return Self.low(state.contextCommand)
         case R.CCMD_REG + 4: return Self.high(state.contextCommand)
         case R.FSTS_REG: return faultStatus
-        case R.FECTL_REG: return state.faultEventControl
-        case R.FEDATA_REG: return state.faultEventData
-        case R.FEADDR_REG: return state.faultEventAddress
-        case R.FEUADDR_REG: return state.faultEventUpperAddress
+        case R.FECTL_REG, R.FEDATA_REG, R.FEADDR_REG, R.FEUADDR_REG:
+            return state.faultEvent.read((offset - R.FECTL_REG) / 4)
         case R.IQH_REG: return Self.low(state.invalidationQueueHead)
         case R.IQT_REG: return Self.low(state.invalidationQueueTail)
         case R.IQA_REG: return Self.low(state.invalidationQueueAddress)
         case R.IQA_REG + 4: return Self.high(state.invalidationQueueAddress)
         case R.ICS_REG: return state.invalidationCompletionStatus
-        case R.IECTL_REG: return state.invalidationEventControl
-        case R.IEDATA_REG: return state.invalidationEventData
-        case R.IEADDR_REG: return state.invalidationEventAddress
-        case R.IEUADDR_REG: return state.invalidationEventUpperAddress
+        case R.IECTL_REG, R.IEDATA_REG, R.IEADDR_REG, R.IEUADDR_REG:
+            return state.invalidationEvent.read((offset - R.IECTL_REG) / 4)
         case R.IRTA_REG: return Self.low(state.interruptRemapTableAddressRegister)
         case R.IRTA_REG + 4: return Self.high(state.interruptRemapTableAddressRegister)
         case R.IVA_REG: return Self.low(state.invalidateAddress)
@@ -330,30 +371,16 @@ public final class IntelIOMMU: Device, BusMasterAccess {
         case R.FSTS_REG:
             state.faultStatus &= ~(value & 0x7D)         // PFO, AFO, APF, IQE, ICE, ITE: write 1 to clear
             clearFaultEventIfServiced()
-        case R.FECTL_REG:
-            state.faultEventControl = (state.faultEventControl & ~(1 << 31)) | (value & 1 << 31)
-            if value & 1 << 31 == 0 && state.faultEventControl & 1 << 30 != 0 {
-                state.faultEventControl &= ~(1 << 30)
-                sendFaultEvent()
-            }
-        case R.FEDATA_REG: state.faultEventData = value
-        case R.FEADDR_REG: state.faultEventAddress = value & ~3
-        case R.FEUADDR_REG: state.faultEventUpperAddress = value
+        case R.FECTL_REG, R.FEDATA_REG, R.FEADDR_REG, R.FEUADDR_REG:
+            if state.faultEvent.write((offset - R.FECTL_REG) / 4, value) { send(state.faultEvent) }
         case R.IQT_REG:
             state.invalidationQueueTail = UInt64(value & 0x7FFF0)
             processInvalidationQueue()
         case R.IQA_REG: state.invalidationQueueAddress = Self.replacing(state.invalidationQueueAddress, dword: value & 0xFFFF_F007, high: false)
         case R.IQA_REG + 4: state.invalidationQueueAddress = Self.replacing(state.invalidationQueueAddress, dword: value, high: true)
         case R.ICS_REG: state.invalidationCompletionStatus &= ~(value & 1)
-        case R.IECTL_REG:
-            state.invalidationEventControl = (state.invalidationEventControl & ~(1 << 31)) | (value & 1 << 31)
-            if value & 1 << 31 == 0 && state.invalidationEventControl & 1 << 30 != 0 {
-                state.invalidationEventControl &= ~(1 << 30)
-                sendInvalidationEvent()
-            }
-        case R.IEDATA_REG: state.invalidationEventData = value
-        case R.IEADDR_REG: state.invalidationEventAddress = value & ~3
-        case R.IEUADDR_REG: state.invalidationEventUpperAddress = value
+        case R.IECTL_REG, R.IEDATA_REG, R.IEADDR_REG, R.IEUADDR_REG:
+            if state.invalidationEvent.write((offset - R.IECTL_REG) / 4, value) { send(state.invalidationEvent) }
         case R.IRTA_REG:
             // Bits 3:0 S, bits 63:12 the table; EIME (bit 11) is reserved without ECAP.EIM.
             state.interruptRemapTableAddressRegister = Self.replacing(state.interruptRemapTableAddressRegister,
@@ -426,30 +453,22 @@ public final class IntelIOMMU: Device, BusMasterAccess {
     /// FECTL.IP falls once software has serviced every fault condition (VT-d spec 7.3.1): no record with F,
     /// and PFO, IQE, ICE and ITE clear.
     private func clearFaultEventIfServiced() {
-        if faultStatus & 0x73 == 0 { state.faultEventControl &= ~(1 << 30) }
+        if faultStatus & 0x73 == 0 { state.faultEvent.control &= ~VTdEventRegisters.interruptPending }
     }
 
     /// A fault event: the interrupt, or IP if masked.
     func faultEvent() {
-        if state.faultEventControl & 1 << 31 != 0 {
-            state.faultEventControl |= 1 << 30
-        } else {
-            sendFaultEvent()
-        }
+        if state.faultEvent.raise() { send(state.faultEvent) }
     }
 
-    private func sendFaultEvent() {
-        let address = UInt64(state.faultEventUpperAddress) << 32 | UInt64(state.faultEventAddress)
-        if let message = CompatibilityInterruptMessage.decode(address: address, data: state.faultEventData) {
-            _ = apicSink.deliver(message)
-        }
+    /// An invalidation completion event: the interrupt, or IP if masked.
+    func invalidationEvent() {
+        if state.invalidationEvent.raise() { send(state.invalidationEvent) }
     }
 
-    func sendInvalidationEvent() {
-        let address = UInt64(state.invalidationEventUpperAddress) << 32 | UInt64(state.invalidationEventAddress)
-        if let message = CompatibilityInterruptMessage.decode(address: address, data: state.invalidationEventData) {
-            _ = apicSink.deliver(message)
-        }
+    /// Sends the interrupt an event register group describes.
+    private func send(_ event: VTdEventRegisters) {
+        if let message = event.message { _ = apicSink.deliver(message) }
     }
 
     // MARK: DMA remapping

@@ -66,11 +66,7 @@ extension IntelIOMMU {
             }
             if low & 1 << 4 != 0 {
                 state.invalidationCompletionStatus |= 1                       // ICS.IWC
-                if state.invalidationEventControl & 1 << 31 != 0 {
-                    state.invalidationEventControl |= 1 << 30                 // IECTL.IP
-                } else {
-                    sendInvalidationEvent()
-                }
+                invalidationEvent()                                           // or IECTL.IP while masked
             }
             return true
         case .deviceTLB:
